@@ -1,0 +1,185 @@
+/*
+ * avro_ocf.h - Avro binary encoding and a streaming Object Container File
+ * writer.
+ *
+ * avro-c's own writer picks its sync marker from srand(time(NULL)) and has
+ * no way to write a block that is already encoded, so swrepart writes its
+ * containers itself: the caller chooses the marker (tests and the
+ * generator need byte-for-byte reproducible files) and can re-frame blocks
+ * read from another container without decoding their records.
+ *
+ * The writer streams to a store_sink_fn (a file, a buffer or an upload);
+ * it holds at most one block, so its memory is bounded by the block size
+ * (plus one datum, and the codec's output for one block).
+ *
+ * The avro_put_* / avro_get_* helpers implement the binary encoding of the
+ * Avro 1.11 specification ("Binary Encoding").  Writers append to a struct
+ * buf; readers take a cursor (*p) and the end of the input, check every
+ * length against it, and leave *p unchanged when they fail.
+ */
+#ifndef SWREPART_AVRO_OCF_H
+#define SWREPART_AVRO_OCF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+#include "util.h"
+
+#define OCF_MAGIC "Obj\x01"
+#define OCF_MAGIC_SIZE 4
+#define OCF_SYNC_SIZE 16
+/* Default uncompressed block size (avro-c's default as well). */
+#define OCF_DEFAULT_BLOCK_SIZE (16 * 1024)
+/* Longest encoding of a long: 64 bits in 7-bit groups. */
+#define AVRO_LONG_MAX_BYTES 10
+
+/*
+ * The writer schema of the cold tier's raw files (COLD_TIER.md): record
+ * RawDatum in namespace amazon.aws.iot.sitewise.raw, fields seriesId,
+ * timeInSeconds, offsetInNanos, quality, doubleValue, stringValue,
+ * integerValue, booleanValue, jsonValue, recordVersion, the last six as
+ * ["null", T] unions defaulting to null.
+ */
+extern const char ocf_rawdatum_schema[];
+
+/* Branch indexes of the ["null", T] unions of RawDatum. */
+#define AVRO_UNION_NULL 0
+#define AVRO_UNION_VALUE 1
+
+/* ---- binary encoding ---------------------------------------------------- */
+
+/* Zigzag varint of a long (1..10 bytes). */
+sw_err avro_put_long(struct buf *b, int64_t v);
+/* An int has the same encoding as a long (1..5 bytes). */
+sw_err avro_put_int(struct buf *b, int32_t v);
+/* bytes / string: a long length, then the n bytes (no NUL, no check that
+ * a string is UTF-8). */
+sw_err avro_put_bytes(struct buf *b, const void *p, size_t n);
+sw_err avro_put_string(struct buf *b, const char *s, size_t n);
+/* 8 / 4 bytes, IEEE 754, little-endian. */
+sw_err avro_put_double(struct buf *b, double v);
+sw_err avro_put_float(struct buf *b, float v);
+/* One byte, 0 or 1 (any non-zero v writes 1). */
+sw_err avro_put_boolean(struct buf *b, int v);
+/* The branch of a union, as a long; the branch's value follows (nothing
+ * for null). */
+sw_err avro_put_union_index(struct buf *b, int64_t idx);
+
+/* Encode v into out (AVRO_LONG_MAX_BYTES at least); returns the length. */
+size_t avro_encode_long(int64_t v, unsigned char *out);
+
+/*
+ * Decoders.  Each reads one value at *p (not past end), advances *p past
+ * it and returns SW_OK; on truncated or malformed input it returns
+ * SW_ERR_DATA with a message and leaves *p unchanged.  A long longer than
+ * 10 bytes, or whose 10th byte carries more than the 64th bit, is
+ * rejected; so is an int outside int32 and a boolean byte other than 0/1.
+ */
+sw_err avro_get_long(const unsigned char **p, const unsigned char *end,
+    int64_t *out);
+sw_err avro_get_int(const unsigned char **p, const unsigned char *end,
+    int32_t *out);
+/* bytes / string: *data points into the input (not copied, not
+ * NUL-terminated); a negative length or one past end is rejected. */
+sw_err avro_get_bytes(const unsigned char **p, const unsigned char *end,
+    const unsigned char **data, size_t *n);
+sw_err avro_get_string(const unsigned char **p, const unsigned char *end,
+    const char **s, size_t *n);
+sw_err avro_get_double(const unsigned char **p, const unsigned char *end,
+    double *out);
+sw_err avro_get_float(const unsigned char **p, const unsigned char *end,
+    float *out);
+sw_err avro_get_boolean(const unsigned char **p, const unsigned char *end,
+    int *out);
+/* A union branch index, checked to be below nbranches. */
+sw_err avro_get_union_index(const unsigned char **p, const unsigned char *end,
+    size_t nbranches, size_t *out);
+
+/* ---- codecs ------------------------------------------------------------- */
+
+enum ocf_codec {
+	OCF_CODEC_NULL = 0,
+	OCF_CODEC_DEFLATE,  /* raw RFC 1951 deflate (zlib, windowBits -15) */
+	OCF_CODEC_SNAPPY    /* snappy + 4-byte big-endian CRC32 of the input */
+};
+
+/* "null", "deflate", "snappy" -> codec; SW_ERR_DATA for anything else
+ * (an absent avro.codec means "null": pass "null"). */
+sw_err ocf_codec_parse(const char *name, enum ocf_codec *out);
+const char *ocf_codec_name(enum ocf_codec c);
+
+/*
+ * Decompress one block's data (n bytes at in) into out, replacing its
+ * contents.  More than max_out bytes of output is SW_ERR_DATA (a guard
+ * against corrupt sizes and deflate bombs), as are corrupt input and a
+ * snappy CRC that does not match.  For the container reader.
+ */
+sw_err ocf_decompress(enum ocf_codec c, const void *in, size_t n,
+    size_t max_out, struct buf *out);
+
+/* ---- container writer --------------------------------------------------- */
+
+struct ocf_writer;
+
+/*
+ * Start a container: check the codec name, and send the header (magic,
+ * metadata map with avro.schema and avro.codec, sync marker) to fn.
+ * schema_json is written as given (not parsed).  sync is OCF_SYNC_SIZE
+ * bytes, or NULL for a marker from OpenSSL's RAND_bytes.  block_size is
+ * the uncompressed size at which a block is closed (0: the default).
+ * fn(arg, ...) receives the container's bytes in order, in chunks; any
+ * error it returns is returned by the call that wrote, and every later
+ * call fails.  On success *out is set; free with ocf_writer_free().
+ */
+sw_err ocf_writer_new(const char *schema_json, const char *codec,
+    const unsigned char *sync, size_t block_size, store_sink_fn fn, void *arg,
+    struct ocf_writer **out);
+
+/* Append one datum, already encoded per the writer schema.  The open block
+ * is written out first when adding n bytes would take it past the block
+ * size (a datum bigger than the block size gets a block of its own). */
+sw_err ocf_writer_append(struct ocf_writer *w, const void *datum, size_t n);
+
+/* Write the open block now, if it has any datum (finish does it too). */
+sw_err ocf_writer_flush(struct ocf_writer *w);
+
+/* Write count (>= 1) records given as an encoded, UNcompressed block body
+ * of n bytes as one block of its own, compressed with the writer's codec
+ * (the open block, if any, is written first).  The bytes are not checked
+ * against the schema. */
+sw_err ocf_writer_append_block(struct ocf_writer *w, int64_t count,
+    const void *data, size_t n);
+
+/* Like ocf_writer_append_block, but data is already compressed with the
+ * writer's codec (a block copied from a container with the same codec):
+ * it is framed and written without being touched. */
+sw_err ocf_writer_append_raw_block(struct ocf_writer *w, int64_t count,
+    const void *data, size_t n);
+
+/* Write the open block; the container is complete when this returns SW_OK.
+ * Only ocf_writer_free() may follow. */
+sw_err ocf_writer_finish(struct ocf_writer *w);
+
+/* Free the writer (accepts NULL).  Without a successful finish, the output
+ * is incomplete and must be discarded by the caller. */
+void ocf_writer_free(struct ocf_writer *w);
+
+/* The container's sync marker (OCF_SYNC_SIZE bytes). */
+const unsigned char *ocf_writer_sync(const struct ocf_writer *w);
+
+/* What has been sent to the sink so far. */
+struct ocf_writer_stats {
+	uint64_t bytes;    /* container bytes, header included */
+	uint64_t records;  /* records in written blocks */
+	uint64_t blocks;   /* data blocks written */
+};
+void ocf_writer_stats(const struct ocf_writer *w, struct ocf_writer_stats *st);
+
+/* Ready-made sinks: append to the struct buf given as arg; write to the
+ * file descriptor pointed to by arg (an int *), retrying short writes. */
+sw_err ocf_sink_buf(void *arg, const void *p, size_t n);
+sw_err ocf_sink_fd(void *arg, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * cmd.h - the command table and the shared command-line machinery.
+ *
+ * Each subcommand is one row: name, argument synopsis, summary, its own
+ * options and the function that runs it.  `swrepart help`, `--help` and
+ * the man-page test read the same rows.
+ */
+#ifndef SWREPART_CMD_H
+#define SWREPART_CMD_H
+
+#include "options.h"
+
+struct cmd_opt {
+	const char *name;       /* long name without "--" */
+	int shortopt;           /* or 0 */
+	const char *argname;    /* NULL for a flag */
+	const char *help;
+};
+
+struct ctx {
+	struct sw_config cfg;
+	char *config_path;      /* the config file read, or NULL */
+};
+
+/* One parsed command-specific option: index into the command's opts. */
+struct cmd_arg {
+	int opt;
+	const char *value;      /* NULL for flags */
+};
+
+struct cmd_entry {
+	const char *name;
+	const char *args;       /* "[options] DEST" */
+	const char *summary;
+	const struct cmd_opt *opts;   /* terminated by a NULL name */
+	/* argv holds the operands (options removed); args the options. */
+	int (*fn)(struct ctx *ctx, const struct cmd_arg *args, int nargs,
+	    int argc, char **argv);
+};
+
+extern const struct cmd_entry cmd_table[];
+extern const struct cmd_opt global_opts[];
+
+/* Report err (this thread's message) and return its exit status. */
+int cmd_fail(sw_err rc);
+
+/* Commands, one file each. */
+int cmd_gen(struct ctx *, const struct cmd_arg *, int, int, char **);
+int cmd_ls(struct ctx *, const struct cmd_arg *, int, int, char **);
+
+extern const struct cmd_opt gen_opts[];
+extern const struct cmd_opt ls_opts[];
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * coldtier.c - enumerate the cold tier's days and a day's objects.
+ *
+ * Partition names are not zero padded, so S3's byte order is not date
+ * order ("startMonth=10" sorts before "startMonth=2"); each level is
+ * collected (at most a few hundred names) and sorted numerically.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldtier.h"
+#include "log.h"
+#include "util.h"
+
+struct level {
+	const char *stem;         /* "startYear=" */
+	const char *parent;       /* the listed prefix */
+	long *vals;
+	size_t n, cap;
+	unsigned long odd;
+	const char *url;
+};
+
+static sw_err
+level_add(void *arg, const struct store_entry *e)
+{
+	struct level *lv = arg;
+	const char *p;
+	char *end;
+	long v;
+
+	if (!e->is_prefix)
+		return SW_OK; /* stray objects beside the partitions */
+	p = e->key + strlen(lv->parent);
+	if (strncmp(p, lv->stem, strlen(lv->stem)) != 0)
+		goto odd;
+	p += strlen(lv->stem);
+	v = strtol(p, &end, 10);
+	if (end == p || *end != '/' || end[1] != '\0' ||
+	    (*p == '0' && end - p > 1) || v < 1 || v > 9999)
+		goto odd;
+	if (lv->n == lv->cap) {
+		lv->cap = lv->cap ? lv->cap * 2 : 16;
+		lv->vals = xrealloc(lv->vals, lv->cap * sizeof(*lv->vals));
+	}
+	lv->vals[lv->n++] = v;
+	return SW_OK;
+odd:
+	lv->odd++;
+	log_warn("skipping '%s%s': not a %s partition", lv->url, e->key,
+	    lv->stem);
+	return SW_OK;
+}
+
+static int
+cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static sw_err
+list_level(struct store *st, const char *parent, const char *stem,
+    struct level *lv)
+{
+	sw_err rc;
+
+	memset(lv, 0, sizeof(*lv));
+	lv->stem = stem;
+	lv->parent = parent;
+	lv->url = store_url(st);
+	rc = store_list(st, parent, "/", NULL, level_add, lv);
+	if (rc == SW_OK && lv->n > 0)
+		qsort(lv->vals, lv->n, sizeof(*lv->vals), cmp_long);
+	return rc;
+}
+
+/* Whether any day of (y, m) — m 0 for the whole year — is in range. */
+static int
+overlaps(const struct day *from, const struct day *to, int y, int m)
+{
+	struct day lo = { y, m ? m : 1, 1 }, hi = { y, m ? m : 12, 31 };
+
+	if (from != NULL && day_cmp(&hi, from) < 0)
+		return 0;
+	if (to != NULL && day_cmp(&lo, to) > 0)
+		return 0;
+	return 1;
+}
+
+sw_err
+coldtier_days(struct store *st, const char *prefix, const struct day *from,
+    const struct day *to, coldtier_day_fn fn, void *arg)
+{
+	struct level ly, lm, ld;
+	char p1[1024], p2[1024];
+	size_t i, j, k;
+	sw_err rc;
+
+	if ((rc = list_level(st, prefix, "startYear=", &ly)) != SW_OK)
+		return rc;
+	for (i = 0; i < ly.n && rc == SW_OK; i++) {
+		if (!overlaps(from, to, (int)ly.vals[i], 0))
+			continue;
+		snprintf(p1, sizeof(p1), "%sstartYear=%ld/", prefix,
+		    ly.vals[i]);
+		if ((rc = list_level(st, p1, "startMonth=", &lm)) != SW_OK)
+			break;
+		for (j = 0; j < lm.n && rc == SW_OK; j++) {
+			if (lm.vals[j] > 12 || !overlaps(from, to,
+			    (int)ly.vals[i], (int)lm.vals[j]))
+				continue;
+			snprintf(p2, sizeof(p2), "%sstartMonth=%ld/", p1,
+			    lm.vals[j]);
+			if ((rc = list_level(st, p2, "startDay=", &ld)) !=
+			    SW_OK)
+				break;
+			for (k = 0; k < ld.n && rc == SW_OK; k++) {
+				struct day d = { (int)ly.vals[i],
+					(int)lm.vals[j], (int)ld.vals[k] };
+				char s[11];
+
+				day_format(&d, s);
+				if (day_parse(s, &d) != SW_OK) {
+					log_warn("skipping '%s%sstartDay=%ld/': "
+					    "not a calendar day",
+					    store_url(st), p2, ld.vals[k]);
+					continue;
+				}
+				if ((from && day_cmp(&d, from) < 0) ||
+				    (to && day_cmp(&d, to) > 0))
+					continue;
+				rc = fn(arg, &d);
+			}
+			free(ld.vals);
+		}
+		free(lm.vals);
+	}
+	free(ly.vals);
+	return rc;
+}
+
+struct day_walk {
+	struct store *st;
+	const char *prefix;
+	const struct day *d;
+	coldtier_obj_fn fn;
+	void *arg;
+	struct coldtier_stats *stats;
+};
+
+static sw_err
+day_obj(void *arg, const struct store_entry *e)
+{
+	struct day_walk *w = arg;
+	struct coldkey k;
+
+	if (e->is_prefix)
+		return SW_OK;
+	if (coldkey_parse(e->key, w->prefix, &k) != SW_OK) {
+		w->stats->skipped++;
+		log_warn("skipping '%s%s': %s", store_url(w->st), e->key,
+		    sw_errmsg());
+		return SW_OK;
+	}
+	if (k.year != w->d->year || k.month != w->d->month ||
+	    k.day != w->d->day) {
+		w->stats->skipped++;
+		log_warn("skipping '%s%s': not in the day's partition",
+		    store_url(w->st), e->key);
+		return SW_OK;
+	}
+	w->stats->objects++;
+	w->stats->bytes += e->size;
+	return w->fn(w->arg, e, &k);
+}
+
+sw_err
+coldtier_list_day(struct store *st, const char *prefix, const struct day *d,
+    coldtier_obj_fn fn, void *arg, struct coldtier_stats *stats)
+{
+	struct coldtier_stats dummy;
+	struct day_walk w = { st, prefix, d, fn, arg, stats ? stats : &dummy };
+	char p[1024];
+
+	memset(w.stats, 0, sizeof(*w.stats));
+	day_prefix(d, prefix, p, sizeof(p));
+	return store_list(st, p, NULL, NULL, day_obj, &w);
+}

@@ -1,0 +1,37 @@
+/*
+ * coldtier.h - walking the cold tier: which days hold data, and the
+ * objects of one day.  Used by `ls`, the day engine and the mount.
+ */
+#ifndef SWREPART_COLDTIER_H
+#define SWREPART_COLDTIER_H
+
+#include "coldkey.h"
+#include "store.h"
+
+/* Called for each day with data, oldest first. */
+typedef sw_err (*coldtier_day_fn)(void *arg, const struct day *d);
+
+/* Days under prefix within [from, to] (NULL: unbounded), found with
+ * delimiter listings (year, month, day levels), so no object is listed. */
+sw_err coldtier_days(struct store *st, const char *prefix,
+    const struct day *from, const struct day *to, coldtier_day_fn fn,
+    void *arg);
+
+/* Called for each object of a day whose key parses. */
+typedef sw_err (*coldtier_obj_fn)(void *arg, const struct store_entry *e,
+    const struct coldkey *k);
+
+struct coldtier_stats {
+	unsigned long objects;     /* parsed objects */
+	unsigned long skipped;     /* keys that do not parse: reported */
+	unsigned long long bytes;
+};
+
+/* Every object of day d (all seriesBucket prefixes).  A key that does not
+ * parse is reported (a warning naming it and why) and skipped; one that
+ * parses to another day is skipped the same way. */
+sw_err coldtier_list_day(struct store *st, const char *prefix,
+    const struct day *d, coldtier_obj_fn fn, void *arg,
+    struct coldtier_stats *stats);
+
+#endif

@@ -1,0 +1,86 @@
+/* t_util.c - buffers, sizes, hex, errors, the worker pool. */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "pool.h"
+#include "tap.h"
+#include "util.h"
+
+static sw_err
+job_ok(void *arg)
+{
+	int *n = arg;
+
+	__atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
+	usleep(1000);
+	return SW_OK;
+}
+
+static sw_err
+job_fail(void *arg)
+{
+	(void)arg;
+	return sw_seterr(SW_ERR_DATA, "job failed on purpose");
+}
+
+int
+main(void)
+{
+	struct buf b;
+	uint64_t v;
+	char hex[65], sz[32];
+	struct pool *p;
+	struct batch bt;
+	int n = 0, i;
+
+	buf_init(&b);
+	buf_puts(&b, "abc");
+	buf_printf(&b, "-%d-", 42);
+	buf_putc(&b, 'z');
+	is_str(b.data, "abc-42-z", "buf_puts/printf/putc");
+	is_int((long long)b.len, 8, "buf length");
+	buf_wipe(&b);
+	ok(b.data == NULL && b.len == 0, "buf_wipe empties");
+
+	ok(parse_size("64M", &v) == 0 && v == 64ULL << 20, "64M");
+	ok(parse_size("1GiB", &v) == 0 && v == 1ULL << 30, "1GiB");
+	ok(parse_size("512k", &v) == 0 && v == 512ULL << 10, "512k");
+	ok(parse_size("100", &v) == 0 && v == 100, "100");
+	ok(parse_size("12X", &v) != 0, "12X rejected");
+	ok(parse_size("-1", &v) != 0, "-1 rejected");
+	ok(parse_size("99999999999T", &v) != 0, "overflow rejected");
+	format_size(1536, sz, sizeof(sz));
+	is_str(sz, "1.5 KiB", "format_size");
+
+	sha256_hex("", 0, hex);
+	is_str(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
+	    "7852b855", "sha256 of nothing");
+
+	is_int(sw_exitcode(SW_ERR_USAGE), 2, "usage exit 2");
+	is_int(sw_exitcode(SW_ERR_CONFIG), 2, "config exit 2");
+	ok(sw_exitcode(SW_ERR_CREDS) != sw_exitcode(SW_ERR_AUTH) &&
+	    sw_exitcode(SW_ERR_AUTH) != sw_exitcode(SW_ERR_NET) &&
+	    sw_exitcode(SW_ERR_NET) != sw_exitcode(SW_ERR_NOTFOUND),
+	    "distinct exit codes for creds, auth, network, not found");
+	sw_seterr(SW_ERR_IO, "inner");
+	sw_adderr(SW_ERR_IO, "outer %d", 1);
+	is_str(sw_errmsg(), "outer 1: inner", "sw_adderr prefixes");
+
+	ok(pool_new(4, &p) == SW_OK, "pool starts");
+	batch_init(&bt, p, 0);
+	for (i = 0; i < 100; i++)
+		batch_submit(&bt, job_ok, &n);
+	ok(batch_wait(&bt) == SW_OK && n == 100, "100 jobs ran (%d)", n);
+	batch_submit(&bt, job_fail, NULL);
+	for (i = 0; i < 10; i++)
+		batch_submit(&bt, job_ok, &n);
+	ok(batch_wait(&bt) == SW_ERR_DATA, "a failing job fails the batch");
+	is_str(sw_errmsg(), "job failed on purpose",
+	    "its message reaches the waiting thread");
+	ok(batch_wait(&bt) == SW_OK, "the batch is reusable");
+	batch_release(&bt);
+	pool_free(p);
+	return done_testing();
+}
