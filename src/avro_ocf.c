@@ -165,7 +165,7 @@ sw_err
 avro_get_int(const unsigned char **p, const unsigned char *end, int32_t *out)
 {
 	const unsigned char *q = *p;
-	int64_t v;
+	int64_t v = 0;
 	sw_err rc;
 
 	if ((rc = avro_get_long(&q, end, &v)) != SW_OK)
@@ -183,7 +183,7 @@ avro_get_bytes(const unsigned char **p, const unsigned char *end,
     const unsigned char **data, size_t *n)
 {
 	const unsigned char *q = *p;
-	int64_t len;
+	int64_t len = 0;
 	sw_err rc;
 
 	if ((rc = avro_get_long(&q, end, &len)) != SW_OK)
@@ -263,7 +263,7 @@ avro_get_union_index(const unsigned char **p, const unsigned char *end,
     size_t nbranches, size_t *out)
 {
 	const unsigned char *q = *p;
-	int64_t v;
+	int64_t v = 0;
 	sw_err rc;
 
 	if ((rc = avro_get_long(&q, end, &v)) != SW_OK)
@@ -463,7 +463,7 @@ sink_out(struct ocf_writer *w, const void *p, size_t n)
 	return SW_OK;
 }
 
-/* Check a call is allowed, and remember the first error. */
+/* Whether the writer may still be used (not failed, not finished). */
 static sw_err
 usable(const struct ocf_writer *w)
 {

@@ -606,9 +606,9 @@ put_field(struct buf *b, enum field f, const struct record *r)
 	return sw_seterr(SW_ERR_INTERNAL, "bad field %d", (int)f);
 }
 
-/* "außer Betrieb" keeps a non-ASCII string in every STRING series. */
+/* "außer Betrieb" puts non-ASCII text into STRING series. */
 static const char *const states[] = {
-	"RUNNING", "IDLE", "STOPPED", "MAINTENANCE", "au\xc3\x9f" "er Betrieb"
+	"RUNNING", "IDLE", "STOPPED", "MAINTENANCE", "au\303\237er Betrieb"
 };
 static const char *const alarm_states[] = {
 	"NORMAL", "ACTIVE", "ACKNOWLEDGED", "LATCHED", "SNOOZE_DISABLED"
@@ -658,7 +658,8 @@ make_value(struct record *r, struct rng *rng, double *walk, char *tmp,
 		break;
 	case GEN_TYPE_INTEGER:
 		/* mostly small counts, now and then negative or large */
-		r->iv = (u & 0xf) == 0 ? (int32_t)(uint32_t)(u >> 32) :
+		r->iv = (u & 0xf) == 0 ?
+		    (int32_t)((int64_t)(u >> 32) - INT64_C(2147483648)) :
 		    (int32_t)((u >> 8) % 5000);
 		break;
 	case GEN_TYPE_STRING:
@@ -734,9 +735,10 @@ gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
 		goto out;
 
 	/*
-	 * Times strictly inside the window: record k sits in the k-th of n
-	 * equal slots of (start + 1 s, start + 21600 s), at a random point of
-	 * it, so (timeInSeconds, offsetInNanos) increases.
+	 * Times strictly inside the window: record k sits at a random point
+	 * of the k-th of n equal slots of [start + 1 s, start + 21600 s), so
+	 * (timeInSeconds, offsetInNanos) increases and no record falls on a
+	 * window boundary, whichever end of it counts as exclusive.
 	 */
 	memset(&r, 0, sizeof(r));
 	r.sid = &g->sid;

@@ -12,9 +12,13 @@
  *    series keeps the old ones and adds new ones ("new assets, new
  *    properties");
  *  - the object of (series, day, window, quality) depends only on the seed
- *    and those four (and the codec / schema shares): emitting windows 0..1
- *    and later 2..3 gives the objects of one 0..3 run ("a later six-hour
- *    export").
+ *    and those four (and the codec / schema shares; the day is the UTC
+ *    date itself, not its position in the run): emitting windows 0..1 and
+ *    later 2..3 gives the objects of one 0..3 run ("a later six-hour
+ *    export"), and runs with other start dates agree on shared days.
+ *    Records do not depend on the codec or writer-schema shares at all.
+ *  - asset k's metadata lists the associated series among 4k..4k+3 that
+ *    the run has, so it changes only when a run adds series to it.
  *
  * seriesBucket derivation: the first two lowercase hex digits of the
  * SHA-256 of the series id string (the real service's derivation is not

@@ -111,7 +111,20 @@ open_parent(int rootfd, const char *key, int create, const char **name)
 			nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY |
 			    O_NOFOLLOW | O_CLOEXEC);
 		}
-		close(dfd);
+		if (nfd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+			struct stat sb;
+
+			/* Say "symlink" rather than "not a directory". */
+			if (fstatat(dfd, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(sb.st_mode))
+				errno = ELOOP;
+		}
+		{
+			int e = errno;
+
+			close(dfd);
+			errno = e;
+		}
 		dfd = nfd;
 		p = slash + 1;
 	}
@@ -285,7 +298,10 @@ f_list(struct store *st, const char *prefix, const char *delimiter,
 			    "file stores list with delimiter '/' only");
 		w.delim = 1;
 	}
-	if ((dfd = dup(FS(st)->rootfd)) < 0)
+	/* A new open file description: a dup() would share its directory
+	 * offset with rootfd and with every other listing. */
+	if ((dfd = openat(FS(st)->rootfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
 		return errno_err(st, "list", prefix, errno);
 	return walk_dir(&w, dfd, "");
 }

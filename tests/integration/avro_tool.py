@@ -282,7 +282,7 @@ def cmd_same_records(args):
                      f"{sum(only_a.values())} only in A, {sum(only_b.values())} only in B\n")
     for label, diff in (("A", only_a), ("B", only_b)):
         for rec, n in list(diff.items())[:5]:
-            sys.stderr.write(f"  only in {label} (x{n}, {a[rec]} vs {b[rec]}): {rec}\n")
+            sys.stderr.write(f"  {n} more in {label} ({a[rec]} in A, {b[rec]} in B): {rec}\n")
     return 1
 
 
@@ -504,23 +504,23 @@ class GenCheck:
         legacy, assoc_uuid, disassoc = self.forms()
         want = {
             "asset metadata": self.meta_files > 0,
-            "assetId_propertyId ids": legacy > 0,
-            "associated single-UUID ids": assoc_uuid > 0,
+            "series with assetId_propertyId ids": legacy > 0,
+            "associated series with single-UUID ids": assoc_uuid > 0,
             "disassociated series": disassoc > 0,
-            "all three codecs": set(self.codecs) == {"null", "deflate", "snappy"},
-            "all three qualities": set(self.qualities) == set(QUALITIES),
-            "a reordered writer schema": len({v[1] for v in self.variants}) > 1,
-            "another namespace": len({v[0] for v in self.variants}) > 1,
-            "all five value fields": set().union(*self.series_fields.values()) == set(VALUE_FIELDS)
-            if self.series_fields else False,
-            "null and set recordVersion":
-                set().union(*self.series_versions.values()) == {None, "long"}
-                if self.series_versions else False,
-            "a multi-block file": self.multi_block > 0,
+            "files of each codec (null, deflate, snappy)":
+                set(self.codecs) == {"null", "deflate", "snappy"},
+            "files of each quality (GOOD, BAD, UNCERTAIN)": set(self.qualities) == set(QUALITIES),
+            "a writer schema with another field order": len({v[1] for v in self.variants}) > 1,
+            "a writer schema with another namespace": len({v[0] for v in self.variants}) > 1,
+            "series of each value field":
+                bool(self.series_fields) and set().union(*self.series_fields.values()) == set(VALUE_FIELDS),
+            "series with and without recordVersion":
+                bool(self.series_versions) and set().union(*self.series_versions.values()) == {None, "long"},
+            "a file of several blocks": self.multi_block > 0,
         }
         for what, present in want.items():
             if not present:
-                self.error(f"--require-all: no {what} in the tree")
+                self.error(f"--require-all: the tree lacks {what}")
 
     def summary(self):
         legacy, assoc_uuid, disassoc = self.forms()
