@@ -224,6 +224,7 @@ struct ini_kv {
 	char *val;                  /* may be a secret */
 	int line;
 	int nested;
+	int bad_line;               /* [DEFAULT]: a nested line without '=' */
 	struct ini_kv *next;
 };
 
@@ -336,6 +337,13 @@ is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
 }
 
+static sw_err
+nested_error(const struct ini_file *f, int line, const struct ini_kv *kv)
+{
+	return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected 'name = value' in the "
+	    "settings nested under '%s'", f->path, line, kv->key);
+}
+
 /* Parse the text in data (modified in place) into f. */
 static sw_err
 ini_parse(struct ini_file *f, char *data, size_t len)
@@ -373,10 +381,14 @@ ini_parse(struct ini_file *f, char *data, size_t len)
 		if (*s == '#' || *s == ';')
 			continue;
 		if (opt != NULL && indent > opt_indent) {
-			if (opt->nested && strchr(s, '=') == NULL)
-				return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected "
-				    "'name = value' in the settings nested under "
-				    "'%s'", f->path, lineno, opt->key);
+			if (opt->nested && strchr(s, '=') == NULL) {
+				/* botocore looks at [DEFAULT] through the
+				 * sections that inherit it: later. */
+				if (cur != f->defaults)
+					return nested_error(f, lineno, opt);
+				if (opt->bad_line == 0)
+					opt->bad_line = lineno;
+			}
 			if ((rc = ini_continue(opt, blanks, s)) != SW_OK)
 				return rc;
 			blanks = 0;
@@ -433,6 +445,10 @@ ini_parse(struct ini_file *f, char *data, size_t len)
 		cur->kv_tail = &kv->next;
 		opt = kv;
 	}
+	if (f->secs != NULL && f->defaults != NULL)
+		for (kv = f->defaults->kv; kv != NULL; kv = kv->next)
+			if (kv->bad_line != 0)
+				return nested_error(f, kv->bad_line, kv);
 	return SW_OK;
 }
 

@@ -302,6 +302,11 @@ closest_key(const char *key)
 	size_t bestd = 4, i, d;
 
 	for (i = 0; i < opt_count; i++) {
+		/* "bucket" for "bucket_name": a truncated key. */
+		if (strncmp(opt_table[i].key, key, strlen(key)) == 0)
+			return opt_table[i].key;
+	}
+	for (i = 0; i < opt_count; i++) {
 		d = edit_distance(key, opt_table[i].key);
 		if (d < bestd) {
 			bestd = d;

@@ -1,0 +1,475 @@
+/*
+ * t_s3live.c - the S3 store against the real, signature-checking test
+ * server (started by tests/integration/30-s3-store.sh, which passes
+ * S3_URL and S3_BUCKET).  Covers pagination, delimiters, odd keys, ranges,
+ * multipart, retries under injected faults, resumed bodies, abort of a
+ * failed multipart upload and error reporting.  Skips without a server.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "options.h"
+#include "pool.h"
+#include "store.h"
+#include "tap.h"
+#include "util.h"
+
+static const char *server;
+
+/* ---- the control endpoint ---- */
+
+static size_t
+to_buf_cb(char *p, size_t s, size_t n, void *arg)
+{
+	buf_append(arg, p, s * n);
+	return s * n;
+}
+
+static json_t *
+control(const char *method, const char *path, const char *body)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hd = NULL;
+	struct buf url, out;
+	json_t *j = NULL;
+
+	buf_init(&url);
+	buf_init(&out);
+	buf_printf(&url, "%s/__control/%s", server, path);
+	curl_easy_setopt(h, CURLOPT_URL, url.data);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+	if (body != NULL) {
+		hd = curl_slist_append(hd, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	}
+	if (curl_easy_perform(h) == CURLE_OK && out.len > 0)
+		j = json_loads(out.data, 0, NULL);
+	curl_slist_free_all(hd);
+	curl_easy_cleanup(h);
+	buf_release(&url);
+	buf_release(&out);
+	return j;
+}
+
+static void
+fault(const char *method, const char *regex, const char *action, int count)
+{
+	char body[512];
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"method\":\"%s\",\"path_regex\":\"%s\","
+	    "\"action\":\"%s\",\"count\":%d,\"delay_ms\":50}", method, regex,
+	    action, count);
+	j = control("POST", "fault", body);
+	if (j == NULL)
+		diag("could not add the fault rule %s", body);
+	json_decref(j);
+}
+
+static void
+reset_stats(void)
+{
+	json_decref(control("DELETE", "stats", NULL));
+	json_decref(control("DELETE", "fault", NULL));
+}
+
+/* Requests of one S3 operation since the last reset. */
+static long
+op_count(const char *op)
+{
+	json_t *j = control("GET", "stats", NULL);
+	long n = (long)json_integer_value(json_object_get(json_object_get(j,
+	    "byOperation"), op));
+
+	json_decref(j);
+	return n;
+}
+
+static long
+fault_count(void)
+{
+	json_t *j = control("GET", "stats", NULL);
+	long n = (long)json_integer_value(json_object_get(json_object_get(j,
+	    "faults"), "total"));
+
+	json_decref(j);
+	return n;
+}
+
+/* ---- helpers ---- */
+
+struct listing {
+	struct buf out;
+	long n;
+};
+
+static sw_err
+collect(void *arg, const struct store_entry *e)
+{
+	struct listing *l = arg;
+
+	buf_printf(&l->out, "%s%s|", e->is_prefix ? "P:" : "", e->key);
+	l->n++;
+	return SW_OK;
+}
+
+static const char *
+list(struct store *st, const char *prefix, const char *delim,
+    const char *after, long *n)
+{
+	static struct listing l;
+
+	buf_release(&l.out);
+	buf_puts(&l.out, "");
+	l.n = 0;
+	if (store_list(st, prefix, delim, after, collect, &l) != SW_OK) {
+		diag("list failed: %s", sw_errmsg());
+		return "(error)";
+	}
+	if (n != NULL)
+		*n = l.n;
+	return l.out.data;
+}
+
+static sw_err
+sink_buf(void *arg, const void *p, size_t n)
+{
+	return buf_append(arg, p, n);
+}
+
+static sw_err
+sink_sha(void *arg, const void *p, size_t n)
+{
+	EVP_DigestUpdate(arg, p, n);
+	return SW_OK;
+}
+
+static sw_err
+sink_fail(void *arg, const void *p, size_t n)
+{
+	(void)arg;
+	(void)p;
+	(void)n;
+	return sw_seterr(SW_ERR_IO, "the sink is full");
+}
+
+struct put_job {
+	struct store *st;
+	char key[64];
+};
+
+static sw_err
+put_job(void *arg)
+{
+	struct put_job *j = arg;
+
+	return store_put_mem(j->st, j->key, j->key, strlen(j->key), NULL, NULL);
+}
+
+static void
+cfg_for(struct sw_config *cfg, int retries)
+{
+	config_defaults(cfg);
+	free(cfg->endpoint_url);
+	cfg->endpoint_url = xstrdup(server);
+	cfg->max_retries = retries;
+	cfg->retry_max_time = 60;
+	cfg->part_size = 8u << 20;
+	cfg->multipart_threshold = 16u << 20;
+}
+
+/* A deterministic file of n bytes; returns its fd and hex SHA-256. */
+static int
+make_file(const char *path, size_t n, char sha[65])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char chunk[65536], d[32];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	size_t done = 0, i;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	while (done < n) {
+		size_t m = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
+
+		for (i = 0; i < m; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			chunk[i] = (unsigned char)x;
+		}
+		if (write(fd, chunk, m) != (ssize_t)m)
+			abort();
+		EVP_DigestUpdate(md, chunk, m);
+		done += m;
+	}
+	EVP_DigestFinal_ex(md, d, NULL);
+	hex_encode(d, 32, sha);
+	EVP_MD_CTX_free(md);
+	return fd;
+}
+
+static void
+get_sha(struct store *st, const char *key, char sha[65], sw_err *rc)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char d[32];
+
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	*rc = store_get(st, key, 0, 0, sink_sha, md, NULL);
+	EVP_DigestFinal_ex(md, d, NULL);
+	hex_encode(d, 32, sha);
+	EVP_MD_CTX_free(md);
+}
+
+int
+main(void)
+{
+	const char *bucket = getenv("S3_BUCKET");
+	struct sw_config cfg, cfg0;
+	struct store *st, *st0, *bad;
+	struct store_info info;
+	struct pool *pool;
+	struct batch b;
+	struct put_job *jobs;
+	struct buf got, url;
+	char path[256], sha[65], sha2[65], tmpdir[] = "/tmp/t_s3live.XXXXXX";
+	long n;
+	int i, fd;
+	sw_err rc;
+	static const char *odd[] = { "odd/!'()*.avro", "odd/a&b<c>\"d'.txt",
+		"odd/eq=and?q#h", "odd/plus+sign", "odd/sp ace",
+		"odd/\xc3\xbcnic\xc3\xb6" "de", "odd/~tilde%25", NULL };
+
+	server = getenv("S3_URL");
+	if (server == NULL || bucket == NULL)
+		skip_all("S3_URL and S3_BUCKET not set (run by "
+		    "tests/integration/30-s3-store.sh)");
+	if (mkdtemp(tmpdir) == NULL)
+		skip_all("no temporary directory");
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	buf_init(&url);
+	buf_printf(&url, "s3://%s/", bucket);
+	cfg_for(&cfg, 8);
+	cfg_for(&cfg0, 1);
+	ok(store_open(url.data, &cfg, &st) == SW_OK, "open %s at %s: %s",
+	    url.data, server, sw_errmsg());
+	ok(store_open(url.data, &cfg0, &st0) == SW_OK,
+	    "open a second client with one retry");
+	reset_stats();
+
+	/* 1,100 keys in parallel, then a paged listing. */
+	ok(pool_new(16, &pool) == SW_OK, "16 workers");
+	jobs = xcalloc(1100, sizeof(*jobs));
+	batch_init(&b, pool, 1);
+	for (i = 0; i < 1100; i++) {
+		jobs[i].st = st;
+		snprintf(jobs[i].key, sizeof(jobs[i].key), "many/k%04d", i);
+		batch_submit(&b, put_job, &jobs[i]);
+	}
+	ok(batch_wait(&b) == SW_OK, "1,100 parallel PUTs: %s", sw_errmsg());
+	batch_release(&b);
+	reset_stats();
+	list(st, "many/", NULL, NULL, &n);
+	is_int(n, 1100, "listing pages past 1,000 keys");
+	is_int(op_count("ListObjectsV2"), 2, "in two ListObjectsV2 pages");
+	list(st, "many/", NULL, "many/k0995", &n);
+	is_int(n, 104, "start-after inside the second page");
+
+	/* Delimiters at every level of the cold-tier layout. */
+	{
+		static const char *keys[] = {
+		    "raw/startYear=2022/startMonth=5/startDay=3/seriesBucket=0a/x",
+		    "raw/startYear=2022/startMonth=5/startDay=3/seriesBucket=ff/y",
+		    "raw/startYear=2022/startMonth=5/startDay=30/seriesBucket=0a/z",
+		    "raw/startYear=2022/startMonth=12/startDay=1/seriesBucket=0a/w",
+		    "raw/startYear=2023/startMonth=1/startDay=1/seriesBucket=0a/v",
+		    "asset_metadata/asset_1.ndjson", NULL };
+
+		for (i = 0; keys[i] != NULL; i++)
+			store_put_mem(st, keys[i], "x", 1, NULL, NULL);
+		is_str(list(st, "", "/", NULL, NULL),
+		    "P:asset_metadata/|P:many/|P:raw/|", "root level");
+		is_str(list(st, "raw/", "/", NULL, NULL),
+		    "P:raw/startYear=2022/|P:raw/startYear=2023/|", "years");
+		is_str(list(st, "raw/startYear=2022/", "/", NULL, NULL),
+		    "P:raw/startYear=2022/startMonth=12/|"
+		    "P:raw/startYear=2022/startMonth=5/|", "months");
+		is_str(list(st, "raw/startYear=2022/startMonth=5/", "/", NULL,
+		    NULL), "P:raw/startYear=2022/startMonth=5/startDay=3/|"
+		    "P:raw/startYear=2022/startMonth=5/startDay=30/|", "days");
+		is_str(list(st, "raw/startYear=2022/startMonth=5/startDay=3/",
+		    "/", NULL, NULL),
+		    "P:raw/startYear=2022/startMonth=5/startDay=3/"
+		    "seriesBucket=0a/|P:raw/startYear=2022/startMonth=5/"
+		    "startDay=3/seriesBucket=ff/|", "series buckets");
+		is_str(list(st, "raw/startYear=2022/startMonth=5/startDay=3/",
+		    NULL, NULL, NULL),
+		    "raw/startYear=2022/startMonth=5/startDay=3/seriesBucket="
+		    "0a/x|raw/startYear=2022/startMonth=5/startDay=3/"
+		    "seriesBucket=ff/y|", "a day, flat");
+	}
+
+	/* Keys that need encoding, in the path and in the listing query. */
+	buf_init(&got);
+	for (i = 0; odd[i] != NULL; i++)
+		ok(store_put_mem(st, odd[i], odd[i], strlen(odd[i]), NULL,
+		    NULL) == SW_OK, "put '%s': %s", odd[i], sw_errmsg());
+	list(st, "odd/", NULL, NULL, &n);
+	is_int(n, 7, "odd keys listed");
+	is_str(list(st, "odd/!'()*", NULL, NULL, NULL), "odd/!'()*.avro|",
+	    "listing with !'()* in the prefix");
+	is_str(list(st, "odd/a&b", NULL, NULL, NULL), "odd/a&b<c>\"d'.txt|",
+	    "listing a key with XML specials");
+	for (i = 0; odd[i] != NULL; i++) {
+		got.len = 0;
+		rc = store_get(st, odd[i], 0, 0, sink_buf, &got, NULL);
+		ok(rc == SW_OK && got.len == strlen(odd[i]) &&
+		    memcmp(got.data, odd[i], got.len) == 0,
+		    "get '%s' back", odd[i]);
+	}
+
+	/* Ranges and HEAD. */
+	got.len = 0;
+	ok(store_get(st, "many/k0042", 2, 5, sink_buf, &got, &info) == SW_OK &&
+	    got.len == 5 && memcmp(got.data, "ny/k0", 5) == 0,
+	    "ranged GET (bytes 2-6)");
+	ok(info.size == 10, "the ranged GET reports the whole size (%llu)",
+	    (unsigned long long)info.size);
+	got.len = 0;
+	ok(store_get(st, "many/k0042", 6, 0, sink_buf, &got, NULL) == SW_OK &&
+	    got.len == 4 && memcmp(got.data, "0042", 4) == 0,
+	    "open-ended range (bytes 6-)");
+	ok(store_head(st, "many/k0042", &info) == SW_OK && info.size == 10 &&
+	    info.etag[0] == '"', "HEAD gives size and ETag");
+	reset_stats();
+	ok(store_head(st, "many/nope", &info) == SW_ERR_NOTFOUND,
+	    "HEAD of a missing key: not found");
+	got.len = 0;
+	rc = store_get(st, "many/nope", 0, 0, sink_buf, &got, NULL);
+	ok(rc == SW_ERR_NOTFOUND && strstr(sw_errmsg(), "NoSuchKey") &&
+	    strstr(sw_errmsg(), "many/nope"), "GET of a missing key: %s",
+	    sw_errmsg());
+	is_int(op_count("GetObject"), 1, "a 404 is not retried");
+
+	/* 50 MB multipart upload, read back and compared. */
+	snprintf(path, sizeof(path), "%s/big", tmpdir);
+	fd = make_file(path, 50u << 20, sha);
+	reset_stats();
+	rc = store_put_fd(st, "big/object", fd, 50u << 20, NULL, &info);
+	ok(rc == SW_OK, "50 MB multipart PUT: %s", sw_errmsg());
+	is_int(op_count("CreateMultipartUpload"), 1, "one multipart upload");
+	is_int(op_count("UploadPart"), 7, "in 7 parts of 8 MiB");
+	is_int(op_count("CompleteMultipartUpload"), 1, "completed");
+	get_sha(st, "big/object", sha2, &rc);
+	ok(rc == SW_OK && strcmp(sha, sha2) == 0, "read back: same SHA-256");
+
+	/* A cut-off body resumes where it stopped, with the same bytes. */
+	reset_stats();
+	fault("GET", "big/object", "truncate", 2);
+	get_sha(st, "big/object", sha2, &rc);
+	ok(rc == SW_OK && strcmp(sha, sha2) == 0,
+	    "two truncated bodies: resumed, same SHA-256 (%s)", sw_errmsg());
+	is_int(op_count("GetObject"), 3, "three GETs");
+	is_int(fault_count(), 2, "both faults were injected");
+
+	/* Retries on 503 SlowDown, 500, resets; puts too. */
+	reset_stats();
+	fault("GET", "many/k0001", "slowdown", 2);
+	fault("GET", "many/k0001", "reset", 1);
+	fault("GET", "many/k0001", "500", 1);
+	got.len = 0;
+	ok(store_get(st, "many/k0001", 0, 0, sink_buf, &got, NULL) == SW_OK &&
+	    got.len == 10, "GET survives SlowDown, 503, reset and 500: %s",
+	    sw_errmsg());
+	is_int(op_count("GetObject"), 5, "after four retries");
+	reset_stats();
+	fault("PUT", "retry/put", "503", 2);
+	fault("PUT", "retry/put", "reset", 1);
+	ok(store_put_mem(st, "retry/put", "payload", 7, NULL, NULL) == SW_OK,
+	    "PUT survives 503s and a reset");
+	got.len = 0;
+	ok(store_get(st, "retry/put", 0, 0, sink_buf, &got, NULL) == SW_OK &&
+	    got.len == 7, "and the object is whole");
+	reset_stats();
+	fault(NULL, "list-type=2", "slowdown", 1);
+	list(st, "many/", NULL, NULL, &n);
+	is_int(n, 1100, "a listing survives SlowDown");
+
+	/* Bounded: give up after max_retries with the server's code. */
+	reset_stats();
+	fault("GET", "many/k0002", "slowdown", 10);
+	got.len = 0;
+	rc = store_get(st0, "many/k0002", 0, 0, sink_buf, &got, NULL);
+	ok(rc == SW_ERR_SERVER && strstr(sw_errmsg(), "503 SlowDown") &&
+	    strstr(sw_errmsg(), "2 attempts"), "gives up: %s", sw_errmsg());
+	is_int(op_count("GetObject"), 2, "after max_retries=1");
+	reset_stats();
+
+	/* A failing sink stops the transfer without retries. */
+	rc = store_get(st, "big/object", 0, 0, sink_fail, NULL, NULL);
+	ok(rc == SW_ERR_IO && strstr(sw_errmsg(), "sink is full"),
+	    "a sink error stops the GET: %s", sw_errmsg());
+	is_int(op_count("GetObject"), 1, "and is not retried");
+
+	/* A multipart upload that cannot complete is aborted. */
+	reset_stats();
+	fault("POST", "uploadId=", "500", 10);
+	rc = store_put_fd(st0, "big/failed", fd, 20u << 20, NULL, NULL);
+	ok(rc == SW_ERR_SERVER, "multipart PUT fails when Complete keeps "
+	    "failing: %s", sw_errmsg());
+	is_int(op_count("AbortMultipartUpload"), 1, "the upload is aborted");
+	{
+		json_t *j = control("GET", "uploads", NULL);
+		size_t left = json_array_size(json_object_get(j, "uploads"));
+
+		is_int((long long)left, 0, "no multipart upload is left behind");
+		json_decref(j);
+	}
+	ok(store_head(st, "big/failed", &info) == SW_ERR_NOTFOUND,
+	    "and no object appeared");
+	reset_stats();
+	close(fd);
+	unlink(path);
+
+	/* DELETE. */
+	ok(store_delete(st, "retry/put") == SW_OK, "delete");
+	ok(store_head(st, "retry/put", &info) == SW_ERR_NOTFOUND, "deleted");
+	ok(store_delete(st, "retry/put") == SW_OK, "deleting again is fine");
+
+	/* Wrong credentials: 403 with the server's code, no retry. */
+	setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret", 1);
+	ok(store_open(url.data, &cfg, &bad) == SW_OK, "open with a wrong secret");
+	reset_stats();
+	rc = store_head(bad, "many/k0001", &info);
+	ok(rc == SW_ERR_AUTH, "HEAD is refused (%s)", sw_errmsg());
+	rc = store_list(bad, "many/", NULL, NULL, collect, &(struct listing){0});
+	ok(rc == SW_ERR_AUTH && strstr(sw_errmsg(), "403 SignatureDoesNotMatch"),
+	    "listing is refused: %s", sw_errmsg());
+	is_int(op_count("ListObjectsV2"), 1, "not retried");
+	store_free(bad);
+
+	buf_release(&got);
+	buf_release(&url);
+	free(jobs);
+	pool_free(pool);
+	store_free(st);
+	store_free(st0);
+	config_release(&cfg);
+	config_release(&cfg0);
+	rmdir(tmpdir);
+	curl_global_cleanup();
+	return done_testing();
+}
