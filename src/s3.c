@@ -34,6 +34,7 @@
 #include "creds.h"
 #include "log.h"
 #include "options.h"
+#include "s3.h"
 #include "sigv4.h"
 #include "store_impl.h"
 #include "util.h"
@@ -781,6 +782,70 @@ add_param(struct buf *q, const char *k, const char *v)
 	sigv4_uri_encode(q, v, strlen(v), 1);
 }
 
+sw_err
+s3_parse_list(const struct buf *xml, const char *root, store_list_fn fn,
+    void *arg, char *token, size_t toklen, const char *what)
+{
+	size_t rootlen = strlen(root);
+	xmlDoc *doc = xml_parse(xml);
+	xmlNode *rn = doc ? xmlDocGetRootElement(doc) : NULL, *n;
+	char tmp[2048], truncated[16], enc[16];
+	int urlenc;
+	sw_err rc = SW_OK;
+
+	token[0] = '\0';
+	if (rn == NULL || strcmp((const char *)rn->name,
+	    "ListBucketResult") != 0) {
+		xmlFreeDoc(doc);
+		return sw_seterr(SW_ERR_PROTO, "cannot %s: the answer is not a "
+		    "ListBucketResult", what);
+	}
+	urlenc = strcmp(xml_text(rn, "EncodingType", enc, sizeof(enc)),
+	    "url") == 0;
+	for (n = rn->children; n != NULL && rc == SW_OK; n = n->next) {
+		struct store_entry e;
+		char etag[128], size[32], mod[64], *end;
+		int isp;
+
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		isp = strcmp((const char *)n->name, "CommonPrefixes") == 0;
+		if (!isp && strcmp((const char *)n->name, "Contents") != 0)
+			continue;
+		xml_text(n, isp ? "Prefix" : "Key", tmp, sizeof(tmp));
+		if (urlenc)
+			url_decode(tmp);
+		if (strncmp(tmp, root, rootlen) != 0)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.key = tmp + rootlen;
+		e.is_prefix = isp;
+		e.etag = "";
+		if (!isp) {
+			e.etag = xml_text(n, "ETag", etag, sizeof(etag));
+			xml_text(n, "Size", size, sizeof(size));
+			e.size = strtoull(size, &end, 10);
+			if (size[0] == '\0' || *end != '\0') {
+				rc = sw_seterr(SW_ERR_PROTO, "cannot %s: bad "
+				    "Size '%s' for '%s'", what, size, tmp);
+				break;
+			}
+			xml_text(n, "LastModified", mod, sizeof(mod));
+			e.mtime = (int64_t)curl_getdate(mod, NULL);
+		}
+		rc = fn(arg, &e);
+	}
+	xml_text(rn, "IsTruncated", truncated, sizeof(truncated));
+	if (rc == SW_OK && strcmp(truncated, "true") == 0) {
+		xml_text(rn, "NextContinuationToken", token, toklen);
+		if (token[0] == '\0')
+			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: truncated "
+			    "listing without a continuation token", what);
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 static sw_err
 s3_list(struct store *st, const char *prefix, const char *delimiter,
     const char *start_after, store_list_fn fn, void *arg)
@@ -788,7 +853,6 @@ s3_list(struct store *st, const char *prefix, const char *delimiter,
 	struct s3 *c = S3(st);
 	char *fprefix = full_key(c, prefix), *fstart = NULL;
 	char token[2048] = "", what[1200];
-	size_t rootlen = strlen(c->root);
 	struct buf q;
 	sw_err rc = SW_OK;
 
@@ -799,10 +863,6 @@ s3_list(struct store *st, const char *prefix, const char *delimiter,
 	do {
 		struct s3_req req;
 		struct s3_resp resp;
-		xmlDoc *doc;
-		xmlNode *root, *n;
-		char tmp[2048], truncated[16], enc[16];
-		int urlenc;
 
 		q.len = 0;
 		add_param(&q, "list-type", "2");
@@ -821,57 +881,8 @@ s3_list(struct store *st, const char *prefix, const char *delimiter,
 		req.what = what;
 		if ((rc = s3_perform(c, &req, &resp)) != SW_OK)
 			break;
-		doc = xml_parse(&resp.body);
-		root = doc ? xmlDocGetRootElement(doc) : NULL;
-		if (root == NULL || strcmp((const char *)root->name,
-		    "ListBucketResult") != 0) {
-			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: the answer is "
-			    "not a ListBucketResult", what);
-			xmlFreeDoc(doc);
-			buf_release(&resp.body);
-			break;
-		}
-		urlenc = strcmp(xml_text(root, "EncodingType", enc,
-		    sizeof(enc)), "url") == 0;
-		for (n = root->children; n != NULL && rc == SW_OK; n = n->next) {
-			struct store_entry e;
-			char etag[128], size[32], mod[64];
-			int isp;
-
-			if (n->type != XML_ELEMENT_NODE)
-				continue;
-			isp = strcmp((const char *)n->name,
-			    "CommonPrefixes") == 0;
-			if (!isp && strcmp((const char *)n->name, "Contents"))
-				continue;
-			xml_text(n, isp ? "Prefix" : "Key", tmp, sizeof(tmp));
-			if (urlenc)
-				url_decode(tmp);
-			if (strncmp(tmp, c->root, rootlen) != 0)
-				continue;
-			memset(&e, 0, sizeof(e));
-			e.key = tmp + rootlen;
-			e.is_prefix = isp;
-			e.etag = "";
-			if (!isp) {
-				e.etag = xml_text(n, "ETag", etag,
-				    sizeof(etag));
-				e.size = strtoull(xml_text(n, "Size", size,
-				    sizeof(size)), NULL, 10);
-				xml_text(n, "LastModified", mod, sizeof(mod));
-				e.mtime = (int64_t)curl_getdate(mod, NULL);
-			}
-			rc = fn(arg, &e);
-		}
-		xml_text(root, "IsTruncated", truncated, sizeof(truncated));
-		xml_text(root, "NextContinuationToken", token, sizeof(token));
-		if (rc == SW_OK && strcmp(truncated, "true") == 0 &&
-		    token[0] == '\0')
-			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: truncated "
-			    "listing without a continuation token", what);
-		if (strcmp(truncated, "true") != 0)
-			token[0] = '\0';
-		xmlFreeDoc(doc);
+		rc = s3_parse_list(&resp.body, c->root, fn, arg, token,
+		    sizeof(token), what);
 		buf_release(&resp.body);
 	} while (rc == SW_OK && token[0] != '\0');
 	buf_release(&q);
@@ -1295,16 +1306,69 @@ parse_endpoint(const char *url, char **scheme, char **authority)
 	if (p == NULL)
 		return sw_seterr(SW_ERR_CONFIG, "invalid endpoint URL '%s'",
 		    url);
-	*scheme = strndup(url, (size_t)(p - url));
 	p += 3;
 	end = p + strcspn(p, "/?#");
-	if (end == p) {
-		free(*scheme);
+	if (end == p)
 		return sw_seterr(SW_ERR_CONFIG, "endpoint URL '%s' has no host",
 		    url);
-	}
+	*scheme = strndup(url, (size_t)(p - 3 - url));
 	*authority = strndup(p, (size_t)(end - p));
 	return SW_OK;
+}
+
+sw_err
+s3_endpoint_resolve(const char *bucket, const char *region,
+    const char *endpoint_url, const char *style, struct s3_endpoint *out)
+{
+	char *scheme = NULL, *auth = NULL;
+	struct buf b;
+	int path_style;
+	sw_err rc;
+
+	memset(out, 0, sizeof(*out));
+	/* Path style for custom endpoints (they rarely have wildcard DNS)
+	 * and for bucket names with dots (TLS wildcards do not cover them),
+	 * unless told otherwise. */
+	if (strcmp(style, "path") == 0)
+		path_style = 1;
+	else if (strcmp(style, "virtual") == 0)
+		path_style = 0;
+	else
+		path_style = endpoint_url != NULL ||
+		    strchr(bucket, '.') != NULL;
+	if (endpoint_url != NULL) {
+		if ((rc = parse_endpoint(endpoint_url, &scheme, &auth)) !=
+		    SW_OK)
+			return rc;
+	} else {
+		buf_init(&b);
+		buf_printf(&b, "s3.%s.amazonaws.com", region);
+		scheme = xstrdup("https");
+		auth = buf_detach(&b);
+	}
+	buf_init(&b);
+	if (path_style) {
+		buf_putc(&b, '/');
+		sigv4_uri_encode(&b, bucket, strlen(bucket), 1);
+		out->path_base = buf_detach(&b);
+		out->host = auth;
+	} else {
+		buf_printf(&b, "%s.%s", bucket, auth);
+		out->host = buf_detach(&b);
+		out->path_base = xstrdup("");
+		free(auth);
+	}
+	out->scheme = scheme;
+	return SW_OK;
+}
+
+void
+s3_endpoint_release(struct s3_endpoint *e)
+{
+	free(e->scheme);
+	free(e->host);
+	free(e->path_base);
+	memset(e, 0, sizeof(*e));
 }
 
 sw_err
@@ -1312,9 +1376,8 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 {
 	struct s3 *c;
 	const char *slash = strchr(rest, '/');
-	char *scheme = NULL, *auth = NULL, *region = NULL;
+	char *region = NULL;
 	const char *ca;
-	int path_style;
 	size_t i;
 	sw_err rc;
 
@@ -1345,45 +1408,15 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 	c->part_size = cfg->part_size;
 	c->multipart_threshold = cfg->multipart_threshold;
 
-	/* Path style for custom endpoints (they rarely have wildcard DNS)
-	 * and for bucket names with dots (TLS wildcards do not cover them),
-	 * unless told otherwise. */
-	if (strcmp(cfg->addressing_style, "path") == 0)
-		path_style = 1;
-	else if (strcmp(cfg->addressing_style, "virtual") == 0)
-		path_style = 0;
-	else
-		path_style = cfg->endpoint_url != NULL ||
-		    strchr(c->bucket, '.') != NULL;
-	if (cfg->endpoint_url != NULL) {
-		if ((rc = parse_endpoint(cfg->endpoint_url, &scheme, &auth)) !=
-		    SW_OK)
+	{
+		struct s3_endpoint ep;
+
+		if ((rc = s3_endpoint_resolve(c->bucket, c->region,
+		    cfg->endpoint_url, cfg->addressing_style, &ep)) != SW_OK)
 			goto fail;
-	} else {
-		struct buf h;
-
-		buf_init(&h);
-		buf_printf(&h, "s3.%s.amazonaws.com", c->region);
-		scheme = xstrdup("https");
-		auth = buf_detach(&h);
-	}
-	c->scheme = scheme;
-	if (path_style) {
-		struct buf pb;
-
-		buf_init(&pb);
-		buf_putc(&pb, '/');
-		sigv4_uri_encode(&pb, c->bucket, strlen(c->bucket), 1);
-		c->path_base = buf_detach(&pb);
-		c->host = auth;
-	} else {
-		struct buf h;
-
-		buf_init(&h);
-		buf_printf(&h, "%s.%s", c->bucket, auth);
-		c->host = buf_detach(&h);
-		c->path_base = xstrdup("");
-		free(auth);
+		c->scheme = ep.scheme;
+		c->host = ep.host;
+		c->path_base = ep.path_base;
 	}
 	if ((c->share = curl_share_init()) == NULL)
 		abort();
