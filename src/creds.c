@@ -366,8 +366,8 @@ ini_parse(struct ini_file *f, char *data, size_t len)
 		*eol = '\0';
 		lineno++;
 		if (memchr(line, '\0', (size_t)(eol - line)) != NULL)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: NUL byte in line",
-			    f->path, lineno);
+			return sw_seterr(SW_ERR_CONFIG, "%s:%d: NUL byte in "
+			    "line", f->path, lineno);
 		for (s = line; is_blank(*s); s++)
 			;
 		indent = (size_t)(s - line);
@@ -399,24 +399,28 @@ ini_parse(struct ini_file *f, char *data, size_t len)
 		if (*s == '[' && (q = strrchr(s, ']')) != NULL && q > s + 1) {
 			*q = '\0';
 			opt = NULL;
-			if (strcmp(s + 1, "DEFAULT") == 0) {
+			s++;
+			if (strcmp(s, "DEFAULT") == 0) {
 				if (f->defaults == NULL)
-					f->defaults = ini_sec_new("DEFAULT", lineno);
+					f->defaults = ini_sec_new(s, lineno);
 				cur = f->defaults;
 				continue;
 			}
 			for (sec = f->secs; sec != NULL; sec = sec->next)
-				if (strcmp(sec->name, s + 1) == 0)
-					return sw_seterr(SW_ERR_CONFIG, "%s:%d: "
-					    "section [%s] already appears on line "
-					    "%d", f->path, lineno, s + 1, sec->line);
-			cur = *tail = ini_sec_new(s + 1, lineno);
+				if (strcmp(sec->name, s) == 0)
+					break;
+			if (sec != NULL)
+				return sw_seterr(SW_ERR_CONFIG, "%s:%d: section "
+				    "[%s] already appears on line %d", f->path,
+				    lineno, s, sec->line);
+			cur = *tail = ini_sec_new(s, lineno);
 			tail = &cur->next;
 			continue;
 		}
 		if (cur == NULL)
 			return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected a "
-			    "[section] line before any setting", f->path, lineno);
+			    "[section] line before any setting", f->path,
+			    lineno);
 		d = strpbrk(s, "=:");
 		if (d == NULL)
 			return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected "
@@ -425,8 +429,8 @@ ini_parse(struct ini_file *f, char *data, size_t len)
 		for (e = d; e > s && is_blank(e[-1]); e--)
 			;
 		if (e == s)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: a setting without "
-			    "a name", f->path, lineno);
+			return sw_seterr(SW_ERR_CONFIG, "%s:%d: a setting "
+			    "without a name", f->path, lineno);
 		*e = '\0';
 		for (q = s; *q != '\0'; q++)
 			*q = (char)tolower((unsigned char)*q);
@@ -789,7 +793,8 @@ creds_from_json(const char *what, const struct buf *body,
 	if (code != NULL && strcmp(code, "Success") != 0) {
 		msg = json_string_value(json_object_get(root, "Message"));
 		rc = sw_seterr(SW_ERR_CREDS, "%s answered '%.64s'%s%.200s%s",
-		    what, code, msg ? " ('" : "", msg ? msg : "", msg ? "')" : "");
+		    what, code, msg ? " ('" : "", msg ? msg : "",
+		    msg ? "')" : "");
 		goto out;
 	}
 	for (i = 0; i < 4; i++) {

@@ -10,7 +10,8 @@
  *   2. the shared files: $AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials,
  *      sections [name]) then $AWS_CONFIG_FILE (~/.aws/config, sections
  *      [default] and [profile name]) for the profile cfg->profile, else
- *      $AWS_PROFILE, else "default";
+ *      $AWS_DEFAULT_PROFILE or $AWS_PROFILE (botocore's order), else
+ *      "default"; a profile named so must exist;
  *   3. the ECS/EKS container endpoint ($AWS_CONTAINER_CREDENTIALS_
  *      RELATIVE_URI or _FULL_URI, with $AWS_CONTAINER_AUTHORIZATION_TOKEN
  *      or _TOKEN_FILE);
@@ -57,10 +58,12 @@ void creds_global_init(void);
  * profile).  Errors: SW_ERR_CREDS when nothing was found (the message lists
  * what was tried), when only half of a key pair is set, or when a profile
  * needs an unsupported method; SW_ERR_NOTFOUND for a named profile in
- * neither file; SW_ERR_CONFIG for a malformed file (FILE:LINE) or a
- * disallowed container URL; SW_ERR_IO, SW_ERR_NET, SW_ERR_PROTO from the
- * container endpoint.  On success *out is set; free with
- * creds_provider_free(). */
+ * neither file; SW_ERR_CONFIG for a malformed file (FILE:LINE), a
+ * disallowed container URL or a bad AWS_METADATA_SERVICE_* number;
+ * SW_ERR_IO for an unreadable file; SW_ERR_NET, SW_ERR_PROTO,
+ * SW_ERR_CREDS (HTTP status) from the container endpoint, whose failure
+ * ends the search as in botocore (an IMDS failure only adds to the list).
+ * On success *out is set; free with creds_provider_free(). */
 sw_err creds_provider_new(const struct sw_config *cfg,
     struct creds_provider **out);
 

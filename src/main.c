@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "cmd.h"
+#include "creds.h"
 #include "log.h"
 #include "util.h"
 
@@ -423,6 +424,10 @@ main(int argc, char **argv)
 	char *base = xstrdup(argv[0]);
 	sw_err rc;
 
+	/* Before any thread: curl's global state, and jansson wiping what
+	 * it frees (credential documents pass through it). */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	creds_global_init();
 	progname = strcmp(basename(base), "mount.swrepart") == 0 ?
 	    "mount.swrepart" : PACKAGE;
 	log_init(progname, 0);
@@ -486,5 +491,6 @@ out:
 	free(operands);
 	free(p.args);
 	free(base);
+	curl_global_cleanup();
 	return status;
 }

@@ -27,6 +27,7 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/swrepart-creds.XXXXXX") || exit 1
 mock_pid=
+# shellcheck disable=SC2317  # called by the trap
 cleanup() {
 	if [ -n "$mock_pid" ]; then
 		kill "$mock_pid" 2>/dev/null

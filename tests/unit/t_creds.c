@@ -1109,12 +1109,20 @@ mock_tests(const char *port)
 	    "file");
 	unlink(conf_path);
 
-	/* ECS, which comes before IMDS. */
+	/* ECS, which comes before IMDS.  With creds_global_init(), jansson's
+	 * own buffers are wiped too. */
+	creds_global_init();
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", mock_base, 1);
 	snprintf(url, sizeof(url), "%s/ecs/creds", mock_base);
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", tok, 1);
+	watch_start("mock-token-ECS-");
 	resolve(NULL, &r);
+	/* The HTTP body, the JSON string and the provider's copy (3), and
+	 * the scanner buffers jansson outgrew while reading the token. */
+	ok(watch_larger >= 4, "ecs: buffers holding the token are wiped, "
+	    "jansson's too (%d)", watch_larger);
+	watch = NULL;
 	if (!ok(r.rc == SW_OK, "ecs: resolves"))
 		diag("error: %s", r.msg);
 	ok(has(r.c.access_key, "ASIAMOCKECS") && has(r.c.secret_key,
