@@ -18,6 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <jansson.h>
 #include <openssl/rand.h>
 #include <snappy-c.h>
 #include <zlib.h>
@@ -749,6 +752,39 @@ ocf_writer_free(struct ocf_writer *w)
 	free(w);
 }
 
+sw_err
+ocf_writer_continue(const char *codec, const unsigned char *sync,
+    size_t block_size, store_sink_fn fn, void *arg, struct ocf_writer **out)
+{
+	struct ocf_writer *w;
+	sw_err rc;
+
+	*out = NULL;
+	if (sync == NULL)
+		return sw_seterr(SW_ERR_INTERNAL,
+		    "continuing a container needs its sync marker");
+	w = xcalloc(1, sizeof(*w));
+	w->fn = fn;
+	w->arg = arg;
+	w->block_size = block_size ? block_size : OCF_DEFAULT_BLOCK_SIZE;
+	memcpy(w->sync, sync, OCF_SYNC_SIZE);
+	if ((rc = ocf_codec_parse(codec, &w->codec)) != SW_OK)
+		goto out;
+	if (w->codec == OCF_CODEC_DEFLATE) {
+		if (deflateInit2(&w->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15,
+		    8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			rc = sw_seterr(SW_ERR_NOMEM, "cannot start deflate");
+			goto out;
+		}
+		w->z_ready = 1;
+	}
+	*out = w;
+	w = NULL;
+out:
+	ocf_writer_free(w);
+	return rc;
+}
+
 const unsigned char *
 ocf_writer_sync(const struct ocf_writer *w)
 {
@@ -784,5 +820,1117 @@ ocf_sink_fd(void *arg, const void *p, size_t n)
 		q += k;
 		n -= (size_t)k;
 	}
+	return SW_OK;
+}
+
+/* ---- schemas ------------------------------------------------------------ */
+
+/* How deep a schema's JSON, or a datum, may nest. */
+#define OCF_MAX_DEPTH 64
+
+struct named_type {
+	const char *name;
+	struct ocf_node *node;
+};
+
+struct ocf_schema {
+	struct ocf_node *root;
+	char *canonical;
+	void **mem;                  /* every allocation, freed together */
+	size_t nmem, capmem;
+	struct named_type *names;    /* named types, by full name */
+	size_t nnames, capnames;
+};
+
+static const char *const type_names[] = {
+	[OCF_NULL] = "null", [OCF_BOOLEAN] = "boolean", [OCF_INT] = "int",
+	[OCF_LONG] = "long", [OCF_FLOAT] = "float", [OCF_DOUBLE] = "double",
+	[OCF_BYTES] = "bytes", [OCF_STRING] = "string",
+	[OCF_RECORD] = "record", [OCF_ENUM] = "enum", [OCF_ARRAY] = "array",
+	[OCF_MAP] = "map", [OCF_UNION] = "union", [OCF_FIXED] = "fixed",
+};
+
+const char *
+ocf_type_name(enum ocf_type t)
+{
+	if ((unsigned)t >= sizeof(type_names) / sizeof(type_names[0]))
+		return "?";
+	return type_names[t];
+}
+
+const char *
+ocf_short_name(const char *full_name)
+{
+	const char *dot = strrchr(full_name, '.');
+
+	return dot ? dot + 1 : full_name;
+}
+
+static void *
+sch_alloc(struct ocf_schema *s, size_t size)
+{
+	void *p = xcalloc(1, size ? size : 1);
+
+	if (s->nmem == s->capmem) {
+		s->capmem = s->capmem ? 2 * s->capmem : 32;
+		s->mem = xrealloc(s->mem, s->capmem * sizeof(*s->mem));
+	}
+	s->mem[s->nmem++] = p;
+	return p;
+}
+
+static char *
+sch_strdup(struct ocf_schema *s, const char *str, size_t n)
+{
+	char *p = sch_alloc(s, n + 1);
+
+	memcpy(p, str, n);
+	return p;
+}
+
+static int
+primitive_type(const char *name, enum ocf_type *t)
+{
+	int i;
+
+	for (i = OCF_NULL; i <= OCF_STRING; i++) {
+		if (strcmp(name, type_names[i]) == 0) {
+			*t = (enum ocf_type)i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* [A-Za-z_][A-Za-z0-9_]*, n bytes */
+static int
+valid_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    c == '_' || (i > 0 && c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+/* Names joined by dots. */
+static int
+valid_full_name(const char *s)
+{
+	const char *dot;
+
+	for (;;) {
+		dot = strchr(s, '.');
+		if (dot == NULL)
+			return valid_name(s, strlen(s));
+		if (!valid_name(s, (size_t)(dot - s)))
+			return 0;
+		s = dot + 1;
+	}
+}
+
+static struct ocf_node *
+find_named(const struct ocf_schema *s, const char *full)
+{
+	size_t i;
+
+	for (i = 0; i < s->nnames; i++)
+		if (strcmp(s->names[i].name, full) == 0)
+			return s->names[i].node;
+	return NULL;
+}
+
+/* A reference to a named type from namespace ns: the spec qualifies a
+ * name without a dot with the enclosing namespace; like Java's parser,
+ * fall back to the name alone (the null namespace). */
+static struct ocf_node *
+lookup_named(struct ocf_schema *s, const char *name, const char *ns)
+{
+	struct ocf_node *t = NULL;
+	struct buf b = { 0 };
+
+	if (strchr(name, '.') == NULL && ns != NULL && *ns != '\0' &&
+	    buf_printf(&b, "%s.%s", ns, name) == SW_OK)
+		t = find_named(s, b.data);
+	buf_release(&b);
+	return t ? t : find_named(s, name);
+}
+
+static sw_err parse_type(struct ocf_schema *s, json_t *j, const char *ns,
+    int depth, struct ocf_node **out);
+
+/* Create and register the named type of object j; *inner_ns gets the
+ * namespace its own nested types inherit. */
+static sw_err
+new_named(struct ocf_schema *s, json_t *j, const char *ns, enum ocf_type t,
+    struct ocf_node **out, const char **inner_ns)
+{
+	json_t *jn = json_object_get(j, "name");
+	json_t *jns = json_object_get(j, "namespace");
+	const char *name, *space = ns, *dot;
+	struct ocf_node *node;
+	enum ocf_type prim;
+	struct buf full = { 0 };
+	char *fn;
+
+	if (!json_is_string(jn))
+		return sw_seterr(SW_ERR_DATA, "%s without a name",
+		    type_names[t]);
+	name = json_string_value(jn);
+	if (jns != NULL && !json_is_null(jns)) {
+		if (!json_is_string(jns))
+			return sw_seterr(SW_ERR_DATA, "namespace of '%s' is "
+			    "not a string", name);
+		space = json_string_value(jns);
+	}
+	if (strchr(name, '.') == NULL && space != NULL && *space != '\0') {
+		if (buf_printf(&full, "%s.%s", space, name) != SW_OK)
+			return SW_ERR_NOMEM;
+	} else if (buf_puts(&full, name) != SW_OK) {
+		return SW_ERR_NOMEM;
+	}
+	fn = sch_strdup(s, full.data, full.len);
+	buf_release(&full);
+	if (!valid_full_name(fn))
+		return sw_seterr(SW_ERR_DATA, "'%s' is not a valid avro name",
+		    fn);
+	if (primitive_type(ocf_short_name(fn), &prim))
+		return sw_seterr(SW_ERR_DATA, "a %s may not be named '%s'",
+		    type_names[t], fn);
+	if (find_named(s, fn) != NULL)
+		return sw_seterr(SW_ERR_DATA, "type '%s' is defined twice", fn);
+	node = sch_alloc(s, sizeof(*node));
+	node->type = t;
+	node->name = fn;
+	if (s->nnames == s->capnames) {
+		s->capnames = s->capnames ? 2 * s->capnames : 8;
+		s->names = xrealloc(s->names, s->capnames * sizeof(*s->names));
+	}
+	s->names[s->nnames].name = fn;
+	s->names[s->nnames].node = node;
+	s->nnames++;
+	dot = strrchr(fn, '.');
+	*inner_ns = dot ? sch_strdup(s, fn, (size_t)(dot - fn)) : "";
+	*out = node;
+	return SW_OK;
+}
+
+static sw_err
+parse_record(struct ocf_schema *s, json_t *j, const char *ns, int depth,
+    struct ocf_node **out)
+{
+	json_t *jf = json_object_get(j, "fields"), *f, *jn, *jt;
+	struct ocf_node *node = NULL;
+	const char *inner = NULL, *name;
+	size_t i, k;
+	sw_err rc;
+
+	if ((rc = new_named(s, j, ns, OCF_RECORD, &node, &inner)) != SW_OK)
+		return rc;
+	if (!json_is_array(jf))
+		return sw_seterr(SW_ERR_DATA, "record '%s' has no fields array",
+		    node->name);
+	node->n = json_array_size(jf);
+	node->fields = sch_alloc(s, node->n * sizeof(*node->fields));
+	for (i = 0; i < node->n; i++) {
+		f = json_array_get(jf, i);
+		jn = json_object_get(f, "name");
+		jt = json_object_get(f, "type");
+		if (!json_is_object(f) || !json_is_string(jn))
+			return sw_seterr(SW_ERR_DATA, "record '%s': field %zu "
+			    "has no name", node->name, i + 1);
+		name = json_string_value(jn);
+		if (!valid_name(name, strlen(name)))
+			return sw_seterr(SW_ERR_DATA, "record '%s': '%s' is "
+			    "not a valid field name", node->name, name);
+		for (k = 0; k < i; k++)
+			if (strcmp(node->fields[k].name, name) == 0)
+				return sw_seterr(SW_ERR_DATA, "record '%s': "
+				    "field '%s' appears twice", node->name,
+				    name);
+		if (jt == NULL)
+			return sw_seterr(SW_ERR_DATA, "record '%s': field '%s' "
+			    "has no type", node->name, name);
+		node->fields[i].name = sch_strdup(s, name, strlen(name));
+		node->fields[i].has_default =
+		    json_object_get(f, "default") != NULL;
+		if ((rc = parse_type(s, jt, inner, depth + 1,
+		    &node->fields[i].type)) != SW_OK)
+			return sw_adderr(rc, "record '%s': field '%s'",
+			    node->name, name);
+	}
+	*out = node;
+	return SW_OK;
+}
+
+static sw_err
+parse_enum(struct ocf_schema *s, json_t *j, const char *ns,
+    struct ocf_node **out)
+{
+	json_t *js = json_object_get(j, "symbols");
+	struct ocf_node *node = NULL;
+	const char *inner = NULL, *sym;
+	size_t i, k;
+	sw_err rc;
+
+	if ((rc = new_named(s, j, ns, OCF_ENUM, &node, &inner)) != SW_OK)
+		return rc;
+	if (!json_is_array(js))
+		return sw_seterr(SW_ERR_DATA, "enum '%s' has no symbols array",
+		    node->name);
+	node->n = json_array_size(js);
+	node->symbols = sch_alloc(s, node->n * sizeof(*node->symbols));
+	for (i = 0; i < node->n; i++) {
+		sym = json_string_value(json_array_get(js, i));
+		if (sym == NULL || !valid_name(sym, strlen(sym)))
+			return sw_seterr(SW_ERR_DATA, "enum '%s': symbol %zu "
+			    "is not a valid name", node->name, i + 1);
+		for (k = 0; k < i; k++)
+			if (strcmp(node->symbols[k], sym) == 0)
+				return sw_seterr(SW_ERR_DATA, "enum '%s': "
+				    "symbol '%s' appears twice", node->name,
+				    sym);
+		node->symbols[i] = sch_strdup(s, sym, strlen(sym));
+	}
+	*out = node;
+	return SW_OK;
+}
+
+static sw_err
+parse_fixed(struct ocf_schema *s, json_t *j, const char *ns,
+    struct ocf_node **out)
+{
+	json_t *jsz = json_object_get(j, "size");
+	struct ocf_node *node = NULL;
+	const char *inner = NULL;
+	sw_err rc;
+
+	if ((rc = new_named(s, j, ns, OCF_FIXED, &node, &inner)) != SW_OK)
+		return rc;
+	if (!json_is_integer(jsz) || json_integer_value(jsz) < 0 ||
+	    json_integer_value(jsz) > INT32_MAX)
+		return sw_seterr(SW_ERR_DATA, "fixed '%s' has no valid size",
+		    node->name);
+	node->n = (size_t)json_integer_value(jsz);
+	*out = node;
+	return SW_OK;
+}
+
+static sw_err
+parse_union(struct ocf_schema *s, json_t *j, const char *ns, int depth,
+    struct ocf_node **out)
+{
+	struct ocf_node *node = sch_alloc(s, sizeof(*node)), *a, *b;
+	size_t i, k;
+	sw_err rc;
+
+	node->type = OCF_UNION;
+	node->n = json_array_size(j);
+	node->branches = sch_alloc(s, node->n * sizeof(*node->branches));
+	for (i = 0; i < node->n; i++) {
+		if ((rc = parse_type(s, json_array_get(j, i), ns, depth + 1,
+		    &node->branches[i])) != SW_OK)
+			return sw_adderr(rc, "union branch %zu", i + 1);
+		a = node->branches[i];
+		if (a->type == OCF_UNION)
+			return sw_seterr(SW_ERR_DATA, "union branch %zu is "
+			    "itself a union", i + 1);
+		for (k = 0; k < i; k++) {
+			b = node->branches[k];
+			if (a->type == b->type && (a->name == NULL ||
+			    strcmp(a->name, b->name) == 0))
+				return sw_seterr(SW_ERR_DATA, "union has two "
+				    "branches of type %s", a->name ? a->name :
+				    type_names[a->type]);
+		}
+	}
+	*out = node;
+	return SW_OK;
+}
+
+static struct ocf_node *
+new_node(struct ocf_schema *s, enum ocf_type t)
+{
+	struct ocf_node *node = sch_alloc(s, sizeof(*node));
+
+	node->type = t;
+	return node;
+}
+
+static sw_err
+parse_type(struct ocf_schema *s, json_t *j, const char *ns, int depth,
+    struct ocf_node **out)
+{
+	enum ocf_type t;
+	const char *name;
+	json_t *jt, *ji;
+	sw_err rc;
+
+	if (depth > OCF_MAX_DEPTH)
+		return sw_seterr(SW_ERR_DATA, "schema nested deeper than %d",
+		    OCF_MAX_DEPTH);
+	if (json_is_array(j))
+		return parse_union(s, j, ns, depth, out);
+	if (json_is_string(j)) {
+		name = json_string_value(j);
+	} else if (json_is_object(j)) {
+		jt = json_object_get(j, "type");
+		if (jt == NULL)
+			return sw_seterr(SW_ERR_DATA, "schema object without "
+			    "a type");
+		if (!json_is_string(jt))
+			return parse_type(s, jt, ns, depth + 1, out);
+		name = json_string_value(jt);
+		if (strcmp(name, "record") == 0 || strcmp(name, "error") == 0)
+			return parse_record(s, j, ns, depth, out);
+		if (strcmp(name, "enum") == 0)
+			return parse_enum(s, j, ns, out);
+		if (strcmp(name, "fixed") == 0)
+			return parse_fixed(s, j, ns, out);
+		if (strcmp(name, "array") == 0 || strcmp(name, "map") == 0) {
+			t = name[0] == 'a' ? OCF_ARRAY : OCF_MAP;
+			ji = json_object_get(j, t == OCF_ARRAY ? "items" :
+			    "values");
+			if (ji == NULL)
+				return sw_seterr(SW_ERR_DATA, "%s without %s",
+				    name, t == OCF_ARRAY ? "items" : "values");
+			*out = new_node(s, t);
+			if ((rc = parse_type(s, ji, ns, depth + 1,
+			    &(*out)->items)) != SW_OK)
+				return sw_adderr(rc, "%s %s", name,
+				    t == OCF_ARRAY ? "items" : "values");
+			return SW_OK;
+		}
+	} else {
+		return sw_seterr(SW_ERR_DATA, "a schema is a JSON string, "
+		    "object or array");
+	}
+	if (primitive_type(name, &t)) {
+		*out = new_node(s, t);
+		return SW_OK;
+	}
+	if ((*out = lookup_named(s, name, ns)) == NULL)
+		return sw_seterr(SW_ERR_DATA, "unknown type '%s'", name);
+	return SW_OK;
+}
+
+/* Parsing Canonical Form: names in full, only the attributes that shape
+ * the encoding, in the spec's order, no white space, a named type spelled
+ * out at its first occurrence only. */
+struct pcf {
+	struct buf *b;
+	const struct ocf_node **seen;
+	size_t nseen, cap;
+};
+
+static sw_err
+pcf_put(struct pcf *c, const struct ocf_node *t)
+{
+	sw_err rc = SW_OK;
+	size_t i;
+
+	if (t->name != NULL) {
+		for (i = 0; i < c->nseen; i++)
+			if (c->seen[i] == t)
+				return buf_printf(c->b, "\"%s\"", t->name);
+		if (c->nseen == c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 8;
+			c->seen = xrealloc(c->seen, c->cap * sizeof(*c->seen));
+		}
+		c->seen[c->nseen++] = t;
+	}
+	switch (t->type) {
+	case OCF_RECORD:
+		rc = buf_printf(c->b, "{\"name\":\"%s\",\"type\":\"record\","
+		    "\"fields\":[", t->name);
+		for (i = 0; i < t->n && !rc; i++) {
+			rc = buf_printf(c->b, "%s{\"name\":\"%s\",\"type\":",
+			    i ? "," : "", t->fields[i].name);
+			if (!rc) rc = pcf_put(c, t->fields[i].type);
+			if (!rc) rc = buf_putc(c->b, '}');
+		}
+		if (!rc) rc = buf_puts(c->b, "]}");
+		return rc;
+	case OCF_ENUM:
+		rc = buf_printf(c->b, "{\"name\":\"%s\",\"type\":\"enum\","
+		    "\"symbols\":[", t->name);
+		for (i = 0; i < t->n && !rc; i++)
+			rc = buf_printf(c->b, "%s\"%s\"", i ? "," : "",
+			    t->symbols[i]);
+		if (!rc) rc = buf_puts(c->b, "]}");
+		return rc;
+	case OCF_FIXED:
+		return buf_printf(c->b, "{\"name\":\"%s\",\"type\":\"fixed\","
+		    "\"size\":%zu}", t->name, t->n);
+	case OCF_ARRAY:
+	case OCF_MAP:
+		rc = buf_printf(c->b, "{\"type\":\"%s\",\"%s\":",
+		    type_names[t->type], t->type == OCF_ARRAY ? "items" :
+		    "values");
+		if (!rc) rc = pcf_put(c, t->items);
+		if (!rc) rc = buf_putc(c->b, '}');
+		return rc;
+	case OCF_UNION:
+		rc = buf_putc(c->b, '[');
+		for (i = 0; i < t->n && !rc; i++) {
+			if (i) rc = buf_putc(c->b, ',');
+			if (!rc) rc = pcf_put(c, t->branches[i]);
+		}
+		if (!rc) rc = buf_putc(c->b, ']');
+		return rc;
+	default:
+		return buf_printf(c->b, "\"%s\"", type_names[t->type]);
+	}
+}
+
+void
+ocf_schema_free(struct ocf_schema *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nmem; i++)
+		free(s->mem[i]);
+	free(s->mem);
+	free(s->names);
+	free(s->canonical);
+	free(s);
+}
+
+sw_err
+ocf_schema_parse(const char *json, size_t n, struct ocf_schema **out)
+{
+	struct ocf_schema *s = xcalloc(1, sizeof(*s));
+	struct pcf c = { 0 };
+	struct buf b = { 0 };
+	json_error_t je;
+	json_t *j;
+	sw_err rc;
+
+	*out = NULL;
+	j = json_loadb(json, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	if (j == NULL) {
+		rc = sw_seterr(SW_ERR_DATA, "schema is not valid JSON: %s "
+		    "(line %d, column %d)", je.text, je.line, je.column);
+		goto out;
+	}
+	rc = parse_type(s, j, NULL, 0, &s->root);
+	json_decref(j);
+	if (rc != SW_OK)
+		goto out;
+	c.b = &b;
+	if ((rc = pcf_put(&c, s->root)) != SW_OK)
+		goto out;
+	s->canonical = buf_detach(&b);
+	*out = s;
+	s = NULL;
+out:
+	free(c.seen);
+	buf_release(&b);
+	ocf_schema_free(s);
+	return rc;
+}
+
+const struct ocf_node *
+ocf_schema_root(const struct ocf_schema *s)
+{
+	return s->root;
+}
+
+const char *
+ocf_schema_canonical(const struct ocf_schema *s)
+{
+	return s->canonical;
+}
+
+/* Whether a datum of t may encode as no bytes at all (null, fixed of size
+ * 0, records of those): arrays of such items are not walked item by
+ * item, since nothing in them can be wrong. */
+static int
+zero_size(const struct ocf_node *t, int depth)
+{
+	size_t i;
+
+	if (depth > OCF_MAX_DEPTH)
+		return 0;
+	switch (t->type) {
+	case OCF_NULL:
+		return 1;
+	case OCF_FIXED:
+		return t->n == 0;
+	case OCF_RECORD:
+		for (i = 0; i < t->n; i++)
+			if (!zero_size(t->fields[i].type, depth + 1))
+				return 0;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static sw_err
+skip_datum(const struct ocf_node *t, const unsigned char **p,
+    const unsigned char *end, int depth)
+{
+	const unsigned char *data, *start;
+	int64_t count, size, v64;
+	int32_t v32;
+	size_t i, n, k;
+	int b;
+	sw_err rc;
+
+	if (depth > OCF_MAX_DEPTH)
+		return sw_seterr(SW_ERR_DATA, "datum nested deeper than %d",
+		    OCF_MAX_DEPTH);
+	switch (t->type) {
+	case OCF_NULL:
+		return SW_OK;
+	case OCF_BOOLEAN:
+		return avro_get_boolean(p, end, &b);
+	case OCF_INT:
+		return avro_get_int(p, end, &v32);
+	case OCF_LONG:
+		return avro_get_long(p, end, &v64);
+	case OCF_FLOAT:
+	case OCF_DOUBLE:
+	case OCF_FIXED:
+		n = t->type == OCF_FLOAT ? 4 : t->type == OCF_DOUBLE ? 8 : t->n;
+		if ((size_t)(end - *p) < n)
+			return sw_seterr(SW_ERR_DATA, "truncated avro %s",
+			    type_names[t->type]);
+		*p += n;
+		return SW_OK;
+	case OCF_BYTES:
+	case OCF_STRING:
+		return avro_get_bytes(p, end, &data, &n);
+	case OCF_ENUM:
+		if ((rc = avro_get_long(p, end, &v64)) != SW_OK)
+			return rc;
+		if (v64 < 0 || (uint64_t)v64 >= t->n)
+			return sw_seterr(SW_ERR_DATA, "enum '%s': symbol index "
+			    "%lld out of range", t->name, (long long)v64);
+		return SW_OK;
+	case OCF_UNION:
+		if ((rc = avro_get_union_index(p, end, t->n, &i)) != SW_OK)
+			return rc;
+		return skip_datum(t->branches[i], p, end, depth + 1);
+	case OCF_RECORD:
+		for (i = 0; i < t->n; i++)
+			if ((rc = skip_datum(t->fields[i].type, p, end,
+			    depth + 1)) != SW_OK)
+				return sw_adderr(rc, "field '%s'",
+				    t->fields[i].name);
+		return SW_OK;
+	case OCF_ARRAY:
+	case OCF_MAP:
+		for (;;) {
+			if ((rc = avro_get_long(p, end, &count)) != SW_OK)
+				return rc;
+			if (count == 0)
+				return SW_OK;
+			size = -1;
+			if (count < 0) {
+				if (count == INT64_MIN)
+					return sw_seterr(SW_ERR_DATA, "bad %s "
+					    "block count", type_names[t->type]);
+				count = -count;
+				if ((rc = avro_get_long(p, end, &size)) !=
+				    SW_OK)
+					return rc;
+				if (size < 0 || size > end - *p)
+					return sw_seterr(SW_ERR_DATA, "%s "
+					    "block size %lld out of range",
+					    type_names[t->type],
+					    (long long)size);
+			}
+			start = *p;
+			if (t->type == OCF_ARRAY && zero_size(t->items, 0)) {
+				if (size > 0)
+					return sw_seterr(SW_ERR_DATA, "array of "
+					    "empty items with a non-zero size");
+				continue;
+			}
+			/* each item takes a byte at least */
+			if (count > end - *p)
+				return sw_seterr(SW_ERR_DATA, "%s block of %lld "
+				    "items runs past the end of its data",
+				    type_names[t->type], (long long)count);
+			for (k = 0; k < (size_t)count; k++) {
+				if (t->type == OCF_MAP &&
+				    (rc = avro_get_bytes(p, end, &data, &n)) !=
+				    SW_OK)
+					return rc;
+				if ((rc = skip_datum(t->items, p, end,
+				    depth + 1)) != SW_OK)
+					return rc;
+			}
+			if (size >= 0 && *p - start != size)
+				return sw_seterr(SW_ERR_DATA, "%s block size "
+				    "%lld does not match its items",
+				    type_names[t->type], (long long)size);
+		}
+	}
+	return sw_seterr(SW_ERR_INTERNAL, "unknown avro type %d", (int)t->type);
+}
+
+sw_err
+ocf_skip(const struct ocf_node *t, const unsigned char **p,
+    const unsigned char *end)
+{
+	const unsigned char *q = *p;
+	sw_err rc;
+
+	if ((rc = skip_datum(t, &q, end, 0)) == SW_OK)
+		*p = q;
+	return rc;
+}
+
+/* ---- container reader --------------------------------------------------- */
+
+/* Bytes asked of read() at once (cat asks 128 KiB). */
+#define READ_CHUNK (256 * 1024)
+/* The header is parsed from the first HEADER_STEP bytes, then from four
+ * times as many, up to OCF_MAX_HEADER. */
+#define HEADER_STEP (64 * 1024)
+/* The shortest block: count, size, marker. */
+#define MIN_BLOCK (2 + OCF_SYNC_SIZE)
+
+struct ocf_reader {
+	int fd;
+	char *name;
+	uint64_t limit;         /* bytes of the file to read at most */
+	uint64_t nread;         /* bytes read so far */
+	int eof;                /* nothing more to read */
+	unsigned char *buf;
+	size_t cap;
+	size_t start, len;      /* unread bytes: buf[start, len) */
+	uint64_t buf_off;       /* file offset of buf[0] */
+
+	struct ocf_schema *schema;
+	char *schema_json;
+	enum ocf_codec codec;
+	unsigned char sync[OCF_SYNC_SIZE];
+	uint64_t header_size;
+	uint64_t offset;        /* just past the last block returned */
+	uint64_t blocks;        /* blocks returned */
+	sw_err failed;
+};
+
+/* Make at least need unread bytes available, or all that is left. */
+static sw_err
+fill(struct ocf_reader *r, size_t need)
+{
+	size_t have, room, cap;
+	unsigned char *p;
+	ssize_t k;
+
+	if (r->start == r->len) {
+		r->buf_off += r->start;
+		r->start = r->len = 0;
+	}
+	while (r->len - r->start < need && !r->eof) {
+		have = r->len - r->start;
+		if (r->start + need > r->cap) {
+			/* move what is left to the front; grow if need be */
+			memmove(r->buf, r->buf + r->start, have);
+			r->buf_off += r->start;
+			r->start = 0;
+			r->len = have;
+			if (need > r->cap) {
+				cap = r->cap ? r->cap : READ_CHUNK;
+				while (cap < need)
+					cap *= 2;
+				p = realloc(r->buf, cap);
+				if (p == NULL)
+					return sw_seterr(SW_ERR_NOMEM,
+					    "'%s': out of memory (%zu bytes)",
+					    r->name, cap);
+				r->buf = p;
+				r->cap = cap;
+			}
+		}
+		room = r->cap - r->len;
+		if (room > r->limit - r->nread)
+			room = (size_t)(r->limit - r->nread);
+		if (room == 0) {
+			r->eof = 1;
+			break;
+		}
+		k = read(r->fd, r->buf + r->len, room);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return sw_seterr(SW_ERR_IO, "'%s': cannot read: %s",
+			    r->name, strerror(errno));
+		if (k == 0) {
+			r->eof = 1;
+			break;
+		}
+		r->len += (size_t)k;
+		r->nread += (uint64_t)k;
+		if (r->nread == r->limit)
+			r->eof = 1;
+	}
+	return SW_OK;
+}
+
+/* Parse the header from n bytes at h.  *more is set when the bytes ran out
+ * before the header did (more input may help); other errors are final. */
+static sw_err
+parse_header(struct ocf_reader *r, const unsigned char *h, size_t n,
+    size_t *hlen, int *more)
+{
+	const unsigned char *p = h, *end = h + n, *schema = NULL, *val;
+	const char *key, *codec = NULL;
+	size_t schema_n = 0, codec_n = 0, keyn, valn;
+	int64_t count, bsize;
+	char cname[32];
+	sw_err rc;
+
+	*more = 0;
+	if (n < OCF_MAGIC_SIZE) {
+		*more = 1;
+		return sw_seterr(SW_ERR_DATA, "'%s': file of %zu bytes is too "
+		    "short for an avro container", r->name, n);
+	}
+	if (memcmp(h, OCF_MAGIC, OCF_MAGIC_SIZE) != 0)
+		return sw_seterr(SW_ERR_DATA, "'%s': not an avro container "
+		    "file (bad magic %02x %02x %02x %02x)", r->name, h[0], h[1],
+		    h[2], h[3]);
+	p += OCF_MAGIC_SIZE;
+	for (;;) {
+		if ((rc = avro_get_long(&p, end, &count)) != SW_OK)
+			goto short_input;
+		if (count == 0)
+			break;
+		if (count < 0) {
+			if (count == INT64_MIN)
+				goto bad_count;
+			count = -count;
+			if ((rc = avro_get_long(&p, end, &bsize)) != SW_OK)
+				goto short_input;
+		}
+		if (count > OCF_MAX_HEADER)
+			goto bad_count;
+		while (count-- > 0) {
+			if ((rc = avro_get_string(&p, end, &key, &keyn)) !=
+			    SW_OK ||
+			    (rc = avro_get_bytes(&p, end, &val, &valn)) !=
+			    SW_OK)
+				goto short_input;
+			if (keyn == 11 && memcmp(key, "avro.schema", 11) == 0) {
+				if (schema != NULL)
+					goto twice;
+				schema = val;
+				schema_n = valn;
+			} else if (keyn == 10 &&
+			    memcmp(key, "avro.codec", 10) == 0) {
+				if (codec != NULL)
+					goto twice;
+				codec = (const char *)val;
+				codec_n = valn;
+			}
+		}
+	}
+	if ((size_t)(end - p) < OCF_SYNC_SIZE) {
+		*more = 1;
+		return sw_seterr(SW_ERR_DATA, "'%s': truncated header: no sync "
+		    "marker after the metadata", r->name);
+	}
+	memcpy(r->sync, p, OCF_SYNC_SIZE);
+	p += OCF_SYNC_SIZE;
+	*hlen = (size_t)(p - h);
+
+	if (codec == NULL) {
+		r->codec = OCF_CODEC_NULL;
+	} else {
+		snprintf(cname, sizeof(cname), "%.*s",
+		    (int)(codec_n < sizeof(cname) ? codec_n : sizeof(cname) - 1),
+		    codec);
+		if (codec_n >= sizeof(cname) || memchr(codec, 0, codec_n) ||
+		    ocf_codec_parse(cname, &r->codec) != SW_OK)
+			return sw_seterr(SW_ERR_DATA, "'%s': unsupported avro "
+			    "codec '%s'", r->name, cname);
+	}
+	if (schema == NULL)
+		return sw_seterr(SW_ERR_DATA, "'%s': no avro.schema in the "
+		    "header", r->name);
+	r->schema_json = xcalloc(1, schema_n + 1);
+	memcpy(r->schema_json, schema, schema_n);
+	if ((rc = ocf_schema_parse(r->schema_json, schema_n, &r->schema)) !=
+	    SW_OK)
+		return sw_adderr(rc, "'%s': invalid avro.schema", r->name);
+	return SW_OK;
+
+short_input:
+	*more = 1;
+	return sw_adderr(SW_ERR_DATA, "'%s': truncated or corrupt header "
+	    "metadata at offset %zu", r->name, (size_t)(p - h));
+bad_count:
+	return sw_seterr(SW_ERR_DATA, "'%s': header metadata: bad entry count "
+	    "at offset %zu", r->name, (size_t)(p - h));
+twice:
+	return sw_seterr(SW_ERR_DATA, "'%s': header metadata: '%.*s' appears "
+	    "twice", r->name, (int)keyn, key);
+}
+
+static sw_err
+read_header(struct ocf_reader *r)
+{
+	size_t need = HEADER_STEP, hlen = 0, avail;
+	int more = 0;
+	sw_err rc;
+
+	for (;;) {
+		if ((rc = fill(r, need)) != SW_OK)
+			return rc;
+		avail = r->len - r->start;
+		if (avail == 0)
+			return sw_seterr(SW_ERR_DATA, "'%s': empty file (0 "
+			    "bytes), not an avro container", r->name);
+		rc = parse_header(r, r->buf + r->start, avail, &hlen, &more);
+		if (rc == SW_OK)
+			break;
+		if (!more || r->eof)
+			return rc;
+		if (need >= OCF_MAX_HEADER)
+			return sw_seterr(SW_ERR_DATA, "'%s': header longer than "
+			    "%d bytes", r->name, OCF_MAX_HEADER);
+		/* free the previous attempt's results */
+		free(r->schema_json);
+		r->schema_json = NULL;
+		need *= 4;
+		if (need > OCF_MAX_HEADER)
+			need = OCF_MAX_HEADER;
+	}
+	r->start += hlen;
+	r->header_size = hlen;
+	r->offset = hlen;
+	return SW_OK;
+}
+
+sw_err
+ocf_reader_open(int fd, const char *name, uint64_t limit,
+    struct ocf_reader **out)
+{
+	struct ocf_reader *r = xcalloc(1, sizeof(*r));
+	struct stat st;
+	off_t cur;
+	sw_err rc;
+
+	*out = NULL;
+	r->fd = fd;
+	r->name = xstrdup(name ? name : "(input)");
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (cur = lseek(fd, 0, SEEK_CUR)) >= 0 && st.st_size >= cur &&
+	    (uint64_t)(st.st_size - cur) < limit)
+		limit = (uint64_t)(st.st_size - cur);
+	r->limit = limit;
+	/* a small file gets a buffer of its size */
+	r->cap = limit < READ_CHUNK ? (size_t)limit + 1 : READ_CHUNK;
+	r->buf = malloc(r->cap);
+	if (r->buf == NULL) {
+		rc = sw_seterr(SW_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = read_header(r)) != SW_OK)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	ocf_reader_free(r);
+	return rc;
+}
+
+void
+ocf_reader_free(struct ocf_reader *r)
+{
+	if (r == NULL)
+		return;
+	ocf_schema_free(r->schema);
+	free(r->schema_json);
+	free(r->buf);
+	free(r->name);
+	free(r);
+}
+
+const char *
+ocf_reader_name(const struct ocf_reader *r)
+{
+	return r->name;
+}
+
+const struct ocf_schema *
+ocf_reader_schema(const struct ocf_reader *r)
+{
+	return r->schema;
+}
+
+const char *
+ocf_reader_schema_json(const struct ocf_reader *r)
+{
+	return r->schema_json;
+}
+
+enum ocf_codec
+ocf_reader_codec(const struct ocf_reader *r)
+{
+	return r->codec;
+}
+
+const unsigned char *
+ocf_reader_sync(const struct ocf_reader *r)
+{
+	return r->sync;
+}
+
+uint64_t
+ocf_reader_header_size(const struct ocf_reader *r)
+{
+	return r->header_size;
+}
+
+uint64_t
+ocf_reader_offset(const struct ocf_reader *r)
+{
+	return r->offset;
+}
+
+static sw_err
+block_fail(struct ocf_reader *r, sw_err rc)
+{
+	r->failed = rc;
+	return rc;
+}
+
+sw_err
+ocf_reader_next(struct ocf_reader *r, struct ocf_block *b, int *got)
+{
+	const unsigned char *p, *end;
+	unsigned long long idx = r->blocks, off;
+	int64_t count = 0, size = 0;
+	size_t avail, hlen;
+	sw_err rc;
+
+	*got = 0;
+	memset(b, 0, sizeof(*b));
+	if (r->failed != SW_OK)
+		return sw_seterr(r->failed, "'%s': reading failed earlier",
+		    r->name);
+	if ((rc = fill(r, 2 * AVRO_LONG_MAX_BYTES)) != SW_OK)
+		return block_fail(r, rc);
+	avail = r->len - r->start;
+	off = r->buf_off + r->start;
+	if (avail == 0)
+		return SW_OK;   /* the end, right after a block */
+	if (r->eof && avail < MIN_BLOCK)
+		return block_fail(r, sw_seterr(SW_ERR_DATA, "'%s': %zu stray "
+		    "bytes at offset %llu after %s (trailing garbage or a "
+		    "truncated block)", r->name, avail, off,
+		    idx ? "the last block" : "the header"));
+	p = r->buf + r->start;
+	end = p + avail;
+	if (avro_get_long(&p, end, &count) != SW_OK ||
+	    avro_get_long(&p, end, &size) != SW_OK)
+		return block_fail(r, sw_adderr(SW_ERR_DATA, "'%s': block %llu "
+		    "at offset %llu: corrupt block header", r->name, idx, off));
+	if (count < 0)
+		return block_fail(r, sw_seterr(SW_ERR_DATA, "'%s': block %llu "
+		    "at offset %llu: negative record count %lld", r->name, idx,
+		    off, (long long)count));
+	if (count > OCF_MAX_BLOCK_RECORDS)
+		return block_fail(r, sw_seterr(SW_ERR_DATA, "'%s': block %llu "
+		    "at offset %llu: absurd record count %lld", r->name, idx,
+		    off, (long long)count));
+	if (size < 0)
+		return block_fail(r, sw_seterr(SW_ERR_DATA, "'%s': block %llu "
+		    "at offset %llu: negative size %lld", r->name, idx, off,
+		    (long long)size));
+	if (size > OCF_MAX_BLOCK)
+		return block_fail(r, sw_seterr(SW_ERR_DATA, "'%s': block %llu "
+		    "at offset %llu: absurd size %lld (the limit is %d)",
+		    r->name, idx, off, (long long)size, OCF_MAX_BLOCK));
+	hlen = (size_t)(p - (r->buf + r->start));
+	if ((rc = fill(r, hlen + (size_t)size + OCF_SYNC_SIZE)) != SW_OK)
+		return block_fail(r, rc);
+	avail = r->len - r->start;
+	if (avail < hlen + (size_t)size + OCF_SYNC_SIZE)
+		return block_fail(r, sw_seterr(SW_ERR_DATA, "'%s': block %llu "
+		    "at offset %llu: its %lld bytes and sync marker run past "
+		    "the end of the file at offset %llu (truncated file or "
+		    "trailing garbage)", r->name, idx, off, (long long)size,
+		    off + (unsigned long long)avail));
+	p = r->buf + r->start + hlen;
+	if (memcmp(p + size, r->sync, OCF_SYNC_SIZE) != 0)
+		return block_fail(r, sw_seterr(SW_ERR_DATA, "'%s': block %llu "
+		    "at offset %llu: the sync marker at offset %llu is not the "
+		    "header's (corrupt or misframed block)", r->name, idx, off,
+		    off + (unsigned long long)(hlen + (size_t)size)));
+	b->index = idx;
+	b->offset = off;
+	b->end = off + hlen + (uint64_t)size + OCF_SYNC_SIZE;
+	b->count = count;
+	b->data = p;
+	b->size = (size_t)size;
+	r->start += hlen + (size_t)size + OCF_SYNC_SIZE;
+	r->offset = b->end;
+	r->blocks++;
+	*got = 1;
+	return SW_OK;
+}
+
+sw_err
+ocf_reader_decompress(struct ocf_reader *r, const struct ocf_block *b,
+    struct buf *out)
+{
+	sw_err rc;
+
+	if ((rc = ocf_decompress(r->codec, b->data, b->size, OCF_MAX_BLOCK,
+	    out)) != SW_OK)
+		return sw_adderr(rc, "'%s': block %llu at offset %llu", r->name,
+		    (unsigned long long)b->index,
+		    (unsigned long long)b->offset);
+	return SW_OK;
+}
+
+sw_err
+ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
+    const void *data, size_t n)
+{
+	const unsigned char *p = data, *end = p + n;
+	const struct ocf_node *root = r->schema->root;
+	int empty = zero_size(root, 0);
+	int64_t i;
+	sw_err rc;
+
+	for (i = 0; i < b->count; i++) {
+		if (p == end && !empty)
+			return sw_seterr(SW_ERR_DATA, "'%s': block %llu at "
+			    "offset %llu: its count says %lld records, its data "
+			    "holds %lld", r->name,
+			    (unsigned long long)b->index,
+			    (unsigned long long)b->offset, (long long)b->count,
+			    (long long)i);
+		if ((rc = skip_datum(root, &p, end, 0)) != SW_OK)
+			return sw_adderr(rc, "'%s': block %llu at offset %llu: "
+			    "record %lld of %lld", r->name,
+			    (unsigned long long)b->index,
+			    (unsigned long long)b->offset, (long long)i + 1,
+			    (long long)b->count);
+	}
+	if (p != end)
+		return sw_seterr(SW_ERR_DATA, "'%s': block %llu at offset %llu: "
+		    "%zu bytes left after the %lld records its count says "
+		    "(more records than counted, or garbage)", r->name,
+		    (unsigned long long)b->index, (unsigned long long)b->offset,
+		    (size_t)(end - p), (long long)b->count);
 	return SW_OK;
 }

@@ -177,9 +177,162 @@ struct ocf_writer_stats {
 };
 void ocf_writer_stats(const struct ocf_writer *w, struct ocf_writer_stats *st);
 
+/*
+ * Continue a container that already has its header (and maybe blocks),
+ * such as a day file being extended: nothing is sent now, and blocks go
+ * to fn framed with the given sync marker (the existing file's).  The
+ * caller has checked that the existing container's schema is the one the
+ * blocks are encoded with and its codec is codec.  The stats count what
+ * this writer sends only.
+ */
+sw_err ocf_writer_continue(const char *codec, const unsigned char *sync,
+    size_t block_size, store_sink_fn fn, void *arg, struct ocf_writer **out);
+
 /* Ready-made sinks: append to the struct buf given as arg; write to the
  * file descriptor pointed to by arg (an int *), retrying short writes. */
 sw_err ocf_sink_buf(void *arg, const void *p, size_t n);
 sw_err ocf_sink_fd(void *arg, const void *p, size_t n);
+
+/* ---- schemas ------------------------------------------------------------ */
+
+/*
+ * A parsed Avro schema, enough to walk, skip and resolve data: every type
+ * of the 1.11 specification, named types referenced by full name (so a
+ * schema may be recursive).  Attributes that do not change the encoding
+ * (doc, aliases, defaults' values, order, logicalType and any unknown
+ * attribute) are dropped: a logical type reads as its underlying type.
+ */
+enum ocf_type {
+	OCF_NULL = 0, OCF_BOOLEAN, OCF_INT, OCF_LONG, OCF_FLOAT, OCF_DOUBLE,
+	OCF_BYTES, OCF_STRING, OCF_RECORD, OCF_ENUM, OCF_ARRAY, OCF_MAP,
+	OCF_UNION, OCF_FIXED
+};
+
+struct ocf_node;
+
+struct ocf_field {
+	const char *name;
+	struct ocf_node *type;
+	int has_default;             /* the field declares a "default" */
+};
+
+struct ocf_node {
+	enum ocf_type type;
+	const char *name;            /* full name (record, enum, fixed) */
+	size_t n;                    /* fields, branches, symbols; fixed size */
+	struct ocf_field *fields;    /* record */
+	struct ocf_node **branches;  /* union */
+	const char **symbols;        /* enum */
+	struct ocf_node *items;      /* array items, map values */
+};
+
+struct ocf_schema;
+
+/*
+ * Parse n bytes of schema JSON (a JSON object, array or string).  Invalid
+ * JSON, an unknown type or reference, a name that is not an Avro name,
+ * a union inside a union or a union with two branches of one type are
+ * SW_ERR_DATA with a message saying what and where.  Free with
+ * ocf_schema_free().
+ */
+sw_err ocf_schema_parse(const char *json, size_t n, struct ocf_schema **out);
+void ocf_schema_free(struct ocf_schema *s);
+/* The root type (owned by the schema). */
+const struct ocf_node *ocf_schema_root(const struct ocf_schema *s);
+/* The schema's Parsing Canonical Form (Avro 1.11 specification): two
+ * schemas with the same form encode their data identically.  Owned by the
+ * schema, NUL-terminated. */
+const char *ocf_schema_canonical(const struct ocf_schema *s);
+/* Unqualified name of a full name ("a.b.RawDatum" -> "RawDatum"). */
+const char *ocf_short_name(const char *full_name);
+/* "record", "long", ... */
+const char *ocf_type_name(enum ocf_type t);
+
+/*
+ * Skip one datum of type t at *p (not past end), checking it as the
+ * decoders above do (lengths, booleans, int range, union branches, enum
+ * symbols).  On failure *p is unchanged and the message says why.
+ */
+sw_err ocf_skip(const struct ocf_node *t, const unsigned char **p,
+    const unsigned char *end);
+
+/* ---- container reader --------------------------------------------------- */
+
+/* Limits of the reader: a header (magic, metadata, marker) longer than
+ * OCF_MAX_HEADER, a block whose compressed or uncompressed size exceeds
+ * OCF_MAX_BLOCK, or whose count exceeds OCF_MAX_BLOCK_RECORDS is taken for
+ * corruption (a block of 64 MiB is far past what any writer makes). */
+#define OCF_MAX_HEADER (4 * 1024 * 1024)
+#define OCF_MAX_BLOCK (64 * 1024 * 1024)
+#define OCF_MAX_BLOCK_RECORDS OCF_MAX_BLOCK
+
+struct ocf_reader;
+
+/* One block as ocf_reader_next() returns it. */
+struct ocf_block {
+	uint64_t index;             /* 0 for the file's first block */
+	uint64_t offset;            /* file offset of its first byte */
+	uint64_t end;               /* file offset just past its marker */
+	int64_t count;              /* records, as the block says */
+	const unsigned char *data;  /* its (compressed) data, size bytes,
+	                             * valid until the next call on the reader */
+	size_t size;
+};
+
+/*
+ * Open the container read from fd (from its current offset, which
+ * messages count as offset 0) and read its header: magic, metadata
+ * (avro.schema, which is parsed; avro.codec, "null" when absent; other
+ * keys are ignored) and sync marker.  name says what the file is in
+ * messages ("s3://bucket/key").  limit is the number of bytes to read at
+ * most, as if the file ended there (OCF_TO_EOF: to the end of the file;
+ * a regular file's size is taken from fstat).
+ *
+ * Every problem found, here or later, is SW_ERR_DATA with a message that
+ * starts with the quoted name and says what is wrong and where (offset,
+ * block number); read errors are SW_ERR_IO.  Memory: one block at a time
+ * (a few times OCF_MAX_BLOCK at worst), never the whole file.  The fd is
+ * not closed.  Free with ocf_reader_free().
+ */
+#define OCF_TO_EOF UINT64_MAX
+sw_err ocf_reader_open(int fd, const char *name, uint64_t limit,
+    struct ocf_reader **out);
+void ocf_reader_free(struct ocf_reader *r);
+
+const char *ocf_reader_name(const struct ocf_reader *r);
+const struct ocf_schema *ocf_reader_schema(const struct ocf_reader *r);
+/* The avro.schema metadata as written (NUL-terminated). */
+const char *ocf_reader_schema_json(const struct ocf_reader *r);
+enum ocf_codec ocf_reader_codec(const struct ocf_reader *r);
+const unsigned char *ocf_reader_sync(const struct ocf_reader *r);
+/* Bytes of the header: the offset of the first block. */
+uint64_t ocf_reader_header_size(const struct ocf_reader *r);
+/* Offset just past the last block returned (the header's end before
+ * the first): where the valid part of the file ends so far. */
+uint64_t ocf_reader_offset(const struct ocf_reader *r);
+
+/*
+ * The next block: its framing checked (count and size not negative nor
+ * past the limits, all its bytes present, the sync marker after it the
+ * header's).  *got is 1 with b filled, or 0 at the end of the file (which
+ * must come right after a block: stray bytes are an error).  After an
+ * error every call fails.
+ */
+sw_err ocf_reader_next(struct ocf_reader *r, struct ocf_block *b, int *got);
+
+/*
+ * Decompress block b into out (replacing its contents; at most
+ * OCF_MAX_BLOCK bytes), checking the snappy CRC.  Errors name the file,
+ * the block and its offset.  A block is known good only once its records
+ * have been walked too: ocf_reader_check_count(), or a decoder of the
+ * caller's that checks the count the same way.
+ */
+sw_err ocf_reader_decompress(struct ocf_reader *r, const struct ocf_block *b,
+    struct buf *out);
+/* Walk the n bytes of block b's decompressed data with the writer schema:
+ * exactly b->count records must fill it, neither fewer nor more, each
+ * one well-formed. */
+sw_err ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
+    const void *data, size_t n);
 
 #endif

@@ -43,6 +43,9 @@ const struct cmd_entry cmd_table[] = {
 	    "write a deterministic synthetic cold tier to DEST", gen_opts,
 	    cmd_gen },
 	{ "ls", "[options]", "list the cold tier's days", ls_opts, cmd_ls },
+	{ "materialize", "[options]",
+	    "merge days of the cold tier into the local cache",
+	    materialize_opts, cmd_materialize },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 

@@ -1,0 +1,724 @@
+/*
+ * cache.c - merged days on local disk, indexed by sqlite (see cache.h for
+ * the layout and the crash-safety argument).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cache.h"
+#include "log.h"
+#include "options.h"
+#include "util.h"
+
+#define SCHEMA_VERSION 1
+
+struct cache {
+	char *dir;
+	sqlite3 *db;
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS source ("
+    "  id INTEGER PRIMARY KEY, url TEXT NOT NULL, prefix TEXT NOT NULL,"
+    "  type TEXT NOT NULL, UNIQUE (url, prefix, type));"
+    "CREATE TABLE IF NOT EXISTS day ("
+    "  source INTEGER NOT NULL REFERENCES source(id), day TEXT NOT NULL,"
+    "  gen INTEGER NOT NULL, size INTEGER NOT NULL,"
+    "  records INTEGER NOT NULL, objects INTEGER NOT NULL,"
+    "  series INTEGER NOT NULL, built REAL NOT NULL,"
+    "  PRIMARY KEY (source, day));"
+    "CREATE TABLE IF NOT EXISTS day_object ("
+    "  source INTEGER NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL,"
+    "  etag TEXT NOT NULL, size INTEGER NOT NULL,"
+    "  PRIMARY KEY (source, day, key));"
+    "CREATE TABLE IF NOT EXISTS day_series ("
+    "  source INTEGER NOT NULL, day TEXT NOT NULL, series TEXT NOT NULL,"
+    "  PRIMARY KEY (source, day, series));"
+    "CREATE TABLE IF NOT EXISTS bad_object ("
+    "  source INTEGER NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL,"
+    "  etag TEXT NOT NULL, size INTEGER NOT NULL, reason TEXT NOT NULL,"
+    "  seen REAL NOT NULL, PRIMARY KEY (source, day, key));";
+
+static sw_err
+db_err(struct cache *c, const char *what)
+{
+	return sw_seterr(SW_ERR_IO, "cache index '%s/index.sqlite': cannot "
+	    "%s: %s", c->dir, what, sqlite3_errmsg(c->db));
+}
+
+static sw_err
+exec(struct cache *c, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sw_err rc = sw_seterr(SW_ERR_IO, "cache index '%s/index.sqlite'"
+		    ": %s", c->dir, msg ? msg : "error");
+
+		sqlite3_free(msg);
+		return rc;
+	}
+	return SW_OK;
+}
+
+static sw_err
+mkdir_private(const char *path)
+{
+	char tmp[PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			return sw_seterr(SW_ERR_IO, "cannot create '%s': %s",
+			    tmp, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", tmp,
+		    strerror(errno));
+	return SW_OK;
+}
+
+sw_err
+cache_open(const struct sw_config *cfg, struct cache **out)
+{
+	struct cache *c;
+	char path[PATH_MAX];
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	struct stat sb;
+	int version = 0;
+	sqlite3_stmt *st;
+	sw_err rc;
+
+	*out = NULL;
+	if (cfg->cache_dir != NULL)
+		snprintf(path, sizeof(path), "%s", cfg->cache_dir);
+	else if (xdg != NULL && xdg[0] == '/')
+		snprintf(path, sizeof(path), "%s/swrepart", xdg);
+	else if (home != NULL)
+		snprintf(path, sizeof(path), "%s/.cache/swrepart", home);
+	else
+		return sw_seterr(SW_ERR_CONFIG, "no cache directory: set "
+		    "cache.dir, XDG_CACHE_HOME or HOME");
+	if ((rc = mkdir_private(path)) != SW_OK)
+		return rc;
+	/* An existing directory may have been made by hand: tighten it. */
+	if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0 &&
+	    chmod(path, 0700) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot make the cache '%s' private:"
+		    " %s", path, strerror(errno));
+	c = xcalloc(1, sizeof(*c));
+	c->dir = xstrdup(path);
+	snprintf(path, sizeof(path), "%s/index.sqlite", c->dir);
+	{
+		/* sqlite creates its files 0644 by default: not here. */
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
+	}
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		rc = sw_seterr(SW_ERR_IO, "cannot open the cache index '%s': %s",
+		    path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		cache_close(c);
+		return rc;
+	}
+	sqlite3_busy_timeout(c->db, 30000);
+	rc = exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	    "PRAGMA foreign_keys=ON;");
+	if (rc == SW_OK && sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1,
+	    &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (rc == SW_OK && version > SCHEMA_VERSION)
+		rc = sw_seterr(SW_ERR_CONFIG, "the cache index '%s' was made by "
+		    "a newer swrepart (schema %d > %d)", path, version,
+		    SCHEMA_VERSION);
+	if (rc == SW_OK && version < SCHEMA_VERSION) {
+		rc = exec(c, "BEGIN IMMEDIATE");
+		if (rc == SW_OK)
+			rc = exec(c, schema_sql);
+		if (rc == SW_OK)
+			rc = exec(c, "PRAGMA user_version=1; COMMIT");
+		else
+			exec(c, "ROLLBACK");
+	}
+	if (rc != SW_OK) {
+		cache_close(c);
+		return rc;
+	}
+	*out = c;
+	return SW_OK;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	if (c->db != NULL)
+		sqlite3_close(c->db);
+	free(c->dir);
+	free(c);
+}
+
+const char *
+cache_dir(const struct cache *c)
+{
+	return c->dir;
+}
+
+sw_err
+cache_source(struct cache *c, const char *url, const char *prefix,
+    const char *type, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	sw_err rc = SW_OK;
+
+	if (sqlite3_prepare_v2(c->db, "INSERT INTO source (url, prefix, type) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(c, "add a source");
+	sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_err(c, "add a source");
+	sqlite3_finalize(st);
+	if (rc != SW_OK)
+		return rc;
+	if (sqlite3_prepare_v2(c->db, "SELECT id FROM source WHERE url = ?1 "
+	    "AND prefix = ?2 AND type = ?3", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, "find a source");
+	sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		rc = db_err(c, "find a source");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void
+day_str(const struct day *d, char out[11])
+{
+	day_format(d, out);
+}
+
+sw_err
+cache_day_paths(struct cache *c, int64_t src, const struct day *d,
+    int64_t gen, char *avro, char *index, size_t len)
+{
+	char dir[PATH_MAX];
+	sw_err rc;
+
+	snprintf(dir, sizeof(dir), "%s/days/%lld/%04d/%02d", c->dir,
+	    (long long)src, d->year, d->month);
+	if ((rc = mkdir_private(dir)) != SW_OK)
+		return rc;
+	snprintf(avro, len, "%s/%02d.%lld.avro", dir, d->day, (long long)gen);
+	snprintf(index, len, "%s/%02d.%lld.timeseries.txt", dir, d->day,
+	    (long long)gen);
+	return SW_OK;
+}
+
+sw_err
+cache_day_get(struct cache *c, int64_t src, const struct day *d,
+    struct cache_day *out)
+{
+	sqlite3_stmt *st;
+	char ds[11];
+	sw_err rc = SW_OK;
+
+	memset(out, 0, sizeof(*out));
+	day_str(d, ds);
+	if (sqlite3_prepare_v2(c->db, "SELECT gen, size, records, objects, "
+	    "series, built FROM day WHERE source = ?1 AND day = ?2", -1, &st,
+	    NULL) != SQLITE_OK)
+		return db_err(c, "read a day");
+	sqlite3_bind_int64(st, 1, src);
+	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		out->exists = 1;
+		out->gen = sqlite3_column_int64(st, 0);
+		out->size = (uint64_t)sqlite3_column_int64(st, 1);
+		out->records = (uint64_t)sqlite3_column_int64(st, 2);
+		out->objects = (uint64_t)sqlite3_column_int64(st, 3);
+		out->series = (uint64_t)sqlite3_column_int64(st, 4);
+		out->built = sqlite3_column_double(st, 5);
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		rc = db_err(c, "read a day");
+	}
+	sqlite3_finalize(st);
+	if (rc == SW_OK && out->exists)
+		rc = cache_day_paths(c, src, d, out->gen, out->file, out->index,
+		    sizeof(out->file));
+	return rc;
+}
+
+static sw_err
+read_objs(struct cache *c, const char *sql, int64_t src, const struct day *d,
+    struct cache_obj **out, char ***reasons, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct cache_obj *o = NULL;
+	char **r = NULL;
+	size_t cnt = 0, cap = 0;
+	char ds[11];
+	int s;
+
+	*out = NULL;
+	*n = 0;
+	day_str(d, ds);
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, "read a day's objects");
+	sqlite3_bind_int64(st, 1, src);
+	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 256;
+			o = xrealloc(o, cap * sizeof(*o));
+			if (reasons != NULL)
+				r = xrealloc(r, cap * sizeof(*r));
+		}
+		o[cnt].key = xstrdup((const char *)sqlite3_column_text(st, 0));
+		o[cnt].etag = xstrdup((const char *)sqlite3_column_text(st, 1));
+		o[cnt].size = (uint64_t)sqlite3_column_int64(st, 2);
+		if (reasons != NULL)
+			r[cnt] = xstrdup((const char *)sqlite3_column_text(st,
+			    3));
+		cnt++;
+	}
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE) {
+		cache_objs_free(o, cnt);
+		return db_err(c, "read a day's objects");
+	}
+	*out = o;
+	*n = cnt;
+	if (reasons != NULL)
+		*reasons = r;
+	return SW_OK;
+}
+
+sw_err
+cache_day_objects(struct cache *c, int64_t src, const struct day *d,
+    struct cache_obj **out, size_t *n)
+{
+	return read_objs(c, "SELECT key, etag, size FROM day_object WHERE "
+	    "source = ?1 AND day = ?2 ORDER BY key", src, d, out, NULL, n);
+}
+
+sw_err
+cache_day_bad(struct cache *c, int64_t src, const struct day *d,
+    struct cache_obj **out, char ***reasons, size_t *n)
+{
+	return read_objs(c, "SELECT key, etag, size, reason FROM bad_object "
+	    "WHERE source = ?1 AND day = ?2 ORDER BY key", src, d, out,
+	    reasons, n);
+}
+
+void
+cache_objs_free(struct cache_obj *o, size_t n)
+{
+	size_t i;
+
+	for (i = 0; o != NULL && i < n; i++) {
+		free(o[i].key);
+		free(o[i].etag);
+	}
+	free(o);
+}
+
+sw_err
+cache_day_series(struct cache *c, int64_t src, const struct day *d,
+    char ***out, size_t *n)
+{
+	sqlite3_stmt *st;
+	char **v = NULL, ds[11];
+	size_t cnt = 0, cap = 0;
+	int s;
+
+	*out = NULL;
+	*n = 0;
+	day_str(d, ds);
+	if (sqlite3_prepare_v2(c->db, "SELECT series FROM day_series WHERE "
+	    "source = ?1 AND day = ?2 ORDER BY series", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(c, "read a day's series");
+	sqlite3_bind_int64(st, 1, src);
+	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[cnt++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE) {
+		while (cnt > 0)
+			free(v[--cnt]);
+		free(v);
+		return db_err(c, "read a day's series");
+	}
+	*out = v;
+	*n = cnt;
+	return SW_OK;
+}
+
+static sw_err
+step_done(struct cache *c, sqlite3_stmt *st, const char *what)
+{
+	int s = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return s == SQLITE_DONE ? SW_OK : db_err(c, what);
+}
+
+sw_err
+cache_day_commit(struct cache *c, int64_t src, const struct day *d,
+    const struct cache_commit *cm)
+{
+	struct cache_day old;
+	sqlite3_stmt *st = NULL;
+	char ds[11];
+	size_t i;
+	sw_err rc;
+
+	day_str(d, ds);
+	if ((rc = exec(c, "BEGIN IMMEDIATE")) != SW_OK)
+		return rc;
+	if ((rc = cache_day_get(c, src, d, &old)) != SW_OK)
+		goto fail;
+	if (cm->replace) {
+		static const char *const wipe[] = {
+			"DELETE FROM day_object WHERE source = ?1 AND day = ?2",
+			"DELETE FROM day_series WHERE source = ?1 AND day = ?2",
+			"DELETE FROM bad_object WHERE source = ?1 AND day = ?2",
+		};
+
+		for (i = 0; i < 3 && rc == SW_OK; i++) {
+			if (sqlite3_prepare_v2(c->db, wipe[i], -1, &st, NULL) !=
+			    SQLITE_OK) {
+				rc = db_err(c, "replace a day");
+				break;
+			}
+			sqlite3_bind_int64(st, 1, src);
+			sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+			rc = step_done(c, st, "replace a day");
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+		if (rc != SW_OK)
+			goto fail;
+	}
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO day_object "
+	    "(source, day, key, etag, size) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
+	    &st, NULL) != SQLITE_OK) {
+		rc = db_err(c, "record objects");
+		goto fail;
+	}
+	for (i = 0; i < cm->nadded && rc == SW_OK; i++) {
+		sqlite3_bind_int64(st, 1, src);
+		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, cm->added[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, cm->added[i].etag, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)cm->added[i].size);
+		rc = step_done(c, st, "record objects");
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SW_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO day_series "
+	    "(source, day, series) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		rc = db_err(c, "record series");
+		goto fail;
+	}
+	for (i = 0; i < cm->nseries && rc == SW_OK; i++) {
+		sqlite3_bind_int64(st, 1, src);
+		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, cm->series[i], -1, SQLITE_STATIC);
+		rc = step_done(c, st, "record series");
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SW_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO bad_object "
+	    "(source, day, key, etag, size, reason, seen) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(c, "record bad objects");
+		goto fail;
+	}
+	for (i = 0; i < cm->nbad && rc == SW_OK; i++) {
+		sqlite3_bind_int64(st, 1, src);
+		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, cm->bad[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, cm->bad[i].etag, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)cm->bad[i].size);
+		sqlite3_bind_text(st, 6, cm->bad_reasons[i], -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 7, (double)time(NULL));
+		rc = step_done(c, st, "record bad objects");
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SW_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO day (source, "
+	    "day, gen, size, records, objects, series, built) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, (SELECT count(*) FROM day_object WHERE source = ?1 "
+	    "AND day = ?2), (SELECT count(*) FROM day_series WHERE source = ?1"
+	    " AND day = ?2), ?6)", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(c, "record a day");
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, src);
+	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, cm->gen);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)cm->size);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)cm->records);
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		sqlite3_bind_double(st, 6, (double)ts.tv_sec +
+		    (double)ts.tv_nsec / 1e9);
+	}
+	rc = step_done(c, st, "record a day");
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SW_OK)
+		goto fail;
+	if ((rc = exec(c, "COMMIT")) != SW_OK)
+		goto fail;
+	/* The new generation is current: the old one can go. */
+	if (old.exists && old.gen != cm->gen) {
+		unlink(old.file);
+		unlink(old.index);
+	}
+	return SW_OK;
+fail:
+	exec(c, "ROLLBACK");
+	return rc;
+}
+
+sw_err
+cache_day_lock(struct cache *c, int64_t src, const struct day *d, int *fd)
+{
+	char path[PATH_MAX], ds[11];
+	sw_err rc;
+
+	*fd = -1;
+	snprintf(path, sizeof(path), "%s/locks", c->dir);
+	if ((rc = mkdir_private(path)) != SW_OK)
+		return rc;
+	day_str(d, ds);
+	snprintf(path, sizeof(path), "%s/locks/%lld-%s.lock", c->dir,
+	    (long long)src, ds);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return sw_seterr(SW_ERR_IO, "cannot open the lock '%s': %s",
+		    path, strerror(errno));
+	while (flock(*fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		rc = sw_seterr(SW_ERR_IO, "cannot lock '%s': %s", path,
+		    strerror(errno));
+		close(*fd);
+		*fd = -1;
+		return rc;
+	}
+	return SW_OK;
+}
+
+void
+cache_day_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+sw_err
+cache_staging(struct cache *c, char *out, size_t len)
+{
+	char base[PATH_MAX];
+	unsigned char r[6];
+	sw_err rc;
+
+	snprintf(base, sizeof(base), "%s/tmp", c->dir);
+	if ((rc = mkdir_private(base)) != SW_OK)
+		return rc;
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		memset(r, 0, sizeof(r));
+	snprintf(out, len, "%s/%ld-%02x%02x%02x%02x%02x%02x", base,
+	    (long)getpid(), r[0], r[1], r[2], r[3], r[4], r[5]);
+	if (mkdir(out, 0700) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", out,
+		    strerror(errno));
+	return SW_OK;
+}
+
+void
+cache_rmtree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char p[PATH_MAX];
+
+	if (d == NULL) {
+		unlink(path);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+			cache_rmtree(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+/* Whether staging directory name "PID-xxxx" belongs to a dead process. */
+static int
+staging_stale(const char *name)
+{
+	long pid = strtol(name, NULL, 10);
+
+	return pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+}
+
+sw_err
+cache_cleanup(struct cache *c)
+{
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+	sw_err rc = SW_OK;
+
+	/* Staging directories of processes that died. */
+	snprintf(path, sizeof(path), "%s/tmp", c->dir);
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char p[PATH_MAX];
+
+			if (de->d_name[0] == '.' || !staging_stale(de->d_name))
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+			log_info("removing stale staging directory '%s'", p);
+			cache_rmtree(p);
+		}
+		closedir(d);
+	}
+	/* Day files of generations the index does not know (a build that
+	 * crashed before its commit, or an old generation not yet
+	 * deleted).  Builders hold the day lock, so only unlocked days are
+	 * swept. */
+	snprintf(path, sizeof(path), "%s/days", c->dir);
+	if ((d = opendir(path)) == NULL)
+		return SW_OK;
+	while ((de = readdir(d)) != NULL && rc == SW_OK) {
+		char sdir[PATH_MAX];
+		DIR *yd;
+		struct dirent *ye;
+		int64_t src;
+
+		if (de->d_name[0] == '.')
+			continue;
+		src = strtoll(de->d_name, NULL, 10);
+		snprintf(sdir, sizeof(sdir), "%s/%s", path, de->d_name);
+		if ((yd = opendir(sdir)) == NULL)
+			continue;
+		while ((ye = readdir(yd)) != NULL) {
+			char ydir[PATH_MAX];
+			DIR *md;
+			struct dirent *me;
+
+			if (ye->d_name[0] == '.')
+				continue;
+			snprintf(ydir, sizeof(ydir), "%s/%s", sdir, ye->d_name);
+			if ((md = opendir(ydir)) == NULL)
+				continue;
+			while ((me = readdir(md)) != NULL) {
+				char mdir[PATH_MAX];
+				DIR *fd;
+				struct dirent *fe;
+
+				if (me->d_name[0] == '.')
+					continue;
+				snprintf(mdir, sizeof(mdir), "%s/%s", ydir,
+				    me->d_name);
+				if ((fd = opendir(mdir)) == NULL)
+					continue;
+				while ((fe = readdir(fd)) != NULL) {
+					struct day dd;
+					struct cache_day cd;
+					long long gen;
+					int dnum, lockfd, n = 0;
+					char f[PATH_MAX];
+
+					if (sscanf(fe->d_name, "%2d.%lld.%n",
+					    &dnum, &gen, &n) != 2 || n == 0)
+						continue;
+					dd.year = atoi(ye->d_name);
+					dd.month = atoi(me->d_name);
+					dd.day = dnum;
+					snprintf(f, sizeof(f), "%s/%s", mdir,
+					    fe->d_name);
+					if (cache_day_lock(c, src, &dd,
+					    &lockfd) != SW_OK)
+						continue;
+					if (cache_day_get(c, src, &dd, &cd) ==
+					    SW_OK && (!cd.exists ||
+					    cd.gen != gen)) {
+						log_info("removing '%s': no "
+						    "current day refers to it",
+						    f);
+						unlink(f);
+					}
+					cache_day_unlock(lockfd);
+				}
+				closedir(fd);
+			}
+			closedir(md);
+		}
+		closedir(yd);
+	}
+	closedir(d);
+	return rc;
+}

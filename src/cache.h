@@ -1,0 +1,111 @@
+/*
+ * cache.h - the local cache of merged days, indexed by sqlite.
+ *
+ *   DIR/index.sqlite                       the index (WAL, busy timeout)
+ *   DIR/days/S/YYYY/MM/DD.G.avro           day of source S, generation G
+ *   DIR/days/S/YYYY/MM/DD.G.timeseries.txt its series ids, sorted
+ *   DIR/locks/S-YYYY-MM-DD.lock            flock()ed while a day is built
+ *   DIR/tmp/                               staging for fetched objects
+ *
+ * A source is one cold tier as configured (bucket URL, data prefix,
+ * time-series filter).  A day's files are never rewritten in place: a new
+ * generation is written beside the old one, fsync()ed, and only then does
+ * one sqlite transaction make it current; the old generation is deleted
+ * after.  A crash at any instant therefore leaves either the old day or
+ * the new one current, never a half-built file, and stray files are
+ * removed by cache_cleanup().  Several processes may share one cache: the
+ * index is sqlite in WAL mode, and building a day holds its lock file.
+ * Directories are 0700 and files 0600.
+ */
+#ifndef SWREPART_CACHE_H
+#define SWREPART_CACHE_H
+
+#include <stdint.h>
+
+#include "coldkey.h"
+#include "err.h"
+
+struct cache;
+struct sw_config;
+
+/* Open (creating) the cache of cfg (cache.dir, else $XDG_CACHE_HOME or
+ * ~/.cache, + "/swrepart"). */
+sw_err cache_open(const struct sw_config *cfg, struct cache **out);
+void cache_close(struct cache *c);
+const char *cache_dir(const struct cache *c);
+
+/* The id of a source, created on first use. */
+sw_err cache_source(struct cache *c, const char *url, const char *prefix,
+    const char *type, int64_t *out);
+
+/* What the index says of a day. */
+struct cache_day {
+	int exists;           /* a complete generation is current */
+	int64_t gen;
+	char file[4096];      /* absolute path of the .avro */
+	char index[4096];     /* absolute path of the .timeseries.txt */
+	uint64_t size;
+	uint64_t records;
+	uint64_t objects;
+	uint64_t series;
+	double built;         /* seconds since the epoch */
+};
+sw_err cache_day_get(struct cache *c, int64_t src, const struct day *d,
+    struct cache_day *out);
+
+/* Paths of generation gen of a day (directories are created). */
+sw_err cache_day_paths(struct cache *c, int64_t src, const struct day *d,
+    int64_t gen, char *avro, char *index, size_t len);
+
+/* An object merged into a day, or recorded as bad. */
+struct cache_obj {
+	char *key;
+	char *etag;
+	uint64_t size;
+};
+
+/* The objects merged into a day's current generation; *out is an array of
+ * *n entries; free with cache_objs_free(). */
+sw_err cache_day_objects(struct cache *c, int64_t src, const struct day *d,
+    struct cache_obj **out, size_t *n);
+/* Objects recorded as bad for the day (key, etag, reason). */
+sw_err cache_day_bad(struct cache *c, int64_t src, const struct day *d,
+    struct cache_obj **out, char ***reasons, size_t *n);
+void cache_objs_free(struct cache_obj *o, size_t n);
+
+/* The series ids of a day's current generation, sorted. */
+sw_err cache_day_series(struct cache *c, int64_t src, const struct day *d,
+    char ***out, size_t *n);
+
+/* A new generation, ready to be made current. */
+struct cache_commit {
+	int64_t gen;
+	uint64_t size, records;
+	const struct cache_obj *added;   /* objects merged in this time */
+	size_t nadded;
+	int replace;                     /* a rebuild: forget older objects */
+	char *const *series;             /* all series of the day, sorted */
+	size_t nseries;
+	const struct cache_obj *bad;     /* objects skipped as bad */
+	char *const *bad_reasons;
+	size_t nbad;
+};
+/* Make generation cm->gen current in one transaction, then delete the
+ * files of the generation it replaces. */
+sw_err cache_day_commit(struct cache *c, int64_t src, const struct day *d,
+    const struct cache_commit *cm);
+
+/* Take the day's build lock (blocking; other processes wait). */
+sw_err cache_day_lock(struct cache *c, int64_t src, const struct day *d,
+    int *fd);
+void cache_day_unlock(int fd);
+
+/* A fresh staging directory under DIR/tmp; caller removes it with
+ * cache_rmtree(). */
+sw_err cache_staging(struct cache *c, char *out, size_t len);
+void cache_rmtree(const char *path);
+
+/* Delete files no generation refers to and stale staging directories. */
+sw_err cache_cleanup(struct cache *c);
+
+#endif

@@ -1,0 +1,675 @@
+/*
+ * engine.c - the day engine (see engine.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "avro_merge.h"
+#include "avro_ocf.h"
+#include "cache.h"
+#include "coldtier.h"
+#include "engine.h"
+#include "log.h"
+#include "options.h"
+#include "pool.h"
+#include "store.h"
+#include "util.h"
+
+struct engine {
+	const struct sw_config *cfg;
+	struct engine_opts opts;
+	struct store *cold;
+	char *cold_url;
+	const char *prefix;
+	struct cache *cache;
+	int64_t src;
+	struct pool *pool;
+};
+
+/* One object of a day. */
+struct obj {
+	char *key;
+	char *etag;
+	uint64_t size;
+	char series[80];
+	/* fetch results */
+	char path[PATH_MAX];
+	sw_err rc;
+	char err[1024];
+	struct engine *e;
+	uint64_t *done;           /* shared progress counter */
+	const struct day *day;
+	uint64_t total;
+};
+
+struct objs {
+	struct obj *v;
+	size_t n, cap;
+};
+
+static void
+objs_free(struct objs *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++) {
+		free(o->v[i].key);
+		free(o->v[i].etag);
+	}
+	free(o->v);
+	memset(o, 0, sizeof(*o));
+}
+
+sw_err
+engine_new(const struct sw_config *cfg, const struct engine_opts *o,
+    struct engine **out)
+{
+	struct engine *e;
+	sw_err rc;
+
+	*out = NULL;
+	if (cfg->cold_bucket == NULL)
+		return sw_seterr(SW_ERR_CONFIG, "no cold tier: set "
+		    "s3.cold_tier.bucket_name in the config file or give "
+		    "--cold-bucket");
+	if (strcmp(cfg->timeseries_type, "ALL") != 0)
+		return sw_seterr(SW_ERR_CONFIG, "timeseries_type %s needs IoT "
+		    "SiteWise's ListTimeSeries, which this version cannot "
+		    "call yet: set timeseries_type to ALL (or give "
+		    "--timeseries-type ALL)", cfg->timeseries_type);
+	e = xcalloc(1, sizeof(*e));
+	e->cfg = cfg;
+	if (o != NULL)
+		e->opts = *o;
+	if (e->opts.jobs == 0)
+		e->opts.jobs = (unsigned)cfg->jobs;
+	e->prefix = cfg->cold_prefix ? cfg->cold_prefix : "";
+	e->cold_url = config_bucket_url(cfg->cold_bucket);
+	rc = store_open(e->cold_url, cfg, &e->cold);
+	if (rc == SW_OK)
+		rc = cache_open(cfg, &e->cache);
+	if (rc == SW_OK)
+		rc = cache_source(e->cache, e->cold_url, e->prefix,
+		    cfg->timeseries_type, &e->src);
+	if (rc == SW_OK)
+		rc = cache_cleanup(e->cache);
+	if (rc == SW_OK)
+		rc = pool_new(e->opts.jobs, &e->pool);
+	if (rc != SW_OK) {
+		engine_free(e);
+		return rc;
+	}
+	*out = e;
+	return SW_OK;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	pool_free(e->pool);
+	cache_close(e->cache);
+	store_free(e->cold);
+	free(e->cold_url);
+	free(e);
+}
+
+struct cache *
+engine_cache(struct engine *e)
+{
+	return e->cache;
+}
+
+struct day_list {
+	struct day *v;
+	size_t n, cap;
+};
+
+static sw_err
+add_day(void *arg, const struct day *d)
+{
+	struct day_list *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = *d;
+	return SW_OK;
+}
+
+sw_err
+engine_days(struct engine *e, const struct day *from, const struct day *to,
+    struct day **out, size_t *n)
+{
+	struct day_list l = { NULL, 0, 0 };
+	sw_err rc = coldtier_days(e->cold, e->prefix, from, to, add_day, &l);
+
+	if (rc != SW_OK) {
+		free(l.v);
+		return rc;
+	}
+	*out = l.v;
+	*n = l.n;
+	return SW_OK;
+}
+
+static sw_err
+add_obj(void *arg, const struct store_entry *se, const struct coldkey *k)
+{
+	struct objs *o = arg;
+	struct obj *ob;
+
+	if (k->kind != COLDKEY_RAW)
+		return SW_OK;
+	if (o->n == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 1024;
+		o->v = xrealloc(o->v, o->cap * sizeof(*o->v));
+	}
+	ob = &o->v[o->n++];
+	memset(ob, 0, sizeof(*ob));
+	ob->key = xstrdup(se->key);
+	ob->etag = xstrdup(se->etag);
+	ob->size = se->size;
+	snprintf(ob->series, sizeof(ob->series), "%s", k->series);
+	return SW_OK;
+}
+
+/* ---- fetching ---- */
+
+struct fetch_sink {
+	int fd;
+	EVP_MD_CTX *md5;
+	uint64_t n;
+	const char *path;
+};
+
+static sw_err
+fetch_write(void *arg, const void *p, size_t n)
+{
+	struct fetch_sink *s = arg;
+	const char *c = p;
+	size_t left = n;
+
+	EVP_DigestUpdate(s->md5, p, n);
+	while (left > 0) {
+		ssize_t w = write(s->fd, c, left);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
+			    s->path, strerror(errno));
+		c += w;
+		left -= (size_t)w;
+	}
+	s->n += n;
+	return SW_OK;
+}
+
+/* An S3 ETag is the MD5 of the object unless it was uploaded in parts
+ * ("...-N") or encrypted with KMS; compare it when it looks like one. */
+static int
+etag_is_md5(const char *etag)
+{
+	size_t i;
+
+	if (strlen(etag) != 34 || etag[0] != '"' || etag[33] != '"')
+		return 0;
+	for (i = 1; i < 33; i++)
+		if (!strchr("0123456789abcdef", etag[i]))
+			return 0;
+	return 1;
+}
+
+static sw_err
+fetch_job(void *arg)
+{
+	struct obj *o = arg;
+	struct engine *e = o->e;
+	struct fetch_sink s;
+	struct store_info info;
+	unsigned char md[16];
+	char hex[33], etag[40];
+	sw_err rc;
+	uint64_t done;
+
+	memset(&s, 0, sizeof(s));
+	s.path = o->path;
+	s.fd = open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s.fd < 0)
+		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", o->path,
+		    strerror(errno));
+	s.md5 = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(s.md5, EVP_md5(), NULL);
+	rc = store_get(e->cold, o->key, 0, 0, fetch_write, &s, &info);
+	EVP_DigestFinal_ex(s.md5, md, NULL);
+	EVP_MD_CTX_free(s.md5);
+	if (close(s.fd) < 0 && rc == SW_OK)
+		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", o->path,
+		    strerror(errno));
+	if (rc == SW_OK && s.n != o->size)
+		rc = sw_seterr(SW_ERR_DATA, "'%s%s': %llu bytes read, but the "
+		    "listing said %llu", store_url(e->cold), o->key,
+		    (unsigned long long)s.n, (unsigned long long)o->size);
+	if (rc == SW_OK && info.etag[0] != '\0' && o->etag[0] != '\0' &&
+	    strcmp(info.etag, o->etag) != 0)
+		rc = sw_seterr(SW_ERR_DATA, "'%s%s' changed while it was being "
+		    "read (ETag %s, listed %s): run again", store_url(e->cold),
+		    o->key, info.etag, o->etag);
+	if (rc == SW_OK && etag_is_md5(o->etag)) {
+		hex_encode(md, 16, hex);
+		snprintf(etag, sizeof(etag), "\"%s\"", hex);
+		if (strcmp(etag, o->etag) != 0)
+			rc = sw_seterr(SW_ERR_DATA, "'%s%s': the bytes read do "
+			    "not match the ETag (MD5 %s, ETag %s)",
+			    store_url(e->cold), o->key, etag, o->etag);
+	}
+	o->rc = rc;
+	if (rc != SW_OK)
+		snprintf(o->err, sizeof(o->err), "%s", sw_errmsg());
+	done = __atomic_add_fetch(o->done, 1, __ATOMIC_RELAXED);
+	if (e->opts.progress != NULL)
+		e->opts.progress(e->opts.progress_arg, o->day, done, o->total);
+	/* Data errors are judged by the caller (--skip-bad); others stop
+	 * the batch. */
+	return rc == SW_ERR_DATA ? SW_OK : rc;
+}
+
+/* ---- the day ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The union of sorted old series and the series of objs, sorted, unique. */
+static char **
+series_union(char **old, size_t nold, struct obj *const *v, size_t n,
+    size_t *out)
+{
+	char **all = xcalloc(nold + n + 1, sizeof(*all));
+	size_t i, k = 0, m = 0;
+
+	for (i = 0; i < nold; i++)
+		all[k++] = old[i];
+	for (i = 0; i < n; i++)
+		all[k++] = (char *)v[i]->series;
+	qsort(all, k, sizeof(*all), cmp_str);
+	for (i = 0; i < k; i++)
+		if (m == 0 || strcmp(all[i], all[m - 1]) != 0)
+			all[m++] = all[i];
+	*out = m;
+	return all;
+}
+
+static sw_err
+write_index(const char *path, char **series, size_t n)
+{
+	FILE *f;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t i;
+	sw_err rc = SW_OK;
+
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return sw_seterr(SW_ERR_IO, "cannot write '%s': %s", path,
+		    strerror(errno));
+	}
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s\n", series[i]);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", path,
+		    strerror(errno));
+	fclose(f);
+	return rc;
+}
+
+/* Copy the file src to dst (for appending to a copy of a day). */
+static sw_err
+copy_file(const char *src, const char *dst, uint64_t size)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out;
+	loff_t left = (loff_t)size;
+	sw_err rc = SW_OK;
+
+	if (in < 0)
+		return sw_seterr(SW_ERR_IO, "cannot read '%s': %s", src,
+		    strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", dst,
+		    strerror(errno));
+	}
+	while (left > 0) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left,
+		    0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = sw_seterr(SW_ERR_IO, "cannot copy '%s': %s", src,
+			    n < 0 ? strerror(errno) : "it is shorter than the "
+			    "index says");
+			break;
+		}
+		left -= n;
+	}
+	close(in);
+	close(out);
+	return rc;
+}
+
+static int
+cmp_obj_key(const void *a, const void *b)
+{
+	return strcmp((*(struct obj *const *)a)->key,
+	    (*(struct obj *const *)b)->key);
+}
+
+sw_err
+engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
+{
+	struct objs listed = { NULL, 0, 0, };
+	struct coldtier_stats cs;
+	struct cache_day old;
+	struct cache_obj *had = NULL, *bad = NULL;
+	char **bad_reasons = NULL, **old_series = NULL, **series = NULL;
+	size_t nhad = 0, nbad = 0, nold_series = 0, nseries = 0, i, j;
+	struct obj **todo = NULL, **merged = NULL;
+	size_t ntodo = 0, nmerged = 0;
+	struct cache_obj *added = NULL, *skipped = NULL;
+	char **skipped_why = NULL;
+	size_t nskipped = 0;
+	char staging[PATH_MAX] = "", avro[PATH_MAX], index[PATH_MAX];
+	char ds[11];
+	uint64_t done = 0;
+	struct batch b;
+	int lockfd = -1, rebuild = 0;
+	double t0;
+	sw_err rc;
+
+	memset(rep, 0, sizeof(*rep));
+	day_format(d, ds);
+	avro[0] = index[0] = '\0';
+	if ((rc = cache_day_lock(e->cache, e->src, d, &lockfd)) != SW_OK)
+		return rc;
+	rc = coldtier_list_day(e->cold, e->prefix, d, add_obj, &listed, &cs);
+	if (rc == SW_OK)
+		rc = cache_day_get(e->cache, e->src, d, &old);
+	if (rc == SW_OK && old.exists)
+		rc = cache_day_objects(e->cache, e->src, d, &had, &nhad);
+	if (rc == SW_OK && old.exists)
+		rc = cache_day_series(e->cache, e->src, d, &old_series,
+		    &nold_series);
+	if (rc == SW_OK)
+		rc = cache_day_bad(e->cache, e->src, d, &bad, &bad_reasons,
+		    &nbad);
+	if (rc != SW_OK)
+		goto out;
+	rep->listed = listed.n;
+
+	/* What is new?  Both lists are in byte order of their keys. */
+	todo = xcalloc(listed.n + 1, sizeof(*todo));
+	for (i = 0, j = 0; i < listed.n; i++) {
+		struct obj *o = &listed.v[i];
+		int c = 1;
+
+		while (j < nhad && (c = strcmp(had[j].key, o->key)) < 0)
+			j++;
+		if (j < nhad && c == 0) {
+			if (strcmp(had[j].etag, o->etag) != 0) {
+				log_notice("%s: '%s%s' changed since it was "
+				    "merged: rebuilding the day", ds,
+				    store_url(e->cold), o->key);
+				rebuild = 1;
+			}
+			continue;
+		}
+		todo[ntodo++] = o;
+	}
+	if (rebuild) {
+		ntodo = 0;
+		for (i = 0; i < listed.n; i++)
+			todo[ntodo++] = &listed.v[i];
+	}
+	/* Objects known to be bad are skipped again with --skip-bad. */
+	if (e->opts.skip_bad && nbad > 0) {
+		size_t k = 0;
+
+		for (i = 0; i < ntodo; i++) {
+			int known = 0;
+
+			for (j = 0; j < nbad && !known; j++)
+				known = strcmp(bad[j].key, todo[i]->key) == 0 &&
+				    strcmp(bad[j].etag, todo[i]->etag) == 0;
+			if (known)
+				rep->bad++;
+			else
+				todo[k++] = todo[i];
+		}
+		ntodo = k;
+	}
+	if (ntodo == 0 && old.exists) {
+		rep->up_to_date = 1;
+		rep->series = old.series;
+		rep->records = old.records;
+		rep->size = old.size;
+		snprintf(rep->file, sizeof(rep->file), "%s", old.file);
+		goto out;
+	}
+
+	/* Fetch. */
+	if ((rc = cache_staging(e->cache, staging, sizeof(staging))) != SW_OK)
+		goto out;
+	t0 = now_mono();
+	batch_init(&b, e->pool, 1);
+	for (i = 0; i < ntodo; i++) {
+		struct obj *o = todo[i];
+
+		snprintf(o->path, sizeof(o->path), "%s/%06zu.avro", staging, i);
+		o->e = e;
+		o->done = &done;
+		o->day = d;
+		o->total = ntodo;
+		batch_submit(&b, fetch_job, o);
+	}
+	rc = batch_wait(&b);
+	batch_release(&b);
+	rep->fetch_seconds = now_mono() - t0;
+	if (rc != SW_OK)
+		goto out;
+	rep->fetched = ntodo;
+
+	/* Sort what was fetched in key order; judge the data errors. */
+	qsort(todo, ntodo, sizeof(*todo), cmp_obj_key);
+	merged = xcalloc(ntodo + 1, sizeof(*merged));
+	skipped = xcalloc(ntodo + 1, sizeof(*skipped));
+	skipped_why = xcalloc(ntodo + 1, sizeof(*skipped_why));
+	for (i = 0; i < ntodo; i++) {
+		struct obj *o = todo[i];
+
+		rep->fetched_bytes += o->size;
+		if (o->rc == SW_OK) {
+			merged[nmerged++] = o;
+			continue;
+		}
+		if (!e->opts.skip_bad) {
+			rc = sw_seterr(o->rc, "%s", o->err);
+			goto out;
+		}
+		skipped[nskipped].key = o->key;
+		skipped[nskipped].etag = o->etag;
+		skipped[nskipped].size = o->size;
+		skipped_why[nskipped++] = o->err;
+		log_warn("%s: skipping '%s%s': %s", ds, store_url(e->cold),
+		    o->key, o->err);
+	}
+
+	/* Merge into a new generation: a copy of the current one extended
+	 * with the new objects, or a fresh file for a new or rebuilt day. */
+	t0 = now_mono();
+	{
+		int64_t gen = old.exists ? old.gen + 1 : 1;
+		int append = old.exists && !rebuild;
+		struct merge *m = NULL;
+		struct merge_stats ms;
+		struct stat sb;
+		int outfd;
+
+		if ((rc = cache_day_paths(e->cache, e->src, d, gen, avro, index,
+		    sizeof(avro))) != SW_OK)
+			goto out;
+		if (append && (rc = copy_file(old.file, avro, old.size)) !=
+		    SW_OK)
+			goto out;
+		outfd = open(avro, O_RDWR | O_CREAT | O_CLOEXEC |
+		    (append ? 0 : O_TRUNC), 0600);
+		if (outfd < 0) {
+			rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s", avro,
+			    strerror(errno));
+			goto out;
+		}
+		if (append)
+			rc = merge_open_append(outfd, avro, old.size, 0,
+			    ocf_sink_fd, &outfd, &m, NULL);
+		else
+			rc = merge_new(ocf_sink_fd, &outfd, NULL, &m);
+		added = xcalloc(nmerged + 1, sizeof(*added));
+		for (i = 0, j = 0; rc == SW_OK && i < nmerged; i++) {
+			struct obj *o = merged[i];
+			char name[PATH_MAX + 1024];
+			uint64_t cut;
+			int infd = open(o->path, O_RDONLY | O_CLOEXEC);
+
+			snprintf(name, sizeof(name), "%s%s", store_url(e->cold),
+			    o->key);
+			if (infd < 0) {
+				rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s",
+				    o->path, strerror(errno));
+				break;
+			}
+			rc = merge_add_file(m, infd, name, &ms);
+			close(infd);
+			if (rc == SW_OK) {
+				added[j].key = o->key;
+				added[j].etag = o->etag;
+				added[j++].size = o->size;
+				rep->records_added += ms.records;
+				continue;
+			}
+			if (rc != SW_ERR_DATA || !e->opts.skip_bad)
+				break;
+			/* --skip-bad: cut the object's blocks off again. */
+			snprintf(o->err, sizeof(o->err), "%s", sw_errmsg());
+			log_warn("%s: skipping '%s': %s", ds, name, o->err);
+			rc = merge_rollback(m, &cut);
+			if (rc == SW_OK && (ftruncate(outfd, (off_t)cut) < 0 ||
+			    lseek(outfd, (off_t)cut, SEEK_SET) < 0))
+				rc = sw_seterr(SW_ERR_IO, "cannot cut '%s' "
+				    "back: %s", avro, strerror(errno));
+			skipped[nskipped].key = o->key;
+			skipped[nskipped].etag = o->etag;
+			skipped[nskipped].size = o->size;
+			skipped_why[nskipped++] = o->err;
+		}
+		if (rc == SW_OK)
+			rc = merge_finish(m);
+		if (rc == SW_OK) {
+			merge_stats(m, &ms);
+			rep->records = ms.records;
+		}
+		merge_free(m);
+		if (rc == SW_OK && (fsync(outfd) < 0 || fstat(outfd, &sb) < 0))
+			rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", avro,
+			    strerror(errno));
+		close(outfd);
+		rep->merge_seconds = now_mono() - t0;
+		if (rc != SW_OK)
+			goto out;
+		rep->size = (uint64_t)sb.st_size;
+		if (append)
+			rep->records += old.records;
+
+		/* The series index: the old series and the new ones. */
+		{
+			struct obj **ok_objs = xcalloc(j + 1, sizeof(*ok_objs));
+			size_t k, q = 0;
+
+			for (k = 0; k < nmerged; k++)
+				if (merged[k]->err[0] == '\0')
+					ok_objs[q++] = merged[k];
+			series = series_union(append ? old_series : NULL,
+			    append ? nold_series : 0, ok_objs, q, &nseries);
+			free(ok_objs);
+		}
+		rep->series = nseries;
+		rep->new_series = nseries - (append ? nold_series : 0);
+		if (!append && old.exists && nseries > old.series)
+			rep->new_series = nseries - old.series;
+		if ((rc = write_index(index, series, nseries)) != SW_OK)
+			goto out;
+		{
+			struct cache_commit cm;
+
+			memset(&cm, 0, sizeof(cm));
+			cm.gen = gen;
+			cm.size = rep->size;
+			cm.records = rep->records;
+			cm.added = added;
+			cm.nadded = j;
+			cm.replace = rebuild;
+			cm.series = series;
+			cm.nseries = nseries;
+			cm.bad = skipped;
+			cm.bad_reasons = skipped_why;
+			cm.nbad = nskipped;
+			rc = cache_day_commit(e->cache, e->src, d, &cm);
+		}
+		if (rc != SW_OK)
+			goto out;
+		rep->rebuilt = rebuild;
+		rep->bad += nskipped;
+		snprintf(rep->file, sizeof(rep->file), "%s", avro);
+	}
+out:
+	if (rc != SW_OK) {
+		if (avro[0] != '\0')
+			unlink(avro);
+		if (index[0] != '\0')
+			unlink(index);
+	}
+	if (staging[0] != '\0')
+		cache_rmtree(staging);
+	cache_day_unlock(lockfd);
+	free(todo);
+	free(merged);
+	free(added);
+	free(skipped);
+	free(skipped_why);
+	free(series);
+	cache_objs_free(had, nhad);
+	cache_objs_free(bad, nbad);
+	for (i = 0; i < nbad; i++)
+		free(bad_reasons[i]);
+	free(bad_reasons);
+	for (i = 0; i < nold_series; i++)
+		free(old_series[i]);
+	free(old_series);
+	objs_free(&listed);
+	return rc;
+}

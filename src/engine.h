@@ -1,0 +1,68 @@
+/*
+ * engine.h - the day engine: bring one day of the cold tier into the
+ * local cache as one merged Avro file plus its series index.
+ *
+ * For a day: list its objects (all seriesBucket prefixes), keep those of
+ * the configured time-series type, fetch the ones the cache does not hold
+ * yet (many at once, each checked against its listed size and ETag), merge
+ * them into a new generation of the day file (appending to a copy of the
+ * previous generation when the day only grew), and make it current in the
+ * cache index.  It knows nothing of FUSE or of publishing: the mount and
+ * `sync` both call it.
+ */
+#ifndef SWREPART_ENGINE_H
+#define SWREPART_ENGINE_H
+
+#include <stdint.h>
+
+#include "cache.h"
+#include "coldkey.h"
+#include "err.h"
+
+struct engine;
+struct sw_config;
+
+struct engine_opts {
+	int skip_bad;         /* build days without corrupt objects */
+	unsigned jobs;        /* fetches in flight (0: cfg->jobs) */
+	/* progress callback: fetched/total objects of the current day */
+	void (*progress)(void *arg, const struct day *d, uint64_t done,
+	    uint64_t total);
+	void *progress_arg;
+};
+
+/* What happened to one day. */
+struct engine_report {
+	uint64_t listed;          /* objects of the day (selected) */
+	uint64_t filtered;        /* objects of other series types */
+	uint64_t fetched;         /* objects downloaded now */
+	uint64_t fetched_bytes;
+	uint64_t series;          /* series of the day, in all */
+	uint64_t new_series;      /* series not in the day before */
+	uint64_t records_added;
+	uint64_t records;         /* records of the day, in all */
+	uint64_t size;            /* bytes of the day file */
+	uint64_t bad;             /* objects skipped as bad (--skip-bad) */
+	int rebuilt;              /* built from scratch (object changed) */
+	int up_to_date;           /* nothing new: nothing fetched */
+	double fetch_seconds, merge_seconds;
+	char file[4096];          /* the day file */
+};
+
+sw_err engine_new(const struct sw_config *cfg, const struct engine_opts *o,
+    struct engine **out);
+void engine_free(struct engine *e);
+
+/* Materialize day d (see above).  On failure the day's previous good
+ * generation stays current and the message names the bucket and key. */
+sw_err engine_day(struct engine *e, const struct day *d,
+    struct engine_report *rep);
+
+/* The cold tier's days with data in [from, to] (NULL: unbounded). */
+sw_err engine_days(struct engine *e, const struct day *from,
+    const struct day *to, struct day **out, size_t *n);
+
+/* The cache the engine uses. */
+struct cache *engine_cache(struct engine *e);
+
+#endif

@@ -1,0 +1,150 @@
+#!/bin/bash
+# 60-materialize.sh - the day engine: days merged into the cache hold
+# exactly the records of their objects (checked by python3-avro), reruns
+# fetch nothing, later exports extend days, bad objects fail a day (or are
+# skipped with --skip-bad), and a kill -9 at any moment loses nothing.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need_python_avro
+start_s3 cold
+
+C=$T/cold
+CACHE=$T/cache
+G="--start 2022-05-30 --days 2 --series 40 --records 120 --deflate-share 0.15
+   --null-share 0.15 --variant-share 0.2 --bad-share 0.2 --uncertain-share 0.1"
+M() { sw --cold-bucket cold --timeseries-type ALL --cache-dir "$CACHE" materialize "$@"; }
+dayfile() { ls "$CACHE"/days/*/"$1"/"$2".*.avro 2>/dev/null | awk -F. '{print $(NF-1), $0}' | sort -n | tail -n 1 | cut -d' ' -f2-; }
+dayindex() { ls "$CACHE"/days/*/"$1"/"$2".*.timeseries.txt 2>/dev/null | tail -n 1; }
+inputs() { find "$C/raw/startYear=$1/startMonth=$2/startDay=$3" -name '*.avro' | sort; }
+series_of() { inputs "$@" | sed 's|.*/raw_||; s|_[0-9]*_[A-Z]*\.avro$||' | sort -u; }
+
+# A first export: windows 0 and 1 of 30 series.
+# shellcheck disable=SC2086
+"$SWREPART" gen $G --series 30 --window-to 1 "$C" >/dev/null
+check "upload it" awscli s3 sync --only-show-errors "$C" s3://cold/
+s3ctl DELETE stats >/dev/null
+M >"$T/m1" 2>&1
+ok $? "materialize exits 0"
+grep -q "^2022-05-30: .* listed, .* fetched" "$T/m1" && grep -q "^2 days: 2 built" "$T/m1"
+ok $? "per-day lines and a summary"
+f=$(dayfile 2022/05 30)
+[ -n "$f" ]
+ok $? "the day file is in the cache"
+# shellcheck disable=SC2046
+check "2022-05-30: the merged day holds exactly its objects' records" \
+	"$PY" "$AVRO_TOOL" same-records $(inputs 2022 5 30) -- "$f"
+# shellcheck disable=SC2046
+check "2022-05-31 too" "$PY" "$AVRO_TOOL" same-records $(inputs 2022 5 31) -- "$(dayfile 2022/05 31)"
+"$PY" "$AVRO_TOOL" meta "$f" >"$T/meta"
+grep -q snappy "$T/meta" && grep -q RawDatum "$T/meta"
+ok $? "one snappy container with the RawDatum schema"
+check "timeseries.txt lists the day's series, sorted and unique" \
+	diff <(series_of 2022 5 30) "$(dayindex 2022/05 30)"
+[ "$(stat -c %a "$CACHE")" = 700 ] && [ "$(stat -c %a "$f")" = 600 ] &&
+	[ "$(stat -c %a "$CACHE/index.sqlite")" = 600 ]
+ok $? "the cache is private (0700 directory, 0600 files)"
+
+# A rerun with nothing new fetches nothing.
+s3ctl DELETE stats >/dev/null
+M >"$T/m2" 2>&1
+ok $? "rerun exits 0"
+grep -q "^2022-05-30: up to date" "$T/m2"
+ok $? "and says the day is up to date"
+gets=$(s3ctl GET stats | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["byOperation"].get("GetObject", 0))')
+[ "$gets" = 0 ]
+ok $? "and fetched nothing ($gets GETs)"
+
+# A later export: windows 2 and 3 of the known series (late windows) and
+# 10 new series (new assets and properties).
+# shellcheck disable=SC2086
+"$SWREPART" gen $G --series 40 "$T/full" >/dev/null
+awscli s3 sync --only-show-errors "$T/full" s3://cold/
+rm -rf "$C"; cp -a "$T/full" "$C"
+s3ctl DELETE stats >/dev/null
+M --from 2022-05-30 --to 2022-05-30 >"$T/m3" 2>&1
+ok $? "materialize after a later export"
+f2=$(dayfile 2022/05 30)
+[ "$f2" != "$f" ] && [ ! -e "$f" ]
+ok $? "a new generation replaced the old one"
+# shellcheck disable=SC2046
+check "the extended day holds the records of all its objects" \
+	"$PY" "$AVRO_TOOL" same-records $(inputs 2022 5 30) -- "$f2"
+check "and its index the new series" diff <(series_of 2022 5 30) "$(dayindex 2022/05 30)"
+gets=$(s3ctl GET stats | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["byOperation"].get("GetObject", 0))')
+listed=$(grep -o '[0-9]* objects listed' "$T/m3" | cut -d' ' -f1)
+fetched=$(grep -o '[0-9]* fetched' "$T/m3" | cut -d' ' -f1)
+[ "$gets" = "$fetched" ] && [ "$fetched" -lt "$listed" ]
+ok $? "only the new objects were fetched ($fetched of $listed, $gets GETs)"
+grep -q "10 new series (40 in all)" "$T/m3"
+ok $? "10 new series reported"
+
+# A corrupt object fails its day and keeps the previous generation.
+# shellcheck disable=SC2086
+"$SWREPART" gen $G --series 44 "$T/more" >/dev/null
+victim=$(cd "$T/more" && find raw/startYear=2022/startMonth=5/startDay=31 -name '*.avro' | sort | tail -n 1)
+awscli s3 sync --only-show-errors "$T/more" s3://cold/
+good31=$(dayfile 2022/05 31)
+"$PY" -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=0xff; open(p,"wb").write(b)' "$T/more/$victim"
+awscli s3 cp --only-show-errors "$T/more/$victim" "s3://cold/$victim"
+M --from 2022-05-31 >"$T/m4" 2>&1
+[ $? -eq 1 ]
+ok $? "a corrupt object: exit 1"
+grep -q "s3://cold/$victim" "$T/m4"
+ok $? "the error names the bucket and key"
+[ "$(dayfile 2022/05 31)" = "$good31" ] && [ -e "$good31" ]
+ok $? "the previous good day stays current"
+M --from 2022-05-31 --skip-bad >"$T/m5" 2>&1
+ok $? "--skip-bad builds the day"
+grep -q "skipping 's3://cold/$victim'" "$T/m5"
+ok $? "and reports the object it skipped"
+# shellcheck disable=SC2046
+check "the day holds every other object's records" \
+	"$PY" "$AVRO_TOOL" same-records $(cd "$T/more" && find raw/startYear=2022/startMonth=5/startDay=31 -name '*.avro' | sort | grep -v "$victim" | sed "s|^|$T/more/|") -- "$(dayfile 2022/05 31)"
+"$PY" - "$CACHE/index.sqlite" "$victim" <<'PYX'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("select count(*) from bad_object where key = ?", (sys.argv[2],)).fetchone()[0]
+sys.exit(0 if n == 1 else 1)
+PYX
+ok $? "the bad object is recorded in the index"
+
+# kill -9 in the middle of a build, then a rerun: nothing lost or doubled.
+rm -rf "$CACHE"
+for delay in 0.2 0.5 0.9; do
+	M >/dev/null 2>&1 &
+	pid=$!
+	sleep "$delay"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+done
+M --skip-bad >"$T/m6" 2>&1
+ok $? "rerun after kill -9"
+# shellcheck disable=SC2046
+check "the day rebuilt after kill -9 holds exactly its records" \
+	"$PY" "$AVRO_TOOL" same-records $(cd "$T/more" && find raw/startYear=2022/startMonth=5/startDay=30 -name '*.avro' | sort | sed "s|^|$T/more/|") -- "$(dayfile 2022/05 30)"
+left=$(find "$CACHE/tmp" -mindepth 1 2>/dev/null | wc -l)
+n30=$(ls "$CACHE"/days/*/2022/05/30.*.avro | wc -l)
+[ "$left" = 0 ] && [ "$n30" = 1 ]
+ok $? "no staging files or stray generations left ($left, $n30)"
+
+# Two processes on one cache at once.
+rm -rf "$CACHE"
+M --skip-bad >"$T/p1" 2>&1 &
+p1=$!
+M --skip-bad >"$T/p2" 2>&1
+r2=$?
+wait "$p1"
+r1=$?
+[ "$r1" = 0 ] && [ "$r2" = 0 ]
+ok $? "two concurrent runs on one cache both succeed"
+# shellcheck disable=SC2046
+check "and the day is built once, correctly" \
+	"$PY" "$AVRO_TOOL" same-records $(cd "$T/more" && find raw/startYear=2022/startMonth=5/startDay=30 -name '*.avro' | sort | sed "s|^|$T/more/|") -- "$(dayfile 2022/05 30)"
+
+# The same through file:// (a local mirror, no S3 at all).
+"$SWREPART" --cold-bucket "file://$T/full" --timeseries-type ALL \
+	--cache-dir "$T/fcache" materialize >"$T/m7" 2>&1
+ok $? "materialize from file://"
+# shellcheck disable=SC2046
+check "the day from file:// holds exactly its records" \
+	"$PY" "$AVRO_TOOL" same-records $(inputs 2022 5 31 | sed "s|$C|$T/full|") -- "$(ls "$T"/fcache/days/*/2022/05/31.*.avro)"
+done_testing
