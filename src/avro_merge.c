@@ -6,8 +6,9 @@
  * Everything the merge produces goes through one output buffer (out_sink)
  * so the many small pieces of re-framed blocks reach the caller's sink in
  * large writes, and so the merge knows at every moment the offset of the
- * output's end (pos) for rollbacks.  The buffer is emptied before every
- * public call returns.
+ * output's end (pos) for rollbacks.  The buffer is emptied when it fills,
+ * when an input fails (so the caller can cut the output back at once) and
+ * by merge_finish().
  */
 #include "config.h"
 
@@ -368,6 +369,7 @@ struct merge {
 	uint64_t pos;              /* output offset of the end */
 	struct ocf_writer *w;
 	struct ocf_schema *reader; /* RawDatum, parsed */
+	struct ocf_schema_cache *schemas; /* inputs' schemas */
 	const char *raw_pcf;       /* its canonical form */
 
 	struct buf data;           /* a decompressed input block */
@@ -446,6 +448,7 @@ merge_alloc(store_sink_fn fn, void *arg, struct merge **out)
 		return sw_adderr(SW_ERR_INTERNAL, "RawDatum schema");
 	}
 	m->raw_pcf = ocf_schema_canonical(m->reader);
+	m->schemas = ocf_schema_cache_new();
 	*out = m;
 	return SW_OK;
 }
@@ -503,8 +506,8 @@ merge_open_append(int fd, const char *name, uint64_t end, int verify,
 	*out = NULL;
 	if ((rc = merge_alloc(fn, arg, &m)) != SW_OK)
 		return rc;
-	if ((rc = ocf_reader_open(fd, name, end ? end : OCF_TO_EOF, &r)) !=
-	    SW_OK)
+	if ((rc = ocf_reader_open(fd, name, end ? end : OCF_TO_EOF, NULL,
+	    &r)) != SW_OK)
 		goto out;
 	if ((rc = check_day_header(m, r)) != SW_OK)
 		goto out;
@@ -623,7 +626,8 @@ merge_add_file(struct merge *m, int fd, const char *name,
 		goto done;
 	m->can_rollback = 0;
 	m->file_start = m->pos;
-	if ((rc = ocf_reader_open(fd, name, OCF_TO_EOF, &r)) != SW_OK)
+	if ((rc = ocf_reader_open(fd, name, OCF_TO_EOF, m->schemas, &r)) !=
+	    SW_OK)
 		goto out;
 	pcf = ocf_schema_canonical(ocf_reader_schema(r));
 	if (strcmp(pcf, m->raw_pcf) == 0)
@@ -672,13 +676,10 @@ merge_add_file(struct merge *m, int fd, const char *name,
 out:
 	if (r != NULL)
 		fs.bytes_in = ocf_reader_offset(r);
-	/* everything produced reaches the sink before returning */
-	if (m->failed == SW_OK) {
-		sw_err frc = out_flush(m);
-
-		if (rc == SW_OK)
-			rc = frc;
-	}
+	/* after a failure, the sink has all the output (so the caller can
+	 * cut it back); after a success, the buffer may keep some */
+	if (rc != SW_OK && m->failed == SW_OK)
+		out_flush(m);
 	m->enc.len = 0;
 	m->enc_count = 0;
 	fs.out_end = m->pos;
@@ -759,6 +760,7 @@ merge_free(struct merge *m)
 		return;
 	ocf_writer_free(m->w);
 	ocf_schema_free(m->reader);
+	ocf_schema_cache_free(m->schemas);
 	buf_release(&m->out);
 	buf_release(&m->data);
 	buf_release(&m->enc);

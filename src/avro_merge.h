@@ -31,8 +31,9 @@
  * time), whatever the size of the inputs or of the day.  Not thread-safe:
  * one merge is used by one thread at a time.
  *
- * Failure and the output.  Every call sends all it produced to the sink
- * before it returns.  When merge_add_file() fails because of its input
+ * Failure and the output.  Output is buffered (up to 1 MiB) between
+ * calls; merge_finish() sends the rest, and so does a merge_add_file()
+ * that fails.  When merge_add_file() fails because of its input
  * (SW_ERR_DATA, or SW_ERR_IO reading it), the output still ends with
  * complete blocks, but some of them may be blocks of that input (they
  * are sent as soon as they are checked, so a file is never held whole).

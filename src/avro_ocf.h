@@ -105,6 +105,10 @@ enum ocf_codec {
 	OCF_CODEC_SNAPPY    /* snappy + 4-byte big-endian CRC32 of the input */
 };
 
+/* zlib's CRC-32 of n bytes (what the snappy codec appends), faster where
+ * the CPU allows. */
+uint32_t ocf_crc32(const void *p, size_t n);
+
 /* "null", "deflate", "snappy" -> codec; SW_ERR_DATA for anything else
  * (an absent avro.codec means "null": pass "null"). */
 sw_err ocf_codec_parse(const char *name, enum ocf_codec *out);
@@ -236,7 +240,18 @@ struct ocf_schema;
  * ocf_schema_free().
  */
 sw_err ocf_schema_parse(const char *json, size_t n, struct ocf_schema **out);
+/* Drop a reference: frees the schema when it was the last one. */
 void ocf_schema_free(struct ocf_schema *s);
+/*
+ * Parsed schemas by their JSON text, for readers of many files written
+ * with the same schema: each is parsed once.  Holds a few schemas (the
+ * latest ones); schemas stay valid while a reader uses them, whatever
+ * the cache does.  Not thread-safe: one cache per thread.
+ */
+struct ocf_schema_cache;
+struct ocf_schema_cache *ocf_schema_cache_new(void);
+void ocf_schema_cache_free(struct ocf_schema_cache *c);  /* accepts NULL */
+
 /* The root type (owned by the schema). */
 const struct ocf_node *ocf_schema_root(const struct ocf_schema *s);
 /* The schema's Parsing Canonical Form (Avro 1.11 specification): two
@@ -292,11 +307,12 @@ struct ocf_block {
  * starts with the quoted name and says what is wrong and where (offset,
  * block number); read errors are SW_ERR_IO.  Memory: one block at a time
  * (a few times OCF_MAX_BLOCK at worst), never the whole file.  The fd is
- * not closed.  Free with ocf_reader_free().
+ * not closed.  cache (may be NULL) keeps parsed schemas across readers of
+ * one thread.  Free with ocf_reader_free().
  */
 #define OCF_TO_EOF UINT64_MAX
 sw_err ocf_reader_open(int fd, const char *name, uint64_t limit,
-    struct ocf_reader **out);
+    struct ocf_schema_cache *cache, struct ocf_reader **out);
 void ocf_reader_free(struct ocf_reader *r);
 
 const char *ocf_reader_name(const struct ocf_reader *r);

@@ -25,7 +25,7 @@
 #include "options.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct cache {
 	char *dir;
@@ -52,7 +52,14 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS bad_object ("
     "  source INTEGER NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL,"
     "  etag TEXT NOT NULL, size INTEGER NOT NULL, reason TEXT NOT NULL,"
-    "  seen REAL NOT NULL, PRIMARY KEY (source, day, key));";
+    "  seen REAL NOT NULL, PRIMARY KEY (source, day, key));"
+    /* version 2: ListTimeSeries answers, by endpoint and type */
+    "CREATE TABLE IF NOT EXISTS series_list ("
+    "  endpoint TEXT NOT NULL, type TEXT NOT NULL, fetched REAL NOT NULL,"
+    "  PRIMARY KEY (endpoint, type));"
+    "CREATE TABLE IF NOT EXISTS series_list_member ("
+    "  endpoint TEXT NOT NULL, type TEXT NOT NULL, series TEXT NOT NULL,"
+    "  PRIMARY KEY (endpoint, type, series));";
 
 static sw_err
 db_err(struct cache *c, const char *what)
@@ -160,7 +167,7 @@ cache_open(const struct sw_config *cfg, struct cache **out)
 		if (rc == SW_OK)
 			rc = exec(c, schema_sql);
 		if (rc == SW_OK)
-			rc = exec(c, "PRAGMA user_version=1; COMMIT");
+			rc = exec(c, "PRAGMA user_version=2; COMMIT");
 		else
 			exec(c, "ROLLBACK");
 	}
@@ -720,5 +727,107 @@ cache_cleanup(struct cache *c)
 		closedir(yd);
 	}
 	closedir(d);
+	return rc;
+}
+
+sw_err
+cache_series_list_get(struct cache *c, const char *endpoint, const char *type,
+    double max_age, char ***out, size_t *n)
+{
+	sqlite3_stmt *st;
+	char **v = NULL;
+	size_t cnt = 0, cap = 0;
+	double fetched = -1;
+	int s;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT fetched FROM series_list WHERE "
+	    "endpoint = ?1 AND type = ?2", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, "read the time series list");
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		fetched = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	if (fetched < 0 || (double)time(NULL) - fetched > max_age)
+		return SW_ERR_NOTFOUND;
+	if (sqlite3_prepare_v2(c->db, "SELECT series FROM series_list_member "
+	    "WHERE endpoint = ?1 AND type = ?2 ORDER BY series", -1, &st,
+	    NULL) != SQLITE_OK)
+		return db_err(c, "read the time series list");
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[cnt++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE) {
+		while (cnt > 0)
+			free(v[--cnt]);
+		free(v);
+		return db_err(c, "read the time series list");
+	}
+	*out = v;
+	*n = cnt;
+	return SW_OK;
+}
+
+sw_err
+cache_series_list_put(struct cache *c, const char *endpoint, const char *type,
+    char *const *ids, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	sw_err rc;
+
+	if ((rc = exec(c, "BEGIN IMMEDIATE")) != SW_OK)
+		return rc;
+	if (sqlite3_prepare_v2(c->db, "DELETE FROM series_list_member WHERE "
+	    "endpoint = ?1 AND type = ?2", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(c, "store the time series list");
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	rc = step_done(c, st, "store the time series list");
+	sqlite3_finalize(st);
+	if (rc != SW_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO series_list_member"
+	    " (endpoint, type, series) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		rc = db_err(c, "store the time series list");
+		goto fail;
+	}
+	for (i = 0; i < n && rc == SW_OK; i++) {
+		sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, ids[i], -1, SQLITE_STATIC);
+		rc = step_done(c, st, "store the time series list");
+	}
+	sqlite3_finalize(st);
+	if (rc != SW_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO series_list "
+	    "(endpoint, type, fetched) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		rc = db_err(c, "store the time series list");
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, (double)time(NULL));
+	rc = step_done(c, st, "store the time series list");
+	sqlite3_finalize(st);
+	if (rc != SW_OK)
+		goto fail;
+	return exec(c, "COMMIT");
+fail:
+	exec(c, "ROLLBACK");
 	return rc;
 }

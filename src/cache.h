@@ -105,6 +105,14 @@ void cache_day_unlock(int fd);
 sw_err cache_staging(struct cache *c, char *out, size_t len);
 void cache_rmtree(const char *path);
 
+/* The cached ListTimeSeries answer for (endpoint, type), sorted, if it
+ * is younger than max_age seconds; SW_ERR_NOTFOUND (no message) if not. */
+sw_err cache_series_list_get(struct cache *c, const char *endpoint,
+    const char *type, double max_age, char ***out, size_t *n);
+/* Replace it with ids, fetched now. */
+sw_err cache_series_list_put(struct cache *c, const char *endpoint,
+    const char *type, char *const *ids, size_t n);
+
 /* Delete files no generation refers to and stale staging directories. */
 sw_err cache_cleanup(struct cache *c);
 

@@ -21,7 +21,9 @@
 #include "engine.h"
 #include "log.h"
 #include "options.h"
+#include "creds.h"
 #include "pool.h"
+#include "sitewise.h"
 #include "store.h"
 #include "util.h"
 
@@ -34,6 +36,8 @@ struct engine {
 	struct cache *cache;
 	int64_t src;
 	struct pool *pool;
+	char **sel;               /* series of the type, sorted (not ALL) */
+	size_t nsel;
 };
 
 /* One object of a day. */
@@ -70,6 +74,86 @@ objs_free(struct objs *o)
 	memset(o, 0, sizeof(*o));
 }
 
+struct idvec {
+	char **v;
+	size_t n, cap;
+};
+
+static sw_err
+add_id(void *arg, const char *id)
+{
+	struct idvec *iv = arg;
+
+	if (iv->n == iv->cap) {
+		iv->cap = iv->cap ? iv->cap * 2 : 1024;
+		iv->v = xrealloc(iv->v, iv->cap * sizeof(*iv->v));
+	}
+	iv->v[iv->n++] = xstrdup(id);
+	return SW_OK;
+}
+
+static int
+cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The series of the configured type (ASSOCIATED or DISASSOCIATED), from
+ * ListTimeSeries, cached in the index for aws.sitewise_cache_ttl so that a
+ * long range or a mount does not spend the API's low rate quota.
+ */
+static sw_err
+load_selection(struct engine *e)
+{
+	const char *type = e->cfg->timeseries_type;
+	struct idvec iv = { NULL, 0, 0 };
+	char *region = NULL, *ep;
+	sw_err rc;
+
+	if ((rc = creds_region(e->cfg, &region)) != SW_OK)
+		return rc;
+	ep = sitewise_endpoint(e->cfg, region ? region : "us-east-1");
+	free(region);
+	rc = cache_series_list_get(e->cache, ep, type,
+	    (double)e->cfg->series_cache_ttl, &e->sel, &e->nsel);
+	if (rc == SW_OK) {
+		log_info("%zu %s time series (cached list)", e->nsel, type);
+		free(ep);
+		return SW_OK;
+	}
+	if (rc != SW_ERR_NOTFOUND) {
+		free(ep);
+		return rc;
+	}
+	rc = sitewise_list_timeseries(e->cfg, type, add_id, &iv);
+	if (rc == SW_OK) {
+		if (iv.n > 0)
+			qsort(iv.v, iv.n, sizeof(*iv.v), cmp_strp);
+		rc = cache_series_list_put(e->cache, ep, type, iv.v, iv.n);
+	}
+	if (rc != SW_OK) {
+		while (iv.n > 0)
+			free(iv.v[--iv.n]);
+		free(iv.v);
+	} else {
+		e->sel = iv.v;
+		e->nsel = iv.n;
+	}
+	free(ep);
+	return rc;
+}
+
+/* Whether series belongs to the configured type. */
+static int
+selected(const struct engine *e, const char *series)
+{
+	if (e->sel == NULL && strcmp(e->cfg->timeseries_type, "ALL") == 0)
+		return 1;
+	return e->nsel > 0 && bsearch(&series, e->sel, e->nsel,
+	    sizeof(*e->sel), cmp_strp) != NULL;
+}
+
 sw_err
 engine_new(const struct sw_config *cfg, const struct engine_opts *o,
     struct engine **out)
@@ -82,11 +166,6 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 		return sw_seterr(SW_ERR_CONFIG, "no cold tier: set "
 		    "s3.cold_tier.bucket_name in the config file or give "
 		    "--cold-bucket");
-	if (strcmp(cfg->timeseries_type, "ALL") != 0)
-		return sw_seterr(SW_ERR_CONFIG, "timeseries_type %s needs IoT "
-		    "SiteWise's ListTimeSeries, which this version cannot "
-		    "call yet: set timeseries_type to ALL (or give "
-		    "--timeseries-type ALL)", cfg->timeseries_type);
 	e = xcalloc(1, sizeof(*e));
 	e->cfg = cfg;
 	if (o != NULL)
@@ -103,6 +182,8 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 		    cfg->timeseries_type, &e->src);
 	if (rc == SW_OK)
 		rc = cache_cleanup(e->cache);
+	if (rc == SW_OK && strcmp(cfg->timeseries_type, "ALL") != 0)
+		rc = load_selection(e);
 	if (rc == SW_OK)
 		rc = pool_new(e->opts.jobs, &e->pool);
 	if (rc != SW_OK) {
@@ -116,8 +197,13 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 void
 engine_free(struct engine *e)
 {
+	size_t i;
+
 	if (e == NULL)
 		return;
+	for (i = 0; i < e->nsel; i++)
+		free(e->sel[i]);
+	free(e->sel);
 	pool_free(e->pool);
 	cache_close(e->cache);
 	store_free(e->cold);
@@ -421,6 +507,17 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 		    &nbad);
 	if (rc != SW_OK)
 		goto out;
+	/* Keep the objects of the configured time-series type. */
+	for (i = 0, j = 0; i < listed.n; i++) {
+		if (selected(e, listed.v[i].series)) {
+			listed.v[j++] = listed.v[i];
+			continue;
+		}
+		free(listed.v[i].key);
+		free(listed.v[i].etag);
+		rep->filtered++;
+	}
+	listed.n = j;
 	rep->listed = listed.n;
 
 	/* What is new?  Both lists are in byte order of their keys. */

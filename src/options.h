@@ -38,6 +38,7 @@ struct sw_config {
 	uint64_t part_size;       /* aws.multipart_part_size, bytes */
 	uint64_t multipart_threshold; /* aws.multipart_threshold, bytes */
 	int64_t jobs;             /* jobs: requests in flight */
+	int64_t series_cache_ttl; /* aws.sitewise_cache_ttl, seconds */
 	char *cache_dir;          /* cache.dir */
 	uint64_t cache_max_size;  /* cache.max_size, bytes, 0 = unbounded */
 	int64_t log_level;        /* verbosity (0 error .. 4 debug) */

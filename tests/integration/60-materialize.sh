@@ -93,7 +93,7 @@ ok $? "the error names the bucket and key"
 [ "$(dayfile 2022/05 31)" = "$good31" ] && [ -e "$good31" ]
 ok $? "the previous good day stays current"
 M --from 2022-05-31 --skip-bad >"$T/m5" 2>&1
-ok $? "--skip-bad builds the day"
+ok $? "--skip-bad builds the day" || sed 's/^/# /' "$T/m5"
 grep -q "skipping 's3://cold/$victim'" "$T/m5"
 ok $? "and reports the object it skipped"
 # shellcheck disable=SC2046

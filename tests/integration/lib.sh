@@ -40,6 +40,7 @@ ok() {  # ok COND_STATUS NAME
 		echo "not ok $_n - $2"
 		_failed=$((_failed + 1))
 	fi
+	[ "$1" -eq 0 ]
 }
 
 # check NAME CMD...: runs CMD, ok when it exits 0; shows its output if not.
