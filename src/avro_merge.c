@@ -12,8 +12,14 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <snappy-c.h>
 
 #include "avro_merge.h"
 #include "util.h"
@@ -29,7 +35,7 @@ static const char *const value_fields[] = {
 };
 #define NVALUE (sizeof(value_fields) / sizeof(value_fields[0]))
 
-/* ---- resolution plans ----------------------------------------------------- */
+/* ---- resolution plans ------------------------------------------------- */
 
 /* How a writer value (a primitive, or one branch of a writer union) is
  * read as the reader field's type. */
@@ -192,9 +198,9 @@ plan_make(const struct ocf_node *reader, const struct ocf_node *w,
 			/* RawDatum's defaults are all null, first branch */
 			if (rt->type != OCF_UNION || rt->n == 0 ||
 			    rt->branches[0]->type != OCF_NULL)
-				return sw_seterr(SW_ERR_INTERNAL, "reader field "
-				    "'%s': only null defaults are supported",
-				    reader->fields[i].name);
+				return sw_seterr(SW_ERR_INTERNAL, "reader "
+				    "field '%s': only null defaults are "
+				    "supported", reader->fields[i].name);
 			continue;
 		}
 		for (k = 0; k < NVALUE; k++)
@@ -360,6 +366,315 @@ bad:
 	return sw_adderr(rc, "field '%s'", pl->w[j].name);
 }
 
+/* ---- the validation helper ---------------------------------------------- */
+
+/*
+ * Checking a copied block (snappy decompression, CRC, record walk) costs
+ * more than reading and writing it, so a helper thread checks blocks of
+ * the current input while the merge's own thread frames, copies and
+ * writes them, and checks blocks too when it has nothing else to do.
+ * merge_add_file() still returns only once every block of its input has
+ * been checked.  The helper waits for work spinning for 50 microseconds
+ * (inputs follow each other within microseconds), then sleeps.
+ *
+ * Jobs hold copies of the blocks, so the reader can move on; they are
+ * few and take blocks of VAL_MAX_BLOCK bytes at most (larger ones are
+ * checked inline), which bounds their memory.
+ */
+#define VAL_JOBS 8
+#define VAL_MAX_BLOCK (256 * 1024)
+#define VAL_SPIN_SECONDS 50e-6
+
+enum { J_FREE = 0, J_QUEUED, J_BUSY, J_DONE };
+
+struct vjob {
+	int state;                 /* under the lock */
+	struct ocf_reader *r;
+	struct ocf_block b;        /* b.data points into comp */
+	struct buf comp, data;
+	sw_err rc;
+	char msg[1024];
+};
+
+struct validator {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work;       /* the helper waits for jobs */
+	pthread_cond_t done;       /* the merge waits for the helper */
+	atomic_int queued;         /* jobs in J_QUEUED */
+	atomic_int busy;           /* jobs the helper is running */
+	atomic_int stop;
+	int sleeping, waiting;
+	struct vjob jobs[VAL_JOBS];
+	/* the failure of the lowest block among the current input's jobs */
+	sw_err rc;
+	uint64_t rc_index;
+	char msg[1024];
+};
+
+/* Spin up to VAL_SPIN_SECONDS while *v == 0 (want_zero: while != 0),
+ * or until stop; whether the wait ended by itself. */
+static int
+spin_while(atomic_int *v, int want_zero, atomic_int *stop)
+{
+	double t0 = 0;
+	unsigned i;
+
+	for (i = 0;; i++) {
+		if ((atomic_load(v) == 0) == want_zero || atomic_load(stop))
+			return 1;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		if ((i & 63) == 0) {
+			if (i == 0)
+				t0 = now_mono();
+			else if (now_mono() - t0 > VAL_SPIN_SECONDS)
+				return 0;
+		}
+	}
+}
+
+static void
+run_job(struct vjob *j)
+{
+	j->rc = ocf_reader_decompress(j->r, &j->b, &j->data);
+	if (j->rc == SW_OK)
+		j->rc = ocf_reader_check_count(j->r, &j->b, j->data.data,
+		    j->data.len);
+	if (j->rc != SW_OK)
+		snprintf(j->msg, sizeof(j->msg), "%s", sw_errmsg());
+}
+
+/* Under the lock: a queued job, now the caller's to run. */
+static struct vjob *
+take_queued(struct validator *v)
+{
+	size_t i;
+
+	if (atomic_load(&v->queued) == 0)
+		return NULL;
+	for (i = 0; i < VAL_JOBS; i++) {
+		if (v->jobs[i].state == J_QUEUED) {
+			v->jobs[i].state = J_BUSY;
+			atomic_fetch_sub(&v->queued, 1);
+			return &v->jobs[i];
+		}
+	}
+	return NULL;
+}
+
+/* Under the lock: keep the failure of finished jobs, free them. */
+static void
+collect_done(struct validator *v)
+{
+	struct vjob *j;
+	size_t i;
+
+	for (i = 0; i < VAL_JOBS; i++) {
+		j = &v->jobs[i];
+		if (j->state != J_DONE)
+			continue;
+		if (j->rc != SW_OK && (v->rc == SW_OK ||
+		    j->b.index < v->rc_index)) {
+			v->rc = j->rc;
+			v->rc_index = j->b.index;
+			memcpy(v->msg, j->msg, sizeof(v->msg));
+		}
+		j->state = J_FREE;
+		j->r = NULL;
+		/* a rare big block does not keep its memory */
+		if (j->data.cap > 4 * VAL_MAX_BLOCK)
+			buf_release(&j->data);
+	}
+}
+
+static void *
+val_main(void *arg)
+{
+	struct validator *v = arg;
+	struct vjob *j;
+
+	pthread_mutex_lock(&v->mu);
+	while (!atomic_load(&v->stop)) {
+		if ((j = take_queued(v)) != NULL) {
+			atomic_fetch_add(&v->busy, 1);
+			pthread_mutex_unlock(&v->mu);
+			run_job(j);
+			pthread_mutex_lock(&v->mu);
+			j->state = J_DONE;
+			atomic_fetch_sub(&v->busy, 1);
+			if (v->waiting)
+				pthread_cond_signal(&v->done);
+			continue;
+		}
+		pthread_mutex_unlock(&v->mu);
+		spin_while(&v->queued, 0, &v->stop);
+		pthread_mutex_lock(&v->mu);
+		if (atomic_load(&v->queued) == 0 && !atomic_load(&v->stop)) {
+			v->sleeping = 1;
+			pthread_cond_wait(&v->work, &v->mu);
+			v->sleeping = 0;
+		}
+	}
+	pthread_mutex_unlock(&v->mu);
+	return NULL;
+}
+
+static struct validator *
+val_new(void)
+{
+	struct validator *v = xcalloc(1, sizeof(*v));
+
+	pthread_mutex_init(&v->mu, NULL);
+	pthread_cond_init(&v->work, NULL);
+	pthread_cond_init(&v->done, NULL);
+	atomic_init(&v->queued, 0);
+	atomic_init(&v->busy, 0);
+	atomic_init(&v->stop, 0);
+	v->rc_index = UINT64_MAX;
+	if (pthread_create(&v->thread, NULL, val_main, v) != 0) {
+		pthread_mutex_destroy(&v->mu);
+		pthread_cond_destroy(&v->work);
+		pthread_cond_destroy(&v->done);
+		free(v);
+		return NULL;   /* the merge checks inline instead */
+	}
+	return v;
+}
+
+static void
+val_free(struct validator *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	pthread_mutex_lock(&v->mu);
+	atomic_store(&v->stop, 1);
+	pthread_cond_signal(&v->work);
+	pthread_mutex_unlock(&v->mu);
+	pthread_join(v->thread, NULL);
+	for (i = 0; i < VAL_JOBS; i++) {
+		buf_release(&v->jobs[i].comp);
+		buf_release(&v->jobs[i].data);
+	}
+	pthread_mutex_destroy(&v->mu);
+	pthread_cond_destroy(&v->work);
+	pthread_cond_destroy(&v->done);
+	free(v);
+}
+
+/* Whether block b goes to the helper: small enough, compressed and not. */
+static int
+val_fits(const struct ocf_block *b)
+{
+	size_t len = 0;
+
+	return b->size >= 4 && b->size <= VAL_MAX_BLOCK &&
+	    snappy_uncompressed_length((const char *)b->data, b->size - 4,
+	    &len) == SNAPPY_OK && len <= VAL_MAX_BLOCK;
+}
+
+/*
+ * Hand a copy of block b of r to the helper.  Waits for a free job when
+ * all are taken (running queued ones itself meanwhile).  Returns the
+ * failure of a job finished meanwhile, if any, so the input stops early.
+ */
+static sw_err
+val_queue(struct validator *v, struct ocf_reader *r,
+    const struct ocf_block *b)
+{
+	struct vjob *j = NULL, *q;
+	size_t i;
+	sw_err rc;
+
+	pthread_mutex_lock(&v->mu);
+	for (;;) {
+		collect_done(v);
+		for (i = 0; i < VAL_JOBS && j == NULL; i++)
+			if (v->jobs[i].state == J_FREE)
+				j = &v->jobs[i];
+		if (j != NULL)
+			break;
+		if ((q = take_queued(v)) != NULL) {
+			pthread_mutex_unlock(&v->mu);
+			run_job(q);
+			pthread_mutex_lock(&v->mu);
+			q->state = J_DONE;
+			continue;
+		}
+		v->waiting = 1;
+		pthread_cond_wait(&v->done, &v->mu);
+		v->waiting = 0;
+	}
+	rc = v->rc;
+	pthread_mutex_unlock(&v->mu);
+	if (rc != SW_OK)
+		return rc;   /* the caller drains and reports it */
+
+	/* j is free: the helper does not look at it until it is queued */
+	j->comp.len = 0;
+	if ((rc = buf_append(&j->comp, b->data, b->size)) != SW_OK)
+		return rc;
+	j->r = r;
+	j->b = *b;
+	j->b.data = (const unsigned char *)j->comp.data;
+	j->rc = SW_OK;
+
+	pthread_mutex_lock(&v->mu);
+	j->state = J_QUEUED;
+	atomic_fetch_add(&v->queued, 1);
+	if (v->sleeping)
+		pthread_cond_signal(&v->work);
+	pthread_mutex_unlock(&v->mu);
+	return SW_OK;
+}
+
+/*
+ * Wait until every queued block is checked (running some itself).
+ * Returns the failure of the lowest block, with its index and message,
+ * and forgets it.
+ */
+static sw_err
+val_drain(struct validator *v, uint64_t *index, char *msg, size_t msglen)
+{
+	struct vjob *q;
+	sw_err rc;
+
+	pthread_mutex_lock(&v->mu);
+	for (;;) {
+		collect_done(v);
+		if ((q = take_queued(v)) != NULL) {
+			pthread_mutex_unlock(&v->mu);
+			run_job(q);
+			pthread_mutex_lock(&v->mu);
+			q->state = J_DONE;
+			continue;
+		}
+		if (atomic_load(&v->busy) == 0)
+			break;
+		/* the helper is on its last job: a few microseconds */
+		pthread_mutex_unlock(&v->mu);
+		spin_while(&v->busy, 1, &v->stop);
+		pthread_mutex_lock(&v->mu);
+		if (atomic_load(&v->busy) > 0) {
+			v->waiting = 1;
+			pthread_cond_wait(&v->done, &v->mu);
+			v->waiting = 0;
+		}
+	}
+	collect_done(v);
+	rc = v->rc;
+	*index = v->rc_index;
+	snprintf(msg, msglen, "%s", v->msg);
+	v->rc = SW_OK;
+	v->rc_index = UINT64_MAX;
+	v->msg[0] = '\0';
+	pthread_mutex_unlock(&v->mu);
+	return rc;
+}
+
 /* ---- the merge ---------------------------------------------------------- */
 
 struct merge {
@@ -375,6 +690,9 @@ struct merge {
 	struct buf data;           /* a decompressed input block */
 	struct buf enc;            /* re-encoded records of an open block */
 	int64_t enc_count;
+
+	int workers;               /* helper threads wanted (0 or 1) */
+	struct validator *val;     /* started with the first copied block */
 
 	sw_err failed;             /* the output failed: nothing more */
 	int finished;
@@ -449,6 +767,7 @@ merge_alloc(store_sink_fn fn, void *arg, struct merge **out)
 	}
 	m->raw_pcf = ocf_schema_canonical(m->reader);
 	m->schemas = ocf_schema_cache_new();
+	m->workers = sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	*out = m;
 	return SW_OK;
 }
@@ -550,7 +869,8 @@ static sw_err
 usable(const struct merge *m)
 {
 	if (m->failed != SW_OK)
-		return sw_seterr(m->failed, "the merge's output failed earlier");
+		return sw_seterr(m->failed, "the merge's output failed "
+		    "earlier");
 	if (m->finished)
 		return sw_seterr(SW_ERR_INTERNAL, "merge already finished");
 	if (m->dirty)
@@ -617,6 +937,7 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	struct ocf_reader *r = NULL;
 	struct plan pl = { 0 };
 	struct ocf_block b;
+	uint64_t err_index = UINT64_MAX;   /* the block that failed */
 	const char *pcf;
 	int got = 0;
 	sw_err rc;
@@ -639,14 +960,26 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	else
 		fs.path = MERGE_PATH_RESOLVE;
 
+	if (fs.path == MERGE_PATH_RAW && m->workers > 0 && m->val == NULL)
+		m->val = val_new();
 	for (;;) {
-		if ((rc = ocf_reader_next(r, &b, &got)) != SW_OK || !got)
+		if ((rc = ocf_reader_next(r, &b, &got)) != SW_OK || !got) {
+			err_index = fs.blocks_in;
 			break;
+		}
+		err_index = b.index;
 		fs.blocks_in++;
-		if ((rc = ocf_reader_decompress(r, &b, &m->data)) != SW_OK ||
-		    (rc = ocf_reader_check_count(r, &b, m->data.data,
-		    m->data.len)) != SW_OK)
+		if (fs.path == MERGE_PATH_RAW && m->val != NULL &&
+		    val_fits(&b)) {
+			/* checked by the helper; written now (a failure
+			 * found later fails this call all the same) */
+			if ((rc = val_queue(m->val, r, &b)) != SW_OK)
+				break;
+		} else if ((rc = ocf_reader_decompress(r, &b, &m->data)) !=
+		    SW_OK || (rc = ocf_reader_check_count(r, &b,
+		    m->data.data, m->data.len)) != SW_OK) {
 			break;
+		}
 		if (b.count == 0)
 			continue;   /* valid, and nothing to write */
 		switch (fs.path) {
@@ -673,6 +1006,21 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	}
 	if (rc == SW_OK)
 		rc = flush_enc(m, &fs);
+	if (m->val != NULL) {
+		/* every block checked before the verdict; of two failures,
+		 * the one of the lower block is reported */
+		char msg[1024], vmsg[1024];
+		uint64_t vindex = UINT64_MAX;
+		sw_err vrc;
+
+		snprintf(msg, sizeof(msg), "%s", sw_errmsg());
+		vrc = val_drain(m->val, &vindex, vmsg, sizeof(vmsg));
+		if (vrc != SW_OK && (rc == SW_OK || (m->failed == SW_OK &&
+		    vindex <= err_index)))
+			rc = sw_seterr(vrc, "%s", vmsg);
+		else if (rc != SW_OK)
+			sw_seterr(rc, "%s", msg);
+	}
 out:
 	if (r != NULL)
 		fs.bytes_in = ocf_reader_offset(r);
@@ -682,6 +1030,11 @@ out:
 		out_flush(m);
 	m->enc.len = 0;
 	m->enc_count = 0;
+	/* a rare big block does not keep its memory */
+	if (m->data.cap > 4 * 1024 * 1024)
+		buf_release(&m->data);
+	if (m->enc.cap > 4 * MERGE_BLOCK_SIZE)
+		buf_release(&m->enc);
 	fs.out_end = m->pos;
 	fs.bytes_out = fs.out_end - fs.out_start;
 	if (rc == SW_OK) {
@@ -704,6 +1057,16 @@ done:
 	if (st != NULL)
 		*st = fs;
 	return rc;
+}
+
+void
+merge_set_workers(struct merge *m, int n)
+{
+	if (m->val != NULL && n == 0) {
+		val_free(m->val);
+		m->val = NULL;
+	}
+	m->workers = n > 0;
 }
 
 sw_err
@@ -758,6 +1121,7 @@ merge_free(struct merge *m)
 {
 	if (m == NULL)
 		return;
+	val_free(m->val);
 	ocf_writer_free(m->w);
 	ocf_schema_free(m->reader);
 	ocf_schema_cache_free(m->schemas);

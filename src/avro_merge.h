@@ -118,6 +118,14 @@ sw_err merge_open_append(int fd, const char *name, uint64_t end, int verify,
     struct merge_stats *existing);
 
 /*
+ * Helper threads that check copied blocks while the caller's thread reads
+ * and writes: 1 by default on a machine of several CPUs (it spins for
+ * 50 microseconds when out of work, then sleeps), 0 to check
+ * everything in the caller's thread.  The output is the same either way.
+ */
+void merge_set_workers(struct merge *m, int n);
+
+/*
  * Merge one input container read from fd (from its current offset; the fd
  * is not closed).  name names it in messages ("s3://bucket/key").  Every
  * record of the input is written exactly once, or the call fails: see

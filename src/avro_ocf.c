@@ -1,7 +1,8 @@
 /*
- * avro_ocf.c - Avro binary encoding, block codecs and a streaming Object
- * Container File writer (Avro 1.11 specification, "Object Container
- * Files").
+ * avro_ocf.c - Avro binary encoding, block codecs, schemas (parsing,
+ * canonical form, a checking walk of data) and a streaming Object
+ * Container File writer and reader (Avro 1.11 specification, "Object
+ * Container Files").
  *
  * Container layout written here:
  *   "Obj\x01"
@@ -337,6 +338,8 @@ get_be32(const unsigned char *p)
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+#define LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+
 __attribute__((target("sse4.1,pclmul")))
 static uint32_t
 crc32_fold(const unsigned char *buf, size_t len, uint32_t crc)
@@ -349,10 +352,10 @@ crc32_fold(const unsigned char *buf, size_t len, uint32_t crc)
 	const __m128i mask = _mm_setr_epi32(~0, 0, ~0, 0);
 	__m128i x0, x1, x2, x3, x4, x5, x6, x7, x8, y5, y6, y7, y8;
 
-	x1 = _mm_loadu_si128((const __m128i *)(const void *)(buf + 0x00));
-	x2 = _mm_loadu_si128((const __m128i *)(const void *)(buf + 0x10));
-	x3 = _mm_loadu_si128((const __m128i *)(const void *)(buf + 0x20));
-	x4 = _mm_loadu_si128((const __m128i *)(const void *)(buf + 0x30));
+	x1 = LOAD128(buf + 0x00);
+	x2 = LOAD128(buf + 0x10);
+	x3 = LOAD128(buf + 0x20);
+	x4 = LOAD128(buf + 0x30);
 	x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)crc));
 	x0 = k1k2;
 	buf += 64;
@@ -366,10 +369,10 @@ crc32_fold(const unsigned char *buf, size_t len, uint32_t crc)
 		x2 = _mm_clmulepi64_si128(x2, x0, 0x11);
 		x3 = _mm_clmulepi64_si128(x3, x0, 0x11);
 		x4 = _mm_clmulepi64_si128(x4, x0, 0x11);
-		y5 = _mm_loadu_si128((const __m128i *)(const void *)(buf + 0x00));
-		y6 = _mm_loadu_si128((const __m128i *)(const void *)(buf + 0x10));
-		y7 = _mm_loadu_si128((const __m128i *)(const void *)(buf + 0x20));
-		y8 = _mm_loadu_si128((const __m128i *)(const void *)(buf + 0x30));
+		y5 = LOAD128(buf + 0x00);
+		y6 = LOAD128(buf + 0x10);
+		y7 = LOAD128(buf + 0x20);
+		y8 = LOAD128(buf + 0x30);
 		x1 = _mm_xor_si128(_mm_xor_si128(x1, x5), y5);
 		x2 = _mm_xor_si128(_mm_xor_si128(x2, x6), y6);
 		x3 = _mm_xor_si128(_mm_xor_si128(x3, x7), y7);
@@ -389,7 +392,7 @@ crc32_fold(const unsigned char *buf, size_t len, uint32_t crc)
 	x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
 	x1 = _mm_xor_si128(_mm_xor_si128(x1, x4), x5);
 	while (len >= 16) {
-		x2 = _mm_loadu_si128((const __m128i *)(const void *)buf);
+		x2 = LOAD128(buf);
 		x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
 		x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
 		x1 = _mm_xor_si128(_mm_xor_si128(x1, x2), x5);
@@ -415,15 +418,12 @@ crc32_fold(const unsigned char *buf, size_t len, uint32_t crc)
 	return (uint32_t)_mm_extract_epi32(x1, 1);
 }
 
+/* libgcc fills the CPU model in a constructor: cheap, thread-safe. */
 static int
 have_pclmul(void)
 {
-	static int have = -1;   /* a benign race: every thread finds the same */
-
-	if (have < 0)
-		have = __builtin_cpu_supports("pclmul") &&
-		    __builtin_cpu_supports("sse4.1");
-	return have;
+	return __builtin_cpu_supports("pclmul") &&
+	    __builtin_cpu_supports("sse4.1");
 }
 #endif
 
@@ -1749,14 +1749,15 @@ skip_datum(const struct ocf_node *t, const unsigned char **p,
 			start = *p;
 			if (t->type == OCF_ARRAY && zero_size(t->items, 0)) {
 				if (size > 0)
-					return sw_seterr(SW_ERR_DATA, "array of "
-					    "empty items with a non-zero size");
+					return sw_seterr(SW_ERR_DATA, "array "
+					    "of empty items with a non-zero "
+					    "size");
 				continue;
 			}
 			/* each item takes a byte at least */
 			if (count > end - *p)
-				return sw_seterr(SW_ERR_DATA, "%s block of %lld "
-				    "items runs past the end of its data",
+				return sw_seterr(SW_ERR_DATA, "%s block of "
+				    "%lld items runs past the end of its data",
 				    type_names[t->type], (long long)count);
 			for (k = 0; k < (size_t)count; k++) {
 				if (t->type == OCF_MAP &&
@@ -2023,6 +2024,12 @@ fill(struct ocf_reader *r, size_t need)
 		r->buf_off += r->start;
 		r->start = r->len = 0;
 	}
+	/* never more than what is left before the limit */
+	have = r->len - r->start;
+	if (need > have && need - have > r->limit - r->nread)
+		need = have + (size_t)(r->limit - r->nread);
+	if (r->nread == r->limit)
+		r->eof = 1;
 	while (r->len - r->start < need && !r->eof) {
 		have = r->len - r->start;
 		if (r->start + need > r->cap) {
@@ -2139,9 +2146,8 @@ parse_header(struct ocf_reader *r, const unsigned char *h, size_t n,
 	if (codec == NULL) {
 		r->codec = OCF_CODEC_NULL;
 	} else {
-		snprintf(cname, sizeof(cname), "%.*s",
-		    (int)(codec_n < sizeof(cname) ? codec_n : sizeof(cname) - 1),
-		    codec);
+		snprintf(cname, sizeof(cname), "%.*s", (int)(codec_n <
+		    sizeof(cname) ? codec_n : sizeof(cname) - 1), codec);
 		if (codec_n >= sizeof(cname) || memchr(codec, 0, codec_n) ||
 		    ocf_codec_parse(cname, &r->codec) != SW_OK)
 			return sw_seterr(SW_ERR_DATA, "'%s': unsupported avro "
@@ -2189,8 +2195,8 @@ read_header(struct ocf_reader *r)
 		if (!more || r->eof)
 			return rc;
 		if (need >= OCF_MAX_HEADER)
-			return sw_seterr(SW_ERR_DATA, "'%s': header longer than "
-			    "%d bytes", r->name, OCF_MAX_HEADER);
+			return sw_seterr(SW_ERR_DATA, "'%s': header longer "
+			    "than %d bytes", r->name, OCF_MAX_HEADER);
 		/* free the previous attempt's results */
 		free(r->schema_json);
 		r->schema_json = NULL;
@@ -2411,8 +2417,8 @@ ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
 	for (i = 0; i < b->count; i++) {
 		if (p == end && !empty)
 			return sw_seterr(SW_ERR_DATA, "'%s': block %llu at "
-			    "offset %llu: its count says %lld records, its data "
-			    "holds %lld", r->name,
+			    "offset %llu: its count says %lld records, its "
+			    "data holds %lld", r->name,
 			    (unsigned long long)b->index,
 			    (unsigned long long)b->offset, (long long)b->count,
 			    (long long)i);
@@ -2426,9 +2432,9 @@ ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
 			    (long long)b->count);
 	}
 	if (p != end)
-		return sw_seterr(SW_ERR_DATA, "'%s': block %llu at offset %llu: "
-		    "%zu bytes left after the %lld records its count says "
-		    "(more records than counted, or garbage)", r->name,
+		return sw_seterr(SW_ERR_DATA, "'%s': block %llu at offset "
+		    "%llu: %zu bytes left after the %lld records its count "
+		    "says (more records than counted, or garbage)", r->name,
 		    (unsigned long long)b->index, (unsigned long long)b->offset,
 		    (size_t)(end - p), (long long)b->count);
 	return SW_OK;

@@ -1,6 +1,6 @@
 /*
- * avro_ocf.h - Avro binary encoding and a streaming Object Container File
- * writer.
+ * avro_ocf.h - Avro binary encoding, schemas, and a streaming Object
+ * Container File writer and reader.
  *
  * avro-c's own writer picks its sync marker from srand(time(NULL)) and has
  * no way to write a block that is already encoded, so swrepart writes its
@@ -11,6 +11,12 @@
  * The writer streams to a store_sink_fn (a file, a buffer or an upload);
  * it holds at most one block, so its memory is bounded by the block size
  * (plus one datum, and the codec's output for one block).
+ *
+ * The reader takes a container from a file descriptor one block at a
+ * time, with hard limits on header and block sizes, and checks everything
+ * it can (framing, markers, snappy CRCs, block counts against a walk of
+ * the records with the parsed writer schema), so the merge can copy
+ * blocks without decoding them and still refuse a corrupt input.
  *
  * The avro_put_* / avro_get_* helpers implement the binary encoding of the
  * Avro 1.11 specification ("Binary Encoding").  Writers append to a struct
@@ -290,7 +296,7 @@ struct ocf_block {
 	uint64_t end;               /* file offset just past its marker */
 	int64_t count;              /* records, as the block says */
 	const unsigned char *data;  /* its (compressed) data, size bytes,
-	                             * valid until the next call on the reader */
+	                             * valid until the reader's next call */
 	size_t size;
 };
 
@@ -347,7 +353,12 @@ sw_err ocf_reader_decompress(struct ocf_reader *r, const struct ocf_block *b,
     struct buf *out);
 /* Walk the n bytes of block b's decompressed data with the writer schema:
  * exactly b->count records must fill it, neither fewer nor more, each
- * one well-formed. */
+ * one well-formed.
+ *
+ * These two only read what the header set (name, codec, schema): other
+ * threads may call them at once, on blocks whose data they copied, while
+ * the reader's thread goes on with ocf_reader_next(); the reader must
+ * outlive those calls. */
 sw_err ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
     const void *data, size_t n);
 

@@ -163,8 +163,8 @@ on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 	struct http_resp *r = x->resp;
-	size_t len = size * n, vlen;
-	char *colon, val[256];
+	size_t len = size * n, vlen, namelen;
+	char *colon, *v, val[256];
 
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		/* A new response (after 100 Continue or a redirect). */
@@ -176,20 +176,21 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	colon = memchr(p, ':', len);
 	if (colon == NULL)
 		return len;
-	vlen = len - (size_t)(colon + 1 - p);
-	while (vlen > 0 && (colon[1] == ' ' || colon[1] == '\t')) {
-		colon++;
+	namelen = (size_t)(colon - p);
+	v = colon + 1;
+	vlen = len - namelen - 1;
+	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
 		vlen--;
 	}
-	while (vlen > 0 && (colon[vlen] == '\r' || colon[vlen] == '\n' ||
-	    colon[vlen] == ' '))
+	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
+	    v[vlen - 1] == ' '))
 		vlen--;
 	if (vlen >= sizeof(val))
 		vlen = sizeof(val) - 1;
-	memcpy(val, colon + 1, vlen);
+	memcpy(val, v, vlen);
 	val[vlen] = '\0';
-#define IS(h) ((size_t)(colon - p) >= sizeof(h) - 1 && \
-	strncasecmp(p, h, sizeof(h) - 1) == 0)
+#define IS(h) (namelen == sizeof(h) - 1 && strncasecmp(p, h, namelen) == 0)
 	if (IS("etag"))
 		snprintf(r->etag, sizeof(r->etag), "%s", val);
 	else if (IS("content-length")) {
@@ -202,7 +203,9 @@ on_header(char *p, size_t size, size_t n, void *arg)
 
 		if (slash != NULL && slash[1] != '*')
 			r->total_size = strtoull(slash + 1, NULL, 10);
-	} else if (IS("x-amz-bucket-region"))
+	} else if (IS("x-amzn-errortype"))
+		snprintf(r->error_type, sizeof(r->error_type), "%s", val);
+	else if (IS("x-amz-bucket-region"))
 		snprintf(r->region_hint, sizeof(r->region_hint), "%s", val);
 	else if (IS("last-modified"))
 		r->mtime = (int64_t)curl_getdate(val, NULL);
