@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,24 +373,41 @@ bad:
  * Checking a copied block (snappy decompression, CRC, record walk) costs
  * more than reading and writing it, so a helper thread checks blocks of
  * the current input while the merge's own thread frames, copies and
- * writes them, and checks blocks too when it has nothing else to do.
- * merge_add_file() still returns only once every block of its input has
- * been checked.  The helper waits for work spinning for 50 microseconds
- * (inputs follow each other within microseconds), then sleeps.
+ * writes them, and checks queued blocks too when it has nothing else to
+ * do.  merge_add_file() still returns only once every block of its input
+ * has been checked.
  *
- * Jobs hold copies of the blocks, so the reader can move on; they are
- * few and take blocks of VAL_MAX_BLOCK bytes at most (larger ones are
- * checked inline), which bounds their memory.
+ * The merge's thread never waits long for the helper: a block the helper
+ * has not finished VAL_DRAIN_SECONDS after the merge ran out of work (the
+ * helper was descheduled: a busy machine) is checked again by the merge's
+ * thread, and the helper's late verdict is ignored; when that happens
+ * often, the helper is left alone for a while.  So a loaded machine costs
+ * little more than a merge without the helper.  The helper waits for work
+ * spinning VAL_SPIN_SECONDS, then sleeps.
+ *
+ * Jobs hold copies of their blocks and everything needed to check them
+ * (name, a schema reference), not the reader, which is gone when its input
+ * is done.  They are few and take blocks of VAL_MAX_BLOCK bytes at most
+ * (larger ones are checked inline), which bounds their memory.  Schema
+ * references are taken and dropped by the merge's thread only.
  */
 #define VAL_JOBS 8
 #define VAL_MAX_BLOCK (256 * 1024)
-#define VAL_SPIN_SECONDS 50e-6
+#define VAL_SPIN_SECONDS 50e-6      /* the helper, for work */
+#define VAL_DRAIN_SECONDS 20e-6     /* the merge, for the helper */
+/* When the merge's thread had to check more than a quarter of the last
+ * VAL_WINDOW jobs itself, the helper is not used for VAL_PAUSE inputs. */
+#define VAL_WINDOW 64
+#define VAL_PAUSE 256
 
 enum { J_FREE = 0, J_QUEUED, J_BUSY, J_DONE };
 
 struct vjob {
 	int state;                 /* under the lock */
-	struct ocf_reader *r;
+	int abandoned;             /* checked by the merge's thread instead */
+	uint64_t input;            /* the input it belongs to */
+	struct ocf_schema *schema; /* a reference */
+	struct buf name;
 	struct ocf_block b;        /* b.data points into comp */
 	struct buf comp, data;
 	sw_err rc;
@@ -399,51 +417,70 @@ struct vjob {
 struct validator {
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t work;       /* the helper waits for jobs */
-	pthread_cond_t done;       /* the merge waits for the helper */
+	pthread_cond_t work;       /* the helper sleeps on it */
 	atomic_int queued;         /* jobs in J_QUEUED */
 	atomic_int busy;           /* jobs the helper is running */
 	atomic_int stop;
-	int sleeping, waiting;
+	int sleeping;
 	struct vjob jobs[VAL_JOBS];
-	/* the failure of the lowest block among the current input's jobs */
+	uint64_t input;            /* the current input's number */
+	struct buf data;           /* the merge's thread's own block */
+	unsigned window, redone;   /* jobs queued, checked again */
+	unsigned pause;            /* inputs left to merge without it */
+	/* the failure of the lowest block of the current input */
 	sw_err rc;
 	uint64_t rc_index;
 	char msg[1024];
 };
 
-/* Spin up to VAL_SPIN_SECONDS while *v == 0 (want_zero: while != 0),
- * or until stop; whether the wait ended by itself. */
+/* Wait up to max seconds while *v == 0 (want_zero: while != 0), or until
+ * stop; whether the wait ended by itself.  It spins for a few
+ * microseconds, then yields the CPU between looks, so that on a busy
+ * machine it hands its time to whoever can use it (the merge's thread
+ * among others). */
 static int
-spin_while(atomic_int *v, int want_zero, atomic_int *stop)
+spin_while(atomic_int *v, int want_zero, atomic_int *stop, double max)
 {
-	double t0 = 0;
+	double t0 = now_mono(), t;
 	unsigned i;
 
 	for (i = 0;; i++) {
 		if ((atomic_load(v) == 0) == want_zero || atomic_load(stop))
 			return 1;
+		if ((i & 15) != 15) {
 #if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
+			__builtin_ia32_pause();
 #endif
-		if ((i & 63) == 0) {
-			if (i == 0)
-				t0 = now_mono();
-			else if (now_mono() - t0 > VAL_SPIN_SECONDS)
-				return 0;
+			continue;
 		}
+		t = now_mono() - t0;
+		if (t > max)
+			return 0;
+		if (t > 5e-6)
+			sched_yield();
 	}
 }
 
+/* Check job j's block, into out; the verdict goes to *rc and msg. */
 static void
-run_job(struct vjob *j)
+check_job(const struct vjob *j, struct buf *out, sw_err *rc, char *msg,
+    size_t msglen)
 {
-	j->rc = ocf_reader_decompress(j->r, &j->b, &j->data);
-	if (j->rc == SW_OK)
-		j->rc = ocf_reader_check_count(j->r, &j->b, j->data.data,
-		    j->data.len);
-	if (j->rc != SW_OK)
-		snprintf(j->msg, sizeof(j->msg), "%s", sw_errmsg());
+	*rc = ocf_block_check(j->name.data, OCF_CODEC_SNAPPY, j->schema,
+	    &j->b, out);
+	if (*rc != SW_OK)
+		snprintf(msg, msglen, "%s", sw_errmsg());
+}
+
+/* Under the lock: keep a failure of the current input's lowest block. */
+static void
+note_failure(struct validator *v, sw_err rc, uint64_t index, const char *msg)
+{
+	if (rc != SW_OK && (v->rc == SW_OK || index < v->rc_index)) {
+		v->rc = rc;
+		v->rc_index = index;
+		snprintf(v->msg, sizeof(v->msg), "%s", msg);
+	}
 }
 
 /* Under the lock: a queued job, now the caller's to run. */
@@ -464,7 +501,8 @@ take_queued(struct validator *v)
 	return NULL;
 }
 
-/* Under the lock: keep the failure of finished jobs, free them. */
+/* Under the lock, in the merge's thread: take the verdicts of finished
+ * jobs and free them. */
 static void
 collect_done(struct validator *v)
 {
@@ -475,14 +513,11 @@ collect_done(struct validator *v)
 		j = &v->jobs[i];
 		if (j->state != J_DONE)
 			continue;
-		if (j->rc != SW_OK && (v->rc == SW_OK ||
-		    j->b.index < v->rc_index)) {
-			v->rc = j->rc;
-			v->rc_index = j->b.index;
-			memcpy(v->msg, j->msg, sizeof(v->msg));
-		}
+		if (!j->abandoned && j->input == v->input)
+			note_failure(v, j->rc, j->b.index, j->msg);
+		ocf_schema_free(j->schema);
+		j->schema = NULL;
 		j->state = J_FREE;
-		j->r = NULL;
 		/* a rare big block does not keep its memory */
 		if (j->data.cap > 4 * VAL_MAX_BLOCK)
 			buf_release(&j->data);
@@ -500,16 +535,14 @@ val_main(void *arg)
 		if ((j = take_queued(v)) != NULL) {
 			atomic_fetch_add(&v->busy, 1);
 			pthread_mutex_unlock(&v->mu);
-			run_job(j);
+			check_job(j, &j->data, &j->rc, j->msg, sizeof(j->msg));
 			pthread_mutex_lock(&v->mu);
 			j->state = J_DONE;
 			atomic_fetch_sub(&v->busy, 1);
-			if (v->waiting)
-				pthread_cond_signal(&v->done);
 			continue;
 		}
 		pthread_mutex_unlock(&v->mu);
-		spin_while(&v->queued, 0, &v->stop);
+		spin_while(&v->queued, 0, &v->stop, VAL_SPIN_SECONDS);
 		pthread_mutex_lock(&v->mu);
 		if (atomic_load(&v->queued) == 0 && !atomic_load(&v->stop)) {
 			v->sleeping = 1;
@@ -528,7 +561,6 @@ val_new(void)
 
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_cond_init(&v->work, NULL);
-	pthread_cond_init(&v->done, NULL);
 	atomic_init(&v->queued, 0);
 	atomic_init(&v->busy, 0);
 	atomic_init(&v->stop, 0);
@@ -536,7 +568,6 @@ val_new(void)
 	if (pthread_create(&v->thread, NULL, val_main, v) != 0) {
 		pthread_mutex_destroy(&v->mu);
 		pthread_cond_destroy(&v->work);
-		pthread_cond_destroy(&v->done);
 		free(v);
 		return NULL;   /* the merge checks inline instead */
 	}
@@ -556,12 +587,14 @@ val_free(struct validator *v)
 	pthread_mutex_unlock(&v->mu);
 	pthread_join(v->thread, NULL);
 	for (i = 0; i < VAL_JOBS; i++) {
+		ocf_schema_free(v->jobs[i].schema);
+		buf_release(&v->jobs[i].name);
 		buf_release(&v->jobs[i].comp);
 		buf_release(&v->jobs[i].data);
 	}
+	buf_release(&v->data);
 	pthread_mutex_destroy(&v->mu);
 	pthread_cond_destroy(&v->work);
-	pthread_cond_destroy(&v->done);
 	free(v);
 }
 
@@ -576,48 +609,62 @@ val_fits(const struct ocf_block *b)
 	    &len) == SNAPPY_OK && len <= VAL_MAX_BLOCK;
 }
 
+/* Run queued jobs in the merge's thread (the lock is held on entry and
+ * on return). */
+static void
+run_queued(struct validator *v)
+{
+	struct vjob *q;
+
+	while ((q = take_queued(v)) != NULL) {
+		pthread_mutex_unlock(&v->mu);
+		check_job(q, &q->data, &q->rc, q->msg, sizeof(q->msg));
+		pthread_mutex_lock(&v->mu);
+		q->state = J_DONE;
+	}
+}
+
 /*
- * Hand a copy of block b of r to the helper.  Waits for a free job when
- * all are taken (running queued ones itself meanwhile).  Returns the
- * failure of a job finished meanwhile, if any, so the input stops early.
+ * Hand a copy of block b of r to the helper: *queued is 1, or 0 when no
+ * job is free (the caller checks the block itself).  Returns the failure
+ * of a block of this input checked meanwhile, so the input stops early.
  */
 static sw_err
 val_queue(struct validator *v, struct ocf_reader *r,
-    const struct ocf_block *b)
+    const struct ocf_block *b, int *queued)
 {
-	struct vjob *j = NULL, *q;
+	struct vjob *j = NULL;
 	size_t i;
 	sw_err rc;
 
+	*queued = 0;
 	pthread_mutex_lock(&v->mu);
-	for (;;) {
+	collect_done(v);
+	for (i = 0; i < VAL_JOBS && j == NULL; i++)
+		if (v->jobs[i].state == J_FREE)
+			j = &v->jobs[i];
+	if (j == NULL) {
+		/* all queued or running: work through the queue */
+		run_queued(v);
 		collect_done(v);
 		for (i = 0; i < VAL_JOBS && j == NULL; i++)
 			if (v->jobs[i].state == J_FREE)
 				j = &v->jobs[i];
-		if (j != NULL)
-			break;
-		if ((q = take_queued(v)) != NULL) {
-			pthread_mutex_unlock(&v->mu);
-			run_job(q);
-			pthread_mutex_lock(&v->mu);
-			q->state = J_DONE;
-			continue;
-		}
-		v->waiting = 1;
-		pthread_cond_wait(&v->done, &v->mu);
-		v->waiting = 0;
 	}
 	rc = v->rc;
 	pthread_mutex_unlock(&v->mu);
-	if (rc != SW_OK)
-		return rc;   /* the caller drains and reports it */
+	if (rc != SW_OK || j == NULL)
+		return rc;   /* a failure: the caller drains and reports it */
 
 	/* j is free: the helper does not look at it until it is queued */
 	j->comp.len = 0;
-	if ((rc = buf_append(&j->comp, b->data, b->size)) != SW_OK)
+	j->name.len = 0;
+	if ((rc = buf_append(&j->comp, b->data, b->size)) != SW_OK ||
+	    (rc = buf_puts(&j->name, ocf_reader_name(r))) != SW_OK)
 		return rc;
-	j->r = r;
+	j->schema = ocf_schema_ref(ocf_reader_schema(r));
+	j->input = v->input;
+	j->abandoned = 0;
 	j->b = *b;
 	j->b.data = (const unsigned char *)j->comp.data;
 	j->rc = SW_OK;
@@ -628,50 +675,66 @@ val_queue(struct validator *v, struct ocf_reader *r,
 	if (v->sleeping)
 		pthread_cond_signal(&v->work);
 	pthread_mutex_unlock(&v->mu);
+	*queued = 1;
+	v->window++;
 	return SW_OK;
 }
 
 /*
- * Wait until every queued block is checked (running some itself).
- * Returns the failure of the lowest block, with its index and message,
- * and forgets it.
+ * Finish the current input: every one of its blocks checked, by the
+ * helper or here.  Returns the failure of its lowest block, with the
+ * block's index and the message, and moves on to the next input.
  */
 static sw_err
 val_drain(struct validator *v, uint64_t *index, char *msg, size_t msglen)
 {
-	struct vjob *q;
+	struct vjob *j;
+	char jmsg[1024];
 	sw_err rc;
+	size_t i;
 
 	pthread_mutex_lock(&v->mu);
 	for (;;) {
+		run_queued(v);
 		collect_done(v);
-		if ((q = take_queued(v)) != NULL) {
-			pthread_mutex_unlock(&v->mu);
-			run_job(q);
-			pthread_mutex_lock(&v->mu);
-			q->state = J_DONE;
-			continue;
-		}
-		if (atomic_load(&v->busy) == 0)
+		for (i = 0, j = NULL; i < VAL_JOBS && j == NULL; i++)
+			if (v->jobs[i].state == J_BUSY &&
+			    !v->jobs[i].abandoned &&
+			    v->jobs[i].input == v->input)
+				j = &v->jobs[i];
+		if (j == NULL)
 			break;
-		/* the helper is on its last job: a few microseconds */
+		/* the helper is on a block of this input: a few
+		 * microseconds, unless it was descheduled */
 		pthread_mutex_unlock(&v->mu);
-		spin_while(&v->busy, 1, &v->stop);
+		spin_while(&v->busy, 1, &v->stop, VAL_DRAIN_SECONDS);
 		pthread_mutex_lock(&v->mu);
-		if (atomic_load(&v->busy) > 0) {
-			v->waiting = 1;
-			pthread_cond_wait(&v->done, &v->mu);
-			v->waiting = 0;
-		}
+		if (j->state != J_BUSY)
+			continue;
+		/* check it here; the helper's verdict will be ignored.  The
+		 * job's block, name and schema stay put while it is busy. */
+		j->abandoned = 1;
+		v->redone++;
+		pthread_mutex_unlock(&v->mu);
+		check_job(j, &v->data, &rc, jmsg, sizeof(jmsg));
+		pthread_mutex_lock(&v->mu);
+		note_failure(v, rc, j->b.index, jmsg);
 	}
-	collect_done(v);
 	rc = v->rc;
 	*index = v->rc_index;
 	snprintf(msg, msglen, "%s", v->msg);
 	v->rc = SW_OK;
 	v->rc_index = UINT64_MAX;
 	v->msg[0] = '\0';
+	v->input++;
+	if (v->window >= VAL_WINDOW) {
+		if (v->redone * 4 > v->window)
+			v->pause = VAL_PAUSE;
+		v->window = v->redone = 0;
+	}
 	pthread_mutex_unlock(&v->mu);
+	if (v->data.cap > 4 * VAL_MAX_BLOCK)
+		buf_release(&v->data);
 	return rc;
 }
 
@@ -939,7 +1002,7 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	struct ocf_block b;
 	uint64_t err_index = UINT64_MAX;   /* the block that failed */
 	const char *pcf;
-	int got = 0;
+	int got = 0, queued, use_val = 0;
 	sw_err rc;
 
 	fs.out_start = fs.out_end = m->pos;
@@ -962,6 +1025,11 @@ merge_add_file(struct merge *m, int fd, const char *name,
 
 	if (fs.path == MERGE_PATH_RAW && m->workers > 0 && m->val == NULL)
 		m->val = val_new();
+	use_val = m->val != NULL && fs.path == MERGE_PATH_RAW;
+	if (use_val && m->val->pause > 0) {
+		m->val->pause--;   /* the helper is left alone for now */
+		use_val = 0;
+	}
 	for (;;) {
 		if ((rc = ocf_reader_next(r, &b, &got)) != SW_OK || !got) {
 			err_index = fs.blocks_in;
@@ -969,17 +1037,17 @@ merge_add_file(struct merge *m, int fd, const char *name,
 		}
 		err_index = b.index;
 		fs.blocks_in++;
-		if (fs.path == MERGE_PATH_RAW && m->val != NULL &&
-		    val_fits(&b)) {
+		queued = 0;
+		if (use_val && val_fits(&b)) {
 			/* checked by the helper; written now (a failure
 			 * found later fails this call all the same) */
-			if ((rc = val_queue(m->val, r, &b)) != SW_OK)
+			if ((rc = val_queue(m->val, r, &b, &queued)) != SW_OK)
 				break;
-		} else if ((rc = ocf_reader_decompress(r, &b, &m->data)) !=
-		    SW_OK || (rc = ocf_reader_check_count(r, &b,
-		    m->data.data, m->data.len)) != SW_OK) {
-			break;
 		}
+		if (!queued && ((rc = ocf_reader_decompress(r, &b,
+		    &m->data)) != SW_OK || (rc = ocf_reader_check_count(r,
+		    &b, m->data.data, m->data.len)) != SW_OK))
+			break;
 		if (b.count == 0)
 			continue;   /* valid, and nothing to write */
 		switch (fs.path) {
@@ -1006,7 +1074,7 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	}
 	if (rc == SW_OK)
 		rc = flush_enc(m, &fs);
-	if (m->val != NULL) {
+	if (use_val) {
 		/* every block checked before the verdict; of two failures,
 		 * the one of the lower block is reported */
 		char msg[1024], vmsg[1024];

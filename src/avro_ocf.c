@@ -1634,6 +1634,15 @@ schema_get(struct ocf_schema_cache *c, const char *json, size_t n,
 	return SW_OK;
 }
 
+struct ocf_schema *
+ocf_schema_ref(const struct ocf_schema *s)
+{
+	struct ocf_schema *w = (struct ocf_schema *)(uintptr_t)s;
+
+	w->refs++;
+	return w;
+}
+
 const struct ocf_node *
 ocf_schema_root(const struct ocf_schema *s)
 {
@@ -2381,31 +2390,31 @@ ocf_reader_next(struct ocf_reader *r, struct ocf_block *b, int *got)
 	return SW_OK;
 }
 
-sw_err
-ocf_reader_decompress(struct ocf_reader *r, const struct ocf_block *b,
-    struct buf *out)
+static sw_err
+block_decompress(const char *name, enum ocf_codec codec,
+    const struct ocf_block *b, struct buf *out)
 {
 	sw_err rc;
 
-	if ((rc = ocf_decompress(r->codec, b->data, b->size, OCF_MAX_BLOCK,
+	if ((rc = ocf_decompress(codec, b->data, b->size, OCF_MAX_BLOCK,
 	    out)) != SW_OK)
-		return sw_adderr(rc, "'%s': block %llu at offset %llu", r->name,
+		return sw_adderr(rc, "'%s': block %llu at offset %llu", name,
 		    (unsigned long long)b->index,
 		    (unsigned long long)b->offset);
 	return SW_OK;
 }
 
-sw_err
-ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
-    const void *data, size_t n)
+static sw_err
+block_check_count(const char *name, const struct ocf_schema *s,
+    const struct ocf_block *b, const void *data, size_t n)
 {
 	const unsigned char *p = data, *end = p + n;
-	const struct ocf_node *root = r->schema->root;
+	const struct ocf_node *root = s->root;
 	int empty = zero_size(root, 0);
 	int64_t i;
 	sw_err rc;
 
-	if (r->schema->rawdatum) {
+	if (s->rawdatum) {
 		/* the common case, in one tight loop */
 		for (i = 0; i < b->count && walk_rawdatum(&p, end) == 0; i++)
 			;
@@ -2418,15 +2427,15 @@ ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
 		if (p == end && !empty)
 			return sw_seterr(SW_ERR_DATA, "'%s': block %llu at "
 			    "offset %llu: its count says %lld records, its "
-			    "data holds %lld", r->name,
+			    "data holds %lld", name,
 			    (unsigned long long)b->index,
 			    (unsigned long long)b->offset, (long long)b->count,
 			    (long long)i);
-		if (fast_walk(r->schema, &p, end) == 0)
+		if (fast_walk(s, &p, end) == 0)
 			continue;
 		if ((rc = skip_datum(root, &p, end, 0)) != SW_OK)
 			return sw_adderr(rc, "'%s': block %llu at offset %llu: "
-			    "record %lld of %lld", r->name,
+			    "record %lld of %lld", name,
 			    (unsigned long long)b->index,
 			    (unsigned long long)b->offset, (long long)i + 1,
 			    (long long)b->count);
@@ -2434,8 +2443,33 @@ ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
 	if (p != end)
 		return sw_seterr(SW_ERR_DATA, "'%s': block %llu at offset "
 		    "%llu: %zu bytes left after the %lld records its count "
-		    "says (more records than counted, or garbage)", r->name,
+		    "says (more records than counted, or garbage)", name,
 		    (unsigned long long)b->index, (unsigned long long)b->offset,
 		    (size_t)(end - p), (long long)b->count);
 	return SW_OK;
+}
+
+sw_err
+ocf_reader_decompress(struct ocf_reader *r, const struct ocf_block *b,
+    struct buf *out)
+{
+	return block_decompress(r->name, r->codec, b, out);
+}
+
+sw_err
+ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
+    const void *data, size_t n)
+{
+	return block_check_count(r->name, r->schema, b, data, n);
+}
+
+sw_err
+ocf_block_check(const char *name, enum ocf_codec codec,
+    const struct ocf_schema *s, const struct ocf_block *b, struct buf *out)
+{
+	sw_err rc;
+
+	if ((rc = block_decompress(name, codec, b, out)) != SW_OK)
+		return rc;
+	return block_check_count(name, s, b, out->data, out->len);
 }

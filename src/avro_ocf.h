@@ -248,6 +248,9 @@ struct ocf_schema;
 sw_err ocf_schema_parse(const char *json, size_t n, struct ocf_schema **out);
 /* Drop a reference: frees the schema when it was the last one. */
 void ocf_schema_free(struct ocf_schema *s);
+/* Take a reference (the schema stays valid until its ocf_schema_free()).
+ * References are not atomic: take and drop them in one thread. */
+struct ocf_schema *ocf_schema_ref(const struct ocf_schema *s);
 /*
  * Parsed schemas by their JSON text, for readers of many files written
  * with the same schema: each is parsed once.  Holds a few schemas (the
@@ -353,13 +356,18 @@ sw_err ocf_reader_decompress(struct ocf_reader *r, const struct ocf_block *b,
     struct buf *out);
 /* Walk the n bytes of block b's decompressed data with the writer schema:
  * exactly b->count records must fill it, neither fewer nor more, each
- * one well-formed.
- *
- * These two only read what the header set (name, codec, schema): other
- * threads may call them at once, on blocks whose data they copied, while
- * the reader's thread goes on with ocf_reader_next(); the reader must
- * outlive those calls. */
+ * one well-formed. */
 sw_err ocf_reader_check_count(struct ocf_reader *r, const struct ocf_block *b,
     const void *data, size_t n);
+
+/*
+ * Both checks above for a block copied away from its reader, given the
+ * container's name, codec and schema (ocf_reader_name(), ..._codec(),
+ * ..._schema(); hold a reference to the schema with ocf_schema_ref() to
+ * outlive the reader).  Reads nothing but its arguments: any thread may
+ * call it, several at once.
+ */
+sw_err ocf_block_check(const char *name, enum ocf_codec codec,
+    const struct ocf_schema *s, const struct ocf_block *b, struct buf *out);
 
 #endif

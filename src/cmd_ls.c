@@ -67,7 +67,7 @@ on_day(void *arg, const struct day *d)
 	day_format(d, ds);
 	if (l->longfmt)
 		printf("%s:\n", ds);
-	rc = coldtier_list_day(l->st, l->prefix, d, on_object, l, &cs);
+	rc = coldtier_list_day(l->st, l->prefix, d, on_object, NULL, l, &cs);
 	if (rc == SW_OK) {
 		qsort(l->series, l->nseries, sizeof(*l->series), cmp_str);
 		for (i = 0; i < l->nseries; i++)

@@ -53,7 +53,7 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 	struct day from, to, *days = NULL;
 	int have_from = 0, have_to = 0, i;
 	size_t ndays = 0, k, nfailed = 0, nbuilt = 0, nsame = 0;
-	uint64_t objs = 0, bytes = 0, records = 0;
+	uint64_t objs = 0, bytes = 0, records = 0, nbad = 0;
 	double t0 = now_mono();
 	char sz[32];
 	sw_err rc = SW_OK;
@@ -109,6 +109,7 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 			nfailed++;
 			continue;
 		}
+		nbad += r.bad;
 		if (r.up_to_date) {
 			nsame++;
 			printf("%s: up to date: %llu objects listed, nothing new; "
@@ -141,6 +142,10 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 	    ndays == 1 ? "" : "s", nbuilt, nsame, nfailed,
 	    (unsigned long long)objs, sz, (unsigned long long)records,
 	    now_mono() - t0, cache_dir(engine_cache(e)));
+	if (nbad > 0)
+		log_warn("%llu bad object%s skipped (named above; recorded in "
+		    "the cache index)", (unsigned long long)nbad,
+		    nbad == 1 ? "" : "s");
 	free(days);
 	engine_free(e);
 	return nfailed > 0 ? 1 : 0;

@@ -149,9 +149,20 @@ struct day_walk {
 	const char *prefix;
 	const struct day *d;
 	coldtier_obj_fn fn;
+	coldtier_bad_fn bad;
 	void *arg;
 	struct coldtier_stats *stats;
 };
+
+static sw_err
+skip_key(struct day_walk *w, const struct store_entry *e, const char *why)
+{
+	w->stats->skipped++;
+	if (w->bad != NULL)
+		return w->bad(w->arg, e, why);
+	log_warn("skipping '%s%s': %s", store_url(w->st), e->key, why);
+	return SW_OK;
+}
 
 static sw_err
 day_obj(void *arg, const struct store_entry *e)
@@ -162,18 +173,14 @@ day_obj(void *arg, const struct store_entry *e)
 	if (e->is_prefix)
 		return SW_OK;
 	if (coldkey_parse(e->key, w->prefix, &k) != SW_OK) {
-		w->stats->skipped++;
-		log_warn("skipping '%s%s': %s", store_url(w->st), e->key,
-		    sw_errmsg());
-		return SW_OK;
+		char why[1024];
+
+		snprintf(why, sizeof(why), "%s", sw_errmsg());
+		return skip_key(w, e, why);
 	}
 	if (k.year != w->d->year || k.month != w->d->month ||
-	    k.day != w->d->day) {
-		w->stats->skipped++;
-		log_warn("skipping '%s%s': not in the day's partition",
-		    store_url(w->st), e->key);
-		return SW_OK;
-	}
+	    k.day != w->d->day)
+		return skip_key(w, e, "not in the day's partition");
 	w->stats->objects++;
 	w->stats->bytes += e->size;
 	return w->fn(w->arg, e, &k);
@@ -181,10 +188,12 @@ day_obj(void *arg, const struct store_entry *e)
 
 sw_err
 coldtier_list_day(struct store *st, const char *prefix, const struct day *d,
-    coldtier_obj_fn fn, void *arg, struct coldtier_stats *stats)
+    coldtier_obj_fn fn, coldtier_bad_fn bad, void *arg,
+    struct coldtier_stats *stats)
 {
 	struct coldtier_stats dummy;
-	struct day_walk w = { st, prefix, d, fn, arg, stats ? stats : &dummy };
+	struct day_walk w = { st, prefix, d, fn, bad, arg,
+		stats ? stats : &dummy };
 	char p[1024];
 
 	memset(w.stats, 0, sizeof(*w.stats));

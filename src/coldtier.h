@@ -27,11 +27,16 @@ struct coldtier_stats {
 	unsigned long long bytes;
 };
 
+/* Called for each key of the day's partition that is not a cold-tier
+ * object, with the reason. */
+typedef sw_err (*coldtier_bad_fn)(void *arg, const struct store_entry *e,
+    const char *why);
+
 /* Every object of day d (all seriesBucket prefixes).  A key that does not
- * parse is reported (a warning naming it and why) and skipped; one that
- * parses to another day is skipped the same way. */
+ * parse, or parses to another day, goes to bad (or, when bad is NULL, is
+ * reported as a warning naming it and why) and is skipped. */
 sw_err coldtier_list_day(struct store *st, const char *prefix,
-    const struct day *d, coldtier_obj_fn fn, void *arg,
+    const struct day *d, coldtier_obj_fn fn, coldtier_bad_fn bad, void *arg,
     struct coldtier_stats *stats);
 
 #endif

@@ -59,6 +59,8 @@ struct obj {
 struct objs {
 	struct obj *v;
 	size_t n, cap;
+	struct obj *badv;         /* keys that are not cold-tier objects */
+	size_t nbad, capbad;
 };
 
 static void
@@ -71,6 +73,11 @@ objs_free(struct objs *o)
 		free(o->v[i].etag);
 	}
 	free(o->v);
+	for (i = 0; i < o->nbad; i++) {
+		free(o->badv[i].key);
+		free(o->badv[i].etag);
+	}
+	free(o->badv);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -272,6 +279,25 @@ add_obj(void *arg, const struct store_entry *se, const struct coldkey *k)
 	return SW_OK;
 }
 
+static sw_err
+add_bad_key(void *arg, const struct store_entry *se, const char *why)
+{
+	struct objs *o = arg;
+	struct obj *ob;
+
+	if (o->nbad == o->capbad) {
+		o->capbad = o->capbad ? o->capbad * 2 : 16;
+		o->badv = xrealloc(o->badv, o->capbad * sizeof(*o->badv));
+	}
+	ob = &o->badv[o->nbad++];
+	memset(ob, 0, sizeof(*ob));
+	ob->key = xstrdup(se->key);
+	ob->etag = xstrdup(se->etag);
+	ob->size = se->size;
+	snprintf(ob->err, sizeof(ob->err), "%s", why);
+	return SW_OK;
+}
+
 /* ---- fetching ---- */
 
 struct fetch_sink {
@@ -470,7 +496,7 @@ cmp_obj_key(const void *a, const void *b)
 sw_err
 engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 {
-	struct objs listed = { NULL, 0, 0, };
+	struct objs listed;
 	struct coldtier_stats cs;
 	struct cache_day old;
 	struct cache_obj *had = NULL, *bad = NULL;
@@ -490,11 +516,23 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 	sw_err rc;
 
 	memset(rep, 0, sizeof(*rep));
+	memset(&listed, 0, sizeof(listed));
 	day_format(d, ds);
 	avro[0] = index[0] = '\0';
 	if ((rc = cache_day_lock(e->cache, e->src, d, &lockfd)) != SW_OK)
 		return rc;
-	rc = coldtier_list_day(e->cold, e->prefix, d, add_obj, &listed, &cs);
+	rc = coldtier_list_day(e->cold, e->prefix, d, add_obj, add_bad_key,
+	    &listed, &cs);
+	/* A key in the day's partition that is not a cold-tier object: the
+	 * day cannot be said complete without it, unless --skip-bad. */
+	if (rc == SW_OK && listed.nbad > 0 && !e->opts.skip_bad)
+		rc = sw_seterr(SW_ERR_BADKEY, "'%s%s': %s (the day is not "
+		    "built; --skip-bad builds it without such objects)",
+		    store_url(e->cold), listed.badv[0].key,
+		    listed.badv[0].err);
+	for (i = 0; rc == SW_OK && i < listed.nbad; i++)
+		log_warn("%s: skipping '%s%s': %s", ds, store_url(e->cold),
+		    listed.badv[i].key, listed.badv[i].err);
 	if (rc == SW_OK)
 		rc = cache_day_get(e->cache, e->src, d, &old);
 	if (rc == SW_OK && old.exists)
@@ -563,6 +601,7 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 	}
 	if (ntodo == 0 && old.exists) {
 		rep->up_to_date = 1;
+		rep->bad += listed.nbad;
 		rep->series = old.series;
 		rep->records = old.records;
 		rep->size = old.size;
@@ -595,8 +634,16 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 	/* Sort what was fetched in key order; judge the data errors. */
 	qsort(todo, ntodo, sizeof(*todo), cmp_obj_key);
 	merged = xcalloc(ntodo + 1, sizeof(*merged));
-	skipped = xcalloc(ntodo + 1, sizeof(*skipped));
-	skipped_why = xcalloc(ntodo + 1, sizeof(*skipped_why));
+	skipped = xcalloc(ntodo + listed.nbad + 1, sizeof(*skipped));
+	skipped_why = xcalloc(ntodo + listed.nbad + 1, sizeof(*skipped_why));
+	for (i = 0; i < listed.nbad; i++) {
+		struct obj *o = &listed.badv[i];
+
+		skipped[nskipped].key = o->key;
+		skipped[nskipped].etag = o->etag;
+		skipped[nskipped].size = o->size;
+		skipped_why[nskipped++] = o->err;
+	}
 	for (i = 0; i < ntodo; i++) {
 		struct obj *o = todo[i];
 

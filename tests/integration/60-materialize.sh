@@ -107,6 +107,19 @@ sys.exit(0 if n == 1 else 1)
 PYX
 ok $? "the bad object is recorded in the index"
 
+# A key in the day's partition that is not a cold-tier object.
+echo "not avro" >"$T/notes.txt"
+stray=raw/startYear=2022/startMonth=5/startDay=31/seriesBucket=0a/notes.txt
+awscli s3 cp --only-show-errors "$T/notes.txt" "s3://cold/$stray"
+fails "a stray key in a day: exit 1 naming it" 1 \
+	"'s3://cold/$stray': file name does not start with raw_ or agg_ \(the day is not built" \
+	M --from 2022-05-31
+M --from 2022-05-31 --skip-bad >"$T/m5b" 2>&1
+ok $? "--skip-bad builds it" || sed 's/^/# /' "$T/m5b"
+grep -q "skipping 's3://cold/$stray'" "$T/m5b" && grep -Eq "bad objects? skipped" "$T/m5b"
+ok $? "and reports the key and a total at the end" || sed 's/^/# /' "$T/m5b"
+awscli s3 rm --only-show-errors "s3://cold/$stray"
+
 # kill -9 in the middle of a build, then a rerun: nothing lost or doubled.
 rm -rf "$CACHE"
 for delay in 0.2 0.5 0.9; do

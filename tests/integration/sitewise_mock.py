@@ -732,7 +732,9 @@ def main():
     server.daemon_threads = True
 
     def stop(signum, frame):
-        sys.stderr.write("sitewise_mock: stopping on signal %d\n" % signum)
+        if not cfg.quiet:
+            sys.stderr.write("sitewise_mock: stopping on signal %d\n"
+                             % signum)
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
