@@ -38,6 +38,8 @@
 static char tmpdir[256];
 static char tool[1024];
 static const char *no_python;  /* why the python checks are skipped */
+static int workers = -1;       /* merge_set_workers() of each merge, or
+                                * -1 for the default */
 
 static void
 skip(const char *what)
@@ -334,6 +336,8 @@ merge_to(const struct files *in, size_t from, size_t to, const char *out,
 	if (fd < 0)
 		return sw_seterr(SW_ERR_IO, "cannot create %s", out);
 	rc = merge_new(ocf_sink_fd, &fd, sync, &m);
+	if (!rc && workers >= 0)
+		merge_set_workers(m, workers);
 	if (!rc) rc = add_files(m, in, from, to, run, check_paths);
 	if (!rc) rc = merge_finish(m);
 	if (m != NULL)
@@ -356,7 +360,7 @@ own_count(const char *path)
 
 	if (fd < 0)
 		return -1;
-	rc = ocf_reader_open(fd, path, OCF_TO_EOF, &r);
+	rc = ocf_reader_open(fd, path, OCF_TO_EOF, NULL, &r);
 	while (rc == SW_OK && (rc = ocf_reader_next(r, &b, &got)) == SW_OK &&
 	    got) {
 		rc = ocf_reader_decompress(r, &b, &d);
@@ -386,7 +390,7 @@ open_buf(const void *data, size_t n, const char *name, struct ocf_reader **r)
 	if (!write_file(path, data, n))
 		return SW_ERR_IO;
 	fd = open(path, O_RDONLY);
-	rc = ocf_reader_open(fd, name, OCF_TO_EOF, r);
+	rc = ocf_reader_open(fd, name, OCF_TO_EOF, NULL, r);
 	close(fd);   /* the header is read: enough for these tests */
 	return rc;
 }
@@ -542,7 +546,7 @@ test_reader_header(void)
 
 		snprintf(path, sizeof(path), "%s/reader.avro", tmpdir);
 		fd = open(path, O_RDONLY);
-		rc = ocf_reader_open(fd, "hand://a", OCF_TO_EOF, &r);
+		rc = ocf_reader_open(fd, "hand://a", OCF_TO_EOF, NULL, &r);
 		while (rc == SW_OK && (rc = ocf_reader_next(r, &blk, &got)) ==
 		    SW_OK && got) {
 			rc = ocf_reader_decompress(r, &blk, &d);
@@ -666,6 +670,24 @@ test_merge_mixed(void)
 	    "output of %zu bytes ends with the chosen sync marker", ob.len);
 	buf_release(&ob);
 
+	/* the same merge without the helper thread: the same bytes */
+	{
+		char out0[512];
+		struct buf ob0 = { 0 };
+		struct run run0;
+
+		snprintf(out0, sizeof(out0), "%s/mixed-nohelper.avro", tmpdir);
+		workers = 0;
+		rc = merge_to(&in, 0, in.n, out0, sync, &run0, 1);
+		workers = -1;
+		read_file(out, &ob);
+		read_file(out0, &ob0);
+		ok(rc == SW_OK && ob.len == ob0.len && ob.len > 0 &&
+		    memcmp(ob.data, ob0.data, ob.len) == 0, "without the helper "
+		    "thread: the same output, byte for byte");
+		buf_release(&ob0);
+		buf_release(&ob);
+	}
 	is_int(avro_c_count(out), (long long)in.records,
 	    "avro-c reads every record of the output");
 	is_int(own_count(out), (long long)in.records,
@@ -900,10 +922,13 @@ expect_corrupt(const char *what, const struct buf *bad, const char *want,
 
 	snprintf(bad_path, sizeof(bad_path), "%s/corrupt.avro", tmpdir);
 	snprintf(out, sizeof(out), "%s/corrupt-out.avro", tmpdir);
-	snprintf(name, sizeof(name), "s3://bucket/raw/%s.avro", what);
+	snprintf(name, sizeof(name), "s3://bucket/raw/%s%s.avro", what,
+	    workers == 0 ? "-no-helper" : "");
 	write_file(bad_path, bad->data, bad->len);
 	ofd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	rc = merge_new(ocf_sink_fd, &ofd, NULL, &m);
+	if (!rc && workers >= 0)
+		merge_set_workers(m, workers);
 	fd = open(good, O_RDONLY);
 	if (!rc) rc = merge_add_file(m, fd, good, NULL);
 	close(fd);
@@ -991,7 +1016,7 @@ test_corrupt(void)
 	    good_records);
 
 	bad.len = 0;
-	buf_append(&bad, f.data, fr[k].data + 3);
+	buf_append(&bad, f.data, fr[k].data + (size_t)fr[k].size / 2);
 	expect_corrupt("truncated-mid-block", &bad, "run past the end", good,
 	    good_records);
 
@@ -1302,7 +1327,7 @@ test_resolution(void)
 				struct ocf_block b;
 				int fd = open(out, O_RDONLY), got = 0;
 
-				ocf_reader_open(fd, out, OCF_TO_EOF, &r);
+				ocf_reader_open(fd, out, OCF_TO_EOF, NULL, &r);
 				if (r != NULL && ocf_reader_next(r, &b, &got) ==
 				    SW_OK && got)
 					ocf_reader_decompress(r, &b, &ob);
@@ -1346,24 +1371,44 @@ test_sink_failure(void)
 	struct files in = { 0 };
 	struct merge *m = NULL;
 	uint64_t cut;
-	size_t left = 2000, i;
+	size_t left, i;
 	int fd;
 	sw_err rc;
 
+	/* output is buffered: a sink failure shows when the buffer (1 MiB)
+	 * is sent, in merge_add_file, or in merge_finish at the latest */
 	mixed_params(&p);
-	p.series = 4;
+	p.series = 40;
+	p.records_per_file = 500;
+	p.block_size = 0;
 	p.seed = 14;
 	generate(&p, "sinkfail", &in);
+	left = 2000;
 	rc = merge_new(failing_sink, &left, NULL, &m);
 	for (i = 0; rc == SW_OK && i < in.n; i++) {
 		fd = open(in.v[i], O_RDONLY);
 		rc = merge_add_file(m, fd, in.v[i], NULL);
 		close(fd);
 	}
-	ok(rc == SW_ERR_IO && strstr(sw_errmsg(), "disk full"),
-	    "a failing sink fails the merge: %s", sw_errmsg());
+	ok(rc == SW_ERR_IO && strstr(sw_errmsg(), "disk full") && i < in.n,
+	    "a failing sink fails merge_add_file (file %zu of %zu): %s", i,
+	    in.n, sw_errmsg());
 	ok(m != NULL && merge_rollback(m, &cut) != SW_OK &&
 	    merge_finish(m) != SW_OK, "no rollback and no finish after it");
+	merge_free(m);
+	m = NULL;
+
+	/* a sink that takes the header and fails at the end */
+	left = 2000;
+	rc = merge_new(failing_sink, &left, NULL, &m);
+	fd = open(in.v[0], O_RDONLY);
+	if (!rc) rc = merge_add_file(m, fd, in.v[0], NULL);
+	close(fd);
+	ok(rc == SW_OK, "one file merged into the buffer");
+	rc = merge_finish(m);
+	ok(rc == SW_ERR_IO && strstr(sw_errmsg(), "disk full") &&
+	    merge_finish(m) != SW_OK, "the failure surfaces in merge_finish: "
+	    "%s", sw_errmsg());
 	merge_free(m);
 	files_free(&in);
 }
@@ -1473,6 +1518,9 @@ main(void)
 	test_merge_mixed();
 	test_append();
 	test_corrupt();
+	workers = 0;         /* again, every check in the merge's thread */
+	test_corrupt();
+	workers = -1;
 	test_refused_schemas();
 	test_resolution();
 	test_sink_failure();
