@@ -122,13 +122,16 @@ awscli s3 rm --only-show-errors "s3://cold/$stray"
 
 # kill -9 in the middle of a build, then a rerun: nothing lost or doubled.
 rm -rf "$CACHE"
-for delay in 0.2 0.5 0.9; do
+killed=0
+for delay in 0.2 0.4 0.6 0.9; do
 	M >/dev/null 2>&1 &
 	pid=$!
 	sleep "$delay"
-	kill -9 "$pid" 2>/dev/null
+	kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
 	wait "$pid" 2>/dev/null
 done
+[ "$killed" -ge 1 ]
+ok $? "kill -9 hit $killed runs in the middle"
 M --skip-bad >"$T/m6" 2>&1
 ok $? "rerun after kill -9"
 # shellcheck disable=SC2046
