@@ -52,22 +52,11 @@ struct s3 {
 	uint64_t part_size, multipart_threshold;
 };
 
-/* One S3 request: http_req less what s3_perform() derives from the key. */
+/* One S3 request: the HTTP request less its path, which s3_perform()
+ * derives from the key. */
 struct s3_req {
-	const char *method;
+	struct http_req h;
 	const char *key;          /* full key (root included), NULL: bucket */
-	const char *query;        /* encoded query, or NULL */
-	const struct sigv4_header *extra;  /* more headers to send and sign */
-	size_t nextra;
-	const char *body;         /* memory body, or NULL */
-	int body_fd;              /* file body when body is NULL and fd >= 0 */
-	uint64_t body_off, body_len;
-	const char *payload_hash; /* NULL: the empty body's */
-	store_sink_fn sink;       /* a 2xx body goes here when set */
-	void *sink_arg;
-	int ranged;
-	uint64_t range_off, range_len;  /* len 0: to the end */
-	const char *what;         /* for messages: "list 's3://b/p'" */
 };
 
 static struct s3 *
@@ -111,7 +100,7 @@ url_decode(char *s)
 static sw_err
 s3_perform(struct s3 *c, const struct s3_req *q, struct http_resp *resp)
 {
-	struct http_req h;
+	struct http_req h = q->h;
 	struct buf path;
 	sw_err rc;
 
@@ -124,25 +113,9 @@ s3_perform(struct s3 *c, const struct s3_req *q, struct http_resp *resp)
 	} else if (path.len == 0) {
 		buf_putc(&path, '/');
 	}
-	memset(&h, 0, sizeof(h));
-	h.method = q->method;
 	h.scheme = c->scheme;
 	h.host = c->host;
 	h.path = path.data;
-	h.query = q->query;
-	h.extra = q->extra;
-	h.nextra = q->nextra;
-	h.body = q->body;
-	h.body_fd = q->body_fd;
-	h.body_off = q->body_off;
-	h.body_len = q->body_len;
-	h.payload_hash = q->payload_hash;
-	h.sink = q->sink;
-	h.sink_arg = q->sink_arg;
-	h.ranged = q->ranged;
-	h.range_off = q->range_off;
-	h.range_len = q->range_len;
-	h.what = q->what;
 	h.bucket = c->bucket;
 	rc = http_perform(c->http, &h, resp);
 	buf_release(&path);
@@ -265,10 +238,10 @@ s3_list(struct store *st, const char *prefix, const char *delimiter,
 		if (fstart != NULL && token[0] == '\0')
 			add_param(&q, "start-after", fstart);
 		memset(&req, 0, sizeof(req));
-		req.method = "GET";
-		req.query = q.data;
-		req.body_fd = -1;
-		req.what = what;
+		req.h.method = "GET";
+		req.h.query = q.data;
+		req.h.body_fd = -1;
+		req.h.what = what;
 		if ((rc = s3_perform(c, &req, &resp)) != SW_OK)
 			break;
 		rc = s3_parse_list(&resp.body, c->root, fn, arg, token,
@@ -304,15 +277,15 @@ s3_get(struct store *st, const char *key, uint64_t off, uint64_t len,
 
 	snprintf(what, sizeof(what), "read '%s%s'", st->url, key);
 	memset(&req, 0, sizeof(req));
-	req.method = "GET";
+	req.h.method = "GET";
 	req.key = fk;
-	req.body_fd = -1;
-	req.sink = fn;
-	req.sink_arg = arg;
-	req.ranged = off > 0 || len > 0;
-	req.range_off = off;
-	req.range_len = len;
-	req.what = what;
+	req.h.body_fd = -1;
+	req.h.sink = fn;
+	req.h.sink_arg = arg;
+	req.h.ranged = off > 0 || len > 0;
+	req.h.range_off = off;
+	req.h.range_len = len;
+	req.h.what = what;
 	rc = s3_perform(c, &req, &resp);
 	if (rc == SW_OK)
 		fill_info(&resp, info);
@@ -333,10 +306,10 @@ s3_head(struct store *st, const char *key, struct store_info *info)
 
 	snprintf(what, sizeof(what), "stat '%s%s'", st->url, key);
 	memset(&req, 0, sizeof(req));
-	req.method = "HEAD";
+	req.h.method = "HEAD";
 	req.key = fk;
-	req.body_fd = -1;
-	req.what = what;
+	req.h.body_fd = -1;
+	req.h.what = what;
 	rc = s3_perform(c, &req, &resp);
 	if (rc == SW_OK)
 		fill_info(&resp, info);
@@ -429,21 +402,21 @@ put_once(struct s3 *c, const char *fk, const char *query, const char *mem,
 	if ((rc = hash_body(mem, fd, off, len, sha, md5)) != SW_OK)
 		return sw_adderr(rc, "cannot %s", what);
 	memset(&req, 0, sizeof(req));
-	req.method = "PUT";
+	req.h.method = "PUT";
 	req.key = fk;
-	req.query = query;
-	req.extra = hs;
-	req.nextra = with_meta ? put_headers(o, md5, hs) : 0;
+	req.h.query = query;
+	req.h.extra = hs;
+	req.h.nextra = with_meta ? put_headers(o, md5, hs) : 0;
 	if (!with_meta) {
 		hs[0] = (struct sigv4_header){ "Content-MD5", md5 };
-		req.nextra = 1;
+		req.h.nextra = 1;
 	}
-	req.body = mem;
-	req.body_fd = fd;
-	req.body_off = off;
-	req.body_len = len;
-	req.payload_hash = sha;
-	req.what = what;
+	req.h.body = mem;
+	req.h.body_fd = fd;
+	req.h.body_off = off;
+	req.h.body_len = len;
+	req.h.payload_hash = sha;
+	req.h.what = what;
 	return s3_perform(c, &req, resp);
 }
 
@@ -480,16 +453,16 @@ post_xml(struct s3 *c, const char *fk, const char *query, const char *body,
 
 	hash_body(body, -1, 0, strlen(body), sha, md5);
 	memset(&req, 0, sizeof(req));
-	req.method = "POST";
+	req.h.method = "POST";
 	req.key = fk;
-	req.query = query;
-	req.extra = hs;
-	req.nextra = put_headers(o, body[0] ? md5 : NULL, hs);
-	req.body = body;
-	req.body_fd = -1;
-	req.body_len = strlen(body);
-	req.payload_hash = sha;
-	req.what = what;
+	req.h.query = query;
+	req.h.extra = hs;
+	req.h.nextra = put_headers(o, body[0] ? md5 : NULL, hs);
+	req.h.body = body;
+	req.h.body_fd = -1;
+	req.h.body_len = strlen(body);
+	req.h.payload_hash = sha;
+	req.h.what = what;
 	return s3_perform(c, &req, resp);
 }
 
@@ -506,11 +479,11 @@ abort_upload(struct s3 *c, const char *fk, const char *upload_id,
 	add_param(&q, "uploadId", upload_id);
 	snprintf(w, sizeof(w), "abort the multipart %s", what);
 	memset(&req, 0, sizeof(req));
-	req.method = "DELETE";
+	req.h.method = "DELETE";
 	req.key = fk;
-	req.query = q.data;
-	req.body_fd = -1;
-	req.what = w;
+	req.h.query = q.data;
+	req.h.body_fd = -1;
+	req.h.what = w;
 	if (s3_perform(c, &req, &resp) != SW_OK)
 		log_warn("%s", sw_errmsg());
 	buf_release(&resp.body);
@@ -644,10 +617,10 @@ s3_del(struct store *st, const char *key)
 
 	snprintf(what, sizeof(what), "delete '%s%s'", st->url, key);
 	memset(&req, 0, sizeof(req));
-	req.method = "DELETE";
+	req.h.method = "DELETE";
 	req.key = fk;
-	req.body_fd = -1;
-	req.what = what;
+	req.h.body_fd = -1;
+	req.h.what = what;
 	rc = s3_perform(c, &req, &resp);
 	if (rc == SW_ERR_NOTFOUND && resp.status == 404)
 		rc = SW_OK;
