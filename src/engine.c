@@ -46,10 +46,10 @@ struct obj {
 	char *etag;
 	uint64_t size;
 	char series[80];
-	/* fetch results */
-	char path[PATH_MAX];
+	/* fetch results: kept small, a day may list 100,000 objects */
+	char *path;               /* staging file, while being merged */
 	sw_err rc;
-	char err[1024];
+	char *err;                /* why it is bad, or NULL */
 	struct engine *e;
 	uint64_t *done;           /* shared progress counter */
 	const struct day *day;
@@ -71,11 +71,14 @@ objs_free(struct objs *o)
 	for (i = 0; i < o->n; i++) {
 		free(o->v[i].key);
 		free(o->v[i].etag);
+		free(o->v[i].path);
+		free(o->v[i].err);
 	}
 	free(o->v);
 	for (i = 0; i < o->nbad; i++) {
 		free(o->badv[i].key);
 		free(o->badv[i].etag);
+		free(o->badv[i].err);
 	}
 	free(o->badv);
 	memset(o, 0, sizeof(*o));
@@ -294,7 +297,7 @@ add_bad_key(void *arg, const struct store_entry *se, const char *why)
 	ob->key = xstrdup(se->key);
 	ob->etag = xstrdup(se->etag);
 	ob->size = se->size;
-	snprintf(ob->err, sizeof(ob->err), "%s", why);
+	ob->err = xstrdup(why);
 	return SW_OK;
 }
 
@@ -390,7 +393,7 @@ fetch_job(void *arg)
 	}
 	o->rc = rc;
 	if (rc != SW_OK)
-		snprintf(o->err, sizeof(o->err), "%s", sw_errmsg());
+		o->err = xstrdup(sw_errmsg());
 	done = __atomic_add_fetch(o->done, 1, __ATOMIC_RELAXED);
 	if (e->opts.progress != NULL)
 		e->opts.progress(e->opts.progress_arg, o->day, done, o->total);
@@ -617,7 +620,13 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 	for (i = 0; i < ntodo; i++) {
 		struct obj *o = todo[i];
 
-		snprintf(o->path, sizeof(o->path), "%s/%06zu.avro", staging, i);
+		{
+			struct buf pb;
+
+			buf_init(&pb);
+			buf_printf(&pb, "%s/%06zu.avro", staging, i);
+			o->path = buf_detach(&pb);
+		}
 		o->e = e;
 		o->done = &done;
 		o->day = d;
@@ -719,7 +728,8 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 			if (rc != SW_ERR_DATA || !e->opts.skip_bad)
 				break;
 			/* --skip-bad: cut the object's blocks off again. */
-			snprintf(o->err, sizeof(o->err), "%s", sw_errmsg());
+			free(o->err);
+			o->err = xstrdup(sw_errmsg());
 			log_warn("%s: skipping '%s': %s", ds, name, o->err);
 			rc = merge_rollback(m, &cut);
 			if (rc == SW_OK && (ftruncate(outfd, (off_t)cut) < 0 ||
@@ -755,7 +765,7 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 			size_t k, q = 0;
 
 			for (k = 0; k < nmerged; k++)
-				if (merged[k]->err[0] == '\0')
+				if (merged[k]->err == NULL)
 					ok_objs[q++] = merged[k];
 			series = series_union(append ? old_series : NULL,
 			    append ? nold_series : 0, ok_objs, q, &nseries);
