@@ -797,3 +797,13 @@ http_client_from_config(const struct sw_config *cfg, const char *service,
 	o.request_timeout = (long)cfg->request_timeout;
 	return http_client_new(&o, out);
 }
+
+void
+http_query_add(struct buf *q, const char *k, const char *v)
+{
+	if (q->len > 0)
+		buf_putc(q, '&');
+	sigv4_uri_encode(q, k, strlen(k), 1);
+	buf_putc(q, '=');
+	sigv4_uri_encode(q, v, strlen(v), 1);
+}

@@ -89,6 +89,10 @@ struct http_resp {
 sw_err http_perform(struct http_client *c, const struct http_req *q,
     struct http_resp *resp);
 
+/* Append k=v to a query string, both encoded the AWS way (so the query
+ * is already in SigV4's canonical form). */
+void http_query_add(struct buf *q, const char *k, const char *v);
+
 /* Small libxml2 helpers for AWS XML answers. */
 xmlDoc *xml_parse(const struct buf *b);
 /* The text of child name of n copied into out ("" when absent). */

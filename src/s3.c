@@ -135,16 +135,6 @@ full_key(struct s3 *c, const char *key)
 	return buf_detach(&b);
 }
 
-static void
-add_param(struct buf *q, const char *k, const char *v)
-{
-	if (q->len > 0)
-		buf_putc(q, '&');
-	sigv4_uri_encode(q, k, strlen(k), 1);
-	buf_putc(q, '=');
-	sigv4_uri_encode(q, v, strlen(v), 1);
-}
-
 sw_err
 s3_parse_list(const struct buf *xml, const char *root, store_list_fn fn,
     void *arg, char *token, size_t toklen, const char *what)
@@ -228,15 +218,15 @@ s3_list(struct store *st, const char *prefix, const char *delimiter,
 		struct http_resp resp;
 
 		q.len = 0;
-		add_param(&q, "list-type", "2");
+		http_query_add(&q, "list-type", "2");
 		if (token[0] != '\0')
-			add_param(&q, "continuation-token", token);
+			http_query_add(&q, "continuation-token", token);
 		if (delimiter != NULL)
-			add_param(&q, "delimiter", delimiter);
-		add_param(&q, "encoding-type", "url");
-		add_param(&q, "prefix", fprefix);
+			http_query_add(&q, "delimiter", delimiter);
+		http_query_add(&q, "encoding-type", "url");
+		http_query_add(&q, "prefix", fprefix);
 		if (fstart != NULL && token[0] == '\0')
-			add_param(&q, "start-after", fstart);
+			http_query_add(&q, "start-after", fstart);
 		memset(&req, 0, sizeof(req));
 		req.h.method = "GET";
 		req.h.query = q.data;
@@ -476,7 +466,7 @@ abort_upload(struct s3 *c, const char *fk, const char *upload_id,
 	char w[1300];
 
 	buf_init(&q);
-	add_param(&q, "uploadId", upload_id);
+	http_query_add(&q, "uploadId", upload_id);
 	snprintf(w, sizeof(w), "abort the multipart %s", what);
 	memset(&req, 0, sizeof(req));
 	req.h.method = "DELETE";
@@ -529,8 +519,8 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 
 		snprintf(num, sizeof(num), "%u", ++part);
 		q.len = 0;
-		add_param(&q, "partNumber", num);
-		add_param(&q, "uploadId", upload_id);
+		http_query_add(&q, "partNumber", num);
+		http_query_add(&q, "uploadId", upload_id);
 		rc = put_once(c, fk, q.data, NULL, fd, off, len, opts, 0, what,
 		    &resp);
 		if (rc == SW_OK) {
@@ -543,7 +533,7 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 	buf_puts(&done, "</CompleteMultipartUpload>");
 	if (rc == SW_OK) {
 		q.len = 0;
-		add_param(&q, "uploadId", upload_id);
+		http_query_add(&q, "uploadId", upload_id);
 		rc = post_xml(c, fk, q.data, done.data, NULL, what, &resp);
 		/* Complete can fail inside a 200 answer. */
 		if (rc == SW_OK) {

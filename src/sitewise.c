@@ -19,16 +19,6 @@
 
 #define PAGE_SIZE "250"
 
-static void
-add_param(struct buf *q, const char *k, const char *v)
-{
-	if (q->len > 0)
-		buf_putc(q, '&');
-	sigv4_uri_encode(q, k, strlen(k), 1);
-	buf_putc(q, '=');
-	sigv4_uri_encode(q, v, strlen(v), 1);
-}
-
 char *
 sitewise_endpoint(const struct sw_config *cfg, const char *region)
 {
@@ -91,10 +81,10 @@ sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
 		size_t i;
 
 		q.len = 0;
-		add_param(&q, "maxResults", PAGE_SIZE);
+		http_query_add(&q, "maxResults", PAGE_SIZE);
 		if (token != NULL)
-			add_param(&q, "nextToken", token);
-		add_param(&q, "timeSeriesType", type);
+			http_query_add(&q, "nextToken", token);
+		http_query_add(&q, "timeSeriesType", type);
 		memset(&req, 0, sizeof(req));
 		req.method = "GET";
 		req.scheme = scheme;
