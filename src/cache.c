@@ -364,24 +364,16 @@ cache_objs_free(struct cache_obj *o, size_t n)
 	free(o);
 }
 
-sw_err
-cache_day_series(struct cache *c, int64_t src, const struct day *d,
+/* Step st (prepared, bound) to its end, collecting column 0 as strings;
+ * st is finalized. */
+static sw_err
+read_strings(struct cache *c, sqlite3_stmt *st, const char *what,
     char ***out, size_t *n)
 {
-	sqlite3_stmt *st;
-	char **v = NULL, ds[11];
+	char **v = NULL;
 	size_t cnt = 0, cap = 0;
 	int s;
 
-	*out = NULL;
-	*n = 0;
-	day_str(d, ds);
-	if (sqlite3_prepare_v2(c->db, "SELECT series FROM day_series WHERE "
-	    "source = ?1 AND day = ?2 ORDER BY series", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return db_err(c, "read a day's series");
-	sqlite3_bind_int64(st, 1, src);
-	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -394,11 +386,30 @@ cache_day_series(struct cache *c, int64_t src, const struct day *d,
 		while (cnt > 0)
 			free(v[--cnt]);
 		free(v);
-		return db_err(c, "read a day's series");
+		return db_err(c, what);
 	}
 	*out = v;
 	*n = cnt;
 	return SW_OK;
+}
+
+sw_err
+cache_day_series(struct cache *c, int64_t src, const struct day *d,
+    char ***out, size_t *n)
+{
+	sqlite3_stmt *st;
+	char ds[11];
+
+	*out = NULL;
+	*n = 0;
+	day_str(d, ds);
+	if (sqlite3_prepare_v2(c->db, "SELECT series FROM day_series WHERE "
+	    "source = ?1 AND day = ?2 ORDER BY series", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(c, "read a day's series");
+	sqlite3_bind_int64(st, 1, src);
+	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+	return read_strings(c, st, "read a day's series", out, n);
 }
 
 static sw_err
@@ -735,10 +746,7 @@ cache_series_list_get(struct cache *c, const char *endpoint, const char *type,
     double max_age, char ***out, size_t *n)
 {
 	sqlite3_stmt *st;
-	char **v = NULL;
-	size_t cnt = 0, cap = 0;
 	double fetched = -1;
-	int s;
 
 	*out = NULL;
 	*n = 0;
@@ -758,23 +766,7 @@ cache_series_list_get(struct cache *c, const char *endpoint, const char *type,
 		return db_err(c, "read the time series list");
 	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 256;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[cnt++] = xstrdup((const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
-	if (s != SQLITE_DONE) {
-		while (cnt > 0)
-			free(v[--cnt]);
-		free(v);
-		return db_err(c, "read the time series list");
-	}
-	*out = v;
-	*n = cnt;
-	return SW_OK;
+	return read_strings(c, st, "read the time series list", out, n);
 }
 
 sw_err
