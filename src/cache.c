@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -30,6 +31,11 @@
 struct cache {
 	char *dir;
 	sqlite3 *db;
+	/* One connection serves every thread of the process (sync builds
+	 * several days at once): a transaction must not take in another
+	 * thread's statements, so each public function holds this
+	 * (recursive: they call one another). */
+	pthread_mutex_t mu;
 };
 
 static const char schema_sql[] =
@@ -133,6 +139,14 @@ cache_open(const struct sw_config *cfg, struct cache **out)
 		return sw_seterr(SW_ERR_IO, "cannot make the cache '%s' private:"
 		    " %s", path, strerror(errno));
 	c = xcalloc(1, sizeof(*c));
+	{
+		pthread_mutexattr_t ma;
+
+		pthread_mutexattr_init(&ma);
+		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&c->mu, &ma);
+		pthread_mutexattr_destroy(&ma);
+	}
 	c->dir = xstrdup(path);
 	snprintf(path, sizeof(path), "%s/index.sqlite", c->dir);
 	{
@@ -186,6 +200,7 @@ cache_close(struct cache *c)
 		return;
 	if (c->db != NULL)
 		sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->mu);
 	free(c->dir);
 	free(c);
 }
@@ -196,8 +211,8 @@ cache_dir(const struct cache *c)
 	return c->dir;
 }
 
-sw_err
-cache_source(struct cache *c, const char *url, const char *prefix,
+static sw_err
+cache_source_locked(struct cache *c, const char *url, const char *prefix,
     const char *type, int64_t *out)
 {
 	sqlite3_stmt *st = NULL;
@@ -252,8 +267,8 @@ cache_day_paths(struct cache *c, int64_t src, const struct day *d,
 	return SW_OK;
 }
 
-sw_err
-cache_day_get(struct cache *c, int64_t src, const struct day *d,
+static sw_err
+cache_day_get_locked(struct cache *c, int64_t src, const struct day *d,
     struct cache_day *out)
 {
 	sqlite3_stmt *st;
@@ -335,16 +350,16 @@ read_objs(struct cache *c, const char *sql, int64_t src, const struct day *d,
 	return SW_OK;
 }
 
-sw_err
-cache_day_objects(struct cache *c, int64_t src, const struct day *d,
+static sw_err
+cache_day_objects_locked(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, size_t *n)
 {
 	return read_objs(c, "SELECT key, etag, size FROM day_object WHERE "
 	    "source = ?1 AND day = ?2 ORDER BY key", src, d, out, NULL, n);
 }
 
-sw_err
-cache_day_bad(struct cache *c, int64_t src, const struct day *d,
+static sw_err
+cache_day_bad_locked(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, char ***reasons, size_t *n)
 {
 	return read_objs(c, "SELECT key, etag, size, reason FROM bad_object "
@@ -393,8 +408,8 @@ read_strings(struct cache *c, sqlite3_stmt *st, const char *what,
 	return SW_OK;
 }
 
-sw_err
-cache_day_series(struct cache *c, int64_t src, const struct day *d,
+static sw_err
+cache_day_series_locked(struct cache *c, int64_t src, const struct day *d,
     char ***out, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -421,8 +436,8 @@ step_done(struct cache *c, sqlite3_stmt *st, const char *what)
 	return s == SQLITE_DONE ? SW_OK : db_err(c, what);
 }
 
-sw_err
-cache_day_commit(struct cache *c, int64_t src, const struct day *d,
+static sw_err
+cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
     const struct cache_commit *cm)
 {
 	struct cache_day old;
@@ -641,8 +656,8 @@ staging_stale(const char *name)
 	return pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
 }
 
-sw_err
-cache_cleanup(struct cache *c)
+static sw_err
+cache_cleanup_locked(struct cache *c)
 {
 	char path[PATH_MAX];
 	DIR *d;
@@ -741,8 +756,8 @@ cache_cleanup(struct cache *c)
 	return rc;
 }
 
-sw_err
-cache_series_list_get(struct cache *c, const char *endpoint, const char *type,
+static sw_err
+cache_series_list_get_locked(struct cache *c, const char *endpoint, const char *type,
     double max_age, char ***out, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -769,8 +784,8 @@ cache_series_list_get(struct cache *c, const char *endpoint, const char *type,
 	return read_strings(c, st, "read the time series list", out, n);
 }
 
-sw_err
-cache_series_list_put(struct cache *c, const char *endpoint, const char *type,
+static sw_err
+cache_series_list_put_locked(struct cache *c, const char *endpoint, const char *type,
     char *const *ids, size_t n)
 {
 	sqlite3_stmt *st = NULL;
@@ -821,5 +836,114 @@ cache_series_list_put(struct cache *c, const char *endpoint, const char *type,
 	return exec(c, "COMMIT");
 fail:
 	exec(c, "ROLLBACK");
+	return rc;
+}
+
+/* ---- the public functions: one thread at a time on the connection ---- */
+
+sw_err
+cache_source(struct cache *c, const char *url, const char *prefix,
+    const char *type, int64_t *out)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_source_locked(c, url, prefix, type, out);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_day_get(struct cache *c, int64_t src, const struct day *d,
+    struct cache_day *out)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_day_get_locked(c, src, d, out);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_day_objects(struct cache *c, int64_t src, const struct day *d,
+    struct cache_obj **out, size_t *n)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_day_objects_locked(c, src, d, out, n);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_day_bad(struct cache *c, int64_t src, const struct day *d,
+    struct cache_obj **out, char ***reasons, size_t *n)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_day_bad_locked(c, src, d, out, reasons, n);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_day_series(struct cache *c, int64_t src, const struct day *d,
+    char ***out, size_t *n)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_day_series_locked(c, src, d, out, n);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_day_commit(struct cache *c, int64_t src, const struct day *d,
+    const struct cache_commit *cm)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_day_commit_locked(c, src, d, cm);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_series_list_get(struct cache *c, const char *endpoint, const char *type,
+    double max_age, char ***out, size_t *n)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_series_list_get_locked(c, endpoint, type, max_age, out, n);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_series_list_put(struct cache *c, const char *endpoint, const char *type,
+    char *const *ids, size_t n)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_series_list_put_locked(c, endpoint, type, ids, n);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_cleanup(struct cache *c)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_cleanup_locked(c);
+	pthread_mutex_unlock(&c->mu);
 	return rc;
 }

@@ -154,14 +154,46 @@ load_selection(struct engine *e)
 	return rc;
 }
 
-/* Whether series belongs to the configured type. */
+/* Whether series belongs to the configured type and the selection. */
 static int
-selected(const struct engine *e, const char *series)
+selected(const struct engine *e, const struct engine_sel *sel,
+    const char *series)
 {
+	if (sel != NULL && sel->nexclude > 0 && bsearch(&series, sel->exclude,
+	    sel->nexclude, sizeof(*sel->exclude), cmp_strp) != NULL)
+		return 0;
 	if (e->sel == NULL && strcmp(e->cfg->timeseries_type, "ALL") == 0)
 		return 1;
 	return e->nsel > 0 && bsearch(&series, e->sel, e->nsel,
 	    sizeof(*e->sel), cmp_strp) != NULL;
+}
+
+/* The cache source of a selection: the configured one, or one named by
+ * the type and a digest of the series left out. */
+static sw_err
+sel_source(struct engine *e, const struct engine_sel *sel, int64_t *src)
+{
+	unsigned char md[32];
+	char hex[65], type[160];
+	EVP_MD_CTX *ctx;
+	size_t i;
+
+	if (sel == NULL || sel->nexclude == 0) {
+		*src = e->src;
+		return SW_OK;
+	}
+	ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (i = 0; i < sel->nexclude; i++) {
+		EVP_DigestUpdate(ctx, sel->exclude[i], strlen(sel->exclude[i]));
+		EVP_DigestUpdate(ctx, "\n", 1);
+	}
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	hex_encode(md, sizeof(md), hex);
+	snprintf(type, sizeof(type), "%s less %zu series %s",
+	    e->cfg->timeseries_type, sel->nexclude, hex);
+	return cache_source(e->cache, e->cold_url, e->prefix, type, src);
 }
 
 sw_err
@@ -490,14 +522,137 @@ copy_file(const char *src, const char *dst, uint64_t size)
 }
 
 static int
+cmp_cache_obj(const void *a, const void *b)
+{
+	return strcmp(((const struct cache_obj *)a)->key,
+	    ((const struct cache_obj *)b)->key);
+}
+
+static int
 cmp_obj_key(const void *a, const void *b)
 {
 	return strcmp((*(struct obj *const *)a)->key,
 	    (*(struct obj *const *)b)->key);
 }
 
+void
+engine_pin_release(struct engine_pin *p)
+{
+	size_t i;
+
+	if (p->fd >= 0)
+		close(p->fd);
+	cache_objs_free(p->objs, p->nobjs);
+	for (i = 0; i < p->nseries; i++)
+		free(p->series[i]);
+	free(p->series);
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+}
+
+/* Pin the current generation of a day (its build lock is held). */
+static sw_err
+pin_day(struct engine *e, int64_t src, const struct day *d,
+    struct engine_pin *p)
+{
+	struct cache_day cd;
+	struct stat sb;
+	sw_err rc;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	if ((rc = cache_day_get(e->cache, src, d, &cd)) != SW_OK)
+		return rc;
+	p->fd = open(cd.file, O_RDONLY | O_CLOEXEC);
+	if (p->fd < 0 || fstat(p->fd, &sb) < 0 || (uint64_t)sb.st_size !=
+	    cd.size) {
+		rc = sw_seterr(SW_ERR_IO, "cache: cannot read '%s': %s",
+		    cd.file, p->fd < 0 ? strerror(errno) : "its size is not "
+		    "the one the index recorded");
+		engine_pin_release(p);
+		return rc;
+	}
+	p->size = cd.size;
+	p->records = cd.records;
+	rc = cache_day_objects(e->cache, src, d, &p->objs, &p->nobjs);
+	if (rc == SW_OK)
+		rc = cache_day_series(e->cache, src, d, &p->series,
+		    &p->nseries);
+	if (rc != SW_OK)
+		engine_pin_release(p);
+	return rc;
+}
+
+/* The objects known to be bad for a day, as (key, etag) strings. */
+static int
+known_bad(const struct cache_obj *bad, size_t nbad, const struct obj *o)
+{
+	size_t j;
+
+	for (j = 0; j < nbad; j++)
+		if (strcmp(bad[j].key, o->key) == 0 &&
+		    strcmp(bad[j].etag, o->etag) == 0)
+			return 1;
+	return 0;
+}
+
+sw_err
+engine_day_list(struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct cache_obj **out, size_t *n)
+{
+	struct objs listed;
+	struct coldtier_stats cs;
+	struct cache_obj *bad = NULL, *v;
+	char **reasons = NULL;
+	size_t nbad = 0, i, k = 0;
+	int64_t src;
+	sw_err rc;
+
+	*out = NULL;
+	*n = 0;
+	memset(&listed, 0, sizeof(listed));
+	rc = sel_source(e, sel, &src);
+	if (rc == SW_OK)
+		rc = coldtier_list_day(e->cold, e->prefix, d, add_obj,
+		    add_bad_key, &listed, &cs);
+	if (rc == SW_OK && e->opts.skip_bad)
+		rc = cache_day_bad(e->cache, src, d, &bad, &reasons, &nbad);
+	if (rc != SW_OK) {
+		objs_free(&listed);
+		return rc;
+	}
+	v = xcalloc(listed.n + 1, sizeof(*v));
+	for (i = 0; i < listed.n; i++) {
+		struct obj *o = &listed.v[i];
+
+		if (!selected(e, sel, o->series) || known_bad(bad, nbad, o))
+			continue;
+		v[k].key = o->key;
+		v[k].etag = o->etag;
+		v[k++].size = o->size;
+		o->key = o->etag = NULL;
+	}
+	qsort(v, k, sizeof(*v), cmp_cache_obj);
+	*out = v;
+	*n = k;
+	for (i = 0; i < nbad; i++)
+		free(reasons[i]);
+	free(reasons);
+	cache_objs_free(bad, nbad);
+	objs_free(&listed);
+	return SW_OK;
+}
+
 sw_err
 engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
+{
+	return engine_day_ex(e, d, NULL, rep, NULL);
+}
+
+sw_err
+engine_day_ex(struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct engine_report *rep,
+    struct engine_pin *pin)
 {
 	struct objs listed;
 	struct coldtier_stats cs;
@@ -515,14 +670,21 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 	uint64_t done = 0;
 	struct batch b;
 	int lockfd = -1, rebuild = 0;
+	int64_t src;
 	double t0;
 	sw_err rc;
 
 	memset(rep, 0, sizeof(*rep));
+	if (pin != NULL) {
+		memset(pin, 0, sizeof(*pin));
+		pin->fd = -1;
+	}
+	if ((rc = sel_source(e, sel, &src)) != SW_OK)
+		return rc;
 	memset(&listed, 0, sizeof(listed));
 	day_format(d, ds);
 	avro[0] = index[0] = '\0';
-	if ((rc = cache_day_lock(e->cache, e->src, d, &lockfd)) != SW_OK)
+	if ((rc = cache_day_lock(e->cache, src, d, &lockfd)) != SW_OK)
 		return rc;
 	rc = coldtier_list_day(e->cold, e->prefix, d, add_obj, add_bad_key,
 	    &listed, &cs);
@@ -537,20 +699,20 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 		log_warn("%s: skipping '%s%s': %s", ds, store_url(e->cold),
 		    listed.badv[i].key, listed.badv[i].err);
 	if (rc == SW_OK)
-		rc = cache_day_get(e->cache, e->src, d, &old);
+		rc = cache_day_get(e->cache, src, d, &old);
 	if (rc == SW_OK && old.exists)
-		rc = cache_day_objects(e->cache, e->src, d, &had, &nhad);
+		rc = cache_day_objects(e->cache, src, d, &had, &nhad);
 	if (rc == SW_OK && old.exists)
-		rc = cache_day_series(e->cache, e->src, d, &old_series,
+		rc = cache_day_series(e->cache, src, d, &old_series,
 		    &nold_series);
 	if (rc == SW_OK)
-		rc = cache_day_bad(e->cache, e->src, d, &bad, &bad_reasons,
+		rc = cache_day_bad(e->cache, src, d, &bad, &bad_reasons,
 		    &nbad);
 	if (rc != SW_OK)
 		goto out;
 	/* Keep the objects of the configured time-series type. */
 	for (i = 0, j = 0; i < listed.n; i++) {
-		if (selected(e, listed.v[i].series)) {
+		if (selected(e, sel, listed.v[i].series)) {
 			listed.v[j++] = listed.v[i];
 			continue;
 		}
@@ -590,12 +752,7 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 		size_t k = 0;
 
 		for (i = 0; i < ntodo; i++) {
-			int known = 0;
-
-			for (j = 0; j < nbad && !known; j++)
-				known = strcmp(bad[j].key, todo[i]->key) == 0 &&
-				    strcmp(bad[j].etag, todo[i]->etag) == 0;
-			if (known)
+			if (known_bad(bad, nbad, todo[i]))
 				rep->bad++;
 			else
 				todo[k++] = todo[i];
@@ -684,7 +841,7 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 		struct stat sb;
 		int outfd;
 
-		if ((rc = cache_day_paths(e->cache, e->src, d, gen, avro, index,
+		if ((rc = cache_day_paths(e->cache, src, d, gen, avro, index,
 		    sizeof(avro))) != SW_OK)
 			goto out;
 		if (append && (rc = copy_file(old.file, avro, old.size)) !=
@@ -702,6 +859,8 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 			    ocf_sink_fd, &outfd, &m, NULL);
 		else
 			rc = merge_new(ocf_sink_fd, &outfd, NULL, &m);
+		if (rc == SW_OK && e->opts.merge_one_thread)
+			merge_set_workers(m, 0);
 		added = xcalloc(nmerged + 1, sizeof(*added));
 		for (i = 0, j = 0; rc == SW_OK && i < nmerged; i++) {
 			struct obj *o = merged[i];
@@ -792,7 +951,7 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 			cm.bad = skipped;
 			cm.bad_reasons = skipped_why;
 			cm.nbad = nskipped;
-			rc = cache_day_commit(e->cache, e->src, d, &cm);
+			rc = cache_day_commit(e->cache, src, d, &cm);
 		}
 		if (rc != SW_OK)
 			goto out;
@@ -806,6 +965,8 @@ out:
 			unlink(avro);
 		if (index[0] != '\0')
 			unlink(index);
+	} else if (pin != NULL) {
+		rc = pin_day(e, src, d, pin);
 	}
 	if (staging[0] != '\0')
 		cache_rmtree(staging);

@@ -25,6 +25,8 @@ struct sw_config;
 struct engine_opts {
 	int skip_bad;         /* build days without corrupt objects */
 	unsigned jobs;        /* fetches in flight (0: cfg->jobs) */
+	int merge_one_thread; /* no merge helper thread (days built in
+	                       * parallel already keep the CPUs busy) */
 	/* progress callback: fetched/total objects of the current day */
 	void (*progress)(void *arg, const struct day *d, uint64_t done,
 	    uint64_t total);
@@ -57,6 +59,44 @@ void engine_free(struct engine *e);
  * generation stays current and the message names the bucket and key. */
 sw_err engine_day(struct engine *e, const struct day *d,
     struct engine_report *rep);
+
+/*
+ * A narrower selection than the configured type: the day without some
+ * series (those a bucket kept by the Python sample has published already).
+ * Such a day is a source of its own in the cache, so it is built and
+ * extended like any other and never mixed up with the whole day.
+ */
+struct engine_sel {
+	char *const *exclude;     /* series ids, sorted, unique */
+	size_t nexclude;
+};
+
+/*
+ * A built day held for the caller: an open descriptor of its file (valid
+ * even if a newer generation replaces it meanwhile) and what the index
+ * says that generation holds.  Release with engine_pin_release().
+ */
+struct engine_pin {
+	int fd;
+	uint64_t size, records;
+	struct cache_obj *objs;   /* merged objects, in key order */
+	size_t nobjs;
+	char **series;            /* the day's series, sorted */
+	size_t nseries;
+};
+void engine_pin_release(struct engine_pin *p);
+
+/* engine_day() with a selection (NULL: the configured type) that, when
+ * pin is not NULL, also pins the resulting generation. */
+sw_err engine_day_ex(struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct engine_report *rep,
+    struct engine_pin *pin);
+
+/* List day d without fetching anything: its objects of the selection, in
+ * key order, less those the cache knows to be bad (with --skip-bad).  The
+ * day would be built from exactly these (unless the listing changes). */
+sw_err engine_day_list(struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct cache_obj **out, size_t *n);
 
 /* The cold tier's days with data in [from, to] (NULL: unbounded). */
 sw_err engine_days(struct engine *e, const struct day *from,

@@ -619,6 +619,74 @@ s3_del(struct store *st, const char *key)
 	return rc;
 }
 
+/* ListMultipartUploads for the key, then AbortMultipartUpload of each. */
+static sw_err
+s3_abort_uploads(struct store *st, const char *key, unsigned *n)
+{
+	struct s3 *c = S3(st);
+	char *fk = full_key(c, key);
+	char what[1200], kmark[1024] = "", umark[1024] = "";
+	char truncated[8];
+	struct buf q;
+	sw_err rc = SW_OK;
+
+	snprintf(what, sizeof(what), "list the multipart uploads of '%s%s'",
+	    st->url, key);
+	buf_init(&q);
+	do {
+		struct s3_req req;
+		struct http_resp resp;
+		xmlDoc *doc;
+		xmlNode *root, *u;
+
+		q.len = 0;
+		if (kmark[0] != '\0')
+			http_query_add(&q, "key-marker", kmark);
+		http_query_add(&q, "prefix", fk);
+		if (umark[0] != '\0')
+			http_query_add(&q, "upload-id-marker", umark);
+		http_query_add(&q, "uploads", "");
+		memset(&req, 0, sizeof(req));
+		req.h.method = "GET";
+		req.h.query = q.data;
+		req.h.body_fd = -1;
+		req.h.what = what;
+		if ((rc = s3_perform(c, &req, &resp)) != SW_OK)
+			break;
+		doc = xml_parse(&resp.body);
+		buf_release(&resp.body);
+		root = doc ? xmlDocGetRootElement(doc) : NULL;
+		if (root == NULL) {
+			xmlFreeDoc(doc);
+			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: the answer is "
+			    "not XML", what);
+			break;
+		}
+		for (u = root->children; u != NULL; u = u->next) {
+			char k[1100], id[1024];
+
+			if (u->type != XML_ELEMENT_NODE ||
+			    strcmp((const char *)u->name, "Upload") != 0)
+				continue;
+			xml_text(u, "Key", k, sizeof(k));
+			xml_text(u, "UploadId", id, sizeof(id));
+			if (strcmp(k, fk) != 0 || id[0] == '\0')
+				continue;
+			log_notice("aborting an unfinished upload of '%s%s' "
+			    "(upload id %.12s...)", st->url, key, id);
+			abort_upload(c, fk, id, what);
+			(*n)++;
+		}
+		xml_text(root, "IsTruncated", truncated, sizeof(truncated));
+		xml_text(root, "NextKeyMarker", kmark, sizeof(kmark));
+		xml_text(root, "NextUploadIdMarker", umark, sizeof(umark));
+		xmlFreeDoc(doc);
+	} while (strcmp(truncated, "true") == 0 && kmark[0] != '\0');
+	buf_release(&q);
+	free(fk);
+	return rc;
+}
+
 static void
 s3_free(struct store *st)
 {
@@ -638,7 +706,8 @@ s3_free(struct store *st)
 }
 
 static const struct store_ops s3_ops = {
-	s3_list, s3_get, s3_head, s3_put_mem, s3_put_fd, s3_del, s3_free
+	s3_list, s3_get, s3_head, s3_put_mem, s3_put_fd, s3_del,
+	s3_abort_uploads, s3_free
 };
 
 /* Split "http://host:port/path" into scheme and authority. */

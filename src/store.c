@@ -191,3 +191,17 @@ store_delete(struct store *st, const char *key)
 		return rc;
 	return st->ops->del(st, key);
 }
+
+sw_err
+store_abort_uploads(struct store *st, const char *key, unsigned *n)
+{
+	unsigned dummy;
+	sw_err rc;
+
+	if (n == NULL)
+		n = &dummy;
+	*n = 0;
+	if ((rc = check_key(st, key)) != SW_OK)
+		return rc;
+	return st->ops->abort_uploads(st, key, n);
+}

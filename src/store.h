@@ -85,6 +85,13 @@ sw_err store_put_fd(struct store *st, const char *key, int fd, uint64_t size,
 /* DELETE (absent keys are not an error, as in S3). */
 sw_err store_delete(struct store *st, const char *key);
 
+/* Abandon what an interrupted store_put_fd() of key left behind: in S3
+ * every multipart upload in progress for exactly that key (they hold
+ * storage until aborted), in a directory the temporary files of puts
+ * beside it.  *n (may be NULL) counts them.  Call it only when no other
+ * process is uploading the key. */
+sw_err store_abort_uploads(struct store *st, const char *key, unsigned *n);
+
 /* Check that a key is acceptable as a relative key: not empty, no leading
  * '/', no "." or ".." segment, no NUL, no empty segment except a trailing
  * '/'.  Used by the file backend so no key can escape its directory. */

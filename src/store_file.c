@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "store_impl.h"
 #include "util.h"
 
@@ -516,6 +517,37 @@ f_del(struct store *st, const char *key)
 	return SW_OK;
 }
 
+/* The temporary files of interrupted puts in the key's directory. */
+static sw_err
+f_abort_uploads(struct store *st, const char *key, unsigned *n)
+{
+	const char *name;
+	struct dirent *de;
+	DIR *dir;
+	int dfd;
+
+	if ((dfd = open_parent(FS(st)->rootfd, key, 0, &name)) < 0)
+		return errno == ENOENT ? SW_OK : errno_err(st, "clean up",
+		    key, errno);
+	if ((dir = fdopendir(dfd)) == NULL) {
+		int e = errno;
+
+		close(dfd);
+		return errno_err(st, "clean up", key, e);
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) != 0)
+			continue;
+		if (unlinkat(dirfd(dir), de->d_name, 0) == 0) {
+			log_notice("removed '%s' beside '%s%s', left by an "
+			    "interrupted upload", de->d_name, st->url, key);
+			(*n)++;
+		}
+	}
+	closedir(dir);
+	return SW_OK;
+}
+
 static void
 f_free(struct store *st)
 {
@@ -530,7 +562,8 @@ f_free(struct store *st)
 }
 
 static const struct store_ops file_ops = {
-	f_list, f_get, f_head, f_put_mem, f_put_fd, f_del, f_free
+	f_list, f_get, f_head, f_put_mem, f_put_fd, f_del, f_abort_uploads,
+	f_free
 };
 
 sw_err

@@ -21,6 +21,8 @@ struct store_ops {
 	    uint64_t size, const struct store_put_opts *opts,
 	    struct store_info *info);
 	sw_err (*del)(struct store *st, const char *key);
+	sw_err (*abort_uploads)(struct store *st, const char *key,
+	    unsigned *n);
 	void (*free)(struct store *st);
 };
 
