@@ -270,8 +270,8 @@ def cmd_report(argv):
         "peak RSS", "fetch s", "merge s", "other s")
     line(hdr)
     for lab, name in (("mat_s3", "S3 test server"),
-                      ("mat_s3_j8", "S3 test server, --jobs 8"),
-                      ("mat_s3_j128", "S3, --jobs 128"),
+                      ("mat_s3_j8", "S3 test server, --requests 8"),
+                      ("mat_s3_j128", "S3, --requests 128"),
                       ("mat_file", "file:// directory")):
         rs = by.get(lab, [])
         if lab == "mat_file":

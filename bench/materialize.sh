@@ -17,7 +17,7 @@
 #     MiB/s, records/s, peak RSS, the fetch and merge times swrepart
 #     reports, and the S3 server's CPU share during the S3 runs; each S3
 #     run is followed by a file:// run, and their ratio shows how much
-#     faster swrepart is than the server can serve; runs with --jobs 8 and
+#     faster swrepart is than the server can serve; runs with --requests 8 and
 #     128 show whether more requests in flight help;
 #  2. side by side, in each repetition: `cat` of the input files, `cat` of
 #     one file holding the same bytes, a plain read of the files (one
@@ -47,7 +47,7 @@ Options:
   --reps N        side-by-side repetitions of section 2 (5; 3 when --scale >= 5)
   --s3-reps N     materialize runs from the S3 server (3; 1 when --scale >= 5)
   --rss-scale N   size factor of the extra peak-RSS runs (10; 0: none)
-  --no-sweep      skip the S3 runs with --jobs 8 and 128
+  --no-sweep      skip the S3 runs with --requests 8 and 128
   --keep          keep the temporary directory (its path is printed)
 EOF
 }
@@ -253,9 +253,9 @@ if [ "$S3_REPS" -gt 0 ]; then
 	WATCH=$S3_PID
 	if [ "$SWEEP" = 1 ]; then
 		for j in 8 128; do
-			say "materialize from the S3 server with --jobs $j"
+			say "materialize from the S3 server with --requests $j"
 			# shellcheck disable=SC2086
-			materialize "mat_s3_j$j" "$T/cache-s3" "$T/mat_s3_j$j.log" $S3 --jobs "$j"
+			materialize "mat_s3_j$j" "$T/cache-s3" "$T/mat_s3_j$j.log" $S3 --requests "$j"
 		done
 	fi
 	WATCH=""

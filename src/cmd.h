@@ -48,9 +48,11 @@ int cmd_fail(sw_err rc);
 int cmd_gen(struct ctx *, const struct cmd_arg *, int, int, char **);
 int cmd_ls(struct ctx *, const struct cmd_arg *, int, int, char **);
 int cmd_materialize(struct ctx *, const struct cmd_arg *, int, int, char **);
+int cmd_sync(struct ctx *, const struct cmd_arg *, int, int, char **);
 
 extern const struct cmd_opt gen_opts[];
 extern const struct cmd_opt ls_opts[];
 extern const struct cmd_opt materialize_opts[];
+extern const struct cmd_opt sync_opts[];
 
 #endif

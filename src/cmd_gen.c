@@ -259,7 +259,7 @@ cmd_gen(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	if (rc == SW_OK)
 		rc = store_open(url, &ctx->cfg, &st);
 	if (rc == SW_OK)
-		rc = pool_new((unsigned)ctx->cfg.jobs, &pool);
+		rc = pool_new((unsigned)ctx->cfg.requests, &pool);
 	if (rc != SW_OK) {
 		store_free(st);
 		free(url);

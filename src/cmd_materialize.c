@@ -15,7 +15,7 @@
 #include "log.h"
 #include "util.h"
 
-/* --jobs is the global setting of that name (options.c). */
+/* --requests (fetches in flight) is a global setting (options.c). */
 enum { O_FROM, O_TO, O_SKIP_BAD };
 
 const struct cmd_opt materialize_opts[] = {

@@ -213,7 +213,7 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 	if (o != NULL)
 		e->opts = *o;
 	if (e->opts.jobs == 0)
-		e->opts.jobs = (unsigned)cfg->jobs;
+		e->opts.jobs = (unsigned)cfg->requests;
 	e->prefix = cfg->cold_prefix ? cfg->cold_prefix : "";
 	e->cold_url = config_bucket_url(cfg->cold_bucket);
 	rc = store_open(e->cold_url, cfg, &e->cold);
@@ -363,21 +363,6 @@ fetch_write(void *arg, const void *p, size_t n)
 	}
 	s->n += n;
 	return SW_OK;
-}
-
-/* An S3 ETag is the MD5 of the object unless it was uploaded in parts
- * ("...-N") or encrypted with KMS; compare it when it looks like one. */
-static int
-etag_is_md5(const char *etag)
-{
-	size_t i;
-
-	if (strlen(etag) != 34 || etag[0] != '"' || etag[33] != '"')
-		return 0;
-	for (i = 1; i < 33; i++)
-		if (!strchr("0123456789abcdef", etag[i]))
-			return 0;
-	return 1;
 }
 
 static sw_err

@@ -24,7 +24,7 @@ struct sw_config;
 
 struct engine_opts {
 	int skip_bad;         /* build days without corrupt objects */
-	unsigned jobs;        /* fetches in flight (0: cfg->jobs) */
+	unsigned jobs;        /* fetches in flight (0: cfg->requests) */
 	int merge_one_thread; /* no merge helper thread (days built in
 	                       * parallel already keep the CPUs busy) */
 	/* progress callback: fetched/total objects of the current day */

@@ -46,6 +46,9 @@ const struct cmd_entry cmd_table[] = {
 	{ "materialize", "[options]",
 	    "merge days of the cold tier into the local cache",
 	    materialize_opts, cmd_materialize },
+	{ "sync", "[options]",
+	    "publish merged days to the target bucket, incrementally",
+	    sync_opts, cmd_sync },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 

@@ -48,6 +48,12 @@ const struct opt_def opt_table[] = {
 	STR("s3.repartitioned.index_prefix", "target-index-prefix",
 	    target_index_prefix, "index/", "PREFIX",
 	    "prefix of the per-day timeseries.txt index"),
+	{ "s3.repartitioned.sse", "sse", OPT_ENUM, OFF(target_sse), "none",
+	    "none|SSE-S3|SSE-KMS", 0, 0, "MODE", "server-side encryption of "
+	    "published objects: none, SSE-S3 or SSE-KMS" },
+	STR("s3.repartitioned.sse_kms_key_id", "sse-kms-key-id",
+	    target_sse_kms_key_id, NULL, "KEY", "KMS key (id, alias or ARN) "
+	    "for SSE-KMS; default: the account's aws/s3 key"),
 	STR("profile", "profile", profile, NULL, "NAME",
 	    "AWS profile of the shared credentials and config files"),
 	STR("aws.region", "region", region, NULL, "REGION",
@@ -79,7 +85,7 @@ const struct opt_def opt_table[] = {
 	SIZE("aws.multipart_threshold", "multipart-threshold",
 	    multipart_threshold, "16M", "SIZE",
 	    "objects larger than this are uploaded in parts"),
-	INT("jobs", "jobs", jobs, "32", 1, 1024, "N",
+	INT("requests", "requests", requests, "32", 1, 1024, "N",
 	    "requests in flight at once"),
 	STR("cache.dir", "cache-dir", cache_dir, NULL, "DIR",
 	    "local cache (default $XDG_CACHE_HOME/swrepart)"),
@@ -575,6 +581,10 @@ config_validate(const struct sw_config *cfg)
 	if (rc == SW_OK)
 		rc = check_bucket("s3.repartitioned.bucket_name",
 		    cfg->target_bucket);
+	if (rc == SW_OK && cfg->target_sse_kms_key_id != NULL &&
+	    (cfg->target_sse == NULL || strcmp(cfg->target_sse, "SSE-KMS")))
+		rc = sw_seterr(SW_ERR_CONFIG, "'s3.repartitioned.sse_kms_key_id' "
+		    "is set but 's3.repartitioned.sse' is not SSE-KMS");
 	if (rc == SW_OK && cfg->part_size < 5 * 1024 * 1024)
 		rc = sw_seterr(SW_ERR_CONFIG,
 		    "'aws.multipart_part_size' must be at least 5M (an S3 "

@@ -23,6 +23,8 @@ struct sw_config {
 	char *target_bucket;      /* s3.repartitioned.bucket_name */
 	char *target_data_prefix; /* s3.repartitioned.data_prefix */
 	char *target_index_prefix;/* s3.repartitioned.index_prefix */
+	char *target_sse;         /* s3.repartitioned.sse: none, SSE-S3, SSE-KMS */
+	char *target_sse_kms_key_id;
 	char *profile;            /* AWS profile, NULL = default chain */
 	/* swrepart's own */
 	char *region;             /* aws.region */
@@ -37,7 +39,7 @@ struct sw_config {
 	int64_t request_timeout;  /* aws.request_timeout, seconds (stall) */
 	uint64_t part_size;       /* aws.multipart_part_size, bytes */
 	uint64_t multipart_threshold; /* aws.multipart_threshold, bytes */
-	int64_t jobs;             /* jobs: requests in flight */
+	int64_t requests;         /* requests: requests in flight at once */
 	int64_t series_cache_ttl; /* aws.sitewise_cache_ttl, seconds */
 	char *cache_dir;          /* cache.dir */
 	uint64_t cache_max_size;  /* cache.max_size, bytes, 0 = unbounded */

@@ -250,3 +250,16 @@ now_mono(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+int
+etag_is_md5(const char *etag)
+{
+	size_t i;
+
+	if (strlen(etag) != 34 || etag[0] != '"' || etag[33] != '"')
+		return 0;
+	for (i = 1; i < 33; i++)
+		if (!strchr("0123456789abcdef", etag[i]))
+			return 0;
+	return 1;
+}

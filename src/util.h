@@ -52,4 +52,8 @@ void format_size(uint64_t n, char *out, size_t outlen);
 /* Monotonic clock in seconds. */
 double now_mono(void);
 
+/* An S3 ETag is the MD5 of the object ("\"<32 hex>\"") unless the object
+ * was uploaded in parts ("...-N") or encrypted with KMS. */
+int etag_is_md5(const char *etag);
+
 #endif
