@@ -520,6 +520,38 @@ cmp_obj_key(const void *a, const void *b)
 	    (*(struct obj *const *)b)->key);
 }
 
+/*
+ * The sync marker of a day's file: derived from the source, the selection
+ * and the day rather than drawn at random, so that the same objects give
+ * the same bytes on any machine (a published day can be compared with a
+ * rebuild of it byte for byte).  A digest is as unlikely to occur in the
+ * data as a random marker.
+ */
+static void
+day_marker(const struct engine *e, const struct engine_sel *sel,
+    const struct day *d, unsigned char out[OCF_SYNC_SIZE])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[32];
+	char ds[11];
+	size_t i;
+
+	day_format(d, ds);
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, "swrepart day\n", 13);
+	EVP_DigestUpdate(ctx, e->cold_url, strlen(e->cold_url) + 1);
+	EVP_DigestUpdate(ctx, e->prefix, strlen(e->prefix) + 1);
+	EVP_DigestUpdate(ctx, e->cfg->timeseries_type,
+	    strlen(e->cfg->timeseries_type) + 1);
+	for (i = 0; sel != NULL && i < sel->nexclude; i++)
+		EVP_DigestUpdate(ctx, sel->exclude[i],
+		    strlen(sel->exclude[i]) + 1);
+	EVP_DigestUpdate(ctx, ds, sizeof(ds));
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	memcpy(out, md, OCF_SYNC_SIZE);
+}
+
 void
 engine_pin_release(struct engine_pin *p)
 {
@@ -842,8 +874,12 @@ engine_day_ex(struct engine *e, const struct day *d,
 		if (append)
 			rc = merge_open_append(outfd, avro, old.size, 0,
 			    ocf_sink_fd, &outfd, &m, NULL);
-		else
-			rc = merge_new(ocf_sink_fd, &outfd, NULL, &m);
+		else {
+			unsigned char marker[OCF_SYNC_SIZE];
+
+			day_marker(e, sel, d, marker);
+			rc = merge_new(ocf_sink_fd, &outfd, marker, &m);
+		}
 		if (rc == SW_OK && e->opts.merge_one_thread)
 			merge_set_workers(m, 0);
 		added = xcalloc(nmerged + 1, sizeof(*added));

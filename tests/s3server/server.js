@@ -1093,7 +1093,9 @@ async function wrapperMiddleware(ctx, next) {
 /* ------------------------------------------------------------------------------------------ */
 
 function emptyStats() {
-  return { requests: 0, byMethod: {}, byOperation: {}, byStatus: {}, faults: { total: 0, byAction: {} } };
+  // sse: the server-side encryption each PUT / CreateMultipartUpload asked for, by path (s3rver
+  // accepts the headers and ignores them; this shows that a client sent them).
+  return { requests: 0, byMethod: {}, byOperation: {}, byStatus: {}, faults: { total: 0, byAction: {} }, sse: {} };
 }
 let stats = emptyStats();
 const bump = (obj, k) => { obj[k] = (obj[k] || 0) + 1; };
@@ -1111,7 +1113,11 @@ function addFaultRule(spec) {
   if (!Number.isFinite(delayMs) || delayMs < 0) throw new Error('delay_ms must be a non-negative number');
   const bytes = spec.bytes === undefined ? null : Number(spec.bytes);
   if (bytes !== null && (!Number.isInteger(bytes) || bytes < 0)) throw new Error('bytes must be a non-negative integer');
+  const every = spec.every === undefined ? 1 : Number(spec.every);
+  if (!Number.isInteger(every) || every < 1) throw new Error('every must be a positive integer');
   const rule = {
+    every,
+    seen: 0,
     method: spec.method ? String(spec.method).toUpperCase() : null,
     path_regex: spec.path_regex ? String(spec.path_regex) : null,
     regex: spec.path_regex ? new RegExp(String(spec.path_regex)) : null,
@@ -1124,9 +1130,13 @@ function addFaultRule(spec) {
   return rule;
 }
 
-/** Takes one use of the first rule matching this request, or null. */
+/**
+ * Takes one use of the first rule matching this request, or null.  A rule with every=K
+ * applies to one matching request in K (the K-th, 2K-th, ...): a share of the traffic.
+ */
 function takeFault(req) {
-  const i = faultRules.findIndex((r) => (!r.method || r.method === req.method) && (!r.regex || r.regex.test(req.url)));
+  const i = faultRules.findIndex((r) => (!r.method || r.method === req.method) && (!r.regex || r.regex.test(req.url)) &&
+    (r.seen++ % r.every) === r.every - 1);
   if (i < 0) return null;
   const rule = faultRules[i];
   if (--rule.count === 0) faultRules.splice(i, 1);
@@ -1134,7 +1144,7 @@ function takeFault(req) {
 }
 
 function publicRule(r) {
-  return { method: r.method, path_regex: r.path_regex, action: r.action, count: r.count, delay_ms: r.delay_ms, bytes: r.bytes };
+  return { method: r.method, path_regex: r.path_regex, action: r.action, count: r.count, every: r.every, delay_ms: r.delay_ms, bytes: r.bytes };
 }
 
 function sendS3Error(req, res, status, code, message) {
@@ -1300,6 +1310,11 @@ async function main() {
     stats.requests++;
     bump(stats.byMethod, req.method);
     bump(stats.byOperation, info.op);
+    if (info.op === 'PutObject' || info.op === 'CreateMultipartUpload') {
+      const sse = req.headers['x-amz-server-side-encryption'];
+      const kms = req.headers['x-amz-server-side-encryption-aws-kms-key-id'];
+      stats.sse[rawPath] = sse ? (kms ? `${sse} ${kms}` : sse) : 'none';
+    }
     const rule = takeFault(req);
     if (rule) {
       stats.faults.total++;
