@@ -10,7 +10,7 @@ build="build-essential autoconf automake pkg-config
 # python3-avro (+ python3-snappy) reads outputs back independently; awscli
 # cross-checks the S3 client; Node runs the S3 test server; mandoc lints
 # the man pages.
-test="python3 python3-avro python3-snappy awscli mandoc curl"
+test="python3 python3-avro python3-snappy python3-yaml awscli mandoc curl"
 pkgs=$build
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs $test"
