@@ -29,6 +29,7 @@ struct publisher {
 	struct engine *e;
 	struct store *target;
 	char *cold_url;
+	const char *cold_prefix;
 	struct publish_opts opts;
 	struct store_put_opts put;
 };
@@ -40,10 +41,12 @@ struct manifest {
 	uint64_t count, bytes;          /* cold-tier objects merged */
 	char digest[65];                /* sha256 of their keys and ETags */
 	int has_data;
+	int placeholder;                /* to be written before the index */
 	char *data_key;
 	uint64_t size, records, series;
 	char md5[33];
 	char etag[80];
+	char index_etag[80];            /* of timeseries.txt */
 	/* the day as the Python sample left it */
 	int legacy, adopted;
 	char **lseries;
@@ -103,6 +106,7 @@ publisher_new(const struct sw_config *cfg, struct engine *e,
 	if (o != NULL)
 		p->opts = *o;
 	p->cold_url = config_bucket_url(cfg->cold_bucket);
+	p->cold_prefix = cfg->cold_prefix ? cfg->cold_prefix : "";
 	url = config_bucket_url(cfg->target_bucket);
 	rc = store_open(url, cfg, &p->target);
 	free(url);
@@ -263,6 +267,10 @@ manifest_parse(const struct buf *b, const char *where, struct manifest *m)
 		if (m->data_key == NULL)
 			bad = 1;
 	}
+	if ((o = json_object_get(root, "index")) != NULL && json_is_object(o)) {
+		s = jstr(o, "etag");
+		snprintf(m->index_etag, sizeof(m->index_etag), "%s", s ? s : "");
+	}
 	if ((o = json_object_get(root, "sample")) != NULL && json_is_object(o)) {
 		m->legacy = 1;
 		m->adopted = json_is_true(json_object_get(o, "adopted"));
@@ -333,6 +341,9 @@ manifest_json(const struct manifest *m, const struct day *d)
 		json_object_set_new(o, "md5", json_string(m->md5));
 		json_object_set_new(o, "etag", json_string(m->etag));
 		json_object_set_new(root, "data", o);
+		o = json_object();
+		json_object_set_new(o, "etag", json_string(m->index_etag));
+		json_object_set_new(root, "index", o);
 	}
 	if (m->legacy) {
 		o = json_object();
@@ -633,15 +644,26 @@ index_text(char *const *a, size_t na, char *const *b, size_t nb, size_t *len,
 	return buf_detach(&t);
 }
 
-/* Whether the published data object is still the one the manifest
- * describes (a HEAD). */
+/* Whether the published data object and index are still the ones the
+ * manifest describes (two HEADs). */
 static sw_err
-data_intact(struct publisher *p, const struct manifest *m, int *ok)
+data_intact(struct publisher *p, const struct manifest *m, const char *ikey,
+    int *ok)
 {
 	struct store_info info;
-	sw_err rc = store_head(p->target, m->data_key, &info);
+	sw_err rc = store_head(p->target, ikey, &info);
 
 	*ok = 0;
+	if (rc == SW_ERR_NOTFOUND || (rc == SW_OK && strcmp(info.etag,
+	    m->index_etag) != 0)) {
+		log_notice("'%s%s' is %s: publishing the day again",
+		    store_url(p->target), ikey, rc == SW_OK ? "not the one "
+		    "swrepart wrote" : "gone");
+		return SW_OK;
+	}
+	if (rc != SW_OK)
+		return rc;
+	rc = store_head(p->target, m->data_key, &info);
 	if (rc == SW_ERR_NOTFOUND) {
 		log_notice("'%s%s' is gone: publishing it again",
 		    store_url(p->target), m->data_key);
@@ -664,7 +686,7 @@ same_source(const struct publisher *p, const struct manifest *m)
 {
 	return m->src_url && m->src_prefix && m->src_type &&
 	    strcmp(m->src_url, p->cold_url) == 0 &&
-	    strcmp(m->src_prefix, p->cfg->cold_prefix) == 0 &&
+	    strcmp(m->src_prefix, p->cold_prefix) == 0 &&
 	    strcmp(m->src_type, p->cfg->timeseries_type) == 0;
 }
 
@@ -773,6 +795,16 @@ publish_day(struct publisher *p, const struct day *d,
 		}
 		if (rc == SW_OK && m.legacy)
 			rc = list_partition(p, d, dkey, &pt);
+		if (rc == SW_OK && !m.legacy) {
+			/* A manifest exists before timeseries.txt does, so
+			 * that a run killed after writing the index is never
+			 * taken for the sample's. */
+			m.exists = 0;
+			m.src_url = xstrdup(p->cold_url);
+			m.src_prefix = xstrdup(p->cold_prefix);
+			m.src_type = xstrdup(p->cfg->timeseries_type);
+			m.placeholder = 1;
+		}
 		if (rc == SW_OK && m.legacy) {
 			m.lobjs = xcalloc(pt.nother + 1, sizeof(char *));
 			for (i = 0; i < pt.nother; i++)
@@ -780,7 +812,7 @@ publish_day(struct publisher *p, const struct day *d,
 					m.lobjs[m.nlobjs++] =
 					    xstrdup(pt.other[i]);
 			m.src_url = xstrdup(p->cold_url);
-			m.src_prefix = xstrdup(p->cfg->cold_prefix);
+			m.src_prefix = xstrdup(p->cold_prefix);
 			m.src_type = xstrdup(p->cfg->timeseries_type);
 			log_notice("%s: published by the Python sample (%zu "
 			    "series in %zu merged_series objects)%s", ds,
@@ -823,7 +855,7 @@ publish_day(struct publisher *p, const struct day *d,
 	    !(m.adopted && m.nlobjs > 0)) {
 		int ok;
 
-		if ((rc = data_intact(p, &m, &ok)) != SW_OK)
+		if ((rc = data_intact(p, &m, ikey, &ok)) != SW_OK)
 			goto out;
 		if (ok) {
 			r->state = PUB_UNCHANGED;
@@ -858,7 +890,7 @@ publish_day(struct publisher *p, const struct day *d,
 	    !(m.adopted && m.nlobjs > 0)) {
 		int ok;
 
-		if ((rc = data_intact(p, &m, &ok)) != SW_OK)
+		if ((rc = data_intact(p, &m, ikey, &ok)) != SW_OK)
 			goto out;
 		if (ok) {
 			r->state = PUB_UNCHANGED;
@@ -909,7 +941,15 @@ publish_day(struct publisher *p, const struct day *d,
 
 	/* 6. timeseries.txt: our series, and the sample's while it keeps
 	 * its own objects. */
+	if (m.placeholder) {
+		struct manifest pm = m;
+
+		pm.has_data = 0;
+		if ((rc = manifest_put(p, mkey, &pm, d)) != SW_OK)
+			goto out;
+	}
 	{
+		struct store_info iinfo;
 		struct store_put_opts po = p->put;
 		size_t len;
 		uint64_t count;
@@ -919,10 +959,11 @@ publish_day(struct publisher *p, const struct day *d,
 		    &count);
 
 		po.content_type = "text/plain";
-		rc = store_put_mem(p->target, ikey, text, len, &po, NULL);
+		rc = store_put_mem(p->target, ikey, text, len, &po, &iinfo);
 		free(text);
 		if (rc != SW_OK)
 			goto out;
+		snprintf(m.index_etag, sizeof(m.index_etag), "%s", iinfo.etag);
 		r->new_series = pin.nseries > m.series ? pin.nseries - m.series
 		    : 0;
 		m.series = pin.nseries;
@@ -933,7 +974,7 @@ publish_day(struct publisher *p, const struct day *d,
 	free(m.src_prefix);
 	free(m.src_type);
 	m.src_url = xstrdup(p->cold_url);
-	m.src_prefix = xstrdup(p->cfg->cold_prefix);
+	m.src_prefix = xstrdup(p->cold_prefix);
 	m.src_type = xstrdup(p->cfg->timeseries_type);
 	m.count = pin.nobjs;
 	m.bytes = bytes;

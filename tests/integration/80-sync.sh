@@ -127,6 +127,12 @@ S tgt "" >"$T/s8" 2>&1
 grep -q "is gone: publishing it again" "$T/s8" && grep -q "^3 days: 1 published, 2 unchanged" "$T/s8"
 ok $? "a published object that vanished is published again"
 check "all days exact again" all_days_exact tgt
+awscli s3 rm --only-show-errors "s3://tgt/index/$(part 2022 5 31)/timeseries.txt"
+S tgt "" >"$T/s9" 2>&1
+grep -q "timeseries.txt' is gone: publishing the day again" "$T/s9" && grep -q "^3 days: 1 published, 2 unchanged" "$T/s9" &&
+	grep -q "^2022-05-31: .*the object was uploaded already" "$T/s9"
+ok $? "a deleted timeseries.txt is written again, without uploading the data again"
+check "all days exact again" all_days_exact tgt
 
 # ---- faults: 503 SlowDown, resets, truncated bodies on a share of requests ----
 S tgtc "$T/cache-c" >/dev/null 2>&1
@@ -217,14 +223,15 @@ grep -q "^1 day: 0 published, 1 unchanged" "$T/l4.log"
 ok $? "adoption sticks: a later run without --adopt finds the day unchanged"
 
 # ---- kill -9 at each step, then a rerun ----
-# killat REGEX METHOD: delay the first request matching REGEX, kill -9 the
-# sync while it waits, rerun, check.
+# killat REGEX METHOD WHAT [EVERY]: delay the first (or EVERY-th) request
+# matching REGEX, kill -9 the sync of day $KD while it waits.
+KD=2022-05-30
 killat() {
-	_re=$1 _m=$2 _what=$3
+	_re=$1 _m=$2 _what=$3 _every=${4:-1}
 	s3ctl DELETE stats >/dev/null
-	s3ctl POST fault "{\"method\":\"$_m\",\"path_regex\":\"$_re\",\"action\":\"delay\",\"delay_ms\":20000}" >/dev/null ||
+	s3ctl POST fault "{\"method\":\"$_m\",\"path_regex\":\"$_re\",\"action\":\"delay\",\"delay_ms\":20000,\"every\":$_every}" >/dev/null ||
 		echo "Bail out! the fault rule for $_re was refused"
-	S tgtx "$T/cache-x" --from 2022-05-30 --to 2022-05-30 -o aws.multipart_threshold=1M >"$T/k.log" 2>&1 &
+	S tgtx "$T/cache-x" --from $KD --to $KD -o aws.multipart_threshold=1M >"$T/k.log" 2>&1 &
 	_pid=$!
 	_i=0
 	while [ "$(s3ctl GET stats | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["faults"]["total"])')" = 0 ]; do
@@ -239,12 +246,14 @@ killat() {
 	ok $? "kill -9 $_what"
 }
 after_kill() {
-	S tgtx "$T/cache-x" --from 2022-05-30 --to 2022-05-30 -o aws.multipart_threshold=1M >"$T/k2.log" 2>&1
+	S tgtx "$T/cache-x" --from $KD --to $KD -o aws.multipart_threshold=1M >"$T/k2.log" 2>&1
 	ok $? "$1: the rerun exits 0" || sed 's/^/# /' "$T/k2.log"
 	fetch tgtx
-	[ "$(data_objects tgtx 2022 5 30 | wc -l)" = 1 ] &&
-		"$PY" "$AVRO_TOOL" same-records $(inputs 2022 5 30) -- "$(data_objects tgtx 2022 5 30)" >/dev/null &&
-		diff -q <(series_of 2022 5 30) "$T/got-tgtx/index/$(part 2022 5 30)/timeseries.txt" >/dev/null
+	# shellcheck disable=SC2046
+	set -- "$1" $(echo "$KD" | awk -F- '{print $1+0, $2+0, $3+0}')
+	[ "$(data_objects tgtx "$2" "$3" "$4" | wc -l)" = 1 ] &&
+		"$PY" "$AVRO_TOOL" same-records $(inputs "$2" "$3" "$4") -- "$(data_objects tgtx "$2" "$3" "$4")" >/dev/null &&
+		diff -q <(series_of "$2" "$3" "$4") "$T/got-tgtx/index/$(part "$2" "$3" "$4")/timeseries.txt" >/dev/null
 	ok $? "$1: then the day is complete and single"
 }
 killat 'swrepart_2022-05-30[.]avro$' PUT "during the data upload"
@@ -280,6 +289,16 @@ awscli s3 sync --only-show-errors "$T/more4" s3://cold/
 cp -a "$T/more4/." "$C/"
 killat 'swrepart-manifest[.]json$' PUT "before the manifest"
 after_kill "before the manifest"
+# A new day, killed after its index and before its manifest (the second
+# manifest PUT: the first one comes before the index): the rerun must not
+# take the index for one the Python sample left.
+KD=2022-05-31
+killat 'swrepart-manifest[.]json$' PUT "a new day, after the index, before the manifest" 2
+[ -n "$(awscli s3 ls "s3://tgtx/index/$(part 2022 5 31)/timeseries.txt")" ]
+ok $? "the index was written before the kill"
+after_kill "a new day killed before its manifest"
+! grep -q "Python sample" "$T/k2.log"
+ok $? "and the rerun did not take it for the sample's"
 
 # ---- encryption, integrity, errors ----
 s3ctl DELETE stats >/dev/null
