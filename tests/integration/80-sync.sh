@@ -231,7 +231,10 @@ killat() {
 	s3ctl DELETE stats >/dev/null
 	s3ctl POST fault "{\"method\":\"$_m\",\"path_regex\":\"$_re\",\"action\":\"delay\",\"delay_ms\":20000,\"every\":$_every}" >/dev/null ||
 		echo "Bail out! the fault rule for $_re was refused"
-	S tgtx "$T/cache-x" --from $KD --to $KD -o aws.multipart_threshold=1M >"$T/k.log" 2>&1 &
+	# Not through S: $! must be swrepart's own PID, not a subshell's.
+	"$SWREPART" --endpoint-url "$S3_URL" --retry-max-time 30 --cold-bucket cold \
+		--timeseries-type ALL --target-bucket tgtx --cache-dir "$T/cache-x" \
+		sync --from $KD --to $KD -o aws.multipart_threshold=1M >"$T/k.log" 2>&1 &
 	_pid=$!
 	_i=0
 	while [ "$(s3ctl GET stats | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["faults"]["total"])')" = 0 ]; do
@@ -295,7 +298,7 @@ after_kill "before the manifest"
 KD=2022-05-31
 killat 'swrepart-manifest[.]json$' PUT "a new day, after the index, before the manifest" 2
 [ -n "$(awscli s3 ls "s3://tgtx/index/$(part 2022 5 31)/timeseries.txt")" ]
-ok $? "the index was written before the kill"
+ok $? "the index was written before the kill" || { sed 's/^/# /' "$T/k.log"; awscli s3 ls --recursive s3://tgtx/ | sed 's/^/# /'; grep -i manifest "$T/s3.log" | tail -n 8 | sed 's/^/# /'; }
 after_kill "a new day killed before its manifest"
 ! grep -q "Python sample" "$T/k2.log"
 ok $? "and the rerun did not take it for the sample's"
@@ -339,5 +342,25 @@ fails "a damaged manifest fails its day by name (exit 1)" 1 \
 grep -q "^3 days: 1 published, 1 unchanged, 0 with nothing to publish, 1 failed" "$T/out" &&
 	grep -q "failed: 2022-05-31 " "$T/out"
 ok $? "the others are still checked, and the summary names the failed day"
+
+# A corrupt object fails its day, which stays as published; --skip-bad
+# publishes the day without it and says so.
+bad=$(cd "$C" && find "raw/$(part 2022 6 1)" -name '*.avro' | sort | head -n 1)
+before=$(awscli s3api head-object --bucket tgt --key "consolidated/$(part 2022 6 1)/swrepart_2022-06-01.avro" --query ETag --output text)
+head -c 200 "$C/$bad" >"$T/trunc.avro"
+awscli s3 cp --only-show-errors "$T/trunc.avro" "s3://cold/$bad"
+fails "a truncated object fails its day, named (exit 1)" 1 "2022-06-01: .*s3://cold/$bad" \
+	S tgt "" --from 2022-06-01 --to 2022-06-01
+after=$(awscli s3api head-object --bucket tgt --key "consolidated/$(part 2022 6 1)/swrepart_2022-06-01.avro" --query ETag --output text)
+[ "$before" = "$after" ]
+ok $? "and the published day is left as it was"
+S tgt "" --from 2022-06-01 --to 2022-06-01 --skip-bad >"$T/sb.log" 2>&1
+ok $? "--skip-bad publishes the day"
+grep -q "skipping 's3://cold/$bad'" "$T/sb.log"
+ok $? "and names the object it left out"
+fetch tgt
+# shellcheck disable=SC2046
+check "the day holds the records of every other object" "$PY" "$AVRO_TOOL" same-records \
+	$(inputs 2022 6 1 | grep -vF "$bad") -- "$(data_objects tgt 2022 6 1)"
 
 done_testing

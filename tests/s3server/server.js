@@ -1353,8 +1353,21 @@ async function main() {
           return proceed();
       }
     };
-    if (rule && rule.delay_ms > 0) setTimeout(act, rule.delay_ms);
-    else act();
+    if (rule && rule.delay_ms > 0) {
+      // A client that went away during the delay (killed, timed out) gets nothing done: a
+      // request is not carried out long after its client stopped waiting for it.
+      let gone = false;
+      const onClose = () => { gone = true; };
+      req.socket.once('close', onClose);
+      setTimeout(() => {
+        req.socket.removeListener('close', onClose);
+        if (gone) {
+          log(`${req.method} ${req.url}: the client left during the delay; dropped`);
+          return undefined;
+        }
+        return act();
+      }, rule.delay_ms);
+    } else act();
   };
 
   const server = http.createServer((req, res) => handle(req, res, false));
