@@ -65,7 +65,17 @@ static const char schema_sql[] =
     "  PRIMARY KEY (endpoint, type));"
     "CREATE TABLE IF NOT EXISTS series_list_member ("
     "  endpoint TEXT NOT NULL, type TEXT NOT NULL, series TEXT NOT NULL,"
-    "  PRIMARY KEY (endpoint, type, series));";
+    "  PRIMARY KEY (endpoint, type, series));"
+    /* added tables (no migration needed): the mount's directory
+     * listings, when each day was last read, and counters */
+    "CREATE TABLE IF NOT EXISTS listing ("
+    "  source INTEGER NOT NULL, path TEXT NOT NULL, fetched REAL NOT NULL,"
+    "  vals TEXT NOT NULL, PRIMARY KEY (source, path));"
+    "CREATE TABLE IF NOT EXISTS day_access ("
+    "  source INTEGER NOT NULL, day TEXT NOT NULL, accessed REAL NOT NULL,"
+    "  PRIMARY KEY (source, day));"
+    "CREATE TABLE IF NOT EXISTS counter ("
+    "  name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 static sw_err
 db_err(struct cache *c, const char *what)
@@ -565,8 +575,8 @@ fail:
 	return rc;
 }
 
-sw_err
-cache_day_lock(struct cache *c, int64_t src, const struct day *d, int *fd)
+static sw_err
+day_lock(struct cache *c, int64_t src, const struct day *d, int *fd, int wait)
 {
 	char path[PATH_MAX], ds[11];
 	sw_err rc;
@@ -582,16 +592,32 @@ cache_day_lock(struct cache *c, int64_t src, const struct day *d, int *fd)
 	if (*fd < 0)
 		return sw_seterr(SW_ERR_IO, "cannot open the lock '%s': %s",
 		    path, strerror(errno));
-	while (flock(*fd, LOCK_EX) < 0) {
+	while (flock(*fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
 		if (errno == EINTR)
 			continue;
-		rc = sw_seterr(SW_ERR_IO, "cannot lock '%s': %s", path,
-		    strerror(errno));
+		if (errno == EWOULDBLOCK)
+			rc = sw_seterr(SW_ERR_EXISTS, "%s is being built",
+			    ds);
+		else
+			rc = sw_seterr(SW_ERR_IO, "cannot lock '%s': %s", path,
+			    strerror(errno));
 		close(*fd);
 		*fd = -1;
 		return rc;
 	}
 	return SW_OK;
+}
+
+sw_err
+cache_day_lock(struct cache *c, int64_t src, const struct day *d, int *fd)
+{
+	return day_lock(c, src, d, fd, 1);
+}
+
+sw_err
+cache_day_trylock(struct cache *c, int64_t src, const struct day *d, int *fd)
+{
+	return day_lock(c, src, d, fd, 0);
 }
 
 void
@@ -839,6 +865,238 @@ fail:
 	return rc;
 }
 
+static double
+now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static sw_err
+cache_listing_get_locked(struct cache *c, int64_t src, const char *path,
+    double max_age, long **vals, size_t *n)
+{
+	sqlite3_stmt *st;
+	sw_err rc = SW_ERR_NOTFOUND;
+
+	*vals = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT vals FROM listing WHERE "
+	    "source = ?1 AND path = ?2 AND fetched >= ?3", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(c, "read a listing");
+	sqlite3_bind_int64(st, 1, src);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, now_real() - max_age);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		size_t cap = 0;
+
+		rc = SW_OK;
+		while (t != NULL && *t != '\0') {
+			char *end;
+			long v = strtol(t, &end, 10);
+
+			if (end == t)
+				break;
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				*vals = xrealloc(*vals, cap * sizeof(**vals));
+			}
+			(*vals)[(*n)++] = v;
+			t = *end == ' ' ? end + 1 : end;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static sw_err
+cache_listing_put_locked(struct cache *c, int64_t src, const char *path,
+    const long *vals, size_t n)
+{
+	sqlite3_stmt *st;
+	struct buf b;
+	size_t i;
+	sw_err rc;
+
+	buf_init(&b);
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s%ld", i ? " " : "", vals[i]);
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO listing (source, "
+	    "path, fetched, vals) VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		buf_release(&b);
+		return db_err(c, "record a listing");
+	}
+	sqlite3_bind_int64(st, 1, src);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, now_real());
+	sqlite3_bind_text(st, 4, b.data ? b.data : "", -1, SQLITE_STATIC);
+	rc = step_done(c, st, "record a listing");
+	sqlite3_finalize(st);
+	buf_release(&b);
+	return rc;
+}
+
+static sw_err
+cache_day_touch_locked(struct cache *c, int64_t src, const struct day *d)
+{
+	sqlite3_stmt *st;
+	char ds[11];
+	sw_err rc;
+
+	day_str(d, ds);
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO day_access "
+	    "(source, day, accessed) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(c, "record a read");
+	sqlite3_bind_int64(st, 1, src);
+	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, now_real());
+	rc = step_done(c, st, "record a read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static sw_err
+cache_count_locked(struct cache *c, const char *name, int64_t add)
+{
+	sqlite3_stmt *st;
+	sw_err rc;
+
+	if (sqlite3_prepare_v2(c->db, "INSERT INTO counter (name, value) "
+	    "VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value + "
+	    "?2", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, "count");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, add);
+	rc = step_done(c, st, "count");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static sw_err
+cache_counter_locked(struct cache *c, const char *name, int64_t *out)
+{
+	sqlite3_stmt *st;
+
+	*out = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT value FROM counter WHERE name = "
+	    "?1", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, "read a counter");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return SW_OK;
+}
+
+static sw_err
+cache_days_locked(struct cache *c, struct cache_entry **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	sw_err rc = SW_OK;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT d.source, d.day, d.gen, d.size, "
+	    "d.records, d.objects, d.series, d.built, coalesce(a.accessed, "
+	    "d.built), s.url, s.prefix, s.type FROM day d JOIN source s ON "
+	    "s.id = d.source LEFT JOIN day_access a ON a.source = d.source AND "
+	    "a.day = d.day ORDER BY 9, d.day", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, "list the days");
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cache_entry *e;
+		char idx[PATH_MAX];
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		e = &(*out)[*n];
+		memset(e, 0, sizeof(*e));
+		e->src = sqlite3_column_int64(st, 0);
+		if (day_parse((const char *)sqlite3_column_text(st, 1), &e->d) !=
+		    SW_OK)
+			continue;
+		e->gen = sqlite3_column_int64(st, 2);
+		e->size = (uint64_t)sqlite3_column_int64(st, 3);
+		e->records = (uint64_t)sqlite3_column_int64(st, 4);
+		e->objects = (uint64_t)sqlite3_column_int64(st, 5);
+		e->series = (uint64_t)sqlite3_column_int64(st, 6);
+		e->built = sqlite3_column_double(st, 7);
+		e->accessed = sqlite3_column_double(st, 8);
+		snprintf(e->source, sizeof(e->source), "%s%s (%s)",
+		    (const char *)sqlite3_column_text(st, 9),
+		    (const char *)sqlite3_column_text(st, 10),
+		    (const char *)sqlite3_column_text(st, 11));
+		if ((rc = cache_day_paths(c, e->src, &e->d, e->gen, e->file, idx,
+		    sizeof(e->file))) != SW_OK)
+			break;
+		(*n)++;
+	}
+	if (rc == SW_OK && r != SQLITE_DONE)
+		rc = db_err(c, "list the days");
+	sqlite3_finalize(st);
+	if (rc != SW_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static sw_err
+cache_day_drop_locked(struct cache *c, int64_t src, const struct day *d)
+{
+	static const char *const sql[] = {
+		"DELETE FROM day WHERE source = ?1 AND day = ?2",
+		"DELETE FROM day_object WHERE source = ?1 AND day = ?2",
+		"DELETE FROM day_series WHERE source = ?1 AND day = ?2",
+		"DELETE FROM day_access WHERE source = ?1 AND day = ?2",
+	};
+	struct cache_day cd;
+	char ds[11];
+	size_t i;
+	int lockfd;
+	sw_err rc;
+
+	if ((rc = cache_day_trylock(c, src, d, &lockfd)) != SW_OK)
+		return rc;
+	day_str(d, ds);
+	rc = cache_day_get_locked(c, src, d, &cd);
+	if (rc == SW_OK)
+		rc = exec(c, "BEGIN IMMEDIATE");
+	for (i = 0; rc == SW_OK && i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(c->db, sql[i], -1, &st, NULL) !=
+		    SQLITE_OK) {
+			rc = db_err(c, "drop a day");
+			break;
+		}
+		sqlite3_bind_int64(st, 1, src);
+		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+		rc = step_done(c, st, "drop a day");
+		sqlite3_finalize(st);
+	}
+	if (rc == SW_OK)
+		rc = exec(c, "COMMIT");
+	else
+		exec(c, "ROLLBACK");
+	if (rc == SW_OK && cd.exists) {
+		unlink(cd.file);
+		unlink(cd.index);
+	}
+	cache_day_unlock(lockfd);
+	return rc;
+}
+
 /* ---- the public functions: one thread at a time on the connection ---- */
 
 sw_err
@@ -944,6 +1202,85 @@ cache_cleanup(struct cache *c)
 
 	pthread_mutex_lock(&c->mu);
 	rc = cache_cleanup_locked(c);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_listing_get(struct cache *c, int64_t src, const char *path,
+    double max_age, long **vals, size_t *n)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_listing_get_locked(c, src, path, max_age, vals, n);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_listing_put(struct cache *c, int64_t src, const char *path,
+    const long *vals, size_t n)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_listing_put_locked(c, src, path, vals, n);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_day_touch(struct cache *c, int64_t src, const struct day *d)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_day_touch_locked(c, src, d);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_count(struct cache *c, const char *name, int64_t add)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_count_locked(c, name, add);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_counter(struct cache *c, const char *name, int64_t *out)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_counter_locked(c, name, out);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_days(struct cache *c, struct cache_entry **out, size_t *n)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_days_locked(c, out, n);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+sw_err
+cache_day_drop(struct cache *c, int64_t src, const struct day *d)
+{
+	sw_err rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = cache_day_drop_locked(c, src, d);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }

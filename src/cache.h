@@ -113,6 +113,43 @@ sw_err cache_series_list_get(struct cache *c, const char *endpoint,
 sw_err cache_series_list_put(struct cache *c, const char *endpoint,
     const char *type, char *const *ids, size_t n);
 
+/* A directory level of the cold tier as the mount last listed it ("" for
+ * the years, "2022" for its months, "2022/5" for the days), if younger
+ * than max_age seconds; SW_ERR_NOTFOUND (no message) if not. */
+sw_err cache_listing_get(struct cache *c, int64_t src, const char *path,
+    double max_age, long **vals, size_t *n);
+sw_err cache_listing_put(struct cache *c, int64_t src, const char *path,
+    const long *vals, size_t n);
+
+/* Record that a day was read now (least recently used days are evicted
+ * first). */
+sw_err cache_day_touch(struct cache *c, int64_t src, const struct day *d);
+
+/* Named counters kept in the index ("hits", "misses", ...). */
+sw_err cache_count(struct cache *c, const char *name, int64_t add);
+sw_err cache_counter(struct cache *c, const char *name, int64_t *out);
+
+/* Every cached day of every source, least recently read first. */
+struct cache_entry {
+	int64_t src;
+	char source[1200];     /* "url prefix (type)" */
+	struct day d;
+	int64_t gen;
+	uint64_t size, records, objects, series;
+	double built, accessed;
+	char file[4096];
+};
+sw_err cache_days(struct cache *c, struct cache_entry **out, size_t *n);
+
+/* Forget a day and delete its files, unless it is being built (then
+ * SW_ERR_EXISTS, with a message). */
+sw_err cache_day_drop(struct cache *c, int64_t src, const struct day *d);
+
+/* Take the day's build lock without waiting: SW_ERR_EXISTS when another
+ * holds it. */
+sw_err cache_day_trylock(struct cache *c, int64_t src, const struct day *d,
+    int *fd);
+
 /* Delete files no generation refers to and stale staging directories. */
 sw_err cache_cleanup(struct cache *c);
 

@@ -20,6 +20,9 @@ struct cmd_opt {
 struct ctx {
 	struct sw_config cfg;
 	char *config_path;      /* the config file read, or NULL */
+	const char *progname;   /* "swrepart" or "mount.swrepart" */
+	char **words;           /* -o items that are no config key (mount) */
+	int nwords;
 };
 
 /* One parsed command-specific option: index into the command's opts. */
@@ -49,10 +52,12 @@ int cmd_gen(struct ctx *, const struct cmd_arg *, int, int, char **);
 int cmd_ls(struct ctx *, const struct cmd_arg *, int, int, char **);
 int cmd_materialize(struct ctx *, const struct cmd_arg *, int, int, char **);
 int cmd_sync(struct ctx *, const struct cmd_arg *, int, int, char **);
+int cmd_mount(struct ctx *, const struct cmd_arg *, int, int, char **);
 
 extern const struct cmd_opt gen_opts[];
 extern const struct cmd_opt ls_opts[];
 extern const struct cmd_opt materialize_opts[];
 extern const struct cmd_opt sync_opts[];
+extern const struct cmd_opt mount_opts[];
 
 #endif

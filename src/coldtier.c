@@ -144,6 +144,47 @@ coldtier_days(struct store *st, const char *prefix, const struct day *from,
 	return rc;
 }
 
+sw_err
+coldtier_level(struct store *st, const char *prefix, int year, int month,
+    long **vals, size_t *n)
+{
+	struct level lv;
+	char p[1024];
+	size_t i, k = 0;
+	sw_err rc;
+
+	if (year == 0)
+		snprintf(p, sizeof(p), "%s", prefix);
+	else if (month == 0)
+		snprintf(p, sizeof(p), "%sstartYear=%d/", prefix, year);
+	else
+		snprintf(p, sizeof(p), "%sstartYear=%d/startMonth=%d/", prefix,
+		    year, month);
+	rc = list_level(st, p, year == 0 ? "startYear=" : month == 0 ?
+	    "startMonth=" : "startDay=", &lv);
+	if (rc != SW_OK) {
+		free(lv.vals);
+		return rc;
+	}
+	/* Only real months and calendar days. */
+	for (i = 0; i < lv.n; i++) {
+		if (year != 0 && month == 0 && lv.vals[i] > 12)
+			continue;
+		if (month != 0) {
+			struct day d = { year, month, (int)lv.vals[i] }, d2;
+			char s[11];
+
+			day_format(&d, s);
+			if (lv.vals[i] > 31 || day_parse(s, &d2) != SW_OK)
+				continue;
+		}
+		lv.vals[k++] = lv.vals[i];
+	}
+	*vals = lv.vals;
+	*n = k;
+	return SW_OK;
+}
+
 struct day_walk {
 	struct store *st;
 	const char *prefix;

@@ -17,6 +17,12 @@ sw_err coldtier_days(struct store *st, const char *prefix,
     const struct day *from, const struct day *to, coldtier_day_fn fn,
     void *arg);
 
+/* One level of the partitions, sorted: the years under prefix (year 0),
+ * the months of a year (month 0), or the days of a month.  *vals is
+ * malloc()ed. */
+sw_err coldtier_level(struct store *st, const char *prefix, int year,
+    int month, long **vals, size_t *n);
+
 /* Called for each object of a day whose key parses. */
 typedef sw_err (*coldtier_obj_fn)(void *arg, const struct store_entry *e,
     const struct coldkey *k);

@@ -590,6 +590,7 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
 		return rc;
 	}
 	p->size = cd.size;
+	p->gen = cd.gen;
 	p->records = cd.records;
 	rc = cache_day_objects(e->cache, src, d, &p->objs, &p->nobjs);
 	if (rc == SW_OK)
@@ -658,6 +659,48 @@ engine_day_list(struct engine *e, const struct day *d,
 	cache_objs_free(bad, nbad);
 	objs_free(&listed);
 	return SW_OK;
+}
+
+sw_err
+engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
+{
+	struct cache_day cd;
+	int lockfd;
+	sw_err rc;
+
+	memset(pin, 0, sizeof(*pin));
+	pin->fd = -1;
+	if ((rc = cache_day_get(e->cache, e->src, d, &cd)) != SW_OK)
+		return rc;
+	if (!cd.exists)
+		return SW_ERR_NOTFOUND;
+	if ((rc = cache_day_lock(e->cache, e->src, d, &lockfd)) != SW_OK)
+		return rc;
+	rc = cache_day_get(e->cache, e->src, d, &cd);
+	if (rc == SW_OK && !cd.exists)
+		rc = SW_ERR_NOTFOUND;
+	else if (rc == SW_OK)
+		rc = pin_day(e, e->src, d, pin);
+	cache_day_unlock(lockfd);
+	return rc;
+}
+
+int64_t
+engine_source(const struct engine *e)
+{
+	return e->src;
+}
+
+struct store *
+engine_cold(struct engine *e)
+{
+	return e->cold;
+}
+
+const char *
+engine_prefix(const struct engine *e)
+{
+	return e->prefix;
 }
 
 sw_err

@@ -78,6 +78,7 @@ struct engine_sel {
  */
 struct engine_pin {
 	int fd;
+	int64_t gen;
 	uint64_t size, records;
 	struct cache_obj *objs;   /* merged objects, in key order */
 	size_t nobjs;
@@ -91,6 +92,17 @@ void engine_pin_release(struct engine_pin *p);
 sw_err engine_day_ex(struct engine *e, const struct day *d,
     const struct engine_sel *sel, struct engine_report *rep,
     struct engine_pin *pin);
+
+/* Pin the cached current generation of day d without listing or
+ * building anything (waiting for a build in progress): SW_ERR_NOTFOUND,
+ * without a message, when the cache does not hold the day. */
+sw_err engine_day_pin(struct engine *e, const struct day *d,
+    struct engine_pin *pin);
+
+/* The configured source's id in the cache, its store and data prefix. */
+int64_t engine_source(const struct engine *e);
+struct store *engine_cold(struct engine *e);
+const char *engine_prefix(const struct engine *e);
 
 /* List day d without fetching anything: its objects of the selection, in
  * key order, less those the cache knows to be bad (with --skip-bad).  The

@@ -49,6 +49,9 @@ const struct cmd_entry cmd_table[] = {
 	{ "sync", "[options]",
 	    "publish merged days to the target bucket, incrementally",
 	    sync_opts, cmd_sync },
+	{ "mount", "[options] MOUNTPOINT",
+	    "show the cold tier as /YYYY/MM/DD.avro, merged on first read",
+	    mount_opts, cmd_mount },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -207,6 +210,8 @@ struct parsed {
 	int nov;
 	const char *config_path;
 	int verbose, quiet, help, version;
+	char *words[64];        /* -o items that are no config key */
+	int nwords;
 	struct cmd_arg *args;
 	int nargs;
 };
@@ -331,26 +336,35 @@ parse(struct parsed *p, const struct cmd_entry *c, int argc, char **argv,
 				p->config_path = optarg;
 				break;
 			case G_OPT: {
-				char *eq = strchr(optarg, '=');
-				const struct opt_def *o;
+				/* KEY=VALUE[,KEY=VALUE...]; for mount, also the
+				 * words of mount(8) and fstab. */
+				char *item, *save = NULL;
 
-				if (eq == NULL) {
-					rc = sw_seterr(SW_ERR_USAGE, "-o needs "
-					    "KEY=VALUE, not '%s'", optarg);
-					break;
+				for (item = strtok_r(optarg, ",", &save);
+				    item != NULL && rc == SW_OK;
+				    item = strtok_r(NULL, ",", &save)) {
+					char *eq = strchr(item, '=');
+					const struct opt_def *o = NULL;
+
+					if (eq != NULL) {
+						*eq = '\0';
+						o = opt_find_key(item);
+						if (o == NULL)
+							o = opt_find_long(item);
+						if (strcmp(item, "config") == 0) {
+							p->config_path = eq + 1;
+							continue;
+						}
+						*eq = '=';
+					}
+					if (o != NULL && p->nov < 250) {
+						p->ov[p->nov++] = (struct override){
+						    o, eq + 1, "-o" };
+						continue;
+					}
+					if (p->nwords < 64)
+						p->words[p->nwords++] = item;
 				}
-				*eq = '\0';
-				o = opt_find_key(optarg);
-				if (o == NULL)
-					o = opt_find_long(optarg);
-				if (o == NULL) {
-					rc = sw_seterr(SW_ERR_USAGE, "-o: "
-					    "unknown key '%s'", optarg);
-					*eq = '=';
-					break;
-				}
-				p->ov[p->nov++] = (struct override){ o, eq + 1,
-				    "-o" };
 				break;
 			}
 			case G_VERBOSE:
@@ -428,6 +442,7 @@ main(int argc, char **argv)
 	char **operands = NULL;
 	int consumed, noperands = 0, status;
 	char *base = xstrdup(argv[0]);
+	char **helper_argv = NULL;
 	sw_err rc;
 
 	/* Before any thread: curl's global state, and jansson wiping what
@@ -442,9 +457,57 @@ main(int argc, char **argv)
 	p.args = xcalloc((size_t)argc + 1, sizeof(*p.args));
 
 	if (strcmp(progname, "mount.swrepart") == 0) {
-		status = cmd_fail(sw_seterr(SW_ERR_USAGE, "mounting is not "
-		    "available in this version of swrepart yet"));
-		goto out;
+		/* mount(8) runs "mount.swrepart SOURCE DIR [-sfnv] [-o OPTS]
+		 * [-t TYPE]": make it "swrepart mount --source SOURCE DIR". */
+		char **nv = xcalloc((size_t)argc + 8, sizeof(char *));
+		char *pos[2] = { NULL, NULL };
+		int i, k = 0, npos = 0;
+
+		nv[k++] = argv[0];
+		nv[k++] = "mount";
+		for (i = 1; i < argc; i++) {
+			const char *a = argv[i];
+
+			if (strcmp(a, "-o") == 0 && i + 1 < argc) {
+				nv[k++] = "-o";
+				nv[k++] = argv[++i];
+			} else if (strncmp(a, "-o", 2) == 0 && a[2] != '\0') {
+				nv[k++] = argv[i];
+			} else if ((strcmp(a, "-t") == 0 || strcmp(a, "-N") == 0)
+			    && i + 1 < argc) {
+				i++;   /* the type, a namespace: nothing to do */
+			} else if (strcmp(a, "-s") == 0 || strcmp(a, "-n") == 0) {
+				;      /* sloppy, no mtab: nothing to do */
+			} else if (strcmp(a, "-v") == 0 || strcmp(a, "-f") == 0 ||
+			    strcmp(a, "-d") == 0 || strcmp(a, "-h") == 0 ||
+			    strcmp(a, "--help") == 0 || strcmp(a, "-V") == 0) {
+				nv[k++] = argv[i];
+			} else if (a[0] == '-') {
+				free(nv);
+				status = cmd_fail(sw_seterr(SW_ERR_USAGE, "unknown "
+				    "option '%s' (usage: mount.swrepart [SOURCE] "
+				    "MOUNTPOINT [-o OPTIONS])", a));
+				goto out;
+			} else if (npos < 2) {
+				pos[npos++] = argv[i];
+			} else {
+				free(nv);
+				status = cmd_fail(sw_seterr(SW_ERR_USAGE, "too many "
+				    "operands (usage: mount.swrepart [SOURCE] "
+				    "MOUNTPOINT [-o OPTIONS])"));
+				goto out;
+			}
+		}
+		if (npos == 2) {
+			nv[k++] = "--source";
+			nv[k++] = pos[0];
+		}
+		if (npos >= 1)
+			nv[k++] = pos[npos - 1];
+		nv[k] = NULL;
+		argv = nv;
+		argc = k;
+		helper_argv = nv;
 	}
 	/* Global options before the command. */
 	if ((rc = parse(&p, NULL, argc, argv, &consumed, NULL, NULL)) !=
@@ -478,6 +541,14 @@ main(int argc, char **argv)
 		status = 0;
 		goto out;
 	}
+	if (p.nwords > 0 && c->fn != cmd_mount) {
+		status = cmd_fail(sw_seterr(SW_ERR_USAGE, "-o: unknown key "
+		    "'%s' (see swrepart.conf(5))", p.words[0]));
+		goto out;
+	}
+	ctx.progname = progname;
+	ctx.words = p.words;
+	ctx.nwords = p.nwords;
 	if (c->fn == cmd_help || c->fn == cmd_version) {
 		/* No config needed, so a broken one cannot hide the help. */
 		status = c->fn(&ctx, p.args, p.nargs, noperands, operands);
@@ -496,6 +567,7 @@ out:
 	free(ctx.config_path);
 	free(operands);
 	free(p.args);
+	free(helper_argv);
 	free(base);
 	curl_global_cleanup();
 	return status;

@@ -43,6 +43,9 @@ struct sw_config {
 	int64_t series_cache_ttl; /* aws.sitewise_cache_ttl, seconds */
 	char *cache_dir;          /* cache.dir */
 	uint64_t cache_max_size;  /* cache.max_size, bytes, 0 = unbounded */
+	int64_t mount_dir_ttl;    /* mount.dir_ttl, seconds */
+	int64_t mount_settle_time;     /* mount.settle_time, seconds */
+	int64_t mount_refresh_interval; /* mount.refresh_interval, seconds */
 	int64_t log_level;        /* verbosity (0 error .. 4 debug) */
 };
 

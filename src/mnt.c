@@ -1,0 +1,704 @@
+/*
+ * mnt.c - what the mount shows (see mnt.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "coldtier.h"
+#include "engine.h"
+#include "log.h"
+#include "mnt.h"
+#include "options.h"
+#include "store.h"
+#include "util.h"
+
+#define NBUCKETS 1024
+
+/* What this process knows of a day beyond the cache index. */
+struct dstate {
+	int64_t dn;                /* days since the epoch */
+	int building;
+	pthread_cond_t cv;         /* signalled when a build ends */
+	double checked;            /* last listed (wall clock), or 0 */
+	int failed;
+	char err[512];
+	int64_t opened_gen;        /* generation the kernel last read, or 0 */
+	unsigned nopen;
+	struct dstate *next;
+};
+
+struct mnt {
+	const struct sw_config *cfg;
+	struct engine *e;
+	struct cache *c;
+	int64_t src;
+	pthread_mutex_t mu;
+	struct dstate *tab[NBUCKETS];
+	double mounted;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct mnt_file {
+	struct engine_pin pin;
+	struct dstate *ds;
+	int is_index;
+	int fd;                    /* the day file, or its index */
+};
+
+enum kind { K_NONE, K_ROOT, K_YEAR, K_MONTH, K_AVRO, K_INDEX };
+
+struct node {
+	enum kind kind;
+	struct day d;              /* year, month, day as far as known */
+};
+
+static double
+now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A decimal number of exactly ndigits digits at *p, then *end. */
+static int
+num(const char *p, int ndigits, const char *end, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < ndigits; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	if (strcmp(p + ndigits, end) != 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The node a path names, by its shape only. */
+static void
+parse_path(const char *path, struct node *n)
+{
+	char buf[64];
+	char *a, *b, *c, *save = NULL;
+
+	memset(n, 0, sizeof(*n));
+	if (strcmp(path, "/") == 0) {
+		n->kind = K_ROOT;
+		return;
+	}
+	if (strlen(path) >= sizeof(buf) || path[0] != '/')
+		return;
+	snprintf(buf, sizeof(buf), "%s", path + 1);
+	a = strtok_r(buf, "/", &save);
+	b = strtok_r(NULL, "/", &save);
+	c = strtok_r(NULL, "/", &save);
+	if (a == NULL || strtok_r(NULL, "/", &save) != NULL ||
+	    num(a, 4, "", &n->d.year) < 0 || n->d.year == 0)
+		return;
+	if (b == NULL) {
+		n->kind = K_YEAR;
+		return;
+	}
+	if (num(b, 2, "", &n->d.month) < 0 || n->d.month < 1 ||
+	    n->d.month > 12)
+		return;
+	if (c == NULL) {
+		n->kind = K_MONTH;
+		return;
+	}
+	if (num(c, 2, ".avro", &n->d.day) == 0)
+		n->kind = K_AVRO;
+	else if (num(c, 2, ".timeseries.txt", &n->d.day) == 0)
+		n->kind = K_INDEX;
+}
+
+sw_err
+mnt_new(const struct sw_config *cfg, struct mnt **out)
+{
+	struct mnt *m = xcalloc(1, sizeof(*m));
+	sw_err rc;
+
+	m->cfg = cfg;
+	pthread_mutex_init(&m->mu, NULL);
+	m->mounted = now_real();
+	m->uid = getuid();
+	m->gid = getgid();
+	if ((rc = engine_new(cfg, NULL, &m->e)) != SW_OK) {
+		mnt_free(m);
+		return rc;
+	}
+	m->c = engine_cache(m->e);
+	m->src = engine_source(m->e);
+	*out = m;
+	return SW_OK;
+}
+
+sw_err
+mnt_check(struct mnt *m)
+{
+	long *v = NULL;
+	size_t n = 0;
+	sw_err rc = coldtier_level(engine_cold(m->e), engine_prefix(m->e), 0, 0,
+	    &v, &n);
+
+	if (rc == SW_OK) {
+		cache_listing_put(m->c, m->src, "", v, n);
+		if (n == 0)
+			log_notice("the cold tier '%s%s' holds no day yet",
+			    store_url(engine_cold(m->e)), engine_prefix(m->e));
+	}
+	free(v);
+	return rc;
+}
+
+void
+mnt_free(struct mnt *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < NBUCKETS; i++) {
+		while (m->tab[i] != NULL) {
+			struct dstate *ds = m->tab[i];
+
+			m->tab[i] = ds->next;
+			pthread_cond_destroy(&ds->cv);
+			free(ds);
+		}
+	}
+	engine_free(m->e);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
+
+/* The state of day d (created on first use); m->mu is held. */
+static struct dstate *
+dstate_get(struct mnt *m, const struct day *d)
+{
+	int64_t dn = day_to_epoch_days(d);
+	size_t h = (size_t)((uint64_t)dn % NBUCKETS);
+	struct dstate *ds;
+
+	for (ds = m->tab[h]; ds != NULL; ds = ds->next)
+		if (ds->dn == dn)
+			return ds;
+	ds = xcalloc(1, sizeof(*ds));
+	ds->dn = dn;
+	pthread_cond_init(&ds->cv, NULL);
+	ds->next = m->tab[h];
+	m->tab[h] = ds;
+	return ds;
+}
+
+/* ---- directories ---- */
+
+/* A level of the partitions, from the index when listed recently. */
+static int
+level(struct mnt *m, int year, int month, long **vals, size_t *n)
+{
+	char path[32];
+	sw_err rc;
+
+	if (year == 0)
+		path[0] = '\0';
+	else if (month == 0)
+		snprintf(path, sizeof(path), "%d", year);
+	else
+		snprintf(path, sizeof(path), "%d/%d", year, month);
+	rc = cache_listing_get(m->c, m->src, path,
+	    (double)m->cfg->mount_dir_ttl, vals, n);
+	if (rc == SW_OK)
+		return 0;
+	if (rc == SW_ERR_NOTFOUND)
+		rc = coldtier_level(engine_cold(m->e), engine_prefix(m->e), year,
+		    month, vals, n);
+	if (rc == SW_OK)
+		rc = cache_listing_put(m->c, m->src, path, *vals, *n);
+	if (rc != SW_OK) {
+		log_error("cannot list %s: %s", path[0] ? path : "the years",
+		    sw_errmsg());
+		free(*vals);
+		*vals = NULL;
+		*n = 0;
+		return -EIO;
+	}
+	return 0;
+}
+
+static int
+has(const long *v, size_t n, long x)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == x)
+			return 1;
+	return 0;
+}
+
+/* Whether the node exists in the cold tier (listings only). */
+static int
+exists(struct mnt *m, const struct node *n)
+{
+	long *v = NULL;
+	size_t nv = 0;
+	int r;
+
+	switch (n->kind) {
+	case K_NONE:
+		return -ENOENT;
+	case K_ROOT:
+		return 0;
+	case K_YEAR:
+		r = level(m, 0, 0, &v, &nv);
+		if (r == 0 && !has(v, nv, n->d.year))
+			r = -ENOENT;
+		break;
+	case K_MONTH:
+		r = level(m, n->d.year, 0, &v, &nv);
+		if (r == 0 && !has(v, nv, n->d.month))
+			r = -ENOENT;
+		break;
+	default:
+		r = level(m, n->d.year, n->d.month, &v, &nv);
+		if (r == 0 && !has(v, nv, n->d.day))
+			r = -ENOENT;
+		break;
+	}
+	free(v);
+	return r;
+}
+
+static void
+stat_dir(const struct mnt *m, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2;
+	st->st_uid = m->uid;
+	st->st_gid = m->gid;
+	st->st_mtime = st->st_ctime = st->st_atime = (time_t)m->mounted;
+}
+
+/* A day file's attributes: exact once the day is cached, else size 0
+ * (reads of an unbuilt day are not bound by it: see mnt_open). */
+static int
+stat_file(struct mnt *m, const struct node *n, struct stat *st)
+{
+	struct cache_day cd;
+
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_uid = m->uid;
+	st->st_gid = m->gid;
+	st->st_blksize = 128 * 1024;
+	st->st_mtime = st->st_ctime = st->st_atime = (time_t)m->mounted;
+	if (cache_day_get(m->c, m->src, &n->d, &cd) != SW_OK) {
+		log_error("%s", sw_errmsg());
+		return -EIO;
+	}
+	if (cd.exists) {
+		struct stat is;
+
+		if (n->kind == K_AVRO)
+			st->st_size = (off_t)cd.size;
+		else if (stat(cd.index, &is) == 0)
+			st->st_size = is.st_size;
+		st->st_mtime = st->st_ctime = st->st_atime = (time_t)cd.built;
+		st->st_ino = (ino_t)cd.gen;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+int
+mnt_getattr(struct mnt *m, const char *path, struct stat *st)
+{
+	struct node n;
+	int r;
+
+	parse_path(path, &n);
+	if ((r = exists(m, &n)) != 0)
+		return r;
+	if (n.kind == K_AVRO || n.kind == K_INDEX)
+		return stat_file(m, &n, st);
+	stat_dir(m, st);
+	return 0;
+}
+
+int
+mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill, void *arg)
+{
+	struct node n;
+	struct stat st;
+	long *v = NULL;
+	size_t nv = 0, i;
+	char name[32];
+	int r;
+
+	parse_path(path, &n);
+	if (n.kind == K_AVRO || n.kind == K_INDEX)
+		return -ENOTDIR;
+	if ((r = exists(m, &n)) != 0)
+		return r;
+	stat_dir(m, &st);
+	fill(arg, ".", &st);
+	fill(arg, "..", &st);
+	r = level(m, n.kind == K_ROOT ? 0 : n.d.year,
+	    n.kind == K_MONTH ? n.d.month : 0, &v, &nv);
+	for (i = 0; r == 0 && i < nv; i++) {
+		if (n.kind == K_ROOT) {
+			snprintf(name, sizeof(name), "%04ld", v[i]);
+			fill(arg, name, &st);
+		} else if (n.kind == K_YEAR) {
+			snprintf(name, sizeof(name), "%02ld", v[i]);
+			fill(arg, name, &st);
+		} else {
+			struct node f = n;
+			struct stat fs;
+
+			f.d.day = (int)v[i];
+			f.kind = K_AVRO;
+			if ((r = stat_file(m, &f, &fs)) != 0)
+				break;
+			snprintf(name, sizeof(name), "%02ld.avro", v[i]);
+			fill(arg, name, &fs);
+			f.kind = K_INDEX;
+			if ((r = stat_file(m, &f, &fs)) != 0)
+				break;
+			snprintf(name, sizeof(name), "%02ld.timeseries.txt",
+			    v[i]);
+			fill(arg, name, &fs);
+		}
+	}
+	free(v);
+	return r;
+}
+
+/* ---- days ---- */
+
+/* Whether a cached day should be listed again: it was built before it
+ * settled and was last listed more than refresh_interval ago. */
+static int
+stale(const struct mnt *m, const struct dstate *ds, const struct cache_day *cd)
+{
+	double settled = (double)(ds->dn + 1) * 86400 +
+	    (double)m->cfg->mount_settle_time;
+	double last = cd->built > ds->checked ? cd->built : ds->checked;
+
+	return cd->built < settled &&
+	    now_real() - last >= (double)m->cfg->mount_refresh_interval;
+}
+
+/* Evict least recently read days until the cache fits cache.max_size,
+ * never one open or being built here (nor, through its lock, one being
+ * built elsewhere). */
+static void
+evict(struct mnt *m)
+{
+	struct cache_entry *v = NULL;
+	size_t n = 0, i;
+	uint64_t total = 0;
+
+	if (m->cfg->cache_max_size == 0 || cache_days(m->c, &v, &n) != SW_OK)
+		return;
+	for (i = 0; i < n; i++)
+		total += v[i].size;
+	for (i = 0; i < n && total > m->cfg->cache_max_size; i++) {
+		char ds[11];
+		int busy = 0;
+
+		if (v[i].src == m->src) {
+			struct dstate *s;
+
+			pthread_mutex_lock(&m->mu);
+			s = dstate_get(m, &v[i].d);
+			busy = s->nopen > 0 || s->building;
+			pthread_mutex_unlock(&m->mu);
+		}
+		if (busy || cache_day_drop(m->c, v[i].src, &v[i].d) != SW_OK)
+			continue;
+		day_format(&v[i].d, ds);
+		log_info("evicted %s (%llu bytes) from the cache", ds,
+		    (unsigned long long)v[i].size);
+		cache_count(m->c, "evictions", 1);
+		total -= v[i].size;
+	}
+	free(v);
+}
+
+/* Build (or extend) day d if it needs it, once for all callers, and pin
+ * its current generation.  *changed is set when the generation pinned is
+ * not the one a stat before this open would have shown. */
+static int
+day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
+    struct engine_pin *pin, int *changed)
+{
+	struct cache_day cd;
+	struct engine_report rep;
+	char dstr[11];
+	int need, built = 0;
+	sw_err rc;
+
+	day_format(d, dstr);
+	*changed = 0;
+	pthread_mutex_lock(&m->mu);
+	while (ds->building)
+		pthread_cond_wait(&ds->cv, &m->mu);
+	if (cache_day_get(m->c, m->src, d, &cd) != SW_OK) {
+		pthread_mutex_unlock(&m->mu);
+		log_error("%s: %s", dstr, sw_errmsg());
+		return -EIO;
+	}
+	need = !cd.exists || stale(m, ds, &cd);
+	if (!need) {
+		pthread_mutex_unlock(&m->mu);
+		rc = engine_day_pin(m->e, d, pin);
+		if (rc == SW_OK) {
+			cache_count(m->c, "hits", 1);
+			return 0;
+		}
+		if (rc != SW_ERR_NOTFOUND) {
+			log_error("%s: %s", dstr, sw_errmsg());
+			return -EIO;
+		}
+		/* Evicted meanwhile: build it. */
+		pthread_mutex_lock(&m->mu);
+		while (ds->building)
+			pthread_cond_wait(&ds->cv, &m->mu);
+	}
+	ds->building = 1;
+	pthread_mutex_unlock(&m->mu);
+
+	rc = engine_day_ex(m->e, d, NULL, &rep, pin);
+	if (rc == SW_OK) {
+		built = !rep.up_to_date;
+		*changed = !cd.exists || pin->size != cd.size;
+		if (built)
+			log_notice("%s: %s %llu objects (%llu fetched), %llu "
+			    "records, in %.2f s", dstr, cd.exists ? "extended "
+			    "with" : "materialized from", (unsigned long long)
+			    rep.listed, (unsigned long long)rep.fetched,
+			    (unsigned long long)rep.records, rep.fetch_seconds +
+			    rep.merge_seconds);
+		cache_count(m->c, built ? "misses" : "hits", 1);
+	} else {
+		log_error("%s: cannot materialize the day: %s", dstr,
+		    sw_errmsg());
+	}
+	pthread_mutex_lock(&m->mu);
+	ds->building = 0;
+	ds->checked = now_real();
+	ds->failed = rc != SW_OK;
+	snprintf(ds->err, sizeof(ds->err), "%s", rc != SW_OK ? sw_errmsg() :
+	    "");
+	pthread_cond_broadcast(&ds->cv);
+	pthread_mutex_unlock(&m->mu);
+	if (rc != SW_OK)
+		return -EIO;
+	if (built)
+		evict(m);
+	return 0;
+}
+
+int
+mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
+    enum mnt_cache *mode)
+{
+	struct mnt_file *f;
+	struct node n;
+	struct dstate *ds;
+	int r, changed;
+
+	*out = NULL;
+	*mode = MNT_CACHE_DROP;
+	parse_path(path, &n);
+	if ((r = exists(m, &n)) != 0)
+		return r;
+	if (n.kind != K_AVRO && n.kind != K_INDEX)
+		return -EISDIR;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return -EROFS;
+	f = xcalloc(1, sizeof(*f));
+	f->fd = -1;
+	f->is_index = n.kind == K_INDEX;
+	pthread_mutex_lock(&m->mu);
+	ds = dstate_get(m, &n.d);
+	ds->nopen++;     /* not evicted while this open is in progress */
+	pthread_mutex_unlock(&m->mu);
+	f->ds = ds;
+	r = day_pin(m, ds, &n.d, &f->pin, &changed);
+	if (r == 0 && f->is_index) {
+		struct cache_day cd;
+
+		if (cache_day_get(m->c, m->src, &n.d, &cd) == SW_OK &&
+		    cd.exists)
+			f->fd = open(cd.index, O_RDONLY | O_CLOEXEC);
+		if (f->fd < 0) {
+			log_error("cannot open the index of %s: %s", path,
+			    strerror(errno));
+			r = -EIO;
+		}
+	} else if (r == 0) {
+		f->fd = f->pin.fd;
+	}
+	if (r != 0) {
+		mnt_release(m, f);
+		return r;
+	}
+	cache_day_touch(m->c, m->src, &n.d);
+	pthread_mutex_lock(&m->mu);
+	/* The kernel may keep its pages only of the generation it read.  A
+	 * stat before this open showed another size: reads must not be
+	 * bound by it, so this open is in direct I/O mode. */
+	if (changed)
+		*mode = MNT_DIRECT;
+	else if (!f->is_index && ds->opened_gen == f->pin.gen)
+		*mode = MNT_CACHE_KEEP;
+	if (!f->is_index)
+		ds->opened_gen = f->pin.gen;
+	pthread_mutex_unlock(&m->mu);
+	*out = f;
+	return 0;
+}
+
+ssize_t
+mnt_read(struct mnt_file *f, char *buf, size_t size, off_t off)
+{
+	ssize_t r;
+
+	do
+		r = pread(f->fd, buf, size, off);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+int
+mnt_file_fd(const struct mnt_file *f)
+{
+	return f->fd;
+}
+
+void
+mnt_release(struct mnt *m, struct mnt_file *f)
+{
+	if (f == NULL)
+		return;
+	if (f->is_index && f->fd >= 0)
+		close(f->fd);
+	engine_pin_release(&f->pin);
+	pthread_mutex_lock(&m->mu);
+	f->ds->nopen--;
+	pthread_mutex_unlock(&m->mu);
+	free(f);
+}
+
+/* ---- extended attributes ---- */
+
+static const char *const xattr_names[] = {
+	"user.swrepart.state", "user.swrepart.objects",
+	"user.swrepart.records", "user.swrepart.series", "user.swrepart.size",
+	"user.swrepart.built", "user.swrepart.generation",
+	"user.swrepart.error", NULL
+};
+
+ssize_t
+mnt_getxattr(struct mnt *m, const char *path, const char *name, char *buf,
+    size_t size)
+{
+	struct node n;
+	struct cache_day cd;
+	struct dstate *ds;
+	char v[600];
+	int r, building, failed;
+	char err[512];
+	size_t len;
+
+	parse_path(path, &n);
+	if ((r = exists(m, &n)) != 0)
+		return r;
+	if (n.kind != K_AVRO && n.kind != K_INDEX)
+		return -ENODATA;
+	if (cache_day_get(m->c, m->src, &n.d, &cd) != SW_OK)
+		return -EIO;
+	pthread_mutex_lock(&m->mu);
+	ds = dstate_get(m, &n.d);
+	building = ds->building;
+	failed = ds->failed;
+	snprintf(err, sizeof(err), "%s", ds->err);
+	pthread_mutex_unlock(&m->mu);
+	if (strcmp(name, "user.swrepart.state") == 0)
+		snprintf(v, sizeof(v), "%s", building ? "building" : failed ?
+		    "failed" : !cd.exists ? "cold" : stale(m, ds, &cd) ?
+		    "stale" : "cached");
+	else if (strcmp(name, "user.swrepart.error") == 0 && failed)
+		snprintf(v, sizeof(v), "%s", err);
+	else if (!cd.exists || strcmp(name, "user.swrepart.error") == 0)
+		return -ENODATA;
+	else if (strcmp(name, "user.swrepart.objects") == 0)
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)cd.objects);
+	else if (strcmp(name, "user.swrepart.records") == 0)
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)cd.records);
+	else if (strcmp(name, "user.swrepart.series") == 0)
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)cd.series);
+	else if (strcmp(name, "user.swrepart.size") == 0)
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)cd.size);
+	else if (strcmp(name, "user.swrepart.generation") == 0)
+		snprintf(v, sizeof(v), "%lld", (long long)cd.gen);
+	else if (strcmp(name, "user.swrepart.built") == 0) {
+		time_t t = (time_t)cd.built;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(v, sizeof(v), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	} else
+		return -ENODATA;
+	len = strlen(v);
+	if (size == 0)
+		return (ssize_t)len;
+	if (size < len)
+		return -ERANGE;
+	memcpy(buf, v, len);
+	return (ssize_t)len;
+}
+
+ssize_t
+mnt_listxattr(struct mnt *m, const char *path, char *buf, size_t size)
+{
+	struct node n;
+	size_t len = 0, i;
+	int r;
+
+	parse_path(path, &n);
+	if ((r = exists(m, &n)) != 0)
+		return r;
+	if (n.kind != K_AVRO && n.kind != K_INDEX)
+		return 0;
+	for (i = 0; xattr_names[i] != NULL; i++)
+		len += strlen(xattr_names[i]) + 1;
+	if (size == 0)
+		return (ssize_t)len;
+	if (size < len)
+		return -ERANGE;
+	for (i = 0, len = 0; xattr_names[i] != NULL; i++) {
+		memcpy(buf + len, xattr_names[i], strlen(xattr_names[i]) + 1);
+		len += strlen(xattr_names[i]) + 1;
+	}
+	return (ssize_t)len;
+}
