@@ -591,6 +591,7 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
 	}
 	p->size = cd.size;
 	p->gen = cd.gen;
+	p->built = cd.built;
 	p->records = cd.records;
 	rc = cache_day_objects(e->cache, src, d, &p->objs, &p->nobjs);
 	if (rc == SW_OK)

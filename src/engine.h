@@ -79,6 +79,7 @@ struct engine_sel {
 struct engine_pin {
 	int fd;
 	int64_t gen;
+	double built;             /* when the generation was built */
 	uint64_t size, records;
 	struct cache_obj *objs;   /* merged objects, in key order */
 	size_t nobjs;

@@ -283,7 +283,13 @@ fs_run(const struct sw_config *cfg, const struct fs_opts *o)
 	log_notice("mounted %s on %s", o->fsname, o->mountpoint);
 	/* One thread per request in progress: a day being built never
 	 * holds up the others. */
-	status = fuse_loop_mt(f, 0) == 0 ? 0 : 1;
+	{
+		/* A signal ends the loop with its number: a clean stop. */
+		int r = fuse_loop_mt(f, 0);
+
+		status = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ?
+		    0 : 1;
+	}
 	fuse_remove_signal_handlers(fuse_get_session(f));
 	log_notice("unmounting %s", o->mountpoint);
 out:

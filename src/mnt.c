@@ -126,6 +126,8 @@ parse_path(const char *path, struct node *n)
 		n->kind = K_INDEX;
 }
 
+static void evict(struct mnt *m);
+
 sw_err
 mnt_new(const struct sw_config *cfg, struct mnt **out)
 {
@@ -143,6 +145,7 @@ mnt_new(const struct sw_config *cfg, struct mnt **out)
 	}
 	m->c = engine_cache(m->e);
 	m->src = engine_source(m->e);
+	evict(m);
 	*out = m;
 	return SW_OK;
 }
@@ -393,16 +396,23 @@ mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill, void *arg)
 
 /* ---- days ---- */
 
-/* Whether a cached day should be listed again: it was built before it
- * settled and was last listed more than refresh_interval ago. */
+/* Whether a day built at that time may still change: it was built before
+ * it settled (mount.settle_time after its end). */
+static int
+mutable_day(const struct mnt *m, const struct dstate *ds, double built)
+{
+	return built < (double)(ds->dn + 1) * 86400 +
+	    (double)m->cfg->mount_settle_time;
+}
+
+/* Whether a cached day should be listed again: it may still change and
+ * was last listed more than refresh_interval ago. */
 static int
 stale(const struct mnt *m, const struct dstate *ds, const struct cache_day *cd)
 {
-	double settled = (double)(ds->dn + 1) * 86400 +
-	    (double)m->cfg->mount_settle_time;
 	double last = cd->built > ds->checked ? cd->built : ds->checked;
 
-	return cd->built < settled &&
+	return mutable_day(m, ds, cd->built) &&
 	    now_real() - last >= (double)m->cfg->mount_refresh_interval;
 }
 
@@ -564,10 +574,13 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	}
 	cache_day_touch(m->c, m->src, &n.d);
 	pthread_mutex_lock(&m->mu);
-	/* The kernel may keep its pages only of the generation it read.  A
-	 * stat before this open showed another size: reads must not be
-	 * bound by it, so this open is in direct I/O mode. */
-	if (changed)
+	/* The kernel's page cache belongs to the path, not to an open: a
+	 * day that may still change is read in direct I/O mode, each open
+	 * from the generation it pinned, so that a reader keeps its version
+	 * while a later open sees a newer one.  So is the open that builds a
+	 * day (a stat before it showed size 0).  A settled day is cached by
+	 * the kernel, and kept while its generation is the same. */
+	if (changed || mutable_day(m, ds, f->pin.built))
 		*mode = MNT_DIRECT;
 	else if (!f->is_index && ds->opened_gen == f->pin.gen)
 		*mode = MNT_CACHE_KEEP;

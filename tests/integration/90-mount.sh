@@ -1,0 +1,225 @@
+#!/bin/bash
+# 90-mount.sh - the FUSE mount, for real (root and /dev/fuse), over the
+# signature-checking S3 test server and over file://: the tree, lazy
+# single-flight builds, exact records through python3-avro, cp / cat /
+# mmap byte-identical to the cache file, refresh of a day that grows (an
+# open file keeps its version), EROFS, EIO and a log line for a corrupt
+# day while others work, eviction under cache.max_size, kill -9 then a
+# remount that reuses the cache, clean unmounts, mount.swrepart and
+# mount -t swrepart with fstab words.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need_python_avro
+[ -c /dev/fuse ] || skip_all "/dev/fuse is absent"
+command -v fusermount3 >/dev/null 2>&1 || skip_all "fusermount3 is not installed (Debian: fuse3)"
+[ "$(id -u)" = 0 ] || [ -w /dev/fuse ] || skip_all "/dev/fuse is not usable by this user"
+start_s3 cold
+
+C=$T/cold
+MP=$T/mnt
+CACHE=$T/cache
+mkdir -p "$MP"
+# Days young enough to grow: today and yesterday (UTC).
+D1=$(date -u -d yesterday +%Y-%m-%d)
+D2=$(date -u +%Y-%m-%d)
+Y=${D1%%-*} M1=$(echo "$D1" | cut -d- -f2) DD1=${D1##*-} DD2=${D2##*-} M2=$(echo "$D2" | cut -d- -f2) Y2=${D2%%-*}
+G="--start $D1 --days 2 --records 60 --deflate-share 0.1 --variant-share 0.1 --bad-share 0.2"
+part() { echo "startYear=$1/startMonth=$((10#$2))/startDay=$((10#$3))"; }
+inputs() { find "$C/raw/$(part "$1" "$2" "$3")" -name '*.avro' | sort; }
+series_of() { inputs "$@" | sed 's|.*/raw_||; s|_[0-9]*_[A-Z]*\.avro$||' | sort -u; }
+gets() { s3ctl GET stats | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["byOperation"].get(sys.argv[1], 0))' "$1"; }
+cachefile() { ls "$CACHE"/days/*/"$1"/"$2"/"$3".*.avro 2>/dev/null | awk -F. '{print $(NF-1), $0}' | sort -n | tail -n 1 | cut -d' ' -f2-; }
+is_mounted() { grep -q " $1 fuse.swrepart " /proc/mounts; }
+xattr() { "$PY" -c 'import os,sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())' "$1" "$2" 2>/dev/null; }
+
+# mount_fg [ARGS...]: swrepart mount -f in the background (its own PID in
+# MPID, its log in $T/mount.log), waiting until the mount is there.
+mount_fg() {
+	"$SWREPART" --endpoint-url "$S3_URL" --retry-max-time 10 --cold-bucket cold \
+		--timeseries-type ALL --cache-dir "$CACHE" mount -f "$@" "$MP" >>"$T/mount.log" 2>&1 &
+	MPID=$!
+	PIDS="$PIDS $MPID"
+	for _i in $(seq 1 100); do
+		is_mounted "$MP" && return 0
+		kill -0 "$MPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# the mount did not come up:"
+	sed 's/^/# /' "$T/mount.log" | tail -n 20
+	return 1
+}
+unmount_fg() {
+	fusermount3 -u "$MP" 2>/dev/null
+	for _i in $(seq 1 100); do
+		kill -0 "$MPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$MPID" 2>/dev/null
+}
+# Whatever happens, leave no mount behind.
+trap 'fusermount3 -uz "$MP" 2>/dev/null; fusermount3 -uz "$T/mnt2" 2>/dev/null; cleanup' EXIT
+
+# shellcheck disable=SC2086
+"$SWREPART" gen $G --series 30 --window-to 1 "$C" >/dev/null
+check "upload the cold tier" awscli s3 sync --only-show-errors "$C" s3://cold/
+s3ctl DELETE stats >/dev/null
+check "swrepart mount -f mounts" mount_fg -o mount.refresh_interval=2,mount.dir_ttl=1
+
+# ---- the tree, without reading any object ----
+! grep -q " $MP fuse.swrepart .*allow_other" /proc/mounts
+ok $? "no allow_other unless asked"
+[ "$(ls "$MP")" = "$(ls "$C/raw" | sed 's/startYear=//' | sort)" ] &&
+	[ "$(ls "$MP/$Y")" = "$(ls "$C/raw/startYear=$Y" | sed 's/startMonth=//' | xargs printf '%02d\n' | sort)" ]
+ok $? "/ lists the years, /YYYY the zero-padded months"
+ls "$MP/$Y/$M1" >"$T/ls1"
+grep -qx "$DD1.avro" "$T/ls1" && grep -qx "$DD1.timeseries.txt" "$T/ls1"
+ok $? "a month lists DD.avro and DD.timeseries.txt"
+ls -lR "$MP" >/dev/null
+[ "$(gets GetObject)" = 0 ]
+ok $? "ls -lR reads no object ($(gets GetObject) GETs)"
+[ "$(stat -c %s "$MP/$Y/$M1/$DD1.avro")" = 0 ] && [ "$(xattr "$MP/$Y/$M1/$DD1.avro" user.swrepart.state)" = cold ]
+ok $? "an unbuilt day shows size 0 and state cold"
+fails "a name that is no day: ENOENT" 2 "No such file" ls "$MP/$Y/$M1/32.avro"
+
+# ---- 8 readers of one cold day: one build ----
+F1=$MP/$Y/$M1/$DD1.avro
+nobj=$(inputs "$Y" "$M1" "$DD1" | wc -l)
+for i in 1 2 3 4 5 6 7 8; do
+	cat "$F1" >"$T/r$i.avro" &
+	eval "rp$i=\$!"
+done
+st=0
+for i in 1 2 3 4 5 6 7 8; do eval "wait \$rp$i" || st=1; done
+[ "$st" = 0 ]
+ok $? "8 concurrent readers of a cold day all succeed"
+[ "$(gets GetObject)" = "$nobj" ] && [ "$(grep -c "$D1: materialized" "$T/mount.log")" = 1 ]
+ok $? "and cause one materialization ($(gets GetObject) GETs for $nobj objects)"
+cf=$(cachefile "$Y" "$M1" "$DD1")
+st=0
+for i in 1 2 3 4 5 6 7 8; do cmp -s "$T/r$i.avro" "$cf" || st=1; done
+[ "$st" = 0 ]
+ok $? "each got the whole day, byte-identical to the cache file"
+[ "$(stat -c %s "$F1")" = "$(stat -c %s "$cf")" ]
+ok $? "stat gives the exact size once built"
+# shellcheck disable=SC2046
+check "python3-avro reads the day through the mount: exactly its records" \
+	"$PY" "$AVRO_TOOL" same-records $(inputs "$Y" "$M1" "$DD1") -- "$F1"
+cp "$F1" "$T/cp.avro"
+cmp -s "$T/cp.avro" "$cf" && cat "$F1" | cmp -s - "$cf"
+ok $? "cp and cat give the cache file's bytes"
+check "DD.timeseries.txt lists the day's series" diff <(series_of "$Y" "$M1" "$DD1") "$MP/$Y/$M1/$DD1.timeseries.txt"
+[ "$(xattr "$F1" user.swrepart.state)" = cached ] && [ "$(xattr "$F1" user.swrepart.objects)" = "$nobj" ] &&
+	[ -n "$(xattr "$F1" user.swrepart.built)" ]
+ok $? "extended attributes: state cached, the objects merged, when built"
+
+# ---- read-only ----
+fails "writing a day: EROFS" 2 "Read-only file system" sh -c "echo x >>'$F1'"
+fails "creating a file: EROFS" 1 "Read-only file system" touch "$MP/$Y/new"
+fails "mkdir: EROFS" 1 "Read-only file system" mkdir "$MP/$Y/d"
+fails "rm: EROFS" 1 "Read-only file system" rm -f "$F1"
+fails "mv: EROFS" 1 "Read-only file system" mv "$F1" "$MP/$Y/x.avro"
+
+# ---- a day that grows: the refresh, and an open file keeps its version ----
+exec 7<"$F1"
+old_md5=$(md5sum <"$cf" | cut -d' ' -f1)
+# shellcheck disable=SC2086
+"$SWREPART" gen $G --series 32 "$T/full" >/dev/null
+awscli s3 sync --only-show-errors "$T/full" s3://cold/
+rm -rf "$C"; cp -a "$T/full" "$C"
+sleep 2.5
+# shellcheck disable=SC2046
+check "after the refresh interval, a new open sees the late windows and new series" \
+	"$PY" "$AVRO_TOOL" same-records $(inputs "$Y" "$M1" "$DD1") -- "$F1"
+[ "$(md5sum <&7 | cut -d' ' -f1)" = "$old_md5" ]
+ok $? "while a reader that had the file open still reads the old version"
+exec 7<&-
+grep -q "$D1: extended with" "$T/mount.log"
+ok $? "the log says the day was extended"
+
+# ---- a corrupt day: EIO and one log line; the others keep working ----
+F2=$MP/$Y2/$M2/$DD2.avro
+bad=$(cd "$C" && find "raw/$(part "$Y2" "$M2" "$DD2")" -name '*.avro' | sort | head -n 1)
+head -c 100 "$C/$bad" >"$T/trunc.avro"
+awscli s3 cp --only-show-errors "$T/trunc.avro" "s3://cold/$bad"
+fails "a day with a truncated object: EIO" 1 "Input/output error" cat "$F2"
+grep -q "$D2: cannot materialize the day: .*$bad" "$T/mount.log"
+ok $? "and one log line naming the day and the object"
+[ "$(xattr "$F2" user.swrepart.state)" = failed ] && xattr "$F2" user.swrepart.error | grep -q "$bad"
+ok $? "state failed, with the error as an attribute"
+cat "$F1" >/dev/null
+ok $? "the other day still reads"
+awscli s3 cp --only-show-errors "$C/$bad" "s3://cold/$bad"
+# shellcheck disable=SC2046
+check "once the object is repaired, the next open builds the day" \
+	"$PY" "$AVRO_TOOL" same-records $(inputs "$Y2" "$M2" "$DD2") -- "$F2"
+
+# ---- already mounted; kill -9; remount reuses the cache ----
+fails "a mount point already mounted is refused" 2 "already a mount point" \
+	"$SWREPART" --cold-bucket cold --cache-dir "$CACHE" mount -f "$MP"
+kill -9 "$MPID"
+wait "$MPID" 2>/dev/null
+fails "after kill -9: the dead mount is named, with the fix" 2 "fusermount3 -u" \
+	"$SWREPART" --cold-bucket cold --cache-dir "$CACHE" mount -f "$MP"
+fusermount3 -u "$MP"
+s3ctl DELETE stats >/dev/null
+check "remount after kill -9" mount_fg -o mount.refresh_interval=3600
+cmp -s "$F1" "$(cachefile "$Y" "$M1" "$DD1")" && [ "$(gets GetObject)" = 0 ]
+ok $? "the remount reuses the cached day ($(gets GetObject) GETs)"
+unmount_fg
+# A settled day (settle time 0: yesterday has ended) is cached by the
+# kernel, and mmap works.
+check "remount with days settled" mount_fg -o mount.settle_time=0,mount.refresh_interval=3600
+cat "$F1" >/dev/null
+"$PY" -c 'import mmap,sys; f=open(sys.argv[1],"rb"); m=mmap.mmap(f.fileno(),0,access=mmap.ACCESS_READ); open(sys.argv[2],"wb").write(m[:])' "$F1" "$T/mmap.avro"
+cmp -s "$T/mmap.avro" "$(cachefile "$Y" "$M1" "$DD1")" && cp "$F1" "$T/cp2.avro" && cmp -s "$T/cp2.avro" "$T/mmap.avro"
+ok $? "mmap and cp of a settled day give the cache file's bytes"
+
+# ---- SIGTERM unmounts cleanly ----
+kill -TERM "$MPID"
+wait "$MPID"
+st=$?
+[ "$st" = 0 ] && ! is_mounted "$MP" && ls "$MP" >/dev/null 2>&1
+ok $? "SIGTERM: exit 0, unmounted, no dead mount left (exit $st)"
+
+# ---- eviction under a small cache.max_size ----
+s1=$(stat -c %s "$(cachefile "$Y" "$M1" "$DD1")")
+check "mount with cache.max_size below two days" mount_fg -o "cache.max_size=$((s1 + s1 / 2)),allow_other"
+grep -q " $MP fuse.swrepart .*allow_other" /proc/mounts
+ok $? "allow_other when asked"
+[ "$(xattr "$F1" user.swrepart.state)" = cached ] && [ "$(xattr "$F2" user.swrepart.state)" = cold ]
+ok $? "at mount, the cache is brought within the bound: the least recently read day goes"
+cat "$F2" >/dev/null
+[ "$(xattr "$F2" user.swrepart.state)" = cached ] && [ "$(xattr "$F1" user.swrepart.state)" = cold ]
+ok $? "reading the evicted day rebuilds it, and evicts the other"
+cat "$F1" >"$T/again.avro"
+cmp -s "$T/again.avro" "$(cachefile "$Y" "$M1" "$DD1")" && [ "$(xattr "$F1" user.swrepart.state)" = cached ]
+ok $? "which rebuilds in turn, with the same bytes"
+unmount_fg
+! is_mounted "$MP" && ! kill -0 "$MPID" 2>/dev/null
+ok $? "fusermount3 -u: the daemon exits and the mount is gone"
+
+# ---- mount.swrepart, daemonized, with fstab words ----
+ln -sf "$SWREPART" "$T/mount.swrepart"
+"$T/mount.swrepart" s3://cold/ "$MP" -o "endpoint-url=$S3_URL,cache.dir=$CACHE,timeseries_type=ALL,_netdev,nofail,noauto,x-systemd.automount,rw" >"$T/helper.log" 2>&1
+st=$?
+[ "$st" = 0 ] && is_mounted "$MP"
+ok $? "mount.swrepart SOURCE DIR -o settings,fstab words: mounted in the background" || sed 's/^/# /' "$T/helper.log"
+dpid=$(pgrep -f "mount.swrepart s3://cold/ $MP" | head -n 1)
+cmp -s "$F1" "$(cachefile "$Y" "$M1" "$DD1")"
+ok $? "and serves the days"
+fails "an unknown mount word is refused" 2 "unknown mount option 'bogus'" \
+	"$T/mount.swrepart" s3://cold/ "$T/mnt2" -o bogus
+umount "$MP"
+for _i in $(seq 1 50); do [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+! is_mounted "$MP" && { [ -z "$dpid" ] || ! kill -0 "$dpid" 2>/dev/null || grep -q '^State:.*Z' "/proc/$dpid/status"; }
+ok $? "umount ends the daemon"
+
+# ---- over file:// ----
+mkdir -p "$T/mnt2"
+"$SWREPART" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/cache2" mount "$T/mnt2" >/dev/null 2>&1
+# shellcheck disable=SC2046
+check "a file:// cold tier mounts and reads exactly" \
+	"$PY" "$AVRO_TOOL" same-records $(inputs "$Y" "$M1" "$DD1") -- "$T/mnt2/$Y/$M1/$DD1.avro"
+fusermount3 -u "$T/mnt2"
+ok $? "and unmounts"
+
+done_testing
