@@ -9,8 +9,9 @@ build="build-essential autoconf automake pkg-config
   libsnappy-dev ca-certificates"
 # python3-avro (+ python3-snappy) reads outputs back independently; awscli
 # cross-checks the S3 client; Node runs the S3 test server; mandoc lints
-# the man pages.
-test="python3 python3-avro python3-snappy python3-yaml awscli mandoc curl"
+# the man pages; the mount test needs mount(8) and pgrep.
+test="python3 python3-avro python3-snappy python3-yaml awscli mandoc curl
+  mount procps"
 pkgs=$build
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs $test"
