@@ -53,11 +53,13 @@ int cmd_ls(struct ctx *, const struct cmd_arg *, int, int, char **);
 int cmd_materialize(struct ctx *, const struct cmd_arg *, int, int, char **);
 int cmd_sync(struct ctx *, const struct cmd_arg *, int, int, char **);
 int cmd_mount(struct ctx *, const struct cmd_arg *, int, int, char **);
+int cmd_cache(struct ctx *, const struct cmd_arg *, int, int, char **);
 
 extern const struct cmd_opt gen_opts[];
 extern const struct cmd_opt ls_opts[];
 extern const struct cmd_opt materialize_opts[];
 extern const struct cmd_opt sync_opts[];
 extern const struct cmd_opt mount_opts[];
+extern const struct cmd_opt cache_opts[];
 
 #endif
