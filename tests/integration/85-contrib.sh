@@ -61,12 +61,41 @@ check "every option of the job definition exists" options_known "${args[@]}"
 exec_line=$(sed -n 's/^ExecStart=//p' "$CON/systemd/swrepart-sync.service")
 # shellcheck disable=SC2086
 check "every option of the service exists" options_known $exec_line
+mkdir -p "$T/units"
 if command -v systemd-analyze >/dev/null 2>&1; then
-	mkdir -p "$T/units"
 	sed "s|^ExecStart=[^ ]*|ExecStart=$SWREPART|" "$CON/systemd/swrepart-sync.service" >"$T/units/swrepart-sync.service"
 	cp "$CON/systemd/swrepart-sync.timer" "$T/units/"
 	check "the service and timer verify" \
 		sh -c "cd '$T/units' && systemd-analyze verify --man=no ./swrepart-sync.service ./swrepart-sync.timer"
+else
+	ok 0 "# SKIP systemd-analyze is not installed"
+fi
+
+# The mount unit, automount and fstab line: the units verify, and the
+# helper accepts their options (it gets as far as the mount point).
+ln -s "$SWREPART" "$T/mount.swrepart"
+printf 'timeseries_type: ALL\n' >"$T/conf.yml"
+# helper_accepts OPTIONS: every word and setting of OPTIONS is accepted.
+helper_accepts() {
+	_o=$(printf '%s' "$1" | sed "s|config=[^,]*|config=$T/conf.yml|; s|cache.dir=[^,]*|cache.dir=$T/c|")
+	"$T/mount.swrepart" s3://bucket/ "$T/no-such-dir" -o "$_o" >"$T/h.log" 2>&1
+	[ $? = 6 ] && grep -q "mount point '$T/no-such-dir'" "$T/h.log" || { sed 's/^/# /' "$T/h.log"; return 1; }
+}
+check "the mount unit's options are accepted by mount.swrepart" \
+	helper_accepts "$(sed -n 's/^Options=//p' "$CON/systemd/mnt-sw.mount")"
+[ "$(sed -n 's/^Type=//p' "$CON/systemd/mnt-sw.mount")" = swrepart ] &&
+	[ "$(sed -n 's/^Where=//p' "$CON/systemd/mnt-sw.mount")" = /mnt/sw ] &&
+	[ "$(sed -n 's/^Where=//p' "$CON/systemd/mnt-sw.automount")" = /mnt/sw ]
+ok $? "the mount unit and automount agree on /mnt/sw, type swrepart"
+fst=$(grep -v '^#' "$CON/fstab.example" | grep .)
+[ "$(echo "$fst" | awk '{print $3}')" = swrepart ] && [ "$(echo "$fst" | awk '{print NF}')" = 6 ]
+ok $? "the fstab example has six fields, type swrepart"
+check "the fstab example's options are accepted by mount.swrepart" \
+	helper_accepts "$(echo "$fst" | awk '{print $4}')"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	cp "$CON/systemd/mnt-sw.mount" "$CON/systemd/mnt-sw.automount" "$T/units/"
+	check "the mount and automount units verify" \
+		sh -c "cd '$T/units' && systemd-analyze verify --man=no ./mnt-sw.mount ./mnt-sw.automount"
 else
 	ok 0 "# SKIP systemd-analyze is not installed"
 fi
