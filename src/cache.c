@@ -759,7 +759,9 @@ cache_cleanup_locked(struct cache *c)
 					dd.day = dnum;
 					snprintf(f, sizeof(f), "%s/%s", mdir,
 					    fe->d_name);
-					if (cache_day_lock(c, src, &dd,
+					/* A day being built is swept
+					 * another time. */
+					if (cache_day_trylock(c, src, &dd,
 					    &lockfd) != SW_OK)
 						continue;
 					if (cache_day_get(c, src, &dd, &cd) ==

@@ -185,7 +185,12 @@ verify_day(const struct cache_entry *e)
 	if (fd < 0)
 		return sw_seterr(SW_ERR_DATA, "'%s': %s", e->file,
 		    strerror(errno));
-	if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size != e->size) {
+	if (fstat(fd, &sb) < 0) {
+		close(fd);
+		return sw_seterr(SW_ERR_DATA, "'%s': %s", e->file,
+		    strerror(errno));
+	}
+	if ((uint64_t)sb.st_size != e->size) {
 		close(fd);
 		return sw_seterr(SW_ERR_DATA, "'%s' holds %lld bytes, the index "
 		    "says %llu", e->file, (long long)sb.st_size,
@@ -212,10 +217,26 @@ verify(struct cache *c)
 	if ((rc = cache_days(c, &v, &n)) != SW_OK)
 		return cmd_fail(rc);
 	for (i = 0; i < n; i++) {
+		struct cache_day cd;
 		char ds[11];
+		int lockfd;
+		sw_err vr;
 
 		day_format(&v[i].d, ds);
-		if (verify_day(&v[i]) == SW_OK) {
+		/* Under the day's lock, and only the generation still
+		 * current: a build that commits meanwhile is not judged. */
+		if (cache_day_trylock(c, v[i].src, &v[i].d, &lockfd) != SW_OK) {
+			log_notice("%s: being built: not checked", ds);
+			continue;
+		}
+		if (cache_day_get(c, v[i].src, &v[i].d, &cd) != SW_OK ||
+		    !cd.exists || cd.gen != v[i].gen) {
+			cache_day_unlock(lockfd);
+			continue;
+		}
+		vr = verify_day(&v[i]);
+		cache_day_unlock(lockfd);
+		if (vr == SW_OK) {
 			log_info("%s: ok", ds);
 			continue;
 		}

@@ -45,7 +45,8 @@ dropped_word(const char *w)
 	};
 	size_t i;
 
-	if (strncmp(w, "x-", 2) == 0 || strncmp(w, "comment=", 8) == 0)
+	if (strncmp(w, "x-", 2) == 0 || strncmp(w, "comment=", 8) == 0 ||
+	    strncmp(w, "user=", 5) == 0 || strncmp(w, "uhelper=", 8) == 0)
 		return 1;
 	for (i = 0; words[i] != NULL; i++)
 		if (strcmp(w, words[i]) == 0)
@@ -170,7 +171,36 @@ cmd_mount(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		return cmd_fail(sw_seterr(SW_ERR_USAGE, "'%s' is already a "
 		    "mount point (%s): unmount it first", real,
 		    fstype[0] ? fstype : "unknown type"));
-	fsname = config_bucket_url(ctx->cfg.cold_bucket);
+	/* The daemon runs in "/": a relative cache directory must be made
+	 * absolute now. */
+	if (ctx->cfg.cache_dir != NULL && ctx->cfg.cache_dir[0] != '/') {
+		char cwd[PATH_MAX];
+		struct buf b;
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return cmd_fail(sw_seterr(SW_ERR_IO, "cannot resolve "
+			    "the cache directory '%s': %s", ctx->cfg.cache_dir,
+			    strerror(errno)));
+		buf_init(&b);
+		buf_printf(&b, "%s/%s", cwd, ctx->cfg.cache_dir);
+		free(ctx->cfg.cache_dir);
+		ctx->cfg.cache_dir = buf_detach(&b);
+	}
+	/* fsname is one FUSE option: escape its commas and backslashes. */
+	{
+		char *url = config_bucket_url(ctx->cfg.cold_bucket);
+		struct buf b;
+		const char *p;
+
+		buf_init(&b);
+		for (p = url; *p; p++) {
+			if (*p == ',' || *p == '\\')
+				buf_putc(&b, '\\');
+			buf_putc(&b, *p);
+		}
+		free(url);
+		fsname = buf_detach(&b);
+	}
 	fo.mountpoint = real;
 	fo.fsname = fsname;
 	i = fs_run(&ctx->cfg, &fo);

@@ -559,12 +559,14 @@ engine_pin_release(struct engine_pin *p)
 
 	if (p->fd >= 0)
 		close(p->fd);
+	if (p->index_fd >= 0)
+		close(p->index_fd);
 	cache_objs_free(p->objs, p->nobjs);
 	for (i = 0; i < p->nseries; i++)
 		free(p->series[i]);
 	free(p->series);
 	memset(p, 0, sizeof(*p));
-	p->fd = -1;
+	p->fd = p->index_fd = -1;
 }
 
 /* Pin the current generation of a day (its build lock is held). */
@@ -577,15 +579,17 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
 	sw_err rc;
 
 	memset(p, 0, sizeof(*p));
-	p->fd = -1;
+	p->fd = p->index_fd = -1;
 	if ((rc = cache_day_get(e->cache, src, d, &cd)) != SW_OK)
 		return rc;
+	p->index_fd = open(cd.index, O_RDONLY | O_CLOEXEC);
 	p->fd = open(cd.file, O_RDONLY | O_CLOEXEC);
-	if (p->fd < 0 || fstat(p->fd, &sb) < 0 || (uint64_t)sb.st_size !=
-	    cd.size) {
+	if (p->fd < 0 || p->index_fd < 0 || fstat(p->fd, &sb) < 0 ||
+	    (uint64_t)sb.st_size != cd.size) {
 		rc = sw_seterr(SW_ERR_IO, "cache: cannot read '%s': %s",
-		    cd.file, p->fd < 0 ? strerror(errno) : "its size is not "
-		    "the one the index recorded");
+		    p->fd < 0 ? cd.file : cd.index, p->fd < 0 ||
+		    p->index_fd < 0 ? strerror(errno) : "its size is not the "
+		    "one the index recorded");
 		engine_pin_release(p);
 		return rc;
 	}
@@ -615,9 +619,25 @@ known_bad(const struct cache_obj *bad, size_t nbad, const struct obj *o)
 	return 0;
 }
 
+/* A day's listing kept for the build that follows it. */
+struct engine_listing {
+	struct day d;
+	struct objs listed;
+};
+
+void
+engine_listing_free(struct engine_listing *l)
+{
+	if (l == NULL)
+		return;
+	objs_free(&l->listed);
+	free(l);
+}
+
 sw_err
 engine_day_list(struct engine *e, const struct day *d,
-    const struct engine_sel *sel, struct cache_obj **out, size_t *n)
+    const struct engine_sel *sel, struct cache_obj **out, size_t *n,
+    struct engine_listing **keep)
 {
 	struct objs listed;
 	struct coldtier_stats cs;
@@ -629,6 +649,8 @@ engine_day_list(struct engine *e, const struct day *d,
 
 	*out = NULL;
 	*n = 0;
+	if (keep != NULL)
+		*keep = NULL;
 	memset(&listed, 0, sizeof(listed));
 	rc = sel_source(e, sel, &src);
 	if (rc == SW_OK)
@@ -646,10 +668,9 @@ engine_day_list(struct engine *e, const struct day *d,
 
 		if (!selected(e, sel, o->series) || known_bad(bad, nbad, o))
 			continue;
-		v[k].key = o->key;
-		v[k].etag = o->etag;
+		v[k].key = xstrdup(o->key);
+		v[k].etag = xstrdup(o->etag);
 		v[k++].size = o->size;
-		o->key = o->etag = NULL;
 	}
 	qsort(v, k, sizeof(*v), cmp_cache_obj);
 	*out = v;
@@ -658,7 +679,13 @@ engine_day_list(struct engine *e, const struct day *d,
 		free(reasons[i]);
 	free(reasons);
 	cache_objs_free(bad, nbad);
-	objs_free(&listed);
+	if (keep != NULL) {
+		*keep = xcalloc(1, sizeof(**keep));
+		(*keep)->d = *d;
+		(*keep)->listed = listed;
+	} else {
+		objs_free(&listed);
+	}
 	return SW_OK;
 }
 
@@ -670,7 +697,7 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 	sw_err rc;
 
 	memset(pin, 0, sizeof(*pin));
-	pin->fd = -1;
+	pin->fd = pin->index_fd = -1;
 	if ((rc = cache_day_get(e->cache, e->src, d, &cd)) != SW_OK)
 		return rc;
 	if (!cd.exists)
@@ -707,13 +734,13 @@ engine_prefix(const struct engine *e)
 sw_err
 engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 {
-	return engine_day_ex(e, d, NULL, rep, NULL);
+	return engine_day_ex(e, d, NULL, NULL, rep, NULL);
 }
 
 sw_err
 engine_day_ex(struct engine *e, const struct day *d,
-    const struct engine_sel *sel, struct engine_report *rep,
-    struct engine_pin *pin)
+    const struct engine_sel *sel, struct engine_listing *given,
+    struct engine_report *rep, struct engine_pin *pin)
 {
 	struct objs listed;
 	struct coldtier_stats cs;
@@ -738,17 +765,27 @@ engine_day_ex(struct engine *e, const struct day *d,
 	memset(rep, 0, sizeof(*rep));
 	if (pin != NULL) {
 		memset(pin, 0, sizeof(*pin));
-		pin->fd = -1;
+		pin->fd = pin->index_fd = -1;
 	}
-	if ((rc = sel_source(e, sel, &src)) != SW_OK)
-		return rc;
 	memset(&listed, 0, sizeof(listed));
+	if (given != NULL && day_cmp(&given->d, d) == 0) {
+		listed = given->listed;
+		memset(&given->listed, 0, sizeof(given->listed));
+	}
+	engine_listing_free(given);
+	if ((rc = sel_source(e, sel, &src)) != SW_OK) {
+		objs_free(&listed);
+		return rc;
+	}
 	day_format(d, ds);
 	avro[0] = index[0] = '\0';
-	if ((rc = cache_day_lock(e->cache, src, d, &lockfd)) != SW_OK)
+	if ((rc = cache_day_lock(e->cache, src, d, &lockfd)) != SW_OK) {
+		objs_free(&listed);
 		return rc;
-	rc = coldtier_list_day(e->cold, e->prefix, d, add_obj, add_bad_key,
-	    &listed, &cs);
+	}
+	if (listed.v == NULL && listed.badv == NULL)
+		rc = coldtier_list_day(e->cold, e->prefix, d, add_obj,
+		    add_bad_key, &listed, &cs);
 	/* A key in the day's partition that is not a cold-tier object: the
 	 * day cannot be said complete without it, unless --skip-bad. */
 	if (rc == SW_OK && listed.nbad > 0 && !e->opts.skip_bad)

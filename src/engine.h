@@ -78,6 +78,7 @@ struct engine_sel {
  */
 struct engine_pin {
 	int fd;
+	int index_fd;             /* its timeseries.txt */
 	int64_t gen;
 	double built;             /* when the generation was built */
 	uint64_t size, records;
@@ -88,11 +89,16 @@ struct engine_pin {
 };
 void engine_pin_release(struct engine_pin *p);
 
+/* A day's listing from engine_day_list(), for the build that follows. */
+struct engine_listing;
+void engine_listing_free(struct engine_listing *l);
+
 /* engine_day() with a selection (NULL: the configured type) that, when
- * pin is not NULL, also pins the resulting generation. */
+ * pin is not NULL, also pins the resulting generation.  listing (may be
+ * NULL; always consumed) saves listing the day again. */
 sw_err engine_day_ex(struct engine *e, const struct day *d,
-    const struct engine_sel *sel, struct engine_report *rep,
-    struct engine_pin *pin);
+    const struct engine_sel *sel, struct engine_listing *listing,
+    struct engine_report *rep, struct engine_pin *pin);
 
 /* Pin the cached current generation of day d without listing or
  * building anything (waiting for a build in progress): SW_ERR_NOTFOUND,
@@ -107,9 +113,11 @@ const char *engine_prefix(const struct engine *e);
 
 /* List day d without fetching anything: its objects of the selection, in
  * key order, less those the cache knows to be bad (with --skip-bad).  The
- * day would be built from exactly these (unless the listing changes). */
+ * day would be built from exactly these (unless the listing changes).
+ * keep (may be NULL) receives the listing for engine_day_ex(). */
 sw_err engine_day_list(struct engine *e, const struct day *d,
-    const struct engine_sel *sel, struct cache_obj **out, size_t *n);
+    const struct engine_sel *sel, struct cache_obj **out, size_t *n,
+    struct engine_listing **keep);
 
 /* The cold tier's days with data in [from, to] (NULL: unbounded). */
 sw_err engine_days(struct engine *e, const struct day *from,

@@ -37,7 +37,11 @@ M(void)
 static void *
 fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	(void)conn;
+	/* With attr_timeout 0, auto_inval_data would cost a GETATTR per
+	 * read(): the pages of another generation are dropped at open
+	 * instead (keep_cache), and days that may change are read in
+	 * direct I/O mode. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	/* A day's size changes when it is built: the kernel asks every
 	 * time (a lookup in the index), so a stat is always exact.  Reads
 	 * within the size do not ask. */
@@ -102,6 +106,25 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 	(void)path;
 	return (int)mnt_read((struct mnt_file *)(uintptr_t)fi->fh, buf, size,
 	    off);
+}
+
+/* Reads are spliced from the pinned cache file, without a copy through
+ * the daemon when the kernel allows. */
+static int
+fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	struct fuse_bufvec *v = malloc(sizeof(*v));
+
+	(void)path;
+	if (v == NULL)
+		return -ENOMEM;
+	*v = FUSE_BUFVEC_INIT(size);
+	v->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	v->buf[0].fd = mnt_file_fd((struct mnt_file *)(uintptr_t)fi->fh);
+	v->buf[0].pos = off;
+	*bufp = v;
+	return 0;
 }
 
 static int
@@ -180,6 +203,7 @@ static const struct fuse_operations ops = {
 	.readdir = fs_readdir,
 	.open = fs_open,
 	.read = fs_read,
+	.read_buf = fs_read_buf,
 	.release = fs_release,
 	.getxattr = fs_getxattr,
 	.listxattr = fs_listxattr,

@@ -464,7 +464,7 @@ main(int argc, char **argv)
 		 * [-t TYPE]": make it "swrepart mount --source SOURCE DIR". */
 		char **nv = xcalloc((size_t)argc + 8, sizeof(char *));
 		char *pos[2] = { NULL, NULL };
-		int i, k = 0, npos = 0;
+		int i, k = 0, npos = 0, fake = 0;
 
 		nv[k++] = argv[0];
 		nv[k++] = "mount";
@@ -481,7 +481,10 @@ main(int argc, char **argv)
 				i++;   /* the type, a namespace: nothing to do */
 			} else if (strcmp(a, "-s") == 0 || strcmp(a, "-n") == 0) {
 				;      /* sloppy, no mtab: nothing to do */
-			} else if (strcmp(a, "-v") == 0 || strcmp(a, "-f") == 0 ||
+			} else if (strcmp(a, "-f") == 0) {
+				/* mount -f (fake): do everything but mount. */
+				fake = 1;
+			} else if (strcmp(a, "-v") == 0 ||
 			    strcmp(a, "-d") == 0 || strcmp(a, "-h") == 0 ||
 			    strcmp(a, "--help") == 0 || strcmp(a, "-V") == 0) {
 				nv[k++] = argv[i];
@@ -500,6 +503,11 @@ main(int argc, char **argv)
 				    "MOUNTPOINT [-o OPTIONS])"));
 				goto out;
 			}
+		}
+		if (fake) {
+			free(nv);
+			status = 0;
+			goto out;
 		}
 		if (npos == 2) {
 			nv[k++] = "--source";

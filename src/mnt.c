@@ -496,7 +496,25 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 	ds->building = 1;
 	pthread_mutex_unlock(&m->mu);
 
-	rc = engine_day_ex(m->e, d, NULL, &rep, pin);
+	rc = engine_day_ex(m->e, d, NULL, NULL, &rep, pin);
+	if (rc != SW_OK && cd.exists) {
+		/* A refresh that failed: the day as cached is still good. */
+		log_warn("%s: cannot list it again, serving the cached day: %s",
+		    dstr, sw_errmsg());
+		pthread_mutex_lock(&m->mu);
+		ds->building = 0;
+		ds->checked = now_real();
+		pthread_cond_broadcast(&ds->cv);
+		pthread_mutex_unlock(&m->mu);
+		rc = engine_day_pin(m->e, d, pin);
+		if (rc != SW_OK) {
+			log_error("%s: %s", dstr, rc == SW_ERR_NOTFOUND ?
+			    "evicted meanwhile" : sw_errmsg());
+			return -EIO;
+		}
+		cache_count(m->c, "hits", 1);
+		return 0;
+	}
 	if (rc == SW_OK) {
 		built = !rep.up_to_date;
 		*changed = !cd.exists || pin->size != cd.size;
@@ -546,7 +564,7 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		return -EROFS;
 	f = xcalloc(1, sizeof(*f));
-	f->fd = -1;
+	f->fd = f->pin.fd = f->pin.index_fd = -1;
 	f->is_index = n.kind == K_INDEX;
 	pthread_mutex_lock(&m->mu);
 	ds = dstate_get(m, &n.d);
@@ -554,20 +572,8 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	pthread_mutex_unlock(&m->mu);
 	f->ds = ds;
 	r = day_pin(m, ds, &n.d, &f->pin, &changed);
-	if (r == 0 && f->is_index) {
-		struct cache_day cd;
-
-		if (cache_day_get(m->c, m->src, &n.d, &cd) == SW_OK &&
-		    cd.exists)
-			f->fd = open(cd.index, O_RDONLY | O_CLOEXEC);
-		if (f->fd < 0) {
-			log_error("cannot open the index of %s: %s", path,
-			    strerror(errno));
-			r = -EIO;
-		}
-	} else if (r == 0) {
-		f->fd = f->pin.fd;
-	}
+	if (r == 0)
+		f->fd = f->is_index ? f->pin.index_fd : f->pin.fd;
 	if (r != 0) {
 		mnt_release(m, f);
 		return r;
@@ -613,8 +619,6 @@ mnt_release(struct mnt *m, struct mnt_file *f)
 {
 	if (f == NULL)
 		return;
-	if (f->is_index && f->fd >= 0)
-		close(f->fd);
 	engine_pin_release(&f->pin);
 	pthread_mutex_lock(&m->mu);
 	f->ds->nopen--;

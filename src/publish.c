@@ -758,6 +758,7 @@ publish_day(struct publisher *p, const struct day *d,
 	struct buf b;
 	struct engine_sel sel, *selp = NULL;
 	struct engine_pin pin;
+	struct engine_listing *listing = NULL;
 	struct cache_obj *listed = NULL;
 	struct partition pt;
 	size_t nlisted = 0, i;
@@ -769,7 +770,7 @@ publish_day(struct publisher *p, const struct day *d,
 	memset(&m, 0, sizeof(m));
 	memset(&pt, 0, sizeof(pt));
 	memset(&pin, 0, sizeof(pin));
-	pin.fd = -1;
+	pin.fd = pin.index_fd = -1;
 	buf_init(&b);
 	day_format(d, ds);
 	publish_keys(p->cfg, d, dkey, ikey, mkey, sizeof(dkey));
@@ -795,6 +796,27 @@ publish_day(struct publisher *p, const struct day *d,
 		}
 		if (rc == SW_OK && m.legacy)
 			rc = list_partition(p, d, dkey, &pt);
+		if (rc == SW_OK && m.legacy) {
+			m.lobjs = xcalloc(pt.nother + 1, sizeof(char *));
+			for (i = 0; i < pt.nother; i++)
+				if (is_sample_object(pt.other[i]))
+					m.lobjs[m.nlobjs++] =
+					    xstrdup(pt.other[i]);
+			/* The sample's only if its objects are there and
+			 * ours is not: a day of ours whose manifest was lost
+			 * (or deleted to publish it again) is published
+			 * anew, whole. */
+			if (m.nlobjs == 0 || pt.have_ours) {
+				log_notice("%s: '%s%s' exists but %s: "
+				    "publishing the day anew", ds,
+				    store_url(p->target), ikey, pt.have_ours ?
+				    "no manifest (swrepart's own day)" :
+				    "no merged_series object of the Python "
+				    "sample");
+				manifest_free(&m);
+				memset(&m, 0, sizeof(m));
+			}
+		}
 		if (rc == SW_OK && !m.legacy) {
 			/* A manifest exists before timeseries.txt does, so
 			 * that a run killed after writing the index is never
@@ -806,11 +828,6 @@ publish_day(struct publisher *p, const struct day *d,
 			m.placeholder = 1;
 		}
 		if (rc == SW_OK && m.legacy) {
-			m.lobjs = xcalloc(pt.nother + 1, sizeof(char *));
-			for (i = 0; i < pt.nother; i++)
-				if (is_sample_object(pt.other[i]))
-					m.lobjs[m.nlobjs++] =
-					    xstrdup(pt.other[i]);
 			m.src_url = xstrdup(p->cold_url);
 			m.src_prefix = xstrdup(p->cold_prefix);
 			m.src_type = xstrdup(p->cfg->timeseries_type);
@@ -848,7 +865,8 @@ publish_day(struct publisher *p, const struct day *d,
 	r->prev_objects = m.has_data ? m.count : 0;
 
 	/* 2. Anything new?  A listing answers without fetching. */
-	if ((rc = engine_day_list(p->e, d, selp, &listed, &nlisted)) != SW_OK)
+	if ((rc = engine_day_list(p->e, d, selp, &listed, &nlisted,
+	    &listing)) != SW_OK)
 		goto out;
 	objs_digest(listed, nlisted, digest, &bytes);
 	if (m.has_data && same_source(p, &m) && strcmp(digest, m.digest) == 0 &&
@@ -875,7 +893,8 @@ publish_day(struct publisher *p, const struct day *d,
 	}
 
 	/* 3. Build (or reuse) the day in the cache and hold it. */
-	rc = engine_day_ex(p->e, d, selp, &r->build, &pin);
+	rc = engine_day_ex(p->e, d, selp, listing, &r->build, &pin);
+	listing = NULL;
 	if (rc != SW_OK)
 		goto out;
 	cache_objs_free(listed, nlisted);
@@ -899,6 +918,18 @@ publish_day(struct publisher *p, const struct day *d,
 	}
 	if (pin.nobjs == 0 && !m.has_data && !(m.adopted && m.nlobjs > 0)) {
 		r->state = PUB_EMPTY;
+		goto out;
+	}
+	/* Never replace a published day by a smaller one: the cold tier
+	 * lost objects (a lifecycle rule?), or this machine sees less. */
+	if (m.has_data && same_source(p, &m) && r->build.listed < m.count) {
+		rc = sw_seterr(SW_ERR_DATA, "the cold tier now gives %llu "
+		    "objects for the day, fewer than the %llu published in "
+		    "'%s%s': not replacing it (objects expired or deleted?  "
+		    "Delete '%s%s' to publish what is left)",
+		    (unsigned long long)r->build.listed,
+		    (unsigned long long)m.count, store_url(p->target), dkey,
+		    store_url(p->target), mkey);
 		goto out;
 	}
 
@@ -983,6 +1014,7 @@ publish_day(struct publisher *p, const struct day *d,
 		goto out;
 	r->state = PUB_PUBLISHED;
 out:
+	engine_listing_free(listing);
 	cache_objs_free(listed, nlisted);
 	engine_pin_release(&pin);
 	partition_free(&pt);

@@ -15,7 +15,11 @@
  * the Python sample held before swrepart took the day over.  It is written
  * last: until it is, the day reads as not published, and the next run
  * publishes it again (reusing the cache and skipping an upload already
- * done), so a crash at any point loses nothing and leaves nothing doubled.
+ * done), so a crash at any point loses nothing and leaves nothing doubled
+ * -- except with --adopt, where the sample's objects are deleted after
+ * ours is uploaded (S3 cannot do both at once), so that until a run ends
+ * a query may read the sample's records twice.  A published day is never
+ * replaced by one of fewer objects.
  */
 #ifndef SWREPART_PUBLISH_H
 #define SWREPART_PUBLISH_H

@@ -134,6 +134,26 @@ grep -q "timeseries.txt' is gone: publishing the day again" "$T/s9" && grep -q "
 ok $? "a deleted timeseries.txt is written again, without uploading the data again"
 check "all days exact again" all_days_exact tgt
 
+# ---- a lost manifest: the day is published anew, whole ----
+awscli s3 rm --only-show-errors "s3://tgt/index/$(part 2022 5 31)/swrepart-manifest.json"
+S tgt "$T/cache-m" --from 2022-05-31 --to 2022-05-31 >"$T/lm.log" 2>&1
+ok $? "sync after the manifest of a published day was deleted"
+grep -q "no manifest (swrepart's own day): publishing the day anew" "$T/lm.log" && ! grep -q "Python sample" "$T/lm.log"
+ok $? "it is not taken for the sample's day" || sed 's/^/# /' "$T/lm.log"
+check "the day is whole again, with its manifest" all_days_exact tgt
+S tgt "$T/cache-m" --from 2022-05-31 --to 2022-05-31 >"$T/lm2.log" 2>&1
+grep -q "^1 day: 0 published, 1 unchanged" "$T/lm2.log"
+ok $? "and unchanged on the next run"
+
+# ---- a cold tier that lost objects never shrinks a published day ----
+gone=$(cd "$C" && find "raw/$(part 2022 5 31)" -name '*.avro' | sort | tail -n 1)
+awscli s3 rm --only-show-errors "s3://cold/$gone"
+fails "a day whose cold tier lost an object is not replaced (exit 1)" 1 \
+	"2022-05-31: the cold tier now gives .* fewer than the .* published" \
+	S tgt "$T/cache-shrink" --from 2022-05-31 --to 2022-05-31
+awscli s3 cp --only-show-errors "$C/$gone" "s3://cold/$gone"
+check "the published day is left whole" all_days_exact tgt
+
 # ---- faults: 503 SlowDown, resets, truncated bodies on a share of requests ----
 S tgtc "$T/cache-c" >/dev/null 2>&1
 s3ctl POST fault '[{"action":"slowdown","every":11,"count":1000},

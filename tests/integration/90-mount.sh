@@ -152,6 +152,31 @@ awscli s3 cp --only-show-errors "$C/$bad" "s3://cold/$bad"
 check "once the object is repaired, the next open builds the day" \
 	"$PY" "$AVRO_TOOL" same-records $(inputs "$Y2" "$M2" "$DD2") -- "$F2"
 
+# ---- a stuck request wedges nothing; a new day appears after dir_ttl ----
+D3=$(date -u -d tomorrow +%Y-%m-%d)
+"$SWREPART" gen --start "$D3" --days 1 --series 5 --records 20 "$T/day3" >/dev/null
+awscli s3 sync --only-show-errors "$T/day3" s3://cold/
+cp -a "$T/day3/." "$C/"
+sleep 1.2
+Y3=${D3%%-*} M3=$(echo "$D3" | cut -d- -f2) DD3=${D3##*-}
+ls "$MP/$Y3/$M3" 2>/dev/null | grep -qx "$DD3.avro"
+ok $? "a day exported after the mount appears once the listing expires (mount.dir_ttl)"
+s3ctl POST fault '{"method":"GET","path_regex":"startDay(=|%3D)'"$((10#$DD3))"'/.*raw_","action":"delay","delay_ms":6000,"count":1}' >/dev/null
+cat "$MP/$Y3/$M3/$DD3.avro" >"$T/slow.avro" 2>/dev/null &
+slow=$!
+sleep 0.5
+t0=$(date +%s.%N)
+ls -l "$MP/$Y/$M1" >/dev/null && cat "$F1" >/dev/null && getfattr_state=$(xattr "$MP/$Y3/$M3/$DD3.avro" user.swrepart.state)
+t1=$(date +%s.%N)
+fast=$("$PY" -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]) < 3)' "$t0" "$t1")
+wait "$slow"
+st=$?
+[ "$fast" = True ] && [ "$getfattr_state" = building ] && [ "$st" = 0 ]
+ok $? "while a request of one day's build is stuck, the mount answers (listing, another day, its state: $getfattr_state)"
+s3ctl DELETE fault >/dev/null
+# shellcheck disable=SC2046
+check "and the slow day arrives whole" "$PY" "$AVRO_TOOL" same-records $(inputs "$Y3" "$M3" "$DD3") -- "$T/slow.avro"
+
 # ---- already mounted; kill -9; remount reuses the cache ----
 fails "a mount point already mounted is refused" 2 "already a mount point" \
 	"$SWREPART" --cold-bucket cold --cache-dir "$CACHE" mount -f "$MP"
@@ -212,6 +237,22 @@ umount "$MP"
 for _i in $(seq 1 50); do [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
 ! is_mounted "$MP" && { [ -z "$dpid" ] || ! kill -0 "$dpid" 2>/dev/null || grep -q '^State:.*Z' "/proc/$dpid/status"; }
 ok $? "umount ends the daemon"
+
+# ---- mount -t swrepart, through mount(8) ----
+if [ ! -e /sbin/mount.swrepart ] && [ -w /sbin ] && command -v mount >/dev/null; then
+	ln -s "$SWREPART" /sbin/mount.swrepart
+	trap 'rm -f /sbin/mount.swrepart; fusermount3 -uz "$MP" 2>/dev/null; fusermount3 -uz "$T/mnt2" 2>/dev/null; cleanup' EXIT
+	mount -t swrepart s3://cold/ "$MP" -o "endpoint-url=$S3_URL,cache.dir=$CACHE,timeseries_type=ALL,_netdev,nofail" >"$T/mt.log" 2>&1
+	st=$?
+	[ "$st" = 0 ] && is_mounted "$MP" && cmp -s "$F1" "$(cachefile "$Y" "$M1" "$DD1")"
+	ok $? "mount -t swrepart SOURCE DIR -o ... mounts through mount(8) and serves the days" || sed 's/^/# /' "$T/mt.log"
+	umount "$MP"
+	ok $? "umount unmounts it"
+	rm -f /sbin/mount.swrepart
+else
+	ok 0 "# SKIP mount -t swrepart: /sbin/mount.swrepart exists already or /sbin is not writable"
+	ok 0 "# SKIP umount"
+fi
 
 # ---- over file:// ----
 mkdir -p "$T/mnt2"
