@@ -572,7 +572,7 @@ engine_pin_release(struct engine_pin *p)
 /* Pin the current generation of a day (its build lock is held). */
 static sw_err
 pin_day(struct engine *e, int64_t src, const struct day *d,
-    struct engine_pin *p)
+    struct engine_pin *p, int lists)
 {
 	struct cache_day cd;
 	struct stat sb;
@@ -597,6 +597,8 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
 	p->gen = cd.gen;
 	p->built = cd.built;
 	p->records = cd.records;
+	if (!lists)
+		return SW_OK;
 	rc = cache_day_objects(e->cache, src, d, &p->objs, &p->nobjs);
 	if (rc == SW_OK)
 		rc = cache_day_series(e->cache, src, d, &p->series,
@@ -708,7 +710,7 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 	if (rc == SW_OK && !cd.exists)
 		rc = SW_ERR_NOTFOUND;
 	else if (rc == SW_OK)
-		rc = pin_day(e, e->src, d, pin);
+		rc = pin_day(e, e->src, d, pin, 0);
 	cache_day_unlock(lockfd);
 	return rc;
 }
@@ -1068,7 +1070,7 @@ out:
 		if (index[0] != '\0')
 			unlink(index);
 	} else if (pin != NULL) {
-		rc = pin_day(e, src, d, pin);
+		rc = pin_day(e, src, d, pin, 1);
 	}
 	if (staging[0] != '\0')
 		cache_rmtree(staging);

@@ -102,7 +102,9 @@ sw_err engine_day_ex(struct engine *e, const struct day *d,
 
 /* Pin the cached current generation of day d without listing or
  * building anything (waiting for a build in progress): SW_ERR_NOTFOUND,
- * without a message, when the cache does not hold the day. */
+ * without a message, when the cache does not hold the day.  Only the
+ * descriptors, size, records and generation are filled (no objects or
+ * series: this is the mount's fast path). */
 sw_err engine_day_pin(struct engine *e, const struct day *d,
     struct engine_pin *pin);
 
