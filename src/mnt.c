@@ -32,6 +32,7 @@ struct dstate {
 	int failed;
 	char err[512];
 	int64_t opened_gen;        /* generation the kernel last read, or 0 */
+	double touched;            /* last read recorded in the index */
 	unsigned nopen;
 	struct dstate *next;
 };
@@ -44,6 +45,11 @@ struct mnt {
 	pthread_mutex_t mu;
 	struct dstate *tab[NBUCKETS];
 	double mounted;
+	/* Opens served from the cache, counted here and written to the
+	 * index now and then (a write per open would cost more than the
+	 * open). */
+	int64_t hits_pending;
+	double hits_flushed;
 	uid_t uid;
 	gid_t gid;
 };
@@ -175,6 +181,8 @@ mnt_free(struct mnt *m)
 
 	if (m == NULL)
 		return;
+	if (m->hits_pending > 0 && m->c != NULL)
+		cache_count(m->c, "hits", m->hits_pending);
 	for (i = 0; i < NBUCKETS; i++) {
 		while (m->tab[i] != NULL) {
 			struct dstate *ds = m->tab[i];
@@ -453,6 +461,24 @@ evict(struct mnt *m)
 	free(v);
 }
 
+static void
+count_hit(struct mnt *m)
+{
+	int64_t n = 0;
+	double now = now_real();
+
+	pthread_mutex_lock(&m->mu);
+	m->hits_pending++;
+	if (m->hits_pending >= 100 || now - m->hits_flushed >= 10) {
+		n = m->hits_pending;
+		m->hits_pending = 0;
+		m->hits_flushed = now;
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (n > 0)
+		cache_count(m->c, "hits", n);
+}
+
 /* Build (or extend) day d if it needs it, once for all callers, and pin
  * its current generation.  *changed is set when the generation pinned is
  * not the one a stat before this open would have shown. */
@@ -481,7 +507,7 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 		pthread_mutex_unlock(&m->mu);
 		rc = engine_day_pin(m->e, d, pin);
 		if (rc == SW_OK) {
-			cache_count(m->c, "hits", 1);
+			count_hit(m);
 			return 0;
 		}
 		if (rc != SW_ERR_NOTFOUND) {
@@ -512,7 +538,7 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 			    "evicted meanwhile" : sw_errmsg());
 			return -EIO;
 		}
-		cache_count(m->c, "hits", 1);
+		count_hit(m);
 		return 0;
 	}
 	if (rc == SW_OK) {
@@ -578,8 +604,14 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 		mnt_release(m, f);
 		return r;
 	}
-	cache_day_touch(m->c, m->src, &n.d);
 	pthread_mutex_lock(&m->mu);
+	/* Least recently read is judged to the minute. */
+	if (now_real() - ds->touched >= 60) {
+		ds->touched = now_real();
+		pthread_mutex_unlock(&m->mu);
+		cache_day_touch(m->c, m->src, &n.d);
+		pthread_mutex_lock(&m->mu);
+	}
 	/* The kernel's page cache belongs to the path, not to an open: a
 	 * day that may still change is read in direct I/O mode, each open
 	 * from the generation it pinned, so that a reader keeps its version
