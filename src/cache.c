@@ -26,7 +26,7 @@
 #include "options.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct cache {
 	char *dir;
@@ -66,8 +66,9 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS series_list_member ("
     "  endpoint TEXT NOT NULL, type TEXT NOT NULL, series TEXT NOT NULL,"
     "  PRIMARY KEY (endpoint, type, series));"
-    /* added tables (no migration needed): the mount's directory
-     * listings, when each day was last read, and counters */
+    /* version 3: the mount's directory listings, when each day was
+     * last read, and counters (an index of version 2 gains them: every
+     * statement here is CREATE ... IF NOT EXISTS) */
     "CREATE TABLE IF NOT EXISTS listing ("
     "  source INTEGER NOT NULL, path TEXT NOT NULL, fetched REAL NOT NULL,"
     "  vals TEXT NOT NULL, PRIMARY KEY (source, path));"
@@ -191,7 +192,7 @@ cache_open(const struct sw_config *cfg, struct cache **out)
 		if (rc == SW_OK)
 			rc = exec(c, schema_sql);
 		if (rc == SW_OK)
-			rc = exec(c, "PRAGMA user_version=2; COMMIT");
+			rc = exec(c, "PRAGMA user_version=3; COMMIT");
 		else
 			exec(c, "ROLLBACK");
 	}

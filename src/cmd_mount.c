@@ -113,6 +113,7 @@ cmd_mount(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 			break;
 		case O_DEBUG:
 			fo.foreground = fo.debug = 1;
+			log_set_level(LOG_LVL_DEBUG);
 			break;
 		case O_SOURCE:
 			if (strcmp(args[i].value, "swrepart") == 0 ||
@@ -135,8 +136,10 @@ cmd_mount(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 
 		if (strcmp(w, "allow_other") == 0)
 			fo.allow_other = 1;
-		else if (strcmp(w, "debug") == 0)
+		else if (strcmp(w, "debug") == 0) {
 			fo.foreground = fo.debug = 1;
+			log_set_level(LOG_LVL_DEBUG);
+		}
 		else if (strcmp(w, "foreground") == 0)
 			fo.foreground = 1;
 		else if (!dropped_word(w))

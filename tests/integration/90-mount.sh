@@ -205,6 +205,18 @@ st=$?
 [ "$st" = 0 ] && ! is_mounted "$MP" && ls "$MP" >/dev/null 2>&1
 ok $? "SIGTERM: exit 0, unmounted, no dead mount left (exit $st)"
 
+# ---- -d: libfuse's trace of every request, in the foreground ----
+"$SWREPART" --endpoint-url "$S3_URL" --cold-bucket cold --timeseries-type ALL --cache-dir "$CACHE" \
+	mount -d "$MP" >"$T/debug.log" 2>&1 &
+dpid=$!
+PIDS="$PIDS $dpid"
+for _i in $(seq 1 100); do is_mounted "$MP" && break; sleep 0.1; done
+ls "$MP" >/dev/null
+fusermount3 -u "$MP"
+wait "$dpid"
+grep -q "fuse: .*LOOKUP\|fuse: .*opcode\|fuse: .*unique:" "$T/debug.log"
+ok $? "mount -d logs libfuse's requests" || tail -n 5 "$T/debug.log" | sed 's/^/# /'
+
 # ---- eviction under a small cache.max_size ----
 s1=$(stat -c %s "$(cachefile "$Y" "$M1" "$DD1")")
 check "mount with cache.max_size below two days" mount_fg -o "cache.max_size=$((s1 + s1 / 2)),allow_other"
@@ -248,10 +260,17 @@ if [ ! -e /sbin/mount.swrepart ] && [ -w /sbin ] && command -v mount >/dev/null;
 	ok $? "mount -t swrepart SOURCE DIR -o ... mounts through mount(8) and serves the days" || sed 's/^/# /' "$T/mt.log"
 	umount "$MP"
 	ok $? "umount unmounts it"
+	# An fstab line, through mount(8)'s alternative fstab (-T).
+	printf 's3://cold/ %s swrepart _netdev,nofail,noauto,x-systemd.automount,endpoint-url=%s,cache.dir=%s,timeseries_type=ALL 0 0\n' \
+		"$MP" "$S3_URL" "$CACHE" >"$T/fstab"
+	mount -T "$T/fstab" "$MP" >"$T/mt.log" 2>&1 && is_mounted "$MP" && cmp -s "$F1" "$(cachefile "$Y" "$M1" "$DD1")"
+	ok $? "an fstab line mounts it (mount -T FSTAB MOUNTPOINT)" || sed 's/^/# /' "$T/mt.log"
+	umount "$MP"
 	rm -f /sbin/mount.swrepart
 else
 	ok 0 "# SKIP mount -t swrepart: /sbin/mount.swrepart exists already or /sbin is not writable"
 	ok 0 "# SKIP umount"
+	ok 0 "# SKIP fstab"
 fi
 
 # ---- over file:// ----

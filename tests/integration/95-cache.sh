@@ -47,6 +47,12 @@ ok $? "cache prune --older-than 0s evicts every day and its files"
 fails "prune without a bound: exit 2" 2 "needs --max-size or --older-than" SW cache prune
 fails "an unknown subcommand: exit 2" 2 "status, prune, verify" SW cache frob
 fails "a bad age: exit 2" 2 "give an age" SW cache prune --older-than soon
+# An index of the previous schema (version 2) gains the new tables.
+SW materialize --from 2022-05-30 --to 2022-05-30 >/dev/null 2>&1
+"$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript("DROP TABLE listing; DROP TABLE day_access; DROP TABLE counter; PRAGMA user_version=2;")' "$T/cache/index.sqlite"
+SW cache status >"$T/st2" 2>&1 && grep -q "1 day," "$T/st2" &&
+	[ "$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$T/cache/index.sqlite")" = 3 ]
+ok $? "an index of schema 2 is brought to schema 3, keeping its days" || sed 's/^/# /' "$T/st2"
 [ "$(stat -c %a "$T/cache")" = 700 ]
 ok $? "the cache stays private"
 
