@@ -554,7 +554,8 @@ main(int argc, char **argv)
 	}
 	if (p.nwords > 0 && c->fn != cmd_mount) {
 		status = cmd_fail(sw_seterr(SW_ERR_USAGE, "-o: unknown key "
-		    "'%s' (see swrepart.conf(5))", p.words[0]));
+		    "'%.*s' (see swrepart.conf(5))",
+		    (int)strcspn(p.words[0], "="), p.words[0]));
 		goto out;
 	}
 	ctx.progname = progname;

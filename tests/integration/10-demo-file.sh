@@ -63,8 +63,12 @@ fails "gen share out of range" 2 "--bad-share must be a share from 0 to 1" \
 check "help lists the commands" sh -c "'$SWREPART' help | grep -q '^  gen '"
 check "version" sh -c "'$SWREPART' --version | grep -q '^swrepart [0-9]'"
 ln -s "$SWREPART" "$T/mount.swrepart"
-fails "mount.swrepart says mounting is not there yet" 2 \
-	"mounting is not available" "$T/mount.swrepart" "$T/mnt"
+fails "mount.swrepart without a mount point: exit 2" 2 \
+	"give one mount point" "$T/mount.swrepart"
+fails "mount.swrepart with an unknown mount option: exit 2" 2 \
+	"unknown mount option 'frob'" "$T/mount.swrepart" "$T" -o frob
+"$T/mount.swrepart" -f s3://b/ "$T/mnt" -o frob
+ok $? "mount.swrepart -f (fake, as mount(8) passes it) mounts nothing and exits 0"
 
 # The config file.
 cat >"$T/c.yml" <<YML
