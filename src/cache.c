@@ -868,14 +868,6 @@ fail:
 	return rc;
 }
 
-static double
-now_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static sw_err
 cache_listing_get_locked(struct cache *c, int64_t src, const char *path,
@@ -892,7 +884,7 @@ cache_listing_get_locked(struct cache *c, int64_t src, const char *path,
 		return db_err(c, "read a listing");
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, now_real() - max_age);
+	sqlite3_bind_double(st, 3, now_wall() - max_age);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 		size_t cap = 0;
@@ -936,7 +928,7 @@ cache_listing_put_locked(struct cache *c, int64_t src, const char *path,
 	}
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, now_real());
+	sqlite3_bind_double(st, 3, now_wall());
 	sqlite3_bind_text(st, 4, b.data ? b.data : "", -1, SQLITE_STATIC);
 	rc = step_done(c, st, "record a listing");
 	sqlite3_finalize(st);
@@ -958,7 +950,7 @@ cache_day_touch_locked(struct cache *c, int64_t src, const struct day *d)
 		return db_err(c, "record a read");
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, now_real());
+	sqlite3_bind_double(st, 3, now_wall());
 	rc = step_done(c, st, "record a read");
 	sqlite3_finalize(st);
 	return rc;
@@ -1102,188 +1094,117 @@ cache_day_drop_locked(struct cache *c, int64_t src, const struct day *d)
 
 /* ---- the public functions: one thread at a time on the connection ---- */
 
+#define LOCKED(c, call)                                 \
+	do {                                            \
+		sw_err locked_rc_;                      \
+		pthread_mutex_lock(&(c)->mu);           \
+		locked_rc_ = (call);                    \
+		pthread_mutex_unlock(&(c)->mu);         \
+		return locked_rc_;                      \
+	} while (0)
+
 sw_err
 cache_source(struct cache *c, const char *url, const char *prefix,
     const char *type, int64_t *out)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_source_locked(c, url, prefix, type, out);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_source_locked(c, url, prefix, type, out));
 }
 
 sw_err
 cache_day_get(struct cache *c, int64_t src, const struct day *d,
     struct cache_day *out)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_day_get_locked(c, src, d, out);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_day_get_locked(c, src, d, out));
 }
 
 sw_err
 cache_day_objects(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, size_t *n)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_day_objects_locked(c, src, d, out, n);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_day_objects_locked(c, src, d, out, n));
 }
 
 sw_err
 cache_day_bad(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, char ***reasons, size_t *n)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_day_bad_locked(c, src, d, out, reasons, n);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_day_bad_locked(c, src, d, out, reasons, n));
 }
 
 sw_err
 cache_day_series(struct cache *c, int64_t src, const struct day *d,
     char ***out, size_t *n)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_day_series_locked(c, src, d, out, n);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_day_series_locked(c, src, d, out, n));
 }
 
 sw_err
 cache_day_commit(struct cache *c, int64_t src, const struct day *d,
     const struct cache_commit *cm)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_day_commit_locked(c, src, d, cm);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_day_commit_locked(c, src, d, cm));
 }
 
 sw_err
 cache_series_list_get(struct cache *c, const char *endpoint, const char *type,
     double max_age, char ***out, size_t *n)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_series_list_get_locked(c, endpoint, type, max_age, out, n);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_series_list_get_locked(c, endpoint, type, max_age, out, n));
 }
 
 sw_err
 cache_series_list_put(struct cache *c, const char *endpoint, const char *type,
     char *const *ids, size_t n)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_series_list_put_locked(c, endpoint, type, ids, n);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_series_list_put_locked(c, endpoint, type, ids, n));
 }
 
 sw_err
 cache_cleanup(struct cache *c)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_cleanup_locked(c);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_cleanup_locked(c));
 }
 
 sw_err
 cache_listing_get(struct cache *c, int64_t src, const char *path,
     double max_age, long **vals, size_t *n)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_listing_get_locked(c, src, path, max_age, vals, n);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_listing_get_locked(c, src, path, max_age, vals, n));
 }
 
 sw_err
 cache_listing_put(struct cache *c, int64_t src, const char *path,
     const long *vals, size_t n)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_listing_put_locked(c, src, path, vals, n);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_listing_put_locked(c, src, path, vals, n));
 }
 
 sw_err
 cache_day_touch(struct cache *c, int64_t src, const struct day *d)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_day_touch_locked(c, src, d);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_day_touch_locked(c, src, d));
 }
 
 sw_err
 cache_count(struct cache *c, const char *name, int64_t add)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_count_locked(c, name, add);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_count_locked(c, name, add));
 }
 
 sw_err
 cache_counter(struct cache *c, const char *name, int64_t *out)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_counter_locked(c, name, out);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_counter_locked(c, name, out));
 }
 
 sw_err
 cache_days(struct cache *c, struct cache_entry **out, size_t *n)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_days_locked(c, out, n);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_days_locked(c, out, n));
 }
 
 sw_err
 cache_day_drop(struct cache *c, int64_t src, const struct day *d)
 {
-	sw_err rc;
-
-	pthread_mutex_lock(&c->mu);
-	rc = cache_day_drop_locked(c, src, d);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	LOCKED(c, cache_day_drop_locked(c, src, d));
 }

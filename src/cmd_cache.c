@@ -114,13 +114,10 @@ prune(struct cache *c, uint64_t max, int have_max, double age, int have_age)
 	struct cache_entry *v;
 	size_t n, i, dropped = 0, busy = 0;
 	uint64_t total = 0, freed = 0;
-	struct timespec ts;
-	double now;
+	double now = now_wall();
 	char sz[32];
 	sw_err rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 	if ((rc = cache_days(c, &v, &n)) != SW_OK)
 		return cmd_fail(rc);
 	for (i = 0; i < n; i++)

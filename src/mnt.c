@@ -68,14 +68,6 @@ struct node {
 	struct day d;              /* year, month, day as far as known */
 };
 
-static double
-now_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* A decimal number of exactly ndigits digits at *p, then *end. */
 static int
@@ -142,7 +134,7 @@ mnt_new(const struct sw_config *cfg, struct mnt **out)
 
 	m->cfg = cfg;
 	pthread_mutex_init(&m->mu, NULL);
-	m->mounted = now_real();
+	m->mounted = now_wall();
 	m->uid = getuid();
 	m->gid = getgid();
 	if ((rc = engine_new(cfg, NULL, &m->e)) != SW_OK) {
@@ -421,7 +413,7 @@ stale(const struct mnt *m, const struct dstate *ds, const struct cache_day *cd)
 	double last = cd->built > ds->checked ? cd->built : ds->checked;
 
 	return mutable_day(m, ds, cd->built) &&
-	    now_real() - last >= (double)m->cfg->mount_refresh_interval;
+	    now_wall() - last >= (double)m->cfg->mount_refresh_interval;
 }
 
 /* Evict least recently read days until the cache fits cache.max_size,
@@ -465,7 +457,7 @@ static void
 count_hit(struct mnt *m)
 {
 	int64_t n = 0;
-	double now = now_real();
+	double now = now_wall();
 
 	pthread_mutex_lock(&m->mu);
 	m->hits_pending++;
@@ -529,7 +521,7 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 		    dstr, sw_errmsg());
 		pthread_mutex_lock(&m->mu);
 		ds->building = 0;
-		ds->checked = now_real();
+		ds->checked = now_wall();
 		pthread_cond_broadcast(&ds->cv);
 		pthread_mutex_unlock(&m->mu);
 		rc = engine_day_pin(m->e, d, pin);
@@ -558,7 +550,7 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 	}
 	pthread_mutex_lock(&m->mu);
 	ds->building = 0;
-	ds->checked = now_real();
+	ds->checked = now_wall();
 	ds->failed = rc != SW_OK;
 	snprintf(ds->err, sizeof(ds->err), "%s", rc != SW_OK ? sw_errmsg() :
 	    "");
@@ -606,8 +598,8 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	}
 	pthread_mutex_lock(&m->mu);
 	/* Least recently read is judged to the minute. */
-	if (now_real() - ds->touched >= 60) {
-		ds->touched = now_real();
+	if (now_wall() - ds->touched >= 60) {
+		ds->touched = now_wall();
 		pthread_mutex_unlock(&m->mu);
 		cache_day_touch(m->c, m->src, &n.d);
 		pthread_mutex_lock(&m->mu);

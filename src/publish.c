@@ -690,6 +690,19 @@ same_source(const struct publisher *p, const struct manifest *m)
 	    strcmp(m->src_type, p->cfg->timeseries_type) == 0;
 }
 
+/* Whether the target holds exactly the day whose objects have this
+ * digest: the manifest says so, and its objects are still there. */
+static sw_err
+unchanged(struct publisher *p, const struct manifest *m, const char *ikey,
+    const char *digest, int *same)
+{
+	*same = 0;
+	if (!m->has_data || !same_source(p, m) || strcmp(digest, m->digest) != 0
+	    || (m->adopted && m->nlobjs > 0))
+		return SW_OK;
+	return data_intact(p, m, ikey, same);
+}
+
 /* Upload the pinned day file to key unless it is there already, then
  * check what the server holds against the file. */
 static sw_err
@@ -762,6 +775,7 @@ publish_day(struct publisher *p, const struct day *d,
 	struct cache_obj *listed = NULL;
 	struct partition pt;
 	size_t nlisted = 0, i;
+	int same;
 	char digest[65], md5[33];
 	uint64_t bytes;
 	sw_err rc;
@@ -869,20 +883,15 @@ publish_day(struct publisher *p, const struct day *d,
 	    &listing)) != SW_OK)
 		goto out;
 	objs_digest(listed, nlisted, digest, &bytes);
-	if (m.has_data && same_source(p, &m) && strcmp(digest, m.digest) == 0 &&
-	    !(m.adopted && m.nlobjs > 0)) {
-		int ok;
-
-		if ((rc = data_intact(p, &m, ikey, &ok)) != SW_OK)
-			goto out;
-		if (ok) {
-			r->state = PUB_UNCHANGED;
-			r->objects = m.count;
-			r->series = m.series;
-			r->records = m.records;
-			r->bytes = m.size;
-			goto out;
-		}
+	if ((rc = unchanged(p, &m, ikey, digest, &same)) != SW_OK)
+		goto out;
+	if (same) {
+		r->state = PUB_UNCHANGED;
+		r->objects = m.count;
+		r->series = m.series;
+		r->records = m.records;
+		r->bytes = m.size;
+		goto out;
 	}
 	if (p->opts.dry_run) {
 		r->state = nlisted == 0 && !(m.adopted && m.nlobjs > 0) ?
@@ -905,16 +914,11 @@ publish_day(struct publisher *p, const struct day *d,
 	r->series = pin.nseries;
 	r->records = pin.records;
 	r->bytes = pin.size;
-	if (m.has_data && same_source(p, &m) && strcmp(digest, m.digest) == 0 &&
-	    !(m.adopted && m.nlobjs > 0)) {
-		int ok;
-
-		if ((rc = data_intact(p, &m, ikey, &ok)) != SW_OK)
-			goto out;
-		if (ok) {
-			r->state = PUB_UNCHANGED;
-			goto out;
-		}
+	if ((rc = unchanged(p, &m, ikey, digest, &same)) != SW_OK)
+		goto out;
+	if (same) {
+		r->state = PUB_UNCHANGED;
+		goto out;
 	}
 	if (pin.nobjs == 0 && !m.has_data && !(m.adopted && m.nlobjs > 0)) {
 		r->state = PUB_EMPTY;

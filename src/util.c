@@ -263,3 +263,12 @@ etag_is_md5(const char *etag)
 			return 0;
 	return 1;
 }
+
+double
+now_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}

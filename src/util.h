@@ -51,6 +51,8 @@ void format_size(uint64_t n, char *out, size_t outlen);
 
 /* Monotonic clock in seconds. */
 double now_mono(void);
+/* Seconds since the epoch, with a fraction (wall clock). */
+double now_wall(void);
 
 /* An S3 ETag is the MD5 of the object ("\"<32 hex>\"") unless the object
  * was uploaded in parts ("...-N") or encrypted with KMS. */
