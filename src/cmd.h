@@ -8,6 +8,7 @@
 #ifndef SWREPART_CMD_H
 #define SWREPART_CMD_H
 
+#include "coldkey.h"
 #include "options.h"
 
 struct cmd_opt {
@@ -46,6 +47,19 @@ extern const struct cmd_opt global_opts[];
 
 /* Report err (this thread's message) and return its exit status. */
 int cmd_fail(sw_err rc);
+
+/*
+ * The --from/--to range of ls, materialize and sync.  lo and hi point at
+ * from and to once given, and stay NULL (open end) otherwise.
+ */
+struct day_range {
+	struct day from, to;
+	const struct day *lo, *hi;
+};
+/* Set the range's first (is_to 0) or last day from "YYYY-MM-DD" v. */
+sw_err day_range_set(struct day_range *r, int is_to, const char *v);
+/* SW_ERR_USAGE when --from is after --to. */
+sw_err day_range_check(const struct day_range *r);
 
 /* Commands, one file each. */
 int cmd_gen(struct ctx *, const struct cmd_arg *, int, int, char **);

@@ -232,23 +232,22 @@ cmd_ls(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
     char **argv)
 {
 	struct ls_ctx l;
-	struct day from, to;
-	int have_from = 0, have_to = 0, i;
+	struct day_range range;
+	int i;
 	char *url;
 	char sz[32];
 	sw_err rc = SW_OK;
 
 	(void)argv;
+	memset(&range, 0, sizeof(range));
 	memset(&l, 0, sizeof(l));
 	for (i = 0; i < nargs && rc == SW_OK; i++) {
 		switch (args[i].opt) {
 		case O_FROM:
-			rc = day_parse(args[i].value, &from);
-			have_from = 1;
+			rc = day_range_set(&range, 0, args[i].value);
 			break;
 		case O_TO:
-			rc = day_parse(args[i].value, &to);
-			have_to = 1;
+			rc = day_range_set(&range, 1, args[i].value);
 			break;
 		case O_LONG:
 			l.longfmt = 1;
@@ -257,8 +256,8 @@ cmd_ls(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	}
 	if (rc == SW_OK && argc > 0)
 		rc = sw_seterr(SW_ERR_USAGE, "ls takes no operands");
-	if (rc == SW_OK && have_from && have_to && day_cmp(&from, &to) > 0)
-		rc = sw_seterr(SW_ERR_USAGE, "--from is after --to");
+	if (rc == SW_OK)
+		rc = day_range_check(&range);
 	if (rc == SW_OK && ctx->cfg.cold_bucket == NULL)
 		rc = sw_seterr(SW_ERR_CONFIG, "no cold tier: set "
 		    "s3.cold_tier.bucket_name in the config file or give "
@@ -276,8 +275,8 @@ cmd_ls(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	free(url);
 	printf("%-10s  %8s  %7s  %10s  %s\n", "DAY", "OBJECTS", "SERIES",
 	    "SIZE", "STATE");
-	rc = coldtier_days(l.st, l.prefix, have_from ? &from : NULL,
-	    have_to ? &to : NULL, on_day, &l);
+	rc = coldtier_days(l.st, l.prefix, range.lo, range.hi, on_day,
+	    &l);
 	free(l.series);
 	if (rc == SW_OK) {
 		format_size(l.bytes, sz, sizeof(sz));

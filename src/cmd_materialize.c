@@ -50,8 +50,9 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 {
 	struct engine_opts eo;
 	struct engine *e = NULL;
-	struct day from, to, *days = NULL;
-	int have_from = 0, have_to = 0, i;
+	struct day_range range;
+	struct day *days = NULL;
+	int i;
 	size_t ndays = 0, k, nfailed = 0, nbuilt = 0, nsame = 0;
 	uint64_t objs = 0, bytes = 0, records = 0, nbad = 0;
 	double t0 = now_mono();
@@ -59,18 +60,17 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 	sw_err rc = SW_OK;
 
 	(void)argv;
+	memset(&range, 0, sizeof(range));
 	memset(&eo, 0, sizeof(eo));
 	for (i = 0; i < nargs && rc == SW_OK; i++) {
 		const char *v = args[i].value;
 
 		switch (args[i].opt) {
 		case O_FROM:
-			rc = day_parse(v, &from);
-			have_from = 1;
+			rc = day_range_set(&range, 0, v);
 			break;
 		case O_TO:
-			rc = day_parse(v, &to);
-			have_to = 1;
+			rc = day_range_set(&range, 1, v);
 			break;
 		case O_SKIP_BAD:
 			eo.skip_bad = 1;
@@ -79,23 +79,22 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 	}
 	if (rc == SW_OK && argc > 0)
 		rc = sw_seterr(SW_ERR_USAGE, "materialize takes no operands");
-	if (rc == SW_OK && have_from && have_to && day_cmp(&from, &to) > 0)
-		rc = sw_seterr(SW_ERR_USAGE, "--from is after --to");
+	if (rc == SW_OK)
+		rc = day_range_check(&range);
 	if (rc != SW_OK)
 		return cmd_fail(rc);
 	tty = isatty(STDERR_FILENO) && log_level >= LOG_LVL_NOTICE;
 	eo.progress = progress;
 	if ((rc = engine_new(&ctx->cfg, &eo, &e)) != SW_OK)
 		return cmd_fail(rc);
-	rc = engine_days(e, have_from ? &from : NULL, have_to ? &to : NULL,
-	    &days, &ndays);
+	rc = engine_days(e, range.lo, range.hi, &days, &ndays);
 	if (rc != SW_OK) {
 		engine_free(e);
 		return cmd_fail(rc);
 	}
 	if (ndays == 0)
 		log_notice("no day with data in the cold tier%s",
-		    have_from || have_to ? " in that range" : "");
+		    range.lo || range.hi ? " in that range" : "");
 	for (k = 0; k < ndays; k++) {
 		struct engine_report r;
 		char ds[11];

@@ -280,8 +280,9 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	struct publish_opts po;
 	struct engine *e = NULL;
 	struct publisher *pub = NULL;
-	struct day from, to, *days = NULL;
-	int have_from = 0, have_to = 0, i;
+	struct day_range range;
+	struct day *days = NULL;
+	int i;
 	unsigned long jobs = 2, shard = 0, nshards = 1;
 	const char *shard_arg = NULL;
 	size_t ndays = 0, k, kept;
@@ -291,6 +292,7 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	sw_err rc = SW_OK;
 
 	(void)argv;
+	memset(&range, 0, sizeof(range));
 	memset(&eo, 0, sizeof(eo));
 	memset(&po, 0, sizeof(po));
 	for (i = 0; i < nargs && rc == SW_OK; i++) {
@@ -298,12 +300,10 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 
 		switch (args[i].opt) {
 		case O_FROM:
-			rc = day_parse(v, &from);
-			have_from = 1;
+			rc = day_range_set(&range, 0, v);
 			break;
 		case O_TO:
-			rc = day_parse(v, &to);
-			have_to = 1;
+			rc = day_range_set(&range, 1, v);
 			break;
 		case O_JOBS:
 			if (parse_uint(v, 256, &jobs) < 0 || jobs == 0)
@@ -328,8 +328,8 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		rc = parse_shard(shard_arg, &shard, &nshards);
 	if (rc == SW_OK && argc > 0)
 		rc = sw_seterr(SW_ERR_USAGE, "sync takes no operands");
-	if (rc == SW_OK && have_from && have_to && day_cmp(&from, &to) > 0)
-		rc = sw_seterr(SW_ERR_USAGE, "--from is after --to");
+	if (rc == SW_OK)
+		rc = day_range_check(&range);
 	if (rc == SW_OK && ctx->cfg.target_bucket == NULL)
 		rc = sw_seterr(SW_ERR_CONFIG, "no target bucket: set "
 		    "s3.repartitioned.bucket_name in the config file or give "
@@ -347,8 +347,7 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	if (rc == SW_OK)
 		rc = publisher_check(pub);
 	if (rc == SW_OK)
-		rc = engine_days(e, have_from ? &from : NULL,
-		    have_to ? &to : NULL, &days, &ndays);
+		rc = engine_days(e, range.lo, range.hi, &days, &ndays);
 	if (rc != SW_OK) {
 		publisher_free(pub);
 		engine_free(e);
@@ -358,7 +357,7 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	 * shards agree whatever each of them lists. */
 	for (k = 0, kept = 0; k < ndays; k++) {
 		int64_t n = day_to_epoch_days(&days[k]) -
-		    (have_from ? day_to_epoch_days(&from) : 0);
+		    (range.lo ? day_to_epoch_days(range.lo) : 0);
 
 		if ((uint64_t)n % nshards == shard)
 			days[kept++] = days[k];
@@ -369,7 +368,7 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	ndays = kept;
 	if (ndays == 0)
 		log_notice("no day with data in the cold tier%s",
-		    have_from || have_to || nshards > 1 ? " in that range" :
+		    range.lo || range.hi || nshards > 1 ? " in that range" :
 		    "");
 
 	r.pub = pub;

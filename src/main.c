@@ -86,6 +86,29 @@ cmd_fail(sw_err rc)
 	return sw_exitcode(rc);
 }
 
+sw_err
+day_range_set(struct day_range *r, int is_to, const char *v)
+{
+	struct day *d = is_to ? &r->to : &r->from;
+	sw_err rc;
+
+	if ((rc = day_parse(v, d)) != SW_OK)
+		return rc;
+	if (is_to)
+		r->hi = d;
+	else
+		r->lo = d;
+	return SW_OK;
+}
+
+sw_err
+day_range_check(const struct day_range *r)
+{
+	if (r->lo != NULL && r->hi != NULL && day_cmp(r->lo, r->hi) > 0)
+		return sw_seterr(SW_ERR_USAGE, "--from is after --to");
+	return SW_OK;
+}
+
 static const struct cmd_entry *
 find_cmd(const char *name)
 {

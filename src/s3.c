@@ -35,6 +35,7 @@
 #include "log.h"
 #include "http.h"
 #include "options.h"
+#include "pool.h"
 #include "s3.h"
 #include "sigv4.h"
 #include "store_impl.h"
@@ -50,6 +51,7 @@ struct s3 {
 	struct creds_provider *creds;
 	struct http_client *http;
 	uint64_t part_size, multipart_threshold;
+	unsigned part_jobs;    /* parts of one upload in flight at once */
 };
 
 /* One S3 request: the HTTP request less its path, which s3_perform()
@@ -480,6 +482,89 @@ abort_upload(struct s3 *c, const char *fk, const char *upload_id,
 	buf_release(&q);
 }
 
+/* One part of a multipart upload, run by a pool worker. */
+struct part_job {
+	struct s3 *c;
+	const char *fk, *upload_id, *what;
+	int fd;
+	uint64_t off, len;
+	unsigned num, nparts;
+	char etag[128];        /* the server's answer */
+};
+
+static sw_err
+put_part(void *arg)
+{
+	struct part_job *j = arg;
+	struct http_resp resp;
+	struct buf q;
+	char num[16], what[1300];
+	sw_err rc;
+
+	buf_init(&q);
+	snprintf(num, sizeof(num), "%u", j->num);
+	http_query_add(&q, "partNumber", num);
+	http_query_add(&q, "uploadId", j->upload_id);
+	snprintf(what, sizeof(what), "%s (part %u of %u)", j->what, j->num,
+	    j->nparts);
+	rc = put_once(j->c, j->fk, q.data, NULL, j->fd, j->off, j->len, NULL,
+	    0, what, &resp);
+	if (rc == SW_OK)
+		snprintf(j->etag, sizeof(j->etag), "%s", resp.etag);
+	buf_release(&resp.body);
+	buf_release(&q);
+	return rc;
+}
+
+/*
+ * Upload the parts, up to part_jobs at once (each reads its own range of
+ * fd with pread, so nothing is buffered beyond the requests' own chunks),
+ * and describe them in order in done, the body of CompleteMultipartUpload.
+ */
+static sw_err
+put_parts(struct s3 *c, const char *fk, const char *upload_id, int fd,
+    uint64_t size, const char *what, struct buf *done)
+{
+	uint64_t nparts = (size + c->part_size - 1) / c->part_size;
+	unsigned nthreads = nparts < c->part_jobs ? (unsigned)nparts :
+	    c->part_jobs;
+	struct part_job *jobs;
+	struct pool *pool;
+	struct batch b;
+	uint64_t k;
+	sw_err rc;
+
+	if ((rc = pool_new(nthreads, &pool)) != SW_OK)
+		return rc;
+	jobs = xcalloc((size_t)nparts, sizeof(*jobs));
+	batch_init(&b, pool, 1);
+	for (k = 0; k < nparts; k++) {
+		struct part_job *j = &jobs[k];
+
+		j->c = c;
+		j->fk = fk;
+		j->upload_id = upload_id;
+		j->what = what;
+		j->fd = fd;
+		j->off = k * c->part_size;
+		j->len = size - j->off < c->part_size ? size - j->off :
+		    c->part_size;
+		j->num = (unsigned)k + 1;
+		j->nparts = (unsigned)nparts;
+		batch_submit(&b, put_part, j);
+	}
+	rc = batch_wait(&b);
+	batch_release(&b);
+	pool_free(pool);
+	buf_puts(done, "<CompleteMultipartUpload>");
+	for (k = 0; k < nparts && rc == SW_OK; k++)
+		buf_printf(done, "<Part><PartNumber>%u</PartNumber>"
+		    "<ETag>%s</ETag></Part>", jobs[k].num, jobs[k].etag);
+	buf_puts(done, "</CompleteMultipartUpload>");
+	free(jobs);
+	return rc;
+}
+
 static sw_err
 s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
     const struct store_put_opts *opts, struct store_info *info)
@@ -489,8 +574,6 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 	struct buf q, done;
 	char what[1200], upload_id[1024], etag[128];
 	char *fk = full_key(c, key);
-	uint64_t off;
-	unsigned part = 0;
 	xmlDoc *doc;
 	xmlNode *root;
 	sw_err rc;
@@ -498,6 +581,12 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 	snprintf(what, sizeof(what), "upload '%s%s'", st->url, key);
 	buf_init(&q);
 	buf_init(&done);
+	if ((size + c->part_size - 1) / c->part_size > 10000) {
+		rc = sw_seterr(SW_ERR_CONFIG, "cannot %s: its %llu bytes make "
+		    "more than the 10000 parts S3 allows; raise "
+		    "aws.multipart_part_size", what, (unsigned long long)size);
+		goto out;
+	}
 	rc = post_xml(c, fk, "uploads=", "", opts, what, &resp);
 	if (rc != SW_OK)
 		goto out;
@@ -511,28 +600,8 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 		    "answer to CreateMultipartUpload", what);
 		goto out;
 	}
-	buf_puts(&done, "<CompleteMultipartUpload>");
-	for (off = 0; off < size && rc == SW_OK; off += c->part_size) {
-		uint64_t len = size - off < c->part_size ? size - off :
-		    c->part_size;
-		char num[16];
-
-		snprintf(num, sizeof(num), "%u", ++part);
-		q.len = 0;
-		http_query_add(&q, "partNumber", num);
-		http_query_add(&q, "uploadId", upload_id);
-		rc = put_once(c, fk, q.data, NULL, fd, off, len, opts, 0, what,
-		    &resp);
-		if (rc == SW_OK) {
-			snprintf(etag, sizeof(etag), "%s", resp.etag);
-			buf_printf(&done, "<Part><PartNumber>%u</PartNumber>"
-			    "<ETag>%s</ETag></Part>", part, etag);
-		}
-		buf_release(&resp.body);
-	}
-	buf_puts(&done, "</CompleteMultipartUpload>");
+	rc = put_parts(c, fk, upload_id, fd, size, what, &done);
 	if (rc == SW_OK) {
-		q.len = 0;
 		http_query_add(&q, "uploadId", upload_id);
 		rc = post_xml(c, fk, q.data, done.data, NULL, what, &resp);
 		/* Complete can fail inside a 200 answer. */
@@ -808,6 +877,7 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 	c->region = region ? region : xstrdup("us-east-1");
 	c->part_size = cfg->part_size;
 	c->multipart_threshold = cfg->multipart_threshold;
+	c->part_jobs = cfg->requests > 0 ? (unsigned)cfg->requests : 1;
 	if ((rc = s3_endpoint_resolve(c->bucket, c->region, cfg->endpoint_url,
 	    cfg->addressing_style, &ep)) != SW_OK)
 		goto fail;

@@ -274,10 +274,16 @@ after_kill() {
 	fetch tgtx
 	# shellcheck disable=SC2046
 	set -- "$1" $(echo "$KD" | awk -F- '{print $1+0, $2+0, $3+0}')
-	[ "$(data_objects tgtx "$2" "$3" "$4" | wc -l)" = 1 ] &&
-		"$PY" "$AVRO_TOOL" same-records $(inputs "$2" "$3" "$4") -- "$(data_objects tgtx "$2" "$3" "$4")" >/dev/null &&
-		diff -q <(series_of "$2" "$3" "$4") "$T/got-tgtx/index/$(part "$2" "$3" "$4")/timeseries.txt" >/dev/null
-	ok $? "$1: then the day is complete and single"
+	_cnt=$(data_objects tgtx "$2" "$3" "$4" | wc -l)
+	[ "$_cnt" = 1 ] &&
+		"$PY" "$AVRO_TOOL" same-records $(inputs "$2" "$3" "$4") -- "$(data_objects tgtx "$2" "$3" "$4")" >"$T/k2.same" 2>&1 &&
+		diff <(series_of "$2" "$3" "$4") "$T/got-tgtx/index/$(part "$2" "$3" "$4")/timeseries.txt" >"$T/k2.diff" 2>&1
+	ok $? "$1: then the day is complete and single" || {
+		echo "# $_cnt data objects; same-records and timeseries.txt said:"
+		sed 's/^/# /' "$T/k2.same" "$T/k2.diff" | head -20
+		echo "# the killed run and the rerun said:"
+		sed 's/^/# /' "$T/k.log" "$T/k2.log"
+	}
 }
 killat 'swrepart_2022-05-30[.]avro$' PUT "during the data upload"
 fetch tgtx

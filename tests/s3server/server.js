@@ -1095,9 +1095,11 @@ async function wrapperMiddleware(ctx, next) {
 function emptyStats() {
   // sse: the server-side encryption each PUT / CreateMultipartUpload asked for, by path (s3rver
   // accepts the headers and ignores them; this shows that a client sent them).
-  return { requests: 0, byMethod: {}, byOperation: {}, byStatus: {}, faults: { total: 0, byAction: {} }, sse: {} };
+  // maxInFlight: the most requests of each operation seen in progress at once.
+  return { requests: 0, byMethod: {}, byOperation: {}, byStatus: {}, faults: { total: 0, byAction: {} }, sse: {}, maxInFlight: {} };
 }
 let stats = emptyStats();
+const inFlight = {}; // requests in progress by operation (not reset with the stats)
 const bump = (obj, k) => { obj[k] = (obj[k] || 0) + 1; };
 
 const FAULT_ACTIONS = ['503', '500', 'reset', 'delay', 'truncate', 'slowdown'];
@@ -1310,6 +1312,9 @@ async function main() {
     stats.requests++;
     bump(stats.byMethod, req.method);
     bump(stats.byOperation, info.op);
+    bump(inFlight, info.op);
+    stats.maxInFlight[info.op] = Math.max(stats.maxInFlight[info.op] || 0, inFlight[info.op]);
+    res.on('close', () => { inFlight[info.op]--; });
     if (info.op === 'PutObject' || info.op === 'CreateMultipartUpload') {
       const sse = req.headers['x-amz-server-side-encryption'];
       const kms = req.headers['x-amz-server-side-encryption-aws-kms-key-id'];

@@ -85,16 +85,24 @@ reset_stats(void)
 	json_decref(control("DELETE", "fault", NULL));
 }
 
+/* One figure of the server's stats since the last reset: group
+ * "byOperation" (requests) or "maxInFlight" (most at once) of op. */
+static long
+op_stat(const char *group, const char *op)
+{
+	json_t *j = control("GET", "stats", NULL);
+	long n = (long)json_integer_value(json_object_get(json_object_get(j,
+	    group), op));
+
+	json_decref(j);
+	return n;
+}
+
 /* Requests of one S3 operation since the last reset. */
 static long
 op_count(const char *op)
 {
-	json_t *j = control("GET", "stats", NULL);
-	long n = (long)json_integer_value(json_object_get(json_object_get(j,
-	    "byOperation"), op));
-
-	json_decref(j);
-	return n;
+	return op_stat("byOperation", op);
 }
 
 static long
@@ -375,6 +383,31 @@ main(void)
 	is_int(op_count("CompleteMultipartUpload"), 1, "completed");
 	get_sha(st, "big/object", sha2, &rc);
 	ok(rc == SW_OK && strcmp(sha, sha2) == 0, "read back: same SHA-256");
+
+	/* The parts go up at once; a part held back by the server does not
+	 * hold the others, and the parts are still put together in order. */
+	reset_stats();
+	fault("PUT", "partNumber=1([^0-9]|$)", "delay", 1);
+	rc = store_put_fd(st, "big/parallel", fd, 50u << 20, NULL, &info);
+	ok(rc == SW_OK, "multipart PUT with a slow first part: %s",
+	    sw_errmsg());
+	ok(op_stat("maxInFlight", "UploadPart") > 1, "parts in flight at "
+	    "once: %ld", op_stat("maxInFlight", "UploadPart"));
+	get_sha(st, "big/parallel", sha2, &rc);
+	ok(rc == SW_OK && strcmp(sha, sha2) == 0, "read back: same SHA-256");
+	ok(store_delete(st, "big/parallel") == SW_OK, "deleted");
+
+	/* A part that keeps failing fails the upload, which is aborted. */
+	reset_stats();
+	fault("PUT", "partNumber=5([^0-9]|$)", "500", 10);
+	rc = store_put_fd(st0, "big/badpart", fd, 50u << 20, NULL, NULL);
+	ok(rc == SW_ERR_SERVER && strstr(sw_errmsg(), "big/badpart") &&
+	    strstr(sw_errmsg(), "part 5 of 7") && strstr(sw_errmsg(), "500"), "a part that keeps failing: %s",
+	    sw_errmsg());
+	is_int(op_count("AbortMultipartUpload"), 1, "the upload is aborted");
+	is_int(op_count("CompleteMultipartUpload"), 0, "and not completed");
+	ok(store_head(st, "big/badpart", &info) == SW_ERR_NOTFOUND,
+	    "no object appeared");
 
 	/* A cut-off body resumes where it stopped, with the same bytes. */
 	reset_stats();
