@@ -134,6 +134,20 @@ s3ctl() {
 	fi
 }
 
+# s3_settle: end every delay the server holds and wait until it has no
+# request in progress.  A client killed while the server delayed its PUT
+# may still have its request carried out (the server cannot see it gone
+# behind an unread body); this makes that happen now, not later.
+s3_settle() {
+	s3ctl POST release >/dev/null || return 1
+	_w=0
+	while [ "$(s3ctl GET inflight | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["total"])')" != 0 ]; do
+		_w=$((_w + 1))
+		[ "$_w" -lt 300 ] || return 1
+		sleep 0.1
+	done
+}
+
 # sw ARGS...: swrepart against the test server, quick to give up.
 sw() {
 	"$SWREPART" --endpoint-url "$S3_URL" --retry-max-time 30 "$@"

@@ -1100,6 +1100,7 @@ function emptyStats() {
 }
 let stats = emptyStats();
 const inFlight = {}; // requests in progress by operation (not reset with the stats)
+const delayed = new Set(); // the release functions of requests waiting out a delay
 const bump = (obj, k) => { obj[k] = (obj[k] || 0) + 1; };
 
 const FAULT_ACTIONS = ['503', '500', 'reset', 'delay', 'truncate', 'slowdown'];
@@ -1257,6 +1258,15 @@ async function handleControl(req, res, rawPath, rawQuery) {
         }
         return sendJson(res, 200, { uploads });
       }
+      case 'POST /__control/release': {
+        const n = delayed.size;
+        for (const fire of [...delayed]) fire();
+        return sendJson(res, 200, { released: n });
+      }
+      case 'GET /__control/inflight': {
+        const total = Object.values(inFlight).reduce((a, b) => a + b, 0);
+        return sendJson(res, 200, { total, delayed: delayed.size, byOperation: inFlight });
+      }
       case 'GET /__control/health':
         return sendJson(res, 200, { ok: true, pid: process.pid, node: process.version, region: opts.region });
       default:
@@ -1360,18 +1370,26 @@ async function main() {
     };
     if (rule && rule.delay_ms > 0) {
       // A client that went away during the delay (killed, timed out) gets nothing done: a
-      // request is not carried out long after its client stopped waiting for it.
+      // request is not carried out long after its client stopped waiting for it. The server
+      // sees that only if it has read the client's FIN: behind a body it has not read yet
+      // (the socket is paused), it cannot, and the request goes ahead when the delay ends.
+      // POST /__control/release ends every delay at once, so that a test can settle such
+      // requests before it goes on.
       let gone = false;
       const onClose = () => { gone = true; };
       req.socket.once('close', onClose);
-      setTimeout(() => {
+      const fire = () => {
+        clearTimeout(timer);
+        delayed.delete(fire);
         req.socket.removeListener('close', onClose);
         if (gone) {
           log(`${req.method} ${req.url}: the client left during the delay; dropped`);
           return undefined;
         }
         return act();
-      }, rule.delay_ms);
+      };
+      const timer = setTimeout(fire, rule.delay_ms);
+      delayed.add(fire);
     } else act();
   };
 
