@@ -402,12 +402,33 @@ main(void)
 	fault("PUT", "partNumber=5([^0-9]|$)", "500", 10);
 	rc = store_put_fd(st0, "big/badpart", fd, 50u << 20, NULL, NULL);
 	ok(rc == SW_ERR_SERVER && strstr(sw_errmsg(), "big/badpart") &&
-	    strstr(sw_errmsg(), "part 5 of 7") && strstr(sw_errmsg(), "500"), "a part that keeps failing: %s",
-	    sw_errmsg());
+	    strstr(sw_errmsg(), "part 5 of 7") && strstr(sw_errmsg(), "500"),
+	    "a part that keeps failing: %s", sw_errmsg());
 	is_int(op_count("AbortMultipartUpload"), 1, "the upload is aborted");
 	is_int(op_count("CompleteMultipartUpload"), 0, "and not completed");
 	ok(store_head(st, "big/badpart", &info) == SW_ERR_NOTFOUND,
 	    "no object appeared");
+
+	/* More than the 10,000 parts S3 allows: refused before any request
+	 * (a config check stops parts under 5M; this client skips it). */
+	{
+		struct sw_config cfg1;
+		struct store *st1;
+
+		cfg_for(&cfg1, 1);
+		cfg1.part_size = cfg1.multipart_threshold = 4096;
+		ok(store_open(url.data, &cfg1, &st1) == SW_OK,
+		    "open a client with 4 KiB parts");
+		reset_stats();
+		rc = store_put_fd(st1, "big/toomany", fd, 50u << 20, NULL, NULL);
+		ok(rc == SW_ERR_CONFIG && strstr(sw_errmsg(), "big/toomany") &&
+		    strstr(sw_errmsg(), "aws.multipart_part_size"),
+		    "12,800 parts are refused: %s", sw_errmsg());
+		is_int(op_count("CreateMultipartUpload"), 0,
+		    "before the upload starts");
+		store_free(st1);
+		config_release(&cfg1);
+	}
 
 	/* A cut-off body resumes where it stopped, with the same bytes. */
 	reset_stats();
