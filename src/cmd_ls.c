@@ -169,15 +169,10 @@ on_index(void *arg, const struct store_entry *e)
 	struct ls_ctx *l = arg;
 	const char *p = strstr(e->key, "startYear=");
 	struct day d;
-	char s[11];
 
 	if (e->is_prefix || p == NULL || strstr(e->key,
 	    "/swrepart-manifest.json") == NULL ||
-	    sscanf(p, "startYear=%d/startMonth=%d/startDay=%d/", &d.year,
-	    &d.month, &d.day) != 3)
-		return SW_OK;
-	snprintf(s, sizeof(s), "%04d-%02d-%02d", d.year, d.month, d.day);
-	if (day_parse(s, &d) != SW_OK)
+	    day_partition_parse(p, &d) == NULL)
 		return SW_OK;
 	if (l->npublished == l->cappub) {
 		l->cappub = l->cappub ? l->cappub * 2 : 64;

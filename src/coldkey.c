@@ -75,14 +75,30 @@ day_cmp(const struct day *a, const struct day *b)
 	return 0;
 }
 
+/* The value of n digits at s, or -1 if one of them is not a digit
+ * (isdigit() alone: no blank, sign or other character slips through, as
+ * with sscanf's "%2d"). */
+static int
+digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 sw_err
 day_parse(const char *s, struct day *out)
 {
-	int y, m, d, n = 0;
+	int y, m, d;
 
-	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
-	    n != 10 || !isdigit((unsigned char)s[5]) ||
-	    !isdigit((unsigned char)s[8]))
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+	    (y = digits(s, 4)) < 0 || (m = digits(s + 5, 2)) < 0 ||
+	    (d = digits(s + 8, 2)) < 0)
 		return sw_seterr(SW_ERR_USAGE, "'%s' is not a date of the form "
 		    "YYYY-MM-DD", s);
 	if (!day_valid(y, m, d))
@@ -133,6 +149,25 @@ expect(const char *p, const char *lit)
 	size_t n = strlen(lit);
 
 	return strncmp(p, lit, n) == 0 ? p + n : NULL;
+}
+
+const char *
+day_partition_parse(const char *p, struct day *out)
+{
+	long y, m, d;
+
+	if ((p = expect(p, "startYear=")) == NULL ||
+	    (p = read_num(p, 4, &y)) == NULL ||
+	    (p = expect(p, "/startMonth=")) == NULL ||
+	    (p = read_num(p, 2, &m)) == NULL ||
+	    (p = expect(p, "/startDay=")) == NULL ||
+	    (p = read_num(p, 2, &d)) == NULL || *p != '/' ||
+	    !day_valid((int)y, (int)m, (int)d))
+		return NULL;
+	out->year = (int)y;
+	out->month = (int)m;
+	out->day = (int)d;
+	return p + 1;
 }
 
 static int

@@ -47,6 +47,10 @@ void day_format(const struct day *d, char out[11]);
 int64_t day_to_epoch_days(const struct day *d);
 void day_from_epoch_days(int64_t n, struct day *out);
 int day_cmp(const struct day *a, const struct day *b);
+/* Parse "startYear=Y/startMonth=M/startDay=D/" at p (no zero padding,
+ * blank or sign; a calendar day) into out; returns what follows the last
+ * '/', or NULL when p does not start with a day's partition. */
+const char *day_partition_parse(const char *p, struct day *out);
 /* The partition prefix of d: "{prefix}startYear=Y/startMonth=M/startDay=D/" */
 void day_prefix(const struct day *d, const char *prefix, char *out,
     size_t outlen);

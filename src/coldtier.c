@@ -17,6 +17,7 @@
 
 struct level {
 	const char *stem;         /* "startYear=" */
+	long min, max;            /* the values a partition may have */
 	const char *parent;       /* the listed prefix */
 	long *vals;
 	size_t n, cap;
@@ -28,8 +29,7 @@ static sw_err
 level_add(void *arg, const struct store_entry *e)
 {
 	struct level *lv = arg;
-	const char *p;
-	char *end;
+	const char *p, *end;
 	long v;
 
 	if (!e->is_prefix)
@@ -38,9 +38,11 @@ level_add(void *arg, const struct store_entry *e)
 	if (strncmp(p, lv->stem, strlen(lv->stem)) != 0)
 		goto odd;
 	p += strlen(lv->stem);
-	v = strtol(p, &end, 10);
+	/* Digits only, not zero padded ("5", not "05", " 5" or "+5"). */
+	for (end = p, v = 0; *end >= '0' && *end <= '9' && end - p < 5; end++)
+		v = v * 10 + (*end - '0');
 	if (end == p || *end != '/' || end[1] != '\0' ||
-	    (*p == '0' && end - p > 1) || v < 1 || v > 9999)
+	    (*p == '0' && end - p > 1) || v < lv->min || v > lv->max)
 		goto odd;
 	if (lv->n == lv->cap) {
 		lv->cap = lv->cap ? lv->cap * 2 : 16;
@@ -63,6 +65,12 @@ cmp_long(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * One level of partitions under parent, sorted.  stem is "startYear=",
+ * "startMonth=" or "startDay="; a name out of the level's range (a year
+ * before 1970, month 13, day 0 or 32) is skipped with the same warning as
+ * any other name that is not a partition.
+ */
 static sw_err
 list_level(struct store *st, const char *parent, const char *stem,
     struct level *lv)
@@ -71,6 +79,11 @@ list_level(struct store *st, const char *parent, const char *stem,
 
 	memset(lv, 0, sizeof(*lv));
 	lv->stem = stem;
+	lv->min = 1;
+	lv->max = strcmp(stem, "startMonth=") == 0 ? 12 :
+	    strcmp(stem, "startDay=") == 0 ? 31 : 9999;
+	if (strcmp(stem, "startYear=") == 0)
+		lv->min = 1970;
 	lv->parent = parent;
 	lv->url = store_url(st);
 	rc = store_list(st, parent, "/", NULL, level_add, lv);
@@ -111,8 +124,8 @@ coldtier_days(struct store *st, const char *prefix, const struct day *from,
 		if ((rc = list_level(st, p1, "startMonth=", &lm)) != SW_OK)
 			break;
 		for (j = 0; j < lm.n && rc == SW_OK; j++) {
-			if (lm.vals[j] > 12 || !overlaps(from, to,
-			    (int)ly.vals[i], (int)lm.vals[j]))
+			if (!overlaps(from, to, (int)ly.vals[i],
+			    (int)lm.vals[j]))
 				continue;
 			snprintf(p2, sizeof(p2), "%sstartMonth=%ld/", p1,
 			    lm.vals[j]);

@@ -34,6 +34,8 @@ static const struct {
 	[SW_ERR_BADKEY] = { "bad key", 7 },
 	[SW_ERR_EXISTS] = { "already exists", 1 },
 	[SW_ERR_INTERNAL] = { "internal error", 1 },
+	/* An answer of the server, as SW_ERR_PROTO: exit 8. */
+	[SW_ERR_UNSUPPORTED] = { "not supported by the store", 8 },
 };
 
 sw_err

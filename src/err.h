@@ -27,6 +27,7 @@ typedef enum {
 	SW_ERR_BADKEY,    /* a key that is not what it should be */
 	SW_ERR_EXISTS,    /* already exists / precondition failed */
 	SW_ERR_INTERNAL,  /* a bug */
+	SW_ERR_UNSUPPORTED, /* the store does not implement a request (501) */
 	SW_ERR__COUNT
 } sw_err;
 

@@ -5,12 +5,14 @@
  * Every request goes through http_perform(): it signs with our own SigV4
  * signer (sigv4.c), sends with a reused easy handle (connections, DNS and
  * TLS sessions are shared through a CURLSH), and retries with exponential
- * back-off and full jitter on 5xx, 429, SlowDown, throttling,
- * RequestTimeout, timeouts, resets and truncated bodies, bounded in count
+ * back-off and full jitter on 5xx (but 501 NotImplemented), 429,
+ * SlowDown, throttling, RequestTimeout, S3's 409 ConditionalRequestConflict,
+ * timeouts, resets and truncated bodies, bounded in count
  * (aws.max_retries) and time (aws.retry_max_time).  A GET that was cut off
  * resumes with a Range from the first byte not yet delivered, guarded by
  * If-Match on the ETag, so a streamed body is never delivered twice.
- * Other 4xx fail at once with the server's code and message.
+ * 501 and other 4xx fail at once (asking again gets the same answer) with
+ * the server's code and message; numbers in headers are range-checked.
  *
  * Threads: any number of threads may use one client at once; each request
  * borrows an idle easy handle from a small free list.
@@ -31,6 +33,7 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <openssl/evp.h>
 
 #include "creds.h"
 #include "http.h"
@@ -158,6 +161,16 @@ struct xfer {
 	uint64_t sent;            /* body bytes sent in this attempt */
 };
 
+/* A header whose number cannot be believed: the request fails with
+ * SW_ERR_PROTO (see http_perform). */
+static void
+bad_header(struct http_resp *r, const char *name, const char *val)
+{
+	if (r->bad_header[0] == '\0')
+		snprintf(r->bad_header, sizeof(r->bad_header), "%s: %.60s",
+		    name, val);
+}
+
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
@@ -170,7 +183,9 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		/* A new response (after 100 Continue or a redirect). */
 		r->etag[0] = '\0';
 		r->has_content_length = 0;
+		r->content_length = 0;
 		r->total_size = 0;
+		r->bad_header[0] = '\0';
 		return len;
 	}
 	colon = memchr(p, ':', len);
@@ -194,15 +209,19 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	if (IS("etag"))
 		snprintf(r->etag, sizeof(r->etag), "%s", val);
 	else if (IS("content-length")) {
-		r->content_length = strtoull(val, NULL, 10);
+		if (parse_u64_strict(val, NET_NUMBER_MAX,
+		    &r->content_length) != 0)
+			bad_header(r, "Content-Length", val);
 		r->has_content_length = 1;
 		if (r->total_size == 0)
 			r->total_size = r->content_length;
 	} else if (IS("content-range")) {
 		char *slash = strrchr(val, '/');
 
-		if (slash != NULL && slash[1] != '*')
-			r->total_size = strtoull(slash + 1, NULL, 10);
+		if (slash != NULL && slash[1] != '*' &&
+		    parse_u64_strict(slash + 1, NET_NUMBER_MAX,
+		    &r->total_size) != 0)
+			bad_header(r, "Content-Range", val);
 	} else if (IS("x-amzn-errortype"))
 		snprintf(r->error_type, sizeof(r->error_type), "%s", val);
 	else if (IS("x-amz-bucket-region"))
@@ -221,6 +240,8 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	long status = 0;
 
+	if (r->bad_header[0] != '\0')
+		return 0; /* abort: http_perform says why */
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300 && x->req->sink != NULL) {
 		sw_err rc = x->req->sink(x->req->sink_arg, p, len);
@@ -339,11 +360,22 @@ retryable_curl(CURLcode cc)
 	}
 }
 
+/*
+ * Whether asking again may get another answer: server errors (but 501
+ * NotImplemented: the store lacks the API), 429, S3's 409
+ * ConditionalRequestConflict (a conditional write raced another one) and
+ * the 400s that mean "slow down" or "too slow".  Every other 4xx is the
+ * same answer next time, and is returned at once.
+ */
 static int
 retryable_status(long status, const char *code)
 {
+	if (status == 501)
+		return 0;
 	if (status >= 500 || status == 429)
 		return 1;
+	if (status == 409)
+		return strcmp(code, "ConditionalRequestConflict") == 0;
 	return status == 400 && (strcmp(code, "RequestTimeout") == 0 ||
 	    strcmp(code, "SlowDown") == 0 ||
 	    strcmp(code, "ThrottlingException") == 0 ||
@@ -408,8 +440,11 @@ http_error(const struct http_req *q, struct http_resp *r, unsigned attempts,
 		/* HEAD answers carry no body. */
 		snprintf(code, sizeof(code), "%s", r->status == 404 ?
 		    "NotFound" : r->status == 403 ? "Forbidden" :
+		    r->status == 412 ? "PreconditionFailed" :
+		    r->status == 501 ? "NotImplemented" :
 		    r->status == 301 ? "PermanentRedirect" : "HttpError");
 	}
+	snprintf(r->err_code, sizeof(r->err_code), "%s", code);
 	if (r->status == 403) {
 		ec = SW_ERR_AUTH;
 		if (strcmp(code, "SignatureDoesNotMatch") == 0)
@@ -441,6 +476,8 @@ http_error(const struct http_req *q, struct http_resp *r, unsigned attempts,
 		}
 	} else if (r->status == 412) {
 		ec = SW_ERR_EXISTS;
+	} else if (r->status == 501) {
+		ec = SW_ERR_UNSUPPORTED;
 	} else if (retryable_status(r->status, code)) {
 		ec = SW_ERR_SERVER;
 		snprintf(extra, sizeof(extra), " (gave up after %u attempts "
@@ -654,6 +691,12 @@ http_perform(struct http_client *c, const struct http_req *q,
 			rc = resp->sink_rc;
 			break;
 		}
+		if (resp->bad_header[0] != '\0') {
+			/* Not a transient fault: the server says so. */
+			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: the answer has "
+			    "an impossible '%s'", q->what, resp->bad_header);
+			break;
+		}
 		if (first_etag[0] == '\0' && resp->etag[0] != '\0')
 			snprintf(first_etag, sizeof(first_etag), "%s",
 			    resp->etag);
@@ -796,6 +839,102 @@ http_client_from_config(const struct sw_config *cfg, const char *service,
 	o.connect_timeout = (long)cfg->connect_timeout;
 	o.request_timeout = (long)cfg->request_timeout;
 	return http_client_new(&o, out);
+}
+
+/* ---- paged calls ---- */
+
+/*
+ * The tokens seen are kept as 128-bit digests (a SHA-256 prefix) in an
+ * open-addressing set, so a listing of a million pages costs tens of
+ * megabytes at most, and a repeat of any earlier token is found, not only
+ * of the last one.
+ */
+struct pager_slot {
+	unsigned char d[16];
+	unsigned char used;
+};
+
+void
+http_pager_init(struct http_pager *pg, const char *what,
+    unsigned long max_pages)
+{
+	memset(pg, 0, sizeof(*pg));
+	pg->what = what;
+	pg->max_pages = max_pages;
+}
+
+void
+http_pager_release(struct http_pager *pg)
+{
+	if (pg == NULL)
+		return;
+	free(pg->slots);
+	pg->slots = NULL;
+	pg->nslots = pg->nused = 0;
+}
+
+static size_t
+pager_index(const unsigned char d[16], size_t nslots)
+{
+	uint64_t h;
+
+	memcpy(&h, d, sizeof(h));
+	return (size_t)(h & (nslots - 1));
+}
+
+/* Insert d; 1 if it was there already. */
+static int
+pager_insert(struct http_pager *pg, const unsigned char d[16])
+{
+	struct pager_slot *s;
+	size_t i;
+
+	if ((pg->nused + 1) * 2 > pg->nslots) {
+		struct pager_slot *old = pg->slots;
+		size_t n = pg->nslots, k;
+
+		pg->nslots = n ? n * 2 : 64;
+		pg->slots = xcalloc(pg->nslots, sizeof(*pg->slots));
+		pg->nused = 0;
+		for (k = 0; k < n; k++)
+			if (old[k].used)
+				pager_insert(pg, old[k].d);
+		free(old);
+	}
+	for (i = pager_index(d, pg->nslots);; i = (i + 1) & (pg->nslots - 1)) {
+		s = &pg->slots[i];
+		if (!s->used)
+			break;
+		if (memcmp(s->d, d, 16) == 0)
+			return 1;
+	}
+	memcpy(s->d, d, 16);
+	s->used = 1;
+	pg->nused++;
+	return 0;
+}
+
+sw_err
+http_pager_next(struct http_pager *pg, const void *token, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	pg->pages++;
+	if (token == NULL || len == 0)
+		return SW_OK; /* the last page */
+	if (pg->pages >= pg->max_pages)
+		return sw_seterr(SW_ERR_PROTO, "cannot %s: still not done after "
+		    "%lu pages; giving up (a listing that does not end)",
+		    pg->what, pg->pages);
+	if (EVP_Digest(token, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		return sw_seterr(SW_ERR_INTERNAL, "cannot %s: SHA-256 failed",
+		    pg->what);
+	if (pager_insert(pg, md))
+		return sw_seterr(SW_ERR_PROTO, "cannot %s: the server gave "
+		    "again, on page %lu, a continuation token it gave before "
+		    "(a listing that would never end)", pg->what, pg->pages);
+	return SW_OK;
 }
 
 void

@@ -74,6 +74,8 @@ struct http_resp {
 	int has_content_length;
 	uint64_t total_size;      /* from Content-Range, or Content-Length */
 	int64_t mtime;
+	char bad_header[96];      /* a number not to believe ("name: value") */
+	char err_code[64];        /* a failed request's error code, or "" */
 	/* bookkeeping for streamed bodies */
 	uint64_t delivered;
 	sw_err sink_rc;
@@ -88,6 +90,27 @@ struct http_resp {
  */
 sw_err http_perform(struct http_client *c, const struct http_req *q,
     struct http_resp *resp);
+
+/*
+ * A guard for paged calls (ListObjectsV2, ListMultipartUploads,
+ * ListTimeSeries): a server that gives a continuation token it already
+ * gave in the same listing, or pages without end, must not keep a client
+ * busy forever.  Call http_pager_next() once per page answered, with the
+ * token that page gives for the next (NULL or len 0 on the last page):
+ * SW_ERR_PROTO, with a message naming what, when the token repeats any
+ * earlier one or when max_pages pages did not reach the end.
+ */
+struct pager_slot;
+struct http_pager {
+	const char *what;              /* "list 's3://b/p/'", borrowed */
+	unsigned long pages, max_pages;
+	struct pager_slot *slots;
+	size_t nslots, nused;
+};
+void http_pager_init(struct http_pager *pg, const char *what,
+    unsigned long max_pages);
+sw_err http_pager_next(struct http_pager *pg, const void *token, size_t len);
+void http_pager_release(struct http_pager *pg);
 
 /* Append k=v to a query string, both encoded the AWS way (so the query
  * is already in SigV4's canonical form). */

@@ -1,18 +1,21 @@
 /*
  * s3.c - the s3://BUCKET[/PREFIX] store backend: S3 over http.c.
  *
- * Every request goes through s3_perform() and http_perform(): it signs with our own SigV4
- * signer (sigv4.c), sends with a reused easy handle (connections, DNS and
- * TLS sessions are shared through a CURLSH), and retries with exponential
- * back-off and full jitter on 5xx, 429, SlowDown, RequestTimeout, timeouts,
- * resets and truncated bodies, bounded in count (aws.max_retries) and time
- * (aws.retry_max_time).  A GET that was cut off resumes with a Range from
- * the first byte not yet delivered, guarded by If-Match on the ETag, so a
- * streamed body is never delivered twice.  Other 4xx fail at once with the
- * server's code and message.
+ * Every request goes through s3_perform() and http_perform(), which signs,
+ * reuses connections and retries what may succeed when asked again (see
+ * http.c); 501 and other 4xx fail at once with the server's code and
+ * message.
  *
- * Threads: any number of threads may call into one client at once; each
- * request borrows an idle easy handle from a small free list.
+ * Conditional writes (store_put_opts.if_match / if_none_match) go on
+ * PutObject and on CompleteMultipartUpload, where S3 evaluates them; a 412
+ * becomes SW_ERR_EXISTS naming the key, a 501 SW_ERR_UNSUPPORTED naming the
+ * header.  Listings (ListObjectsV2, ListMultipartUploads) stop with
+ * SW_ERR_PROTO when the server repeats a token or pages past S3_MAX_PAGES,
+ * and listed sizes are range-checked.  Cleaning up interrupted uploads is
+ * housekeeping: a store that answers 501 to it gets SW_ERR_UNSUPPORTED
+ * after one request, with a lifecycle rule to use instead.
+ *
+ * Threads: any number of threads may call into one store at once.
  */
 #include "config.h"
 
@@ -40,6 +43,11 @@
 #include "sigv4.h"
 #include "store_impl.h"
 #include "util.h"
+
+/* Pages of one listing (ListObjectsV2, ListMultipartUploads) before it is
+ * taken for a server that pages without end: a million pages of 1,000
+ * keys is a billion keys, far more than any prefix swrepart lists holds. */
+#define S3_MAX_PAGES 1000000UL
 
 struct s3 {
 	char *bucket;
@@ -159,7 +167,7 @@ s3_parse_list(const struct buf *xml, const char *root, store_list_fn fn,
 	    "url") == 0;
 	for (n = rn->children; n != NULL && rc == SW_OK; n = n->next) {
 		struct store_entry e;
-		char etag[128], size[32], mod[64], *end;
+		char etag[128], size[32], mod[64];
 		int isp;
 
 		if (n->type != XML_ELEMENT_NODE)
@@ -179,10 +187,12 @@ s3_parse_list(const struct buf *xml, const char *root, store_list_fn fn,
 		if (!isp) {
 			e.etag = xml_text(n, "ETag", etag, sizeof(etag));
 			xml_text(n, "Size", size, sizeof(size));
-			e.size = strtoull(size, &end, 10);
-			if (size[0] == '\0' || *end != '\0') {
-				rc = sw_seterr(SW_ERR_PROTO, "cannot %s: bad "
-				    "Size '%s' for '%s'", what, size, tmp);
+			if (parse_u64_strict(size, NET_NUMBER_MAX, &e.size) !=
+			    0) {
+				rc = sw_seterr(SW_ERR_PROTO, "cannot %s: the "
+				    "listing gives '%s' a size of '%s', which "
+				    "is not a number of bytes", what, tmp,
+				    size);
 				break;
 			}
 			xml_text(n, "LastModified", mod, sizeof(mod));
@@ -208,12 +218,14 @@ s3_list(struct store *st, const char *prefix, const char *delimiter,
 	struct s3 *c = S3(st);
 	char *fprefix = full_key(c, prefix), *fstart = NULL;
 	char token[2048] = "", what[1200];
+	struct http_pager pg;
 	struct buf q;
 	sw_err rc = SW_OK;
 
 	if (start_after != NULL)
 		fstart = full_key(c, start_after);
 	snprintf(what, sizeof(what), "list '%s%s'", st->url, prefix);
+	http_pager_init(&pg, what, S3_MAX_PAGES);
 	buf_init(&q);
 	do {
 		struct s3_req req;
@@ -239,7 +251,10 @@ s3_list(struct store *st, const char *prefix, const char *delimiter,
 		rc = s3_parse_list(&resp.body, c->root, fn, arg, token,
 		    sizeof(token), what);
 		buf_release(&resp.body);
+		if (rc == SW_OK)
+			rc = http_pager_next(&pg, token, strlen(token));
 	} while (rc == SW_OK && token[0] != '\0');
+	http_pager_release(&pg);
 	buf_release(&q);
 	free(fprefix);
 	free(fstart);
@@ -358,8 +373,31 @@ hash_body(const char *mem, int fd, uint64_t off, uint64_t len,
 	return rc;
 }
 
+/* The conditional-write headers of o (for PutObject and
+ * CompleteMultipartUpload, where S3 takes them): at most one. */
 static size_t
-put_headers(const struct store_put_opts *o, const char *md5,
+cond_headers(const struct store_put_opts *o, struct sigv4_header *hs)
+{
+	if (o != NULL && o->if_match != NULL) {
+		hs[0] = (struct sigv4_header){ "If-Match", o->if_match };
+		return 1;
+	}
+	if (o != NULL && o->if_none_match) {
+		hs[0] = (struct sigv4_header){ "If-None-Match", "*" };
+		return 1;
+	}
+	return 0;
+}
+
+static int
+is_conditional(const struct store_put_opts *o)
+{
+	return o != NULL && (o->if_match != NULL || o->if_none_match);
+}
+
+/* Headers of PutObject (cond set) or CreateMultipartUpload. */
+static size_t
+put_headers(const struct store_put_opts *o, const char *md5, int cond,
     struct sigv4_header *hs)
 {
 	size_t n = 0;
@@ -377,7 +415,44 @@ put_headers(const struct store_put_opts *o, const char *md5,
 			    "x-amz-server-side-encryption-aws-kms-key-id",
 			    o->sse_kms_key_id };
 	}
+	if (cond)
+		n += cond_headers(o, hs + n);
 	return n;
+}
+
+/*
+ * What a failed conditional write means, said of the key: 412 (and, for
+ * If-Match, 404 NoSuchKey: the object is gone) is SW_ERR_EXISTS, another
+ * writer got there first; 501 is SW_ERR_UNSUPPORTED, a store without
+ * conditional writes.  Other results pass unchanged.
+ */
+static sw_err
+cond_result(sw_err rc, const struct http_resp *r,
+    const struct store_put_opts *o, const char *url, const char *key)
+{
+	const char *hdr;
+
+	if (rc == SW_OK || !is_conditional(o))
+		return rc;
+	hdr = o->if_match != NULL ? "If-Match" : "If-None-Match: *";
+	if (rc == SW_ERR_EXISTS && o->if_match != NULL)
+		return sw_seterr(SW_ERR_EXISTS, "cannot upload '%s%s': it was "
+		    "changed by another writer (it no longer has ETag %s: "
+		    "412 %s)", url, key, o->if_match, r->err_code);
+	if (rc == SW_ERR_EXISTS)
+		return sw_seterr(SW_ERR_EXISTS, "cannot upload '%s%s': it was "
+		    "created by another writer meanwhile (412 %s to %s)",
+		    url, key, r->err_code, hdr);
+	if (rc == SW_ERR_NOTFOUND && o->if_match != NULL &&
+	    strcmp(r->err_code, "NoSuchKey") == 0)
+		return sw_seterr(SW_ERR_EXISTS, "cannot upload '%s%s': it was "
+		    "changed by another writer (deleted: there is no object "
+		    "with ETag %s)", url, key, o->if_match);
+	if (rc == SW_ERR_UNSUPPORTED)
+		return sw_seterr(SW_ERR_UNSUPPORTED, "cannot upload '%s%s': the "
+		    "store does not support conditional writes (501 %s to "
+		    "the header %s)", url, key, r->err_code, hdr);
+	return rc;
 }
 
 /* One PUT (object or part) of a memory or file body. */
@@ -398,7 +473,7 @@ put_once(struct s3 *c, const char *fk, const char *query, const char *mem,
 	req.key = fk;
 	req.h.query = query;
 	req.h.extra = hs;
-	req.h.nextra = with_meta ? put_headers(o, md5, hs) : 0;
+	req.h.nextra = with_meta ? put_headers(o, md5, 1, hs) : 0;
 	if (!with_meta) {
 		hs[0] = (struct sigv4_header){ "Content-MD5", md5 };
 		req.h.nextra = 1;
@@ -424,6 +499,7 @@ s3_put_mem(struct store *st, const char *key, const void *p, size_t n,
 
 	snprintf(what, sizeof(what), "upload '%s%s'", st->url, key);
 	rc = put_once(c, fk, NULL, p ? p : "", -1, 0, n, opts, 1, what, &resp);
+	rc = cond_result(rc, &resp, opts, st->url, key);
 	if (rc == SW_OK) {
 		fill_info(&resp, info);
 		if (info != NULL)
@@ -434,10 +510,13 @@ s3_put_mem(struct store *st, const char *key, const void *p, size_t n,
 	return rc;
 }
 
-/* POST a small XML or empty body with a query; the answer in resp. */
+/* POST a small XML or empty body with a query; the answer in resp.  o
+ * gives the headers of CreateMultipartUpload, cond the conditions of
+ * CompleteMultipartUpload (one of them is NULL). */
 static sw_err
 post_xml(struct s3 *c, const char *fk, const char *query, const char *body,
-    const struct store_put_opts *o, const char *what, struct http_resp *resp)
+    const struct store_put_opts *o, const struct store_put_opts *cond,
+    const char *what, struct http_resp *resp)
 {
 	struct sigv4_header hs[8];
 	struct s3_req req;
@@ -449,7 +528,14 @@ post_xml(struct s3 *c, const char *fk, const char *query, const char *body,
 	req.key = fk;
 	req.h.query = query;
 	req.h.extra = hs;
-	req.h.nextra = put_headers(o, body[0] ? md5 : NULL, hs);
+	if (cond != NULL) {
+		hs[0] = (struct sigv4_header){ "Content-MD5", md5 };
+		hs[1] = (struct sigv4_header){ "Content-Type",
+		    "application/xml" };
+		req.h.nextra = 2 + cond_headers(cond, hs + 2);
+	} else {
+		req.h.nextra = put_headers(o, body[0] ? md5 : NULL, 0, hs);
+	}
 	req.h.body = body;
 	req.h.body_fd = -1;
 	req.h.body_len = strlen(body);
@@ -458,7 +544,8 @@ post_xml(struct s3 *c, const char *fk, const char *query, const char *body,
 	return s3_perform(c, &req, resp);
 }
 
-static void
+/* AbortMultipartUpload of one upload id. */
+static sw_err
 abort_upload(struct s3 *c, const char *fk, const char *upload_id,
     const char *what)
 {
@@ -466,6 +553,7 @@ abort_upload(struct s3 *c, const char *fk, const char *upload_id,
 	struct http_resp resp;
 	struct buf q;
 	char w[1300];
+	sw_err rc;
 
 	buf_init(&q);
 	http_query_add(&q, "uploadId", upload_id);
@@ -476,10 +564,21 @@ abort_upload(struct s3 *c, const char *fk, const char *upload_id,
 	req.h.query = q.data;
 	req.h.body_fd = -1;
 	req.h.what = w;
-	if (s3_perform(c, &req, &resp) != SW_OK)
-		log_warn("%s", sw_errmsg());
+	rc = s3_perform(c, &req, &resp);
 	buf_release(&resp.body);
 	buf_release(&q);
+	return rc;
+}
+
+/* Housekeeping the store does not implement: say what to do instead. */
+static sw_err
+no_housekeeping(struct s3 *c, const char *api)
+{
+	return sw_adderr(SW_ERR_UNSUPPORTED, "the store of bucket '%s' does "
+	    "not implement %s, so swrepart cannot clean up interrupted "
+	    "multipart uploads; add an S3 lifecycle rule with "
+	    "AbortIncompleteMultipartUpload to bucket '%s' instead",
+	    c->bucket, api, c->bucket);
 }
 
 /* One part of a multipart upload, run by a pool worker. */
@@ -587,7 +686,7 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 		    "aws.multipart_part_size", what, (unsigned long long)size);
 		goto out;
 	}
-	rc = post_xml(c, fk, "uploads=", "", opts, what, &resp);
+	rc = post_xml(c, fk, "uploads=", "", opts, NULL, what, &resp);
 	if (rc != SW_OK)
 		goto out;
 	doc = xml_parse(&resp.body);
@@ -603,7 +702,9 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 	rc = put_parts(c, fk, upload_id, fd, size, what, &done);
 	if (rc == SW_OK) {
 		http_query_add(&q, "uploadId", upload_id);
-		rc = post_xml(c, fk, q.data, done.data, NULL, what, &resp);
+		rc = post_xml(c, fk, q.data, done.data, NULL, opts ? opts :
+		    &(struct store_put_opts){ 0 }, what, &resp);
+		rc = cond_result(rc, &resp, opts, st->url, key);
 		/* Complete can fail inside a 200 answer. */
 		if (rc == SW_OK) {
 			doc = xml_parse(&resp.body);
@@ -612,11 +713,17 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 			    "Error") == 0) {
 				char code[64], msg[256];
 
+				xml_text(root, "Code", code, sizeof(code));
 				rc = sw_seterr(SW_ERR_SERVER, "cannot %s: "
 				    "CompleteMultipartUpload failed: %s: %s",
-				    what, xml_text(root, "Code", code,
-				    sizeof(code)), xml_text(root, "Message",
+				    what, code, xml_text(root, "Message",
 				    msg, sizeof(msg)));
+				if (strcmp(code, "PreconditionFailed") == 0) {
+					snprintf(resp.err_code,
+					    sizeof(resp.err_code), "%s", code);
+					rc = cond_result(SW_ERR_EXISTS, &resp,
+					    opts, st->url, key);
+				}
 			} else if (root != NULL) {
 				xml_text(root, "ETag", etag, sizeof(etag));
 				if (info != NULL) {
@@ -630,8 +737,15 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 		}
 		buf_release(&resp.body);
 	}
-	if (rc != SW_OK)
-		abort_upload(c, fk, upload_id, what);
+	if (rc != SW_OK) {
+		/* Keep the reason the upload failed, whatever the abort says. */
+		char why[1024];
+
+		snprintf(why, sizeof(why), "%s", sw_errmsg());
+		if (abort_upload(c, fk, upload_id, what) != SW_OK)
+			log_warn("%s", sw_errmsg());
+		sw_seterr(rc, "%s", why);
+	}
 out:
 	buf_release(&q);
 	buf_release(&done);
@@ -654,6 +768,7 @@ s3_put_fd(struct store *st, const char *key, int fd, uint64_t size,
 	fk = full_key(c, key);
 	snprintf(what, sizeof(what), "upload '%s%s'", st->url, key);
 	rc = put_once(c, fk, NULL, NULL, fd, 0, size, opts, 1, what, &resp);
+	rc = cond_result(rc, &resp, opts, st->url, key);
 	if (rc == SW_OK) {
 		fill_info(&resp, info);
 		if (info != NULL)
@@ -696,12 +811,15 @@ s3_abort_uploads(struct store *st, const char *key, unsigned *n)
 	char *fk = full_key(c, key);
 	char what[1200], kmark[1024] = "", umark[1024] = "";
 	char truncated[8];
-	struct buf q;
+	struct http_pager pg;
+	struct buf q, tok;
 	sw_err rc = SW_OK;
 
 	snprintf(what, sizeof(what), "list the multipart uploads of '%s%s'",
 	    st->url, key);
+	http_pager_init(&pg, what, S3_MAX_PAGES);
 	buf_init(&q);
+	buf_init(&tok);
 	do {
 		struct s3_req req;
 		struct http_resp resp;
@@ -720,8 +838,11 @@ s3_abort_uploads(struct store *st, const char *key, unsigned *n)
 		req.h.query = q.data;
 		req.h.body_fd = -1;
 		req.h.what = what;
-		if ((rc = s3_perform(c, &req, &resp)) != SW_OK)
+		if ((rc = s3_perform(c, &req, &resp)) != SW_OK) {
+			if (rc == SW_ERR_UNSUPPORTED)
+				rc = no_housekeeping(c, "ListMultipartUploads");
 			break;
+		}
 		doc = xml_parse(&resp.body);
 		buf_release(&resp.body);
 		root = doc ? xmlDocGetRootElement(doc) : NULL;
@@ -743,14 +864,34 @@ s3_abort_uploads(struct store *st, const char *key, unsigned *n)
 				continue;
 			log_notice("aborting an unfinished upload of '%s%s' "
 			    "(upload id %.12s...)", st->url, key, id);
-			abort_upload(c, fk, id, what);
+			rc = abort_upload(c, fk, id, what);
+			if (rc == SW_ERR_UNSUPPORTED) {
+				rc = no_housekeeping(c,
+				    "AbortMultipartUpload");
+				break;
+			}
+			if (rc != SW_OK)  /* the next run tries again */
+				log_warn("%s", sw_errmsg());
+			rc = SW_OK;
 			(*n)++;
 		}
 		xml_text(root, "IsTruncated", truncated, sizeof(truncated));
 		xml_text(root, "NextKeyMarker", kmark, sizeof(kmark));
 		xml_text(root, "NextUploadIdMarker", umark, sizeof(umark));
 		xmlFreeDoc(doc);
-	} while (strcmp(truncated, "true") == 0 && kmark[0] != '\0');
+		if (rc != SW_OK)
+			break;
+		/* The pair of markers is this listing's token. */
+		tok.len = 0;
+		if (strcmp(truncated, "true") == 0 && kmark[0] != '\0') {
+			buf_puts(&tok, kmark);
+			buf_putc(&tok, '\0');
+			buf_puts(&tok, umark);
+		}
+		rc = http_pager_next(&pg, tok.data, tok.len);
+	} while (rc == SW_OK && tok.len > 0);
+	http_pager_release(&pg);
+	buf_release(&tok);
 	buf_release(&q);
 	free(fk);
 	return rc;

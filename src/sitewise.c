@@ -18,6 +18,15 @@
 #include "util.h"
 
 #define PAGE_SIZE "250"
+#define PAGE_MAX 250u            /* PAGE_SIZE as a number */
+/* Pages of one listing before it is taken for a server that pages without
+ * end: 100,000 pages of 250 are 25 million series, far more than an
+ * account holds. */
+#define SITEWISE_MAX_PAGES 100000UL
+/* The API's limits: a nextToken is 1..4096 characters; a time series id
+ * is a UUID or two joined by '_' (73 characters); 256 leaves room. */
+#define TOKEN_MAX 4096u
+#define SERIES_ID_MAX 256u
 
 char *
 sitewise_endpoint(const struct sw_config *cfg, const char *region)
@@ -46,9 +55,12 @@ sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
 	struct buf q;
 	char what[512];
 	unsigned long pages = 0, n = 0;
+	struct http_pager pg;
 	sw_err rc;
 
 	buf_init(&q);
+	what[0] = '\0';
+	http_pager_init(&pg, what, SITEWISE_MAX_PAGES);
 	if ((rc = creds_region(cfg, &region)) != SW_OK)
 		return rc;
 	if (region == NULL)
@@ -106,13 +118,29 @@ sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
 			json_decref(j);
 			break;
 		}
+		if (json_array_size(list) > PAGE_MAX) {
+			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a page of %zu "
+			    "summaries, where at most %u were asked for", what,
+			    json_array_size(list), PAGE_MAX);
+			json_decref(j);
+			break;
+		}
 		json_array_foreach(list, i, item) {
-			const char *id = json_string_value(json_object_get(item,
-			    "timeSeriesId"));
+			json_t *jid = json_object_get(item, "timeSeriesId");
+			const char *id = json_string_value(jid);
 
 			if (id == NULL) {
 				rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a "
 				    "summary without timeSeriesId", what);
+				break;
+			}
+			if (json_string_length(jid) == 0 ||
+			    json_string_length(jid) > SERIES_ID_MAX ||
+			    strlen(id) != json_string_length(jid)) {
+				rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a "
+				    "timeSeriesId of %zu characters is not a "
+				    "time series id", what,
+				    json_string_length(jid));
 				break;
 			}
 			if ((rc = fn(arg, id)) != SW_OK)
@@ -121,16 +149,31 @@ sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
 		}
 		free(token);
 		token = NULL;
-		if (json_string_value(json_object_get(j, "nextToken")) != NULL)
-			token = xstrdup(json_string_value(json_object_get(j,
-			    "nextToken")));
+		if (rc == SW_OK && json_object_get(j, "nextToken") != NULL &&
+		    !json_is_null(json_object_get(j, "nextToken"))) {
+			json_t *jt = json_object_get(j, "nextToken");
+
+			if (!json_is_string(jt) || json_string_length(jt) == 0 ||
+			    json_string_length(jt) > TOKEN_MAX ||
+			    strlen(json_string_value(jt)) !=
+			    json_string_length(jt))
+				rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a "
+				    "nextToken that is not a string of 1 to "
+				    "%u characters", what, TOKEN_MAX);
+			else
+				token = xstrdup(json_string_value(jt));
+		}
 		json_decref(j);
 		pages++;
+		if (rc == SW_OK)
+			rc = http_pager_next(&pg, token, token ? strlen(token) :
+			    0);
 	} while (rc == SW_OK && token != NULL);
 	if (rc == SW_OK)
 		log_info("%lu %s time series in %lu page%s from %s", n, type,
 		    pages, pages == 1 ? "" : "s", ep);
 out:
+	http_pager_release(&pg);
 	http_client_free(http);
 	creds_provider_free(creds);
 	free(token);

@@ -36,10 +36,22 @@ typedef sw_err (*store_list_fn)(void *arg, const struct store_entry *e);
 /* Called with each chunk of a GET body, in order. */
 typedef sw_err (*store_sink_fn)(void *arg, const void *p, size_t n);
 
+/*
+ * Conditional writes (the commit point of a day is written this way):
+ * if_match puts only over the object whose ETag it is (quoted, as
+ * store_head() and listings report it); if_none_match only when the key
+ * does not exist.  When the condition does not hold (another writer got
+ * there first, or deleted the object) the put is SW_ERR_EXISTS and
+ * changes nothing; a store without conditional writes (S3-compatible
+ * servers that answer 501) is SW_ERR_UNSUPPORTED.  Both backends honour
+ * them atomically: S3 itself, the file store under a lock.
+ */
 struct store_put_opts {
 	const char *content_type;  /* NULL: application/octet-stream */
 	const char *sse;           /* NULL, "AES256" or "aws:kms" */
 	const char *sse_kms_key_id;
+	const char *if_match;      /* NULL, or an ETag: replace that only */
+	int if_none_match;         /* create only (If-None-Match: *) */
 };
 
 /* Open a store from a URL (see above) with settings from cfg (endpoint,

@@ -10,7 +10,16 @@
  * order without sorting more than one directory at a time.  Writes go to a
  * temporary name and are renamed into place, so readers never see half an
  * object.  ETags are not MD5 sums here: a file's "size-mtime" stands in,
- * which changes whenever the file does.
+ * which changes whenever the file does (a put whose file would get the
+ * ETag of the one it replaces, same size within one clock tick, has its
+ * mtime moved on by a nanosecond).
+ *
+ * Conditional puts (If-Match / If-None-Match) hold across processes: every
+ * put and delete takes an exclusive flock on the store's root directory
+ * (opened anew each time, so threads of one process exclude each other
+ * too) while it compares the current file with the condition and renames
+ * or unlinks.  The data is written before the lock is taken, so the lock
+ * is held for a few system calls; nothing is left behind to clean up.
  */
 #include "config.h"
 
@@ -20,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -379,6 +389,114 @@ f_head(struct store *st, const char *key, struct store_info *info)
 	return SW_OK;
 }
 
+/* The store's write lock (see the top of the file): a descriptor to
+ * close, or -1 with errno set. */
+static int
+store_lock(struct store *st)
+{
+	int fd = openat(FS(st)->rootfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		int e = errno;
+
+		if (e == EINTR)
+			continue;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static void
+store_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+/* An ETag without its quotes and weak prefix, for comparison. */
+static void
+bare_etag(const char *in, char *out, size_t outlen)
+{
+	size_t n;
+
+	if (strncmp(in, "W/", 2) == 0)
+		in += 2;
+	if (*in == '"')
+		in++;
+	n = strlen(in);
+	if (n > 0 && in[n - 1] == '"')
+		n--;
+	snprintf(out, outlen, "%.*s", (int)n, in);
+}
+
+/*
+ * Under the store lock: whether the put of key (a file to be renamed over
+ * name in dfd) may go ahead.  cur is what holds name now (exists set when
+ * something does).
+ */
+static sw_err
+check_condition(struct store *st, const char *key,
+    const struct store_put_opts *o, int exists, const struct stat *cur)
+{
+	struct store_info now;
+	char want[80], have[80];
+
+	if (o == NULL)
+		return SW_OK;
+	if (o->if_none_match && exists)
+		return sw_seterr(SW_ERR_EXISTS, "cannot upload '%s%s': it was "
+		    "created by another writer meanwhile (it exists; "
+		    "If-None-Match: *)", st->url, key);
+	if (o->if_match == NULL)
+		return SW_OK;
+	if (!exists)
+		return sw_seterr(SW_ERR_EXISTS, "cannot upload '%s%s': it was "
+		    "changed by another writer (deleted: there is no file with "
+		    "ETag %s)", st->url, key, o->if_match);
+	if (!S_ISREG(cur->st_mode))
+		return sw_seterr(SW_ERR_EXISTS, "cannot upload '%s%s': it was "
+		    "changed by another writer (not a regular file, not ETag "
+		    "%s)", st->url, key, o->if_match);
+	info_from_stat(cur, &now);
+	bare_etag(o->if_match, want, sizeof(want));
+	bare_etag(now.etag, have, sizeof(have));
+	if (strcmp(want, have) != 0)
+		return sw_seterr(SW_ERR_EXISTS, "cannot upload '%s%s': it was "
+		    "changed by another writer (its ETag is %s, not %s)",
+		    st->url, key, now.etag, o->if_match);
+	return SW_OK;
+}
+
+/*
+ * Give the new file (fd) an ETag other than the file it replaces (cur),
+ * so that If-Match sees every put: same size and same mtime can happen
+ * within one tick of the file system's clock.
+ */
+static void
+distinct_etag(int fd, struct stat *sb, const struct stat *cur)
+{
+	struct timespec ts[2];
+
+	if (!S_ISREG(cur->st_mode) || cur->st_size != sb->st_size ||
+	    cur->st_mtim.tv_sec != sb->st_mtim.tv_sec ||
+	    cur->st_mtim.tv_nsec != sb->st_mtim.tv_nsec)
+		return;
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = cur->st_mtim;
+	if (++ts[1].tv_nsec >= 1000000000L) {
+		ts[1].tv_sec++;
+		ts[1].tv_nsec = 0;
+	}
+	if (futimens(fd, ts) == 0)
+		fstat(fd, sb);
+}
+
 /* Source of bytes for a put: memory or a file descriptor. */
 struct src {
 	const char *mem;
@@ -388,15 +506,15 @@ struct src {
 
 static sw_err
 f_put(struct store *st, const char *key, const struct src *src,
-    struct store_info *info)
+    const struct store_put_opts *opts, struct store_info *info)
 {
 	char tmp[sizeof(TMP_PREFIX) + 16];
 	unsigned char rnd[8];
 	const char *name;
 	char *chunk = NULL;
 	uint64_t off = 0;
-	struct stat sb;
-	int dfd, fd = -1;
+	struct stat sb, cur;
+	int dfd, fd = -1, lockfd = -1, exists;
 	sw_err rc = SW_OK;
 
 	if ((dfd = open_parent(FS(st)->rootfd, key, 1, &name)) < 0)
@@ -450,10 +568,25 @@ f_put(struct store *st, const char *key, const struct src *src,
 	}
 	if (rc == SW_OK && fsync(fd) < 0)
 		rc = errno_err(st, "write", key, errno);
-	if (rc == SW_OK && fstat(fd, &sb) == 0)
-		info_from_stat(&sb, info);
+	if (rc == SW_OK && fstat(fd, &sb) < 0)
+		rc = errno_err(st, "write", key, errno);
+	/* The commit: compare with what is there, and rename, locked. */
+	if (rc == SW_OK && (lockfd = store_lock(st)) < 0)
+		rc = errno_err(st, "lock the store to write", key, errno);
+	if (rc == SW_OK) {
+		exists = fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!exists && errno != ENOENT)
+			rc = errno_err(st, "write", key, errno);
+	}
+	if (rc == SW_OK)
+		rc = check_condition(st, key, opts, exists, &cur);
+	if (rc == SW_OK && exists)
+		distinct_etag(fd, &sb, &cur);
 	if (rc == SW_OK && renameat(dfd, tmp, dfd, name) < 0)
 		rc = errno_err(st, "write", key, errno);
+	store_unlock(lockfd);
+	if (rc == SW_OK)
+		info_from_stat(&sb, info);
 out:
 	if (fd >= 0) {
 		close(fd);
@@ -471,8 +604,7 @@ f_put_mem(struct store *st, const char *key, const void *p, size_t n,
 {
 	struct src s = { p ? p : "", -1, n };
 
-	(void)opts;
-	return f_put(st, key, &s, info);
+	return f_put(st, key, &s, opts, info);
 }
 
 static sw_err
@@ -481,8 +613,7 @@ f_put_fd(struct store *st, const char *key, int fd, uint64_t size,
 {
 	struct src s = { NULL, fd, size };
 
-	(void)opts;
-	return f_put(st, key, &s, info);
+	return f_put(st, key, &s, opts, info);
 }
 
 static sw_err
@@ -490,17 +621,21 @@ f_del(struct store *st, const char *key)
 {
 	const char *name;
 	char *dir;
-	int dfd;
+	int dfd, lockfd;
 
 	if ((dfd = open_parent(FS(st)->rootfd, key, 0, &name)) < 0)
 		return errno == ENOENT ? SW_OK : errno_err(st, "delete", key,
 		    errno);
-	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
+	/* Locked, as puts: a conditional put never revives a deleted key. */
+	if ((lockfd = store_lock(st)) < 0 ||
+	    (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)) {
 		int e = errno;
 
+		store_unlock(lockfd);
 		close(dfd);
 		return errno_err(st, "delete", key, e);
 	}
+	store_unlock(lockfd);
 	close(dfd);
 	/* Drop directories left empty, as S3 has no empty "folders". */
 	dir = xstrdup(key);

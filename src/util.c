@@ -180,6 +180,25 @@ xrealloc(void *p, size_t size)
 }
 
 int
+parse_u64_strict(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || (uint64_t)(*p - '0') > max)
+			return -1;
+		if (v > (max - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
 parse_size(const char *s, uint64_t *out)
 {
 	char *end;

@@ -46,6 +46,13 @@ void *xrealloc(void *p, size_t size);
 
 /* Parse "64M", "1G", "512k", "100" (bytes, binary units).  0 on success. */
 int parse_size(const char *s, uint64_t *out);
+/* The largest size or count believed from the network (2^62 bytes is
+ * beyond any object; sums of such numbers cannot wrap a uint64_t). */
+#define NET_NUMBER_MAX (UINT64_C(1) << 62)
+/* Parse a decimal number that another party sent (a <Size>, a
+ * Content-Length): digits only, no sign, blank, unit or other character,
+ * at most max.  0 on success, -1 otherwise (*out untouched). */
+int parse_u64_strict(const char *s, uint64_t max, uint64_t *out);
 /* Format bytes as "12.3 MiB". */
 void format_size(uint64_t n, char *out, size_t outlen);
 

@@ -1,10 +1,12 @@
 /* t_s3parse.c - the pure parts of the S3 backend: endpoint and addressing
- * style, and ListObjectsV2 answers (entities, URL encoding, prefixes,
- * truncation, malformed documents). */
+ * style, ListObjectsV2 answers (entities, URL encoding, prefixes,
+ * truncation, malformed documents, sizes out of range) and the guard of
+ * paged calls (repeated tokens, page limit). */
 #include "config.h"
 
 #include <string.h>
 
+#include "http.h"
 #include "s3.h"
 #include "tap.h"
 
@@ -103,8 +105,30 @@ main(void)
 	    &out, token) == SW_ERR_PROTO, "truncated without a token: error");
 	ok(parse(HEAD "<Contents><Key>k</Key><Size>x1</Size></Contents>"
 	    "</ListBucketResult>", "", &out, token) == SW_ERR_PROTO &&
-	    strstr(sw_errmsg(), "bad Size 'x1'"), "a bad size: %s",
+	    strstr(sw_errmsg(), "size of 'x1'"), "a bad size: %s",
 	    sw_errmsg());
+	/* Sizes another party writes: only plain numbers up to 2^62. */
+	{
+		static const char *bad[] = { "-1", "-0", "+5", " 5", "5 ",
+		    "", "0x10", "1e3", "18446744073709551616",
+		    "18446744073709551615", "4611686018427387905", NULL };
+		char xml[512];
+		int i;
+
+		for (i = 0; bad[i] != NULL; i++) {
+			snprintf(xml, sizeof(xml), HEAD "<Contents><Key>day/"
+			    "obj.avro</Key><Size>%s</Size></Contents>"
+			    "</ListBucketResult>", bad[i]);
+			ok(parse(xml, "", &out, token) == SW_ERR_PROTO &&
+			    strstr(sw_errmsg(), "'day/obj.avro'") &&
+			    out.len == 0, "<Size>%s</Size> is refused, naming "
+			    "the key: %s", bad[i], sw_errmsg());
+		}
+		ok(parse(HEAD "<Contents><Key>k</Key><Size>4611686018427387904"
+		    "</Size></Contents></ListBucketResult>", "", &out, token) ==
+		    SW_OK && strcmp(out.data, "k:4611686018427387904:|") == 0,
+		    "<Size> of 2^62 is the largest believed");
+	}
 	ok(parse("<Error><Code>AccessDenied</Code></Error>", "", &out, token) ==
 	    SW_ERR_PROTO, "an Error document is not a listing");
 	ok(parse(HEAD "<Contents><Key>k</Ke", "", &out, token) == SW_ERR_PROTO,
@@ -116,5 +140,54 @@ main(void)
 	    strstr(out.data, "root:") == NULL,
 	    "external entities are not loaded");
 	buf_release(&out);
+
+	/* The guard of paged calls. */
+	{
+		struct http_pager pg;
+		char tok[32];
+		int i;
+		sw_err rc = SW_OK;
+
+		http_pager_init(&pg, "list 's3://b/p/'", 1000000);
+		for (i = 0; i < 5000 && rc == SW_OK; i++) {
+			snprintf(tok, sizeof(tok), "token-%d", i);
+			rc = http_pager_next(&pg, tok, strlen(tok));
+		}
+		ok(rc == SW_OK, "5,000 distinct tokens pass");
+		rc = http_pager_next(&pg, "token-4999", 10);
+		ok(rc == SW_ERR_PROTO && strstr(sw_errmsg(), "s3://b/p/") &&
+		    strstr(sw_errmsg(), "token it gave before"),
+		    "the last token again: %s", sw_errmsg());
+		http_pager_release(&pg);
+		http_pager_init(&pg, "list 's3://b/p/'", 1000000);
+		http_pager_next(&pg, "a", 1);
+		http_pager_next(&pg, "b", 1);
+		http_pager_next(&pg, "c", 1);
+		ok(http_pager_next(&pg, "a", 1) == SW_ERR_PROTO,
+		    "a repeat of an older token (a cycle a, b, c, a) too");
+		http_pager_release(&pg);
+		http_pager_init(&pg, "list the time series", 1000000);
+		ok(http_pager_next(&pg, "x\0y", 3) == SW_OK &&
+		    http_pager_next(&pg, "x\0z", 3) == SW_OK,
+		    "tokens are compared whole (NUL inside)");
+		ok(http_pager_next(&pg, NULL, 0) == SW_OK, "the last page");
+		http_pager_release(&pg);
+		http_pager_init(&pg, "list 's3://b/p/'", 3);
+		ok(http_pager_next(&pg, "1", 1) == SW_OK &&
+		    http_pager_next(&pg, "2", 1) == SW_OK,
+		    "two pages of three");
+		rc = http_pager_next(&pg, "3", 1);
+		ok(rc == SW_ERR_PROTO && strstr(sw_errmsg(), "3 pages") &&
+		    strstr(sw_errmsg(), "s3://b/p/"),
+		    "a third page that asks for a fourth: %s", sw_errmsg());
+		http_pager_release(&pg);
+		http_pager_init(&pg, "x", 3);
+		http_pager_next(&pg, "1", 1);
+		http_pager_next(&pg, "2", 1);
+		ok(http_pager_next(&pg, NULL, 0) == SW_OK,
+		    "the third page may be the last");
+		http_pager_release(&pg);
+		http_pager_release(NULL);
+	}
 	return done_testing();
 }

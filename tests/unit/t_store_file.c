@@ -1,5 +1,6 @@
-/* t_store_file.c - the file:// store: S3 listing semantics, objects, and
- * keys that try to escape the directory. */
+/* t_store_file.c - the file:// store: S3 listing semantics, objects,
+ * keys that try to escape the directory, and conditional puts (If-Match,
+ * If-None-Match) that hold between threads and between processes. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -7,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "options.h"
+#include "pool.h"
 #include "store.h"
 #include "tap.h"
 #include "util.h"
@@ -44,6 +47,207 @@ static sw_err
 to_buf(void *arg, const void *p, size_t n)
 {
 	return buf_append(arg, p, n);
+}
+
+/* The content of key, as a string ("" when it cannot be read). */
+static const char *
+content(struct store *st, const char *key)
+{
+	static struct buf b;
+
+	b.len = 0;
+	buf_puts(&b, "");
+	if (store_get(st, key, 0, 0, to_buf, &b, NULL) != SW_OK)
+		return "";
+	buf_putc(&b, '\0');
+	return b.data;
+}
+
+/*
+ * Race n writers in n processes (each with a store of its own) to put key
+ * under the same condition, started together; returns how many succeeded
+ * and sets *lost to how many were refused with SW_ERR_EXISTS (others:
+ * neither).  The winner's content is "writer N".
+ */
+static int
+race_processes(const char *url, const char *key,
+    const struct store_put_opts *o, int n, int *lost)
+{
+	int go[2], i, won = 0, status;
+	pid_t pids[16];
+	char c = 'x';
+
+	*lost = 0;
+	if (pipe(go) != 0)
+		abort();
+	for (i = 0; i < n; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct store *s;
+			char body[32];
+			sw_err rc;
+
+			close(go[1]);
+			if (store_open(url, NULL, &s) != SW_OK)
+				_exit(3);
+			snprintf(body, sizeof(body), "writer %d", i);
+			if (read(go[0], &c, 1) != 0)  /* EOF: all go */
+				_exit(3);
+			rc = store_put_mem(s, key, body, strlen(body), o, NULL);
+			store_free(s);
+			_exit(rc == SW_OK ? 0 : rc == SW_ERR_EXISTS ? 1 : 2);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < n; i++) {
+		if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status))
+			continue;
+		if (WEXITSTATUS(status) == 0)
+			won++;
+		else if (WEXITSTATUS(status) == 1)
+			(*lost)++;
+	}
+	return won;
+}
+
+struct thread_put {
+	struct store *st;
+	const char *key;
+	const struct store_put_opts *o;
+	char body[32];
+	sw_err rc;
+};
+
+static sw_err
+thread_put(void *arg)
+{
+	struct thread_put *t = arg;
+
+	t->rc = store_put_mem(t->st, t->key, t->body, strlen(t->body), t->o,
+	    NULL);
+	return SW_OK;
+}
+
+static void
+conditional_puts(struct store *st, const char *url, const char *dir)
+{
+	struct store_put_opts create = { 0 }, replace = { 0 };
+	struct store_info i1, i2, i3;
+	char etag[80], path[400];
+	int won, lost, k, round, fd;
+	sw_err rc;
+
+	create.if_none_match = 1;
+	ok(store_put_mem(st, "cond/m", "one", 3, &create, &i1) == SW_OK,
+	    "If-None-Match: a new key is created");
+	rc = store_put_mem(st, "cond/m", "two", 3, &create, NULL);
+	ok(rc == SW_ERR_EXISTS && strstr(sw_errmsg(), "cond/m") &&
+	    strstr(sw_errmsg(), "another writer"),
+	    "If-None-Match on an existing key: %s", sw_errmsg());
+	is_str(content(st, "cond/m"), "one", "and the object is unchanged");
+
+	ok(store_head(st, "cond/m", &i2) == SW_OK &&
+	    strcmp(i1.etag, i2.etag) == 0,
+	    "the ETag a put reports is the one HEAD reports");
+	snprintf(etag, sizeof(etag), "%s", i2.etag);
+	replace.if_match = etag;
+	ok(store_put_mem(st, "cond/m", "two", 3, &replace, &i3) == SW_OK,
+	    "If-Match with the current ETag replaces");
+	is_str(content(st, "cond/m"), "two", "with the new content");
+	ok(strcmp(i3.etag, etag) != 0, "and a new ETag (%s, was %s), though "
+	    "of the same size and written at once", i3.etag, etag);
+	rc = store_put_mem(st, "cond/m", "six", 3, &replace, NULL);
+	ok(rc == SW_ERR_EXISTS && strstr(sw_errmsg(), "cond/m") &&
+	    strstr(sw_errmsg(), "was changed by another writer"),
+	    "If-Match with a stale ETag: %s", sw_errmsg());
+	is_str(content(st, "cond/m"), "two", "and the object is unchanged");
+	replace.if_match = i3.etag;
+	snprintf(path, sizeof(path), "%s/cond-src", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ok(fd >= 0 && write(fd, "fd body", 7) == 7, "a source file");
+	ok(store_put_fd(st, "cond/m", fd, 7, &replace, NULL) == SW_OK &&
+	    strcmp(content(st, "cond/m"), "fd body") == 0,
+	    "put_fd honours If-Match too");
+	ok(store_put_fd(st, "cond/m", fd, 7, &replace, NULL) == SW_ERR_EXISTS,
+	    "and refuses a stale one");
+	ok(store_put_fd(st, "cond/m", fd, 7, &create, NULL) == SW_ERR_EXISTS,
+	    "and If-None-Match");
+	close(fd);
+	unlink(path);
+
+	ok(store_delete(st, "cond/m") == SW_OK, "delete it");
+	rc = store_put_mem(st, "cond/m", "x", 1, &replace, NULL);
+	ok(rc == SW_ERR_EXISTS && strstr(sw_errmsg(), "deleted"),
+	    "If-Match on a deleted key: %s", sw_errmsg());
+	ok(store_head(st, "cond/m", &i1) == SW_ERR_NOTFOUND,
+	    "and nothing is created");
+	replace.if_match = "\"0-0\"";
+	ok(store_put_mem(st, "cond/none", "x", 1, &replace, NULL) ==
+	    SW_ERR_EXISTS, "If-Match on a key that never was");
+	is_str(list(st, "cond/", NULL, NULL), "",
+	    "no temporary file is left or listed");
+
+	/* Unconditional puts of the same size at once get distinct ETags. */
+	store_put_mem(st, "cond/same", "aaaa", 4, NULL, &i1);
+	store_put_mem(st, "cond/same", "bbbb", 4, NULL, &i2);
+	store_put_mem(st, "cond/same", "cccc", 4, NULL, &i3);
+	ok(strcmp(i1.etag, i2.etag) != 0 && strcmp(i2.etag, i3.etag) != 0,
+	    "three quick puts of 4 bytes: three ETags (%s %s %s)", i1.etag,
+	    i2.etag, i3.etag);
+
+	/* Threads of one process, one store: one winner per round. */
+	{
+		struct pool *pool;
+		struct batch b;
+		struct thread_put t[8];
+		int i;
+
+		ok(pool_new(8, &pool) == SW_OK, "8 threads");
+		for (round = 0, k = 0; round < 10; round++) {
+			store_head(st, "cond/same", &i1);
+			replace.if_match = i1.etag;
+			batch_init(&b, pool, 0);
+			for (i = 0; i < 8; i++) {
+				t[i].st = st;
+				t[i].key = "cond/same";
+				t[i].o = &replace;
+				snprintf(t[i].body, sizeof(t[i].body), "thread %d",
+				    i);
+				batch_submit(&b, thread_put, &t[i]);
+			}
+			batch_wait(&b);
+			batch_release(&b);
+			won = lost = 0;
+			for (i = 0; i < 8; i++) {
+				won += t[i].rc == SW_OK;
+				lost += t[i].rc == SW_ERR_EXISTS;
+			}
+			k += won == 1 && lost == 7;
+		}
+		is_int(k, 10, "8 threads with the same If-Match, 10 rounds: "
+		    "one wins each round, 7 are refused");
+		pool_free(pool);
+	}
+
+	/* Processes, each with its own store: one winner per round. */
+	for (round = 0, k = 0; round < 10; round++) {
+		store_head(st, "cond/same", &i1);
+		replace.if_match = i1.etag;
+		won = race_processes(url, "cond/same", &replace, 8, &lost);
+		k += won == 1 && lost == 7;
+		if (won != 1)
+			diag("round %d: %d won, %d refused", round, won, lost);
+	}
+	is_int(k, 10, "8 processes with the same If-Match, 10 rounds: one "
+	    "wins each round, 7 are refused");
+	ok(strncmp(content(st, "cond/same"), "writer ", 7) == 0,
+	    "the object holds one writer's whole content ('%s')",
+	    content(st, "cond/same"));
+	won = race_processes(url, "cond/new", &create, 8, &lost);
+	ok(won == 1 && lost == 7, "8 processes creating one key with "
+	    "If-None-Match: %d won, %d refused", won, lost);
+	store_delete(st, "cond/same");
+	store_delete(st, "cond/new");
 }
 
 int
@@ -152,6 +356,8 @@ main(void)
 	is_str(list(st, "", "/", NULL), "a-z.txt P:a/ b.txt P:raw/ P:sp ace/ ",
 	    "symlinks are not listed");
 	unlink(path);
+
+	conditional_puts(st, url, dir);
 
 	store_free(st);
 	ok(store_open("file://relative/dir", &cfg, &st) == SW_ERR_CONFIG,

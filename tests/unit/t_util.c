@@ -64,6 +64,43 @@ main(void)
 	    sw_exitcode(SW_ERR_AUTH) != sw_exitcode(SW_ERR_NET) &&
 	    sw_exitcode(SW_ERR_NET) != sw_exitcode(SW_ERR_NOTFOUND),
 	    "distinct exit codes for creds, auth, network, not found");
+	is_int(sw_exitcode(SW_ERR_UNSUPPORTED), 8,
+	    "a store without an API exits 8, as other answers of a server");
+	is_str(sw_errname(SW_ERR_UNSUPPORTED), "not supported by the store",
+	    "and has a name");
+	{
+		int k;
+
+		for (k = 0; k < SW_ERR__COUNT; k++)
+			if (strcmp(sw_errname((sw_err)k), "unknown error") == 0 ||
+			    sw_errname((sw_err)k) == NULL)
+				break;
+		is_int(k, SW_ERR__COUNT, "every code has a name");
+	}
+
+	/* Numbers from the network. */
+	ok(parse_u64_strict("0", NET_NUMBER_MAX, &v) == 0 && v == 0, "0");
+	ok(parse_u64_strict("4611686018427387904", NET_NUMBER_MAX, &v) == 0 &&
+	    v == NET_NUMBER_MAX, "2^62 is the largest");
+	v = 7;
+	ok(parse_u64_strict("4611686018427387905", NET_NUMBER_MAX, &v) != 0 &&
+	    v == 7, "2^62 + 1 is refused and *out untouched");
+	ok(parse_u64_strict("18446744073709551615", UINT64_MAX, &v) == 0 &&
+	    v == UINT64_MAX, "UINT64_MAX with that bound");
+	ok(parse_u64_strict("18446744073709551616", UINT64_MAX, &v) != 0,
+	    "one more overflows");
+	ok(parse_u64_strict("-1", NET_NUMBER_MAX, &v) != 0 &&
+	    parse_u64_strict("+1", NET_NUMBER_MAX, &v) != 0 &&
+	    parse_u64_strict(" 1", NET_NUMBER_MAX, &v) != 0 &&
+	    parse_u64_strict("1 ", NET_NUMBER_MAX, &v) != 0 &&
+	    parse_u64_strict("", NET_NUMBER_MAX, &v) != 0 &&
+	    parse_u64_strict(NULL, NET_NUMBER_MAX, &v) != 0 &&
+	    parse_u64_strict("12a", NET_NUMBER_MAX, &v) != 0,
+	    "signs, blanks, empty and trailing characters are refused");
+	ok(parse_u64_strict("10", 9, &v) != 0 && parse_u64_strict("9", 9,
+	    &v) == 0 && v == 9 && parse_u64_strict("5", 3, &v) != 0,
+	    "small bounds");
+
 	sw_seterr(SW_ERR_IO, "inner");
 	sw_adderr(SW_ERR_IO, "outer %d", 1);
 	is_str(sw_errmsg(), "outer 1: inner", "sw_adderr prefixes");
