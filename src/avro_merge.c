@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -1124,6 +1125,198 @@ done:
 	ocf_reader_free(r);
 	if (st != NULL)
 		*st = fs;
+	return rc;
+}
+
+sw_err
+merge_add_blocks(struct merge *m, int fd, uint64_t off, uint64_t len,
+    uint64_t records, int verify, const char *name, struct merge_stats *st)
+{
+	struct merge_stats fs = { 0 };
+	struct ocf_reader *r = NULL;
+	struct ocf_block b;
+	int got = 0;
+	sw_err rc;
+
+	fs.out_start = fs.out_end = m->pos;
+	fs.path = MERGE_PATH_RAW;
+	if ((rc = usable(m)) != SW_OK)
+		goto done;
+	m->can_rollback = 0;
+	m->file_start = m->pos;
+	if (lseek(fd, (off_t)off, SEEK_SET) < 0) {
+		rc = sw_seterr(SW_ERR_IO, "'%s': cannot seek to offset %llu: %s",
+		    name, (unsigned long long)off, strerror(errno));
+		goto out;
+	}
+	if ((rc = ocf_reader_open_blocks(fd, name, off, len, m->reader,
+	    OCF_CODEC_SNAPPY, ocf_writer_sync(m->w), &r)) != SW_OK)
+		goto out;
+	for (;;) {
+		if ((rc = ocf_reader_next(r, &b, &got)) != SW_OK || !got)
+			break;
+		fs.blocks_in++;
+		if (verify && ((rc = ocf_reader_decompress(r, &b, &m->data)) !=
+		    SW_OK || (rc = ocf_reader_check_count(r, &b, m->data.data,
+		    m->data.len)) != SW_OK))
+			break;
+		if (b.count == 0)
+			continue;
+		if ((rc = wrote(m, ocf_writer_append_raw_block(m->w, b.count,
+		    b.data, b.size))) != SW_OK)
+			break;
+		fs.blocks_raw++;
+		fs.blocks_out++;
+		fs.records += (uint64_t)b.count;
+	}
+	if (rc == SW_OK && ocf_reader_offset(r) != off + len)
+		rc = sw_seterr(SW_ERR_DATA, "'%s': its blocks end at offset "
+		    "%llu, not at %llu", name,
+		    (unsigned long long)ocf_reader_offset(r),
+		    (unsigned long long)(off + len));
+	if (rc == SW_OK && fs.records != records)
+		rc = sw_seterr(SW_ERR_DATA, "'%s': %llu records in its blocks, "
+		    "%llu recorded", name, (unsigned long long)fs.records,
+		    (unsigned long long)records);
+out:
+	fs.bytes_in = len;
+	if (rc != SW_OK && m->failed == SW_OK)
+		out_flush(m);
+	if (m->data.cap > 4 * 1024 * 1024)
+		buf_release(&m->data);
+	fs.out_end = m->pos;
+	fs.bytes_out = fs.out_end - fs.out_start;
+	if (rc == SW_OK) {
+		fs.files = 1;
+		m->total.files++;
+		m->total.records += fs.records;
+		m->total.blocks_in += fs.blocks_in;
+		m->total.blocks_raw += fs.blocks_raw;
+		m->total.blocks_out += fs.blocks_out;
+		m->total.bytes_in += fs.bytes_in;
+	} else if (m->failed == SW_OK) {
+		m->can_rollback = 1;
+		m->dirty = m->pos != m->file_start;
+	}
+done:
+	ocf_reader_free(r);
+	if (st != NULL)
+		*st = fs;
+	return rc;
+}
+
+struct run {
+	char *series;
+	uint64_t n;
+};
+
+static int
+cmp_run(const void *a, const void *b)
+{
+	return strcmp(((const struct run *)a)->series,
+	    ((const struct run *)b)->series);
+}
+
+void
+merge_counts_free(struct merge_count *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i].series);
+	free(v);
+}
+
+sw_err
+merge_series_counts(int fd, const char *name, struct merge_count **out,
+    size_t *n)
+{
+	struct ocf_schema *raw = NULL;
+	struct ocf_reader *r = NULL;
+	struct ocf_block b;
+	struct buf data;
+	struct run *runs = NULL;
+	size_t nruns = 0, cap = 0, i, k;
+	const struct ocf_node *root;
+	int got = 0;
+	sw_err rc;
+
+	*out = NULL;
+	*n = 0;
+	buf_init(&data);
+	if ((rc = ocf_schema_parse(ocf_rawdatum_schema,
+	    strlen(ocf_rawdatum_schema), &raw)) != SW_OK)
+		return sw_adderr(SW_ERR_INTERNAL, "RawDatum schema");
+	root = ocf_schema_root(raw);
+	if ((rc = ocf_reader_open(fd, name, OCF_TO_EOF, NULL, &r)) != SW_OK)
+		goto out;
+	if (strcmp(ocf_schema_canonical(ocf_reader_schema(r)),
+	    ocf_schema_canonical(raw)) != 0) {
+		rc = sw_seterr(SW_ERR_DATA, "'%s': not a RawDatum file", name);
+		goto out;
+	}
+	for (;;) {
+		const unsigned char *p, *end;
+		int64_t j;
+
+		if ((rc = ocf_reader_next(r, &b, &got)) != SW_OK || !got)
+			break;
+		if ((rc = ocf_reader_decompress(r, &b, &data)) != SW_OK)
+			break;
+		p = (const unsigned char *)data.data;
+		end = p + data.len;
+		for (j = 0; j < b.count && rc == SW_OK; j++) {
+			const char *sid;
+			size_t len, f;
+
+			if ((rc = avro_get_string(&p, end, &sid, &len)) !=
+			    SW_OK)
+				break;
+			if (nruns == 0 || strlen(runs[nruns - 1].series) != len
+			    || memcmp(runs[nruns - 1].series, sid, len) != 0) {
+				if (nruns == cap) {
+					cap = cap ? 2 * cap : 64;
+					runs = xrealloc(runs, cap * sizeof(*runs));
+				}
+				runs[nruns].series = xcalloc(1, len + 1);
+				memcpy(runs[nruns].series, sid, len);
+				runs[nruns++].n = 0;
+			}
+			runs[nruns - 1].n++;
+			for (f = 1; f < root->n && rc == SW_OK; f++)
+				rc = ocf_skip(root->fields[f].type, &p, end);
+		}
+		if (rc == SW_OK && p != end)
+			rc = sw_seterr(SW_ERR_DATA, "'%s': block %llu: records "
+			    "and size disagree", name,
+			    (unsigned long long)b.index);
+		if (rc != SW_OK)
+			break;
+	}
+	if (rc != SW_OK)
+		goto out;
+	if (nruns > 0)
+		qsort(runs, nruns, sizeof(*runs), cmp_run);
+	*out = xcalloc(nruns + 1, sizeof(**out));
+	for (i = 0, k = 0; i < nruns; i++) {
+		if (k > 0 && strcmp((*out)[k - 1].series, runs[i].series) ==
+		    0) {
+			(*out)[k - 1].records += runs[i].n;
+			free(runs[i].series);
+			continue;
+		}
+		(*out)[k].series = runs[i].series;
+		(*out)[k++].records = runs[i].n;
+	}
+	*n = k;
+	nruns = 0;
+out:
+	for (i = 0; i < nruns; i++)
+		free(runs[i].series);
+	free(runs);
+	buf_release(&data);
+	ocf_reader_free(r);
+	ocf_schema_free(raw);
 	return rc;
 }
 

@@ -136,6 +136,31 @@ sw_err merge_add_file(struct merge *m, int fd, const char *name,
     struct merge_stats *st);
 
 /*
+ * Copy the blocks of one input that was merged into a day file of this
+ * output's kind before: the len bytes at offset off of fd, a run of
+ * complete blocks framed with this merge's sync marker (a previous
+ * generation of the day, or the published day, share it: see the day
+ * engine).  Their framing is checked, and with verify also each block's
+ * CRC and record count (bytes from elsewhere than this machine's
+ * verified cache); they must hold exactly records records.  Copied
+ * without decoding, so the output holds the same bytes as the merge that
+ * first wrote them.  Failure and rollback as for merge_add_file().
+ */
+sw_err merge_add_blocks(struct merge *m, int fd, uint64_t off, uint64_t len,
+    uint64_t records, int verify, const char *name, struct merge_stats *st);
+
+/* Records per series of a RawDatum container (a day file, or any
+ * merge's output), read from fd's current offset: *out, sorted by series,
+ * *n entries; free with merge_counts_free(). */
+struct merge_count {
+	char *series;
+	uint64_t records;
+};
+sw_err merge_series_counts(int fd, const char *name, struct merge_count **out,
+    size_t *n);
+void merge_counts_free(struct merge_count *v, size_t n);
+
+/*
  * After merge_add_file() failed because of its input: forget that input.
  * *truncate_to gets the output offset where its blocks began; the caller
  * cuts its output back to there and makes the sink write there next (a

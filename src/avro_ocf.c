@@ -2253,6 +2253,31 @@ out:
 	return rc;
 }
 
+sw_err
+ocf_reader_open_blocks(int fd, const char *name, uint64_t base,
+    uint64_t limit, const struct ocf_schema *s, enum ocf_codec codec,
+    const unsigned char *sync, struct ocf_reader **out)
+{
+	struct ocf_reader *r = xcalloc(1, sizeof(*r));
+
+	*out = NULL;
+	r->fd = fd;
+	r->name = xstrdup(name ? name : "(input)");
+	r->limit = limit;
+	r->cap = limit < READ_CHUNK ? (size_t)limit + 1 : READ_CHUNK;
+	r->buf = malloc(r->cap);
+	if (r->buf == NULL) {
+		ocf_reader_free(r);
+		return sw_seterr(SW_ERR_NOMEM, "out of memory");
+	}
+	r->schema = ocf_schema_ref(s);
+	r->codec = codec;
+	memcpy(r->sync, sync, OCF_SYNC_SIZE);
+	r->buf_off = r->offset = base;
+	*out = r;
+	return SW_OK;
+}
+
 void
 ocf_reader_free(struct ocf_reader *r)
 {

@@ -323,6 +323,17 @@ struct ocf_block {
 sw_err ocf_reader_open(int fd, const char *name, uint64_t limit,
     struct ocf_schema_cache *cache, struct ocf_reader **out);
 void ocf_reader_free(struct ocf_reader *r);
+/*
+ * A reader of blocks only: a run of complete blocks framed with sync, cut
+ * from a container whose schema is s and codec is codec (an object's
+ * blocks in a day file, found by their byte range).  Reading starts at
+ * fd's current offset and stops after limit bytes; base is the offset
+ * that messages give the first byte (the range's offset in its file).
+ * The schema is referenced, not copied.
+ */
+sw_err ocf_reader_open_blocks(int fd, const char *name, uint64_t base,
+    uint64_t limit, const struct ocf_schema *s, enum ocf_codec codec,
+    const unsigned char *sync, struct ocf_reader **out);
 
 const char *ocf_reader_name(const struct ocf_reader *r);
 const struct ocf_schema *ocf_reader_schema(const struct ocf_reader *r);

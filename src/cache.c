@@ -26,7 +26,7 @@
 #include "options.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 struct cache {
 	char *dir;
@@ -78,6 +78,16 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS counter ("
     "  name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
+/* Version 4: days exact per object.  Each merged object's blocks are a
+ * byte range of the day file (offset, length, records), and each day
+ * file has the MD5 of its bytes.  Rows of an older index have neither:
+ * the engine builds such days anew. */
+static const char schema4_sql[] =
+    "ALTER TABLE day_object ADD COLUMN off INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE day_object ADD COLUMN len INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE day_object ADD COLUMN records INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE day ADD COLUMN md5 TEXT NOT NULL DEFAULT '';";
+
 static sw_err
 db_err(struct cache *c, const char *what)
 {
@@ -121,13 +131,85 @@ mkdir_private(const char *path)
 	return SW_OK;
 }
 
+/*
+ * The cache directory must be ours alone: whoever else can write to it
+ * can swap the day files that sync publishes.  A new one is made 0700;
+ * one that exists must be a directory (not a symbolic link) owned by this
+ * user and writable by nobody else, or it is refused: never chmod another
+ * user's directory (a shared /var/tmp would lose its sticky bit).  One of
+ * ours that others can only read is made private, through the descriptor
+ * that was checked.
+ */
+static sw_err
+cache_dir_private(const char *path)
+{
+	struct stat sb;
+	char parent[PATH_MAX], *slash;
+	int fd;
+	sw_err rc;
+
+	if (lstat(path, &sb) < 0) {
+		if (errno != ENOENT)
+			return sw_seterr(SW_ERR_IO, "cache directory '%s': %s",
+			    path, strerror(errno));
+		snprintf(parent, sizeof(parent), "%s", path);
+		if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+			*slash = '\0';
+			if ((rc = mkdir_private(parent)) != SW_OK)
+				return rc;
+		}
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return sw_seterr(SW_ERR_IO, "cannot create the cache "
+			    "directory '%s': %s", path, strerror(errno));
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return sw_seterr(SW_ERR_CONFIG, "cache directory '%s': %s: give "
+		    "cache.dir a directory of your own (not a symbolic link)",
+		    path, errno == ELOOP || errno == ENOTDIR ? "not a directory"
+		    " (a symbolic link or a file)" : strerror(errno));
+	if (fstat(fd, &sb) < 0) {
+		rc = sw_seterr(SW_ERR_IO, "cache directory '%s': %s", path,
+		    strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (sb.st_uid != geteuid()) {
+		close(fd);
+		return sw_seterr(SW_ERR_CONFIG, "cache directory '%s' belongs to "
+		    "uid %lu, not to this user (uid %lu): give cache.dir a "
+		    "directory of your own, or a path that does not exist yet "
+		    "(it is created private)", path, (unsigned long)sb.st_uid,
+		    (unsigned long)geteuid());
+	}
+	if ((sb.st_mode & 022) != 0) {
+		close(fd);
+		return sw_seterr(SW_ERR_CONFIG, "cache directory '%s' is writable "
+		    "by %s (mode %04o): others could change the days it holds; "
+		    "give cache.dir a private directory (chmod 700 '%s' if it "
+		    "is only yours)", path, (sb.st_mode & 002) ? "everyone" :
+		    "its group", (unsigned)(sb.st_mode & 07777), path);
+	}
+	if ((sb.st_mode & 077) != 0) {
+		if (fchmod(fd, 0700) < 0) {
+			rc = sw_seterr(SW_ERR_IO, "cannot make the cache '%s' "
+			    "private: %s", path, strerror(errno));
+			close(fd);
+			return rc;
+		}
+		log_notice("cache directory '%s' was readable by others (mode "
+		    "%04o): made it 0700", path, (unsigned)(sb.st_mode & 07777));
+	}
+	close(fd);
+	return SW_OK;
+}
+
 sw_err
 cache_open(const struct sw_config *cfg, struct cache **out)
 {
 	struct cache *c;
 	char path[PATH_MAX];
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	struct stat sb;
 	int version = 0;
 	sqlite3_stmt *st;
 	sw_err rc;
@@ -142,13 +224,11 @@ cache_open(const struct sw_config *cfg, struct cache **out)
 	else
 		return sw_seterr(SW_ERR_CONFIG, "no cache directory: set "
 		    "cache.dir, XDG_CACHE_HOME or HOME");
-	if ((rc = mkdir_private(path)) != SW_OK)
+	/* a trailing '/' would let a symbolic link through */
+	while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
+		path[strlen(path) - 1] = '\0';
+	if ((rc = cache_dir_private(path)) != SW_OK)
 		return rc;
-	/* An existing directory may have been made by hand: tighten it. */
-	if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0 &&
-	    chmod(path, 0700) < 0)
-		return sw_seterr(SW_ERR_IO, "cannot make the cache '%s' private:"
-		    " %s", path, strerror(errno));
 	c = xcalloc(1, sizeof(*c));
 	{
 		pthread_mutexattr_t ma;
@@ -162,7 +242,8 @@ cache_open(const struct sw_config *cfg, struct cache **out)
 	snprintf(path, sizeof(path), "%s/index.sqlite", c->dir);
 	{
 		/* sqlite creates its files 0644 by default: not here. */
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
 
 		if (fd >= 0)
 			close(fd);
@@ -189,10 +270,19 @@ cache_open(const struct sw_config *cfg, struct cache **out)
 		    SCHEMA_VERSION);
 	if (rc == SW_OK && version < SCHEMA_VERSION) {
 		rc = exec(c, "BEGIN IMMEDIATE");
-		if (rc == SW_OK)
+		/* another process may have upgraded it meanwhile */
+		if (rc == SW_OK && sqlite3_prepare_v2(c->db, "PRAGMA "
+		    "user_version", -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				version = sqlite3_column_int(st, 0);
+			sqlite3_finalize(st);
+		}
+		if (rc == SW_OK && version < SCHEMA_VERSION)
 			rc = exec(c, schema_sql);
+		if (rc == SW_OK && version < SCHEMA_VERSION)
+			rc = exec(c, schema4_sql);
 		if (rc == SW_OK)
-			rc = exec(c, "PRAGMA user_version=3; COMMIT");
+			rc = exec(c, "PRAGMA user_version=4; COMMIT");
 		else
 			exec(c, "ROLLBACK");
 	}
@@ -289,7 +379,8 @@ cache_day_get_locked(struct cache *c, int64_t src, const struct day *d,
 	memset(out, 0, sizeof(*out));
 	day_str(d, ds);
 	if (sqlite3_prepare_v2(c->db, "SELECT gen, size, records, objects, "
-	    "series, built FROM day WHERE source = ?1 AND day = ?2", -1, &st,
+	    "series, built, md5 FROM day WHERE source = ?1 AND day = ?2", -1,
+	    &st,
 	    NULL) != SQLITE_OK)
 		return db_err(c, "read a day");
 	sqlite3_bind_int64(st, 1, src);
@@ -303,6 +394,8 @@ cache_day_get_locked(struct cache *c, int64_t src, const struct day *d,
 		out->objects = (uint64_t)sqlite3_column_int64(st, 3);
 		out->series = (uint64_t)sqlite3_column_int64(st, 4);
 		out->built = sqlite3_column_double(st, 5);
+		snprintf(out->md5, sizeof(out->md5), "%s",
+		    (const char *)sqlite3_column_text(st, 6));
 		break;
 	case SQLITE_DONE:
 		break;
@@ -344,9 +437,18 @@ read_objs(struct cache *c, const char *sql, int64_t src, const struct day *d,
 		o[cnt].key = xstrdup((const char *)sqlite3_column_text(st, 0));
 		o[cnt].etag = xstrdup((const char *)sqlite3_column_text(st, 1));
 		o[cnt].size = (uint64_t)sqlite3_column_int64(st, 2);
+		o[cnt].off = o[cnt].len = o[cnt].records = UINT64_MAX;
 		if (reasons != NULL)
 			r[cnt] = xstrdup((const char *)sqlite3_column_text(st,
 			    3));
+		else if (sqlite3_column_count(st) >= 6 &&
+		    sqlite3_column_int64(st, 3) >= 0 &&
+		    sqlite3_column_int64(st, 4) >= 0 &&
+		    sqlite3_column_int64(st, 5) >= 0) {
+			o[cnt].off = (uint64_t)sqlite3_column_int64(st, 3);
+			o[cnt].len = (uint64_t)sqlite3_column_int64(st, 4);
+			o[cnt].records = (uint64_t)sqlite3_column_int64(st, 5);
+		}
 		cnt++;
 	}
 	sqlite3_finalize(st);
@@ -365,8 +467,9 @@ static sw_err
 cache_day_objects_locked(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, size_t *n)
 {
-	return read_objs(c, "SELECT key, etag, size FROM day_object WHERE "
-	    "source = ?1 AND day = ?2 ORDER BY key", src, d, out, NULL, n);
+	return read_objs(c, "SELECT key, etag, size, off, len, records FROM "
+	    "day_object WHERE source = ?1 AND day = ?2 ORDER BY key", src, d,
+	    out, NULL, n);
 }
 
 static sw_err
@@ -485,8 +588,8 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 			goto fail;
 	}
 	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO day_object "
-	    "(source, day, key, etag, size) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
-	    &st, NULL) != SQLITE_OK) {
+	    "(source, day, key, etag, size, off, len, records) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st, NULL) != SQLITE_OK) {
 		rc = db_err(c, "record objects");
 		goto fail;
 	}
@@ -496,6 +599,9 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 		sqlite3_bind_text(st, 3, cm->added[i].key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, cm->added[i].etag, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)cm->added[i].size);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)cm->added[i].off);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)cm->added[i].len);
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)cm->added[i].records);
 		rc = step_done(c, st, "record objects");
 	}
 	sqlite3_finalize(st);
@@ -539,10 +645,10 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 	if (rc != SW_OK)
 		goto fail;
 	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO day (source, "
-	    "day, gen, size, records, objects, series, built) VALUES (?1, ?2, "
-	    "?3, ?4, ?5, (SELECT count(*) FROM day_object WHERE source = ?1 "
-	    "AND day = ?2), (SELECT count(*) FROM day_series WHERE source = ?1"
-	    " AND day = ?2), ?6)", -1, &st, NULL) != SQLITE_OK) {
+	    "day, gen, size, records, objects, series, built, md5) VALUES (?1,"
+	    " ?2, ?3, ?4, ?5, (SELECT count(*) FROM day_object WHERE source = "
+	    "?1 AND day = ?2), (SELECT count(*) FROM day_series WHERE source ="
+	    " ?1 AND day = ?2), ?6, ?7)", -1, &st, NULL) != SQLITE_OK) {
 		rc = db_err(c, "record a day");
 		goto fail;
 	}
@@ -551,6 +657,7 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 	sqlite3_bind_int64(st, 3, cm->gen);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)cm->size);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)cm->records);
+	sqlite3_bind_text(st, 7, cm->md5, -1, SQLITE_STATIC);
 	{
 		struct timespec ts;
 

@@ -49,6 +49,7 @@ struct cache_day {
 	uint64_t objects;
 	uint64_t series;
 	double built;         /* seconds since the epoch */
+	char md5[33];         /* of the day file's bytes ("": unknown) */
 };
 sw_err cache_day_get(struct cache *c, int64_t src, const struct day *d,
     struct cache_day *out);
@@ -62,6 +63,9 @@ struct cache_obj {
 	char *key;
 	char *etag;
 	uint64_t size;
+	/* a merged object's blocks: bytes [off, off + len) of the day file,
+	 * holding records records (UINT64_MAX: unknown, an older index) */
+	uint64_t off, len, records;
 };
 
 /* The objects merged into a day's current generation; *out is an array of
@@ -81,6 +85,7 @@ sw_err cache_day_series(struct cache *c, int64_t src, const struct day *d,
 struct cache_commit {
 	int64_t gen;
 	uint64_t size, records;
+	char md5[33];                    /* of the new file's bytes */
 	const struct cache_obj *added;   /* objects merged in this time */
 	size_t nadded;
 	int replace;                     /* a rebuild: forget older objects */

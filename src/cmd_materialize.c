@@ -16,7 +16,7 @@
 #include "util.h"
 
 /* --requests (fetches in flight) is a global setting (options.c). */
-enum { O_FROM, O_TO, O_SKIP_BAD };
+enum { O_FROM, O_TO, O_SKIP_BAD, O_PRUNE };
 
 const struct cmd_opt materialize_opts[] = {
 	[O_FROM] = { "from", 0, "DATE", "first day, YYYY-MM-DD (default: the "
@@ -25,6 +25,8 @@ const struct cmd_opt materialize_opts[] = {
 	    "with data)" },
 	[O_SKIP_BAD] = { "skip-bad", 0, NULL,
 	    "build days without corrupt objects, and report them" },
+	[O_PRUNE] = { "prune-expired", 0, NULL, "drop from cached days the "
+	    "objects the cold tier no longer holds (kept by default)" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -75,6 +77,9 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 		case O_SKIP_BAD:
 			eo.skip_bad = 1;
 			break;
+		case O_PRUNE:
+			eo.prune_expired = 1;
+			break;
 		}
 	}
 	if (rc == SW_OK && argc > 0)
@@ -121,14 +126,21 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 			format_size(r.fetched_bytes, sz, sizeof(sz));
 			printf("%s: %llu objects listed, %llu fetched (%s) in "
 			    "%.2f s, %llu new series (%llu in all), %llu records "
-			    "merged in %.2f s%s%s\n", ds,
+			    "merged in %.2f s%s%s%s\n", ds,
 			    (unsigned long long)r.listed,
 			    (unsigned long long)r.fetched, sz, r.fetch_seconds,
 			    (unsigned long long)r.new_series,
 			    (unsigned long long)r.series,
 			    (unsigned long long)r.records_added,
 			    r.merge_seconds, r.rebuilt ? ", rebuilt" : "",
-			    r.bad ? ", bad objects skipped" : "");
+			    r.bad ? ", bad objects skipped" : "", r.damaged ?
+			    ", the cached day was damaged" : "");
+			if (r.kept > 0 || r.pruned > 0)
+				printf("%s: %llu object%s that the cold tier no "
+				    "longer holds %s\n", ds, (unsigned long long)
+				    (r.kept ? r.kept : r.pruned),
+				    (r.kept ? r.kept : r.pruned) == 1 ? "" : "s",
+				    r.kept ? "kept" : "dropped");
 			objs += r.fetched;
 			bytes += r.fetched_bytes;
 			records += r.records_added;

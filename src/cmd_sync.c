@@ -18,7 +18,8 @@
 #include "publish.h"
 #include "util.h"
 
-enum { O_FROM, O_TO, O_JOBS, O_SHARD, O_DRY_RUN, O_ADOPT, O_SKIP_BAD };
+enum { O_FROM, O_TO, O_JOBS, O_SHARD, O_DRY_RUN, O_ADOPT, O_SKIP_BAD,
+    O_PRUNE };
 
 const struct cmd_opt sync_opts[] = {
 	[O_FROM] = { "from", 0, "DATE", "first day, YYYY-MM-DD (default: the "
@@ -35,6 +36,8 @@ const struct cmd_opt sync_opts[] = {
 	    "published into one object" },
 	[O_SKIP_BAD] = { "skip-bad", 0, NULL,
 	    "publish days without their corrupt objects, and report them" },
+	[O_PRUNE] = { "prune-expired", 0, NULL, "drop from published days "
+	    "the objects the cold tier no longer holds (kept by default)" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -184,10 +187,19 @@ report(struct run *r, const struct day *d, const struct publish_report *pr)
 		snprintf(extra, sizeof(extra), "; beside the sample's %llu "
 		    "series in %llu objects", (unsigned long long)
 		    pr->legacy_series, (unsigned long long)pr->legacy_objects);
-	else if (pr->deleted > 0)
+	else if (pr->deleted > 0 || pr->adopt_kept > 0)
 		snprintf(extra, sizeof(extra), "; adopted: %llu merged_series "
-		    "objects of the sample deleted", (unsigned long long)
-		    pr->deleted);
+		    "objects of the sample deleted%s", (unsigned long long)
+		    pr->deleted, pr->adopt_kept ? ", some kept (see above)" : "");
+	if (pr->kept > 0 || pr->pruned > 0) {
+		size_t n = strlen(extra);
+
+		snprintf(extra + n, sizeof(extra) - n, "; %llu object%s that "
+		    "the cold tier no longer holds %s",
+		    (unsigned long long)(pr->kept ? pr->kept : pr->pruned),
+		    (pr->kept ? pr->kept : pr->pruned) == 1 ? "" : "s",
+		    pr->kept ? "kept" : "dropped (--prune-expired)");
+	}
 	switch (pr->state) {
 	case PUB_UNCHANGED:
 		r->nsame++;
@@ -321,6 +333,9 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 			break;
 		case O_SKIP_BAD:
 			eo.skip_bad = 1;
+			break;
+		case O_PRUNE:
+			eo.prune_expired = po.prune_expired = 1;
 			break;
 		}
 	}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,10 @@ struct engine {
 	struct pool *pool;
 	char **sel;               /* series of the type, sorted (not ALL) */
 	size_t nsel;
+	/* day files checked against their MD5 by this process */
+	pthread_mutex_t vmu;
+	struct verified { int64_t src, gen; struct day d; } *verified;
+	size_t nverified, capverified;
 };
 
 /* One object of a day. */
@@ -48,6 +53,9 @@ struct obj {
 	char series[80];
 	/* fetch results: kept small, a day may list 100,000 objects */
 	char *path;               /* staging file, while being merged */
+	const struct cache_obj *carry; /* read from elsewhere, not the cold
+	                           * tier (engine_sel.carry) */
+	const struct engine_sel *sel;
 	sw_err rc;
 	char *err;                /* why it is bad, or NULL */
 	struct engine *e;
@@ -210,6 +218,7 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 		    "--cold-bucket");
 	e = xcalloc(1, sizeof(*e));
 	e->cfg = cfg;
+	pthread_mutex_init(&e->vmu, NULL);
 	if (o != NULL)
 		e->opts = *o;
 	if (e->opts.jobs == 0)
@@ -246,6 +255,8 @@ engine_free(struct engine *e)
 	for (i = 0; i < e->nsel; i++)
 		free(e->sel[i]);
 	free(e->sel);
+	free(e->verified);
+	pthread_mutex_destroy(&e->vmu);
 	pool_free(e->pool);
 	cache_close(e->cache);
 	store_free(e->cold);
@@ -383,6 +394,14 @@ fetch_job(void *arg)
 	if (s.fd < 0)
 		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", o->path,
 		    strerror(errno));
+	if (o->carry != NULL) {
+		/* blocks of the published day: checked when merged */
+		rc = o->sel->carry_fetch(o->sel->carry_arg, o->carry, s.fd);
+		if (close(s.fd) < 0 && rc == SW_OK)
+			rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
+			    o->path, strerror(errno));
+		goto done;
+	}
 	s.md5 = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(s.md5, EVP_md5(), NULL);
 	rc = store_get(e->cold, o->key, 0, 0, fetch_write, &s, &info);
@@ -408,6 +427,7 @@ fetch_job(void *arg)
 			    "not match the ETag (MD5 %s, ETag %s)",
 			    store_url(e->cold), o->key, etag, o->etag);
 	}
+done:
 	o->rc = rc;
 	if (rc != SW_OK)
 		o->err = xstrdup(sw_errmsg());
@@ -427,31 +447,12 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The union of sorted old series and the series of objs, sorted, unique. */
-static char **
-series_union(char **old, size_t nold, struct obj *const *v, size_t n,
-    size_t *out)
-{
-	char **all = xcalloc(nold + n + 1, sizeof(*all));
-	size_t i, k = 0, m = 0;
-
-	for (i = 0; i < nold; i++)
-		all[k++] = old[i];
-	for (i = 0; i < n; i++)
-		all[k++] = (char *)v[i]->series;
-	qsort(all, k, sizeof(*all), cmp_str);
-	for (i = 0; i < k; i++)
-		if (m == 0 || strcmp(all[i], all[m - 1]) != 0)
-			all[m++] = all[i];
-	*out = m;
-	return all;
-}
-
 static sw_err
 write_index(const char *path, char **series, size_t n)
 {
 	FILE *f;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	size_t i;
 	sw_err rc = SW_OK;
 
@@ -470,42 +471,6 @@ write_index(const char *path, char **series, size_t n)
 	return rc;
 }
 
-/* Copy the file src to dst (for appending to a copy of a day). */
-static sw_err
-copy_file(const char *src, const char *dst, uint64_t size)
-{
-	int in = open(src, O_RDONLY | O_CLOEXEC), out;
-	loff_t left = (loff_t)size;
-	sw_err rc = SW_OK;
-
-	if (in < 0)
-		return sw_seterr(SW_ERR_IO, "cannot read '%s': %s", src,
-		    strerror(errno));
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		close(in);
-		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", dst,
-		    strerror(errno));
-	}
-	while (left > 0) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left,
-		    0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = sw_seterr(SW_ERR_IO, "cannot copy '%s': %s", src,
-			    n < 0 ? strerror(errno) : "it is shorter than the "
-			    "index says");
-			break;
-		}
-		left -= n;
-	}
-	close(in);
-	close(out);
-	return rc;
-}
-
 static int
 cmp_cache_obj(const void *a, const void *b)
 {
@@ -514,18 +479,19 @@ cmp_cache_obj(const void *a, const void *b)
 }
 
 static int
-cmp_obj_key(const void *a, const void *b)
+cmp_obj(const void *a, const void *b)
 {
-	return strcmp((*(struct obj *const *)a)->key,
-	    (*(struct obj *const *)b)->key);
+	return strcmp(((const struct obj *)a)->key,
+	    ((const struct obj *)b)->key);
 }
 
 /*
  * The sync marker of a day's file: derived from the source, the selection
  * and the day rather than drawn at random, so that the same objects give
  * the same bytes on any machine (a published day can be compared with a
- * rebuild of it byte for byte).  A digest is as unlikely to occur in the
- * data as a random marker.
+ * rebuild of it byte for byte, and an object's blocks copied from one day
+ * file into another).  A digest is as unlikely to occur in the data as a
+ * random marker.
  */
 static void
 day_marker(const struct engine *e, const struct engine_sel *sel,
@@ -569,7 +535,108 @@ engine_pin_release(struct engine_pin *p)
 	p->fd = p->index_fd = -1;
 }
 
-/* Pin the current generation of a day (its build lock is held). */
+/* ---- digests of day files ---- */
+
+/* The MD5 of the first size bytes of fd, as hex. */
+static sw_err
+fd_md5(int fd, uint64_t size, const char *name, char out[33])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *chunk = xcalloc(1, 1 << 20), md[16];
+	uint64_t off = 0;
+	sw_err rc = SW_OK;
+
+	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	while (off < size) {
+		size_t want = size - off > (1 << 20) ? (1 << 20) :
+		    (size_t)(size - off);
+		ssize_t r = pread(fd, chunk, want, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s", name,
+			    r < 0 ? strerror(errno) : "shorter than recorded");
+			break;
+		}
+		EVP_DigestUpdate(ctx, chunk, (size_t)r);
+		off += (uint64_t)r;
+	}
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	free(chunk);
+	hex_encode(md, sizeof(md), out);
+	return rc;
+}
+
+static int
+is_verified(struct engine *e, int64_t src, const struct day *d, int64_t gen)
+{
+	size_t i;
+	int yes = 0;
+
+	pthread_mutex_lock(&e->vmu);
+	for (i = 0; i < e->nverified && !yes; i++)
+		yes = e->verified[i].src == src && e->verified[i].gen == gen &&
+		    day_cmp(&e->verified[i].d, d) == 0;
+	pthread_mutex_unlock(&e->vmu);
+	return yes;
+}
+
+static void
+set_verified(struct engine *e, int64_t src, const struct day *d, int64_t gen)
+{
+	size_t i;
+
+	pthread_mutex_lock(&e->vmu);
+	for (i = 0; i < e->nverified; i++)
+		if (e->verified[i].src == src &&
+		    day_cmp(&e->verified[i].d, d) == 0)
+			break;
+	if (i == e->nverified) {
+		if (e->nverified == e->capverified) {
+			e->capverified = e->capverified ? 2 * e->capverified :
+			    64;
+			e->verified = xrealloc(e->verified, e->capverified *
+			    sizeof(*e->verified));
+		}
+		e->nverified++;
+	}
+	e->verified[i].src = src;
+	e->verified[i].d = *d;
+	e->verified[i].gen = gen;
+	pthread_mutex_unlock(&e->vmu);
+}
+
+/*
+ * Check a cached day file against the MD5 its index recorded, once per
+ * generation and process (a mount opens a day many times).  SW_ERR_DATA
+ * when it does not match, or when the index has no MD5 (a day of an
+ * older cache: built anew like a damaged one).
+ */
+static sw_err
+verify_day_file(struct engine *e, int64_t src, const struct day *d,
+    const struct cache_day *cd, int fd)
+{
+	char md5[33];
+	sw_err rc;
+
+	if (is_verified(e, src, d, cd->gen))
+		return SW_OK;
+	if (cd->md5[0] == '\0')
+		return sw_seterr(SW_ERR_DATA, "cache: '%s' has no digest (an "
+		    "older cache)", cd->file);
+	if ((rc = fd_md5(fd, cd->size, cd->file, md5)) != SW_OK)
+		return rc;
+	if (strcmp(md5, cd->md5) != 0)
+		return sw_seterr(SW_ERR_DATA, "cache: '%s' is damaged (MD5 %s, "
+		    "recorded %s)", cd->file, md5, cd->md5);
+	set_verified(e, src, d, cd->gen);
+	return SW_OK;
+}
+
+/* Pin the current generation of a day (its build lock is held), its
+ * bytes checked against the index's MD5. */
 static sw_err
 pin_day(struct engine *e, int64_t src, const struct day *d,
     struct engine_pin *p, int lists)
@@ -582,14 +649,18 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
 	p->fd = p->index_fd = -1;
 	if ((rc = cache_day_get(e->cache, src, d, &cd)) != SW_OK)
 		return rc;
-	p->index_fd = open(cd.index, O_RDONLY | O_CLOEXEC);
-	p->fd = open(cd.file, O_RDONLY | O_CLOEXEC);
+	p->index_fd = open(cd.index, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	p->fd = open(cd.file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (p->fd < 0 || p->index_fd < 0 || fstat(p->fd, &sb) < 0 ||
 	    (uint64_t)sb.st_size != cd.size) {
-		rc = sw_seterr(SW_ERR_IO, "cache: cannot read '%s': %s",
+		rc = sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': %s",
 		    p->fd < 0 ? cd.file : cd.index, p->fd < 0 ||
 		    p->index_fd < 0 ? strerror(errno) : "its size is not the "
 		    "one the index recorded");
+		engine_pin_release(p);
+		return rc;
+	}
+	if ((rc = verify_day_file(e, src, d, &cd, p->fd)) != SW_OK) {
 		engine_pin_release(p);
 		return rc;
 	}
@@ -597,6 +668,7 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
 	p->gen = cd.gen;
 	p->built = cd.built;
 	p->records = cd.records;
+	snprintf(p->md5, sizeof(p->md5), "%s", cd.md5);
 	if (!lists)
 		return SW_OK;
 	rc = cache_day_objects(e->cache, src, d, &p->objs, &p->nobjs);
@@ -608,15 +680,16 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
 	return rc;
 }
 
-/* The objects known to be bad for a day, as (key, etag) strings. */
+/* Whether (key, etag) is recorded as bad. */
 static int
-known_bad(const struct cache_obj *bad, size_t nbad, const struct obj *o)
+known_bad(const struct cache_obj *bad, size_t nbad, const char *key,
+    const char *etag)
 {
 	size_t j;
 
 	for (j = 0; j < nbad; j++)
-		if (strcmp(bad[j].key, o->key) == 0 &&
-		    strcmp(bad[j].etag, o->etag) == 0)
+		if (strcmp(bad[j].key, key) == 0 &&
+		    strcmp(bad[j].etag, etag) == 0)
 			return 1;
 	return 0;
 }
@@ -668,7 +741,8 @@ engine_day_list(struct engine *e, const struct day *d,
 	for (i = 0; i < listed.n; i++) {
 		struct obj *o = &listed.v[i];
 
-		if (!selected(e, sel, o->series) || known_bad(bad, nbad, o))
+		if (!selected(e, sel, o->series) ||
+		    known_bad(bad, nbad, o->key, o->etag))
 			continue;
 		v[k].key = xstrdup(o->key);
 		v[k].etag = xstrdup(o->etag);
@@ -712,6 +786,11 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 	else if (rc == SW_OK)
 		rc = pin_day(e, e->src, d, pin, 0);
 	cache_day_unlock(lockfd);
+	if (rc == SW_ERR_DATA) {
+		/* damaged: the caller builds the day (anew) */
+		log_warn("%s: building the day anew", sw_errmsg());
+		rc = SW_ERR_NOTFOUND;
+	}
 	return rc;
 }
 
@@ -739,29 +818,598 @@ engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 	return engine_day_ex(e, d, NULL, NULL, rep, NULL);
 }
 
+/* ---- building a day: list, plan, fetch, merge, commit ---- */
+
+/* Where an object of the new generation comes from. */
+enum part_from {
+	FROM_OLD,     /* the previous generation, by its range */
+	FROM_CARRY,   /* the published day, by its range */
+	FROM_COLD     /* the cold tier */
+};
+
+/* One object of the new generation. */
+struct part {
+	enum part_from from;
+	const char *key, *etag;
+	uint64_t size;
+	const struct cache_obj *ref;  /* FROM_OLD, FROM_CARRY: its range */
+	struct obj *o;                /* FROM_COLD, FROM_CARRY: the fetch */
+	struct cache_obj out;         /* where it went in the new file */
+	int skipped;                  /* bad, left out (--skip-bad) */
+};
+
+/* One build of one day. */
+struct build {
+	struct engine *e;
+	const struct day *d;
+	const struct engine_sel *sel;
+	struct engine_report *rep;
+	int64_t src;
+	char ds[11];
+	struct objs listed;           /* the cold tier's, selected */
+	struct cache_day old;
+	int old_ok;                   /* old is usable by its ranges */
+	struct cache_obj *had;        /* old's objects */
+	size_t nhad;
+	char **old_series;
+	size_t nold_series;
+	struct cache_obj *bad;        /* recorded as bad */
+	char **bad_reasons;
+	size_t nbad;
+	struct part *parts;
+	size_t nparts;
+	struct obj *carried;          /* fetches of FROM_CARRY parts */
+	size_t ncarried;
+	/* bad objects of this build, for the index */
+	struct cache_obj *skipped;
+	char **skipped_why;
+	size_t nskipped;
+	char staging[PATH_MAX];
+	char avro[PATH_MAX], index[PATH_MAX];
+};
+
+static void
+build_release(struct build *b)
+{
+	size_t i;
+
+	if (b->staging[0] != '\0')
+		cache_rmtree(b->staging);
+	cache_objs_free(b->had, b->nhad);
+	cache_objs_free(b->bad, b->nbad);
+	for (i = 0; i < b->nbad; i++)
+		free(b->bad_reasons[i]);
+	free(b->bad_reasons);
+	for (i = 0; i < b->nold_series; i++)
+		free(b->old_series[i]);
+	free(b->old_series);
+	free(b->parts);
+	for (i = 0; i < b->ncarried; i++) {
+		free(b->carried[i].path);
+		free(b->carried[i].err);
+	}
+	free(b->carried);
+	free(b->skipped);
+	free(b->skipped_why);
+	objs_free(&b->listed);
+}
+
+/* 1. The cold tier's objects of the day and the selection. */
+static sw_err
+build_list(struct build *b, struct engine_listing *given)
+{
+	struct engine *e = b->e;
+	struct coldtier_stats cs;
+	size_t i, j;
+	sw_err rc = SW_OK;
+
+	if (given != NULL && day_cmp(&given->d, b->d) == 0) {
+		b->listed = given->listed;
+		memset(&given->listed, 0, sizeof(given->listed));
+	} else {
+		rc = coldtier_list_day(e->cold, e->prefix, b->d, add_obj,
+		    add_bad_key, &b->listed, &cs);
+	}
+	/* A key in the day's partition that is not a cold-tier object: the
+	 * day cannot be said complete without it, unless --skip-bad. */
+	if (rc == SW_OK && b->listed.nbad > 0 && !e->opts.skip_bad)
+		return sw_seterr(SW_ERR_BADKEY, "'%s%s': %s (the day is not "
+		    "built; --skip-bad builds it without such objects)",
+		    store_url(e->cold), b->listed.badv[0].key,
+		    b->listed.badv[0].err);
+	if (rc != SW_OK)
+		return rc;
+	for (i = 0; i < b->listed.nbad; i++)
+		log_warn("%s: skipping '%s%s': %s", b->ds, store_url(e->cold),
+		    b->listed.badv[i].key, b->listed.badv[i].err);
+	for (i = 0, j = 0; i < b->listed.n; i++) {
+		if (selected(e, b->sel, b->listed.v[i].series)) {
+			b->listed.v[j++] = b->listed.v[i];
+			continue;
+		}
+		free(b->listed.v[i].key);
+		free(b->listed.v[i].etag);
+		b->rep->filtered++;
+	}
+	b->listed.n = j;
+	qsort(b->listed.v, b->listed.n, sizeof(*b->listed.v), cmp_obj);
+	b->rep->listed = b->listed.n;
+	return SW_OK;
+}
+
+/* 2. What the cache holds of the day.  A generation is usable as a
+ * source when every object has its range (an index of version 4). */
+static sw_err
+build_load_old(struct build *b)
+{
+	struct cache *c = b->e->cache;
+	size_t i;
+	sw_err rc;
+
+	if ((rc = cache_day_get(c, b->src, b->d, &b->old)) != SW_OK)
+		return rc;
+	if (b->old.exists && (rc = cache_day_objects(c, b->src, b->d, &b->had,
+	    &b->nhad)) != SW_OK)
+		return rc;
+	if (b->old.exists && (rc = cache_day_series(c, b->src, b->d,
+	    &b->old_series, &b->nold_series)) != SW_OK)
+		return rc;
+	if ((rc = cache_day_bad(c, b->src, b->d, &b->bad, &b->bad_reasons,
+	    &b->nbad)) != SW_OK)
+		return rc;
+	b->old_ok = b->old.exists && b->old.md5[0] != '\0';
+	for (i = 0; i < b->nhad && b->old_ok; i++)
+		b->old_ok = b->had[i].len != UINT64_MAX &&
+		    b->had[i].records != UINT64_MAX;
+	if (b->old.exists && !b->old_ok)
+		log_notice("%s: the cached day predates per-object ranges: "
+		    "building it anew", b->ds);
+	return SW_OK;
+}
+
+static struct part *
+add_part(struct build *b, enum part_from from, const char *key,
+    const char *etag, uint64_t size)
+{
+	struct part *p = &b->parts[b->nparts++];
+
+	memset(p, 0, sizeof(*p));
+	p->from = from;
+	p->key = key;
+	p->etag = etag;
+	p->size = size;
+	return p;
+}
+
+/*
+ * 3. The objects of the new generation, in key order: each object the
+ * cold tier lists (from the previous generation when it holds the same
+ * ETag, else fetched), and each object that only the previous generation
+ * or the published day holds, kept unless prune_expired.  *same is set
+ * when that is exactly the previous generation.
+ */
+static sw_err
+build_plan(struct build *b, int *same)
+{
+	struct engine *e = b->e;
+	const struct cache_obj *carry = b->sel ? b->sel->carry : NULL;
+	size_t ncarry = b->sel ? b->sel->ncarry : 0;
+	size_t i = 0, j = 0, k = 0, nold = 0, lost = 0;
+	const char *lost_key = NULL;
+	struct engine_report *rep = b->rep;
+
+	*same = 0;
+	free(b->parts);
+	b->nparts = 0;
+	b->parts = xcalloc(b->listed.n + b->nhad + ncarry + 1,
+	    sizeof(*b->parts));
+	rep->kept = rep->carried = rep->pruned = rep->changed = 0;
+	rep->bad = 0;
+	for (;;) {
+		const struct obj *l = i < b->listed.n ? &b->listed.v[i] : NULL;
+		const struct cache_obj *h = j < b->nhad ? &b->had[j] : NULL;
+		const struct cache_obj *c = k < ncarry ? &carry[k] : NULL;
+		const char *key = NULL;
+		struct part *p;
+
+		if (l != NULL)
+			key = l->key;
+		if (h != NULL && (key == NULL || strcmp(h->key, key) < 0))
+			key = h->key;
+		if (c != NULL && (key == NULL || strcmp(c->key, key) < 0))
+			key = c->key;
+		if (key == NULL)
+			break;
+		if (l != NULL && strcmp(l->key, key) != 0)
+			l = NULL;
+		if (h != NULL && strcmp(h->key, key) != 0)
+			h = NULL;
+		if (c != NULL && strcmp(c->key, key) != 0)
+			c = NULL;
+		i += l != NULL;
+		j += h != NULL;
+		k += c != NULL;
+		if (l != NULL) {
+			if (e->opts.skip_bad && known_bad(b->bad, b->nbad,
+			    l->key, l->etag)) {
+				rep->bad++;
+				continue;
+			}
+			if (h != NULL && b->old_ok &&
+			    strcmp(h->etag, l->etag) == 0) {
+				p = add_part(b, FROM_OLD, h->key, h->etag,
+				    h->size);
+				p->ref = h;
+				nold++;
+				continue;
+			}
+			if ((h != NULL && strcmp(h->etag, l->etag) != 0) ||
+			    (c != NULL && strcmp(c->etag, l->etag) != 0)) {
+				log_notice("%s: '%s%s' changed since it was "
+				    "merged: replacing it", b->ds,
+				    store_url(e->cold), l->key);
+				rep->changed++;
+			}
+			p = add_part(b, FROM_COLD, l->key, l->etag, l->size);
+			p->o = (struct obj *)l;
+			continue;
+		}
+		/* gone from the cold tier */
+		if (e->opts.prune_expired) {
+			rep->pruned++;
+			continue;
+		}
+		if (h != NULL && b->old_ok) {
+			p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
+			p->ref = h;
+			nold++;
+			rep->kept++;
+		} else if (c != NULL) {
+			p = add_part(b, FROM_CARRY, c->key, c->etag, c->size);
+			p->ref = c;
+			rep->kept++;
+			rep->carried++;
+		} else {
+			lost++;
+			lost_key = key;
+		}
+	}
+	if (lost > 0)
+		return sw_seterr(SW_ERR_DATA, "%s: %zu object%s of the day "
+		    "(such as '%s%s') %s only in a cached day that cannot be "
+		    "used, not in the cold tier nor published: not building "
+		    "the day without them (--prune-expired drops them)", b->ds,
+		    lost, lost == 1 ? "" : "s", store_url(e->cold), lost_key,
+		    lost == 1 ? "is" : "are");
+	*same = b->old.exists && b->old_ok && nold == b->nparts &&
+	    nold == b->nhad;
+	return SW_OK;
+}
+
+/* 4. Fetch what the new generation needs from the cold tier and the
+ * published day, many at once, into a staging directory. */
+static sw_err
+build_fetch(struct build *b)
+{
+	struct engine *e = b->e;
+	struct batch bt;
+	uint64_t done = 0, total = 0;
+	size_t i, n = 0;
+	double t0;
+	sw_err rc;
+
+	for (i = 0; i < b->nparts; i++)
+		total += b->parts[i].from != FROM_OLD;
+	if (total == 0)
+		return SW_OK;
+	if ((rc = cache_staging(e->cache, b->staging, sizeof(b->staging))) !=
+	    SW_OK)
+		return rc;
+	b->carried = xcalloc(total + 1, sizeof(*b->carried));
+	t0 = now_mono();
+	batch_init(&bt, e->pool, 1);
+	for (i = 0; i < b->nparts; i++) {
+		struct part *p = &b->parts[i];
+		struct obj *o;
+		struct buf pb;
+
+		if (p->from == FROM_OLD)
+			continue;
+		if (p->from == FROM_CARRY) {
+			o = &b->carried[b->ncarried++];
+			o->key = (char *)p->ref->key;
+			o->etag = (char *)p->ref->etag;
+			o->size = p->ref->len;
+			o->carry = p->ref;
+			o->sel = b->sel;
+			p->o = o;
+		}
+		o = p->o;
+		buf_init(&pb);
+		buf_printf(&pb, "%s/%06zu.avro", b->staging, n++);
+		free(o->path);
+		o->path = buf_detach(&pb);
+		o->e = e;
+		o->done = &done;
+		o->day = b->d;
+		o->total = total;
+		batch_submit(&bt, fetch_job, o);
+	}
+	rc = batch_wait(&bt);
+	batch_release(&bt);
+	b->rep->fetch_seconds = now_mono() - t0;
+	b->rep->fetched = total - b->ncarried;
+	return rc;
+}
+
+/* The merge's output goes to the new file, its MD5 computed on the way
+ * (a rollback of a bad object's blocks invalidates it: recomputed). */
+struct md5_sink {
+	int fd;
+	EVP_MD_CTX *md5;
+	int stale;
+};
+
+static sw_err
+md5_sink_write(void *arg, const void *p, size_t n)
+{
+	struct md5_sink *s = arg;
+
+	EVP_DigestUpdate(s->md5, p, n);
+	return ocf_sink_fd(&s->fd, p, n);
+}
+
+/* A bad input (--skip-bad): record it, cut its blocks off, go on. */
+static sw_err
+skip_part(struct build *b, struct part *p, struct merge *m,
+    struct md5_sink *out)
+{
+	uint64_t cut;
+	sw_err rc;
+
+	if (p->o->rc == SW_OK) {
+		free(p->o->err);
+		p->o->err = xstrdup(sw_errmsg());
+	}
+	log_warn("%s: skipping '%s%s': %s", b->ds, store_url(b->e->cold),
+	    p->key, p->o->err);
+	/* nothing of a failed fetch reached the merge */
+	rc = p->o->rc != SW_OK ? SW_OK : merge_rollback(m, &cut);
+	if (rc == SW_OK && p->o->rc == SW_OK && (ftruncate(out->fd, (off_t)cut) < 0 ||
+	    lseek(out->fd, (off_t)cut, SEEK_SET) < 0))
+		rc = sw_seterr(SW_ERR_IO, "cannot cut '%s' back: %s", b->avro,
+		    strerror(errno));
+	out->stale |= p->o->rc == SW_OK;
+	p->skipped = 1;
+	b->skipped[b->nskipped].key = (char *)p->key;
+	b->skipped[b->nskipped].etag = (char *)p->etag;
+	b->skipped[b->nskipped].size = p->size;
+	b->skipped_why[b->nskipped++] = p->o->err;
+	return rc;
+}
+
+/* Merge one part into m: blocks by range, or a fetched file. */
+static sw_err
+merge_part(struct build *b, struct merge *m, struct part *p, int oldfd,
+    struct merge_stats *ms)
+{
+	char name[PATH_MAX + 1024];
+	int fd;
+	sw_err rc;
+
+	if (p->from == FROM_OLD)
+		return merge_add_blocks(m, oldfd, p->ref->off, p->ref->len,
+		    p->ref->records, 0, b->old.file, ms);
+	if (p->o->rc != SW_OK)
+		return sw_seterr(p->o->rc, "%s", p->o->err);
+	if ((fd = open(p->o->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot read '%s': %s", p->o->path,
+		    strerror(errno));
+	if (p->from == FROM_CARRY) {
+		snprintf(name, sizeof(name), "published blocks of '%s'",
+		    p->key);
+		rc = merge_add_blocks(m, fd, 0, p->ref->len, p->ref->records,
+		    1, name, ms);
+	} else {
+		snprintf(name, sizeof(name), "%s%s", store_url(b->e->cold),
+		    p->key);
+		rc = merge_add_file(m, fd, name, ms);
+	}
+	close(fd);
+	return rc;
+}
+
+/* 5. The new generation's file: header, then every part in key order. */
+static sw_err
+build_merge(struct build *b, int64_t gen, char md5[33])
+{
+	struct engine *e = b->e;
+	struct engine_report *rep = b->rep;
+	struct md5_sink out = { -1, NULL, 0 };
+	unsigned char marker[OCF_SYNC_SIZE], md[16];
+	struct merge *m = NULL;
+	struct merge_stats ms;
+	struct stat sb;
+	int oldfd = -1;
+	size_t i;
+	double t0 = now_mono();
+	sw_err rc;
+
+	if ((rc = cache_day_paths(e->cache, b->src, b->d, gen, b->avro,
+	    b->index, sizeof(b->avro))) != SW_OK)
+		return rc;
+	b->skipped = xcalloc(b->nparts + b->listed.nbad + 1,
+	    sizeof(*b->skipped));
+	b->skipped_why = xcalloc(b->nparts + b->listed.nbad + 1,
+	    sizeof(*b->skipped_why));
+	for (i = 0; i < b->listed.nbad; i++) {
+		b->skipped[b->nskipped].key = b->listed.badv[i].key;
+		b->skipped[b->nskipped].etag = b->listed.badv[i].etag;
+		b->skipped[b->nskipped].size = b->listed.badv[i].size;
+		b->skipped_why[b->nskipped++] = b->listed.badv[i].err;
+	}
+	if (b->old_ok && (oldfd = open(b->old.file, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return sw_seterr(SW_ERR_IO, "cache: cannot read '%s': %s",
+		    b->old.file, strerror(errno));
+	out.fd = open(b->avro, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (out.fd < 0) {
+		rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s", b->avro,
+		    strerror(errno));
+		goto out;
+	}
+	out.md5 = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
+	day_marker(e, b->sel, b->d, marker);
+	if ((rc = merge_new(md5_sink_write, &out, marker, &m)) != SW_OK)
+		goto out;
+	if (e->opts.merge_one_thread)
+		merge_set_workers(m, 0);
+	for (i = 0; i < b->nparts && rc == SW_OK; i++) {
+		struct part *p = &b->parts[i];
+
+		rc = merge_part(b, m, p, oldfd, &ms);
+		if (rc == SW_OK) {
+			p->out.key = (char *)p->key;
+			p->out.etag = (char *)p->etag;
+			p->out.size = p->size;
+			p->out.off = ms.out_start;
+			p->out.len = ms.out_end - ms.out_start;
+			p->out.records = ms.records;
+			if (p->from != FROM_OLD)
+				rep->records_added += ms.records;
+			if (p->from == FROM_COLD)
+				rep->fetched_bytes += p->size;
+			continue;
+		}
+		if ((rc == SW_ERR_DATA || rc == SW_ERR_BADKEY) &&
+		    p->from != FROM_OLD && e->opts.skip_bad)
+			rc = skip_part(b, p, m, &out);
+	}
+	if (rc == SW_OK)
+		rc = merge_finish(m);
+	if (rc == SW_OK) {
+		merge_stats(m, &ms);
+		rep->records = ms.records;
+	}
+	if (rc == SW_OK && (fsync(out.fd) < 0 || fstat(out.fd, &sb) < 0))
+		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", b->avro,
+		    strerror(errno));
+	if (rc == SW_OK) {
+		rep->size = (uint64_t)sb.st_size;
+		EVP_DigestFinal_ex(out.md5, md, NULL);
+		hex_encode(md, sizeof(md), md5);
+		if (out.stale)
+			rc = fd_md5(out.fd, rep->size, b->avro, md5);
+	}
+out:
+	merge_free(m);
+	EVP_MD_CTX_free(out.md5);
+	if (out.fd >= 0)
+		close(out.fd);
+	if (oldfd >= 0)
+		close(oldfd);
+	rep->merge_seconds = now_mono() - t0;
+	return rc;
+}
+
+/* 6. The series index and the index's record of the new generation. */
+static sw_err
+build_commit(struct build *b, int64_t gen, const char *md5)
+{
+	struct engine *e = b->e;
+	struct cache_commit cm;
+	struct cache_obj *objs = xcalloc(b->nparts + 1, sizeof(*objs));
+	char **series = xcalloc(b->nparts + 1, sizeof(*series));
+	struct coldkey *keys = xcalloc(b->nparts + 1, sizeof(*keys));
+	size_t i, n = 0, ns = 0, k;
+	sw_err rc = SW_OK;
+
+	for (i = 0; i < b->nparts; i++) {
+		const struct part *p = &b->parts[i];
+
+		if (p->skipped)
+			continue;
+		objs[n] = p->out;
+		/* every part is a raw key of the day: listed as one, or
+		 * recorded or checked as one before */
+		if (coldkey_parse(p->key, e->prefix, &keys[n]) != SW_OK) {
+			rc = sw_adderr(SW_ERR_BADKEY, "'%s%s'",
+			    store_url(e->cold), p->key);
+			goto out;
+		}
+		series[ns++] = keys[n].series;
+		n++;
+	}
+	qsort(series, ns, sizeof(*series), cmp_str);
+	for (i = 0, k = 0; i < ns; i++)
+		if (k == 0 || strcmp(series[i], series[k - 1]) != 0)
+			series[k++] = series[i];
+	ns = k;
+	b->rep->series = ns;
+	b->rep->new_series = ns > b->nold_series ? ns - b->nold_series : 0;
+	if ((rc = write_index(b->index, series, ns)) != SW_OK)
+		goto out;
+	memset(&cm, 0, sizeof(cm));
+	cm.gen = gen;
+	cm.size = b->rep->size;
+	cm.records = b->rep->records;
+	snprintf(cm.md5, sizeof(cm.md5), "%s", md5);
+	cm.added = objs;
+	cm.nadded = n;
+	cm.replace = 1;
+	cm.series = series;
+	cm.nseries = ns;
+	cm.bad = b->skipped;
+	cm.bad_reasons = b->skipped_why;
+	cm.nbad = b->nskipped;
+	rc = cache_day_commit(e->cache, b->src, b->d, &cm);
+	if (rc == SW_OK) {
+		/* written and hashed by this process */
+		set_verified(e, b->src, b->d, gen);
+		b->rep->bad += b->nskipped;
+	}
+out:
+	free(objs);
+	free(series);
+	free(keys);
+	return rc;
+}
+
+/* Check the previous generation's bytes before copying from them; a
+ * damaged one is not a source (its objects come from elsewhere). */
+static sw_err
+build_check_old(struct build *b)
+{
+	int fd = open(b->old.file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	sw_err rc;
+
+	if (fd < 0)
+		rc = sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': %s",
+		    b->old.file, strerror(errno));
+	else
+		rc = verify_day_file(b->e, b->src, b->d, &b->old, fd);
+	if (fd >= 0)
+		close(fd);
+	if (rc != SW_ERR_DATA)
+		return rc;
+	log_warn("%s: building the day anew", sw_errmsg());
+	b->old_ok = 0;
+	b->rep->damaged = 1;
+	return SW_OK;
+}
+
 sw_err
 engine_day_ex(struct engine *e, const struct day *d,
     const struct engine_sel *sel, struct engine_listing *given,
     struct engine_report *rep, struct engine_pin *pin)
 {
-	struct objs listed;
-	struct coldtier_stats cs;
-	struct cache_day old;
-	struct cache_obj *had = NULL, *bad = NULL;
-	char **bad_reasons = NULL, **old_series = NULL, **series = NULL;
-	size_t nhad = 0, nbad = 0, nold_series = 0, nseries = 0, i, j;
-	struct obj **todo = NULL, **merged = NULL;
-	size_t ntodo = 0, nmerged = 0;
-	struct cache_obj *added = NULL, *skipped = NULL;
-	char **skipped_why = NULL;
-	size_t nskipped = 0;
-	char staging[PATH_MAX] = "", avro[PATH_MAX], index[PATH_MAX];
-	char ds[11];
-	uint64_t done = 0;
-	struct batch b;
-	int lockfd = -1, rebuild = 0;
-	int64_t src;
-	double t0;
+	struct build b;
+	int lockfd = -1, same = 0, uses_old = 0;
+	char md5[33];
+	int64_t gen;
+	size_t i;
 	sw_err rc;
 
 	memset(rep, 0, sizeof(*rep));
@@ -769,326 +1417,73 @@ engine_day_ex(struct engine *e, const struct day *d,
 		memset(pin, 0, sizeof(*pin));
 		pin->fd = pin->index_fd = -1;
 	}
-	memset(&listed, 0, sizeof(listed));
-	if (given != NULL && day_cmp(&given->d, d) == 0) {
-		listed = given->listed;
-		memset(&given->listed, 0, sizeof(given->listed));
-	}
+	memset(&b, 0, sizeof(b));
+	b.e = e;
+	b.d = d;
+	b.sel = sel;
+	b.rep = rep;
+	day_format(d, b.ds);
+	rc = sel_source(e, sel, &b.src);
+	if (rc == SW_OK)
+		rc = cache_day_lock(e->cache, b.src, d, &lockfd);
+	if (rc == SW_OK)
+		rc = build_list(&b, given);
 	engine_listing_free(given);
-	if ((rc = sel_source(e, sel, &src)) != SW_OK) {
-		objs_free(&listed);
-		return rc;
-	}
-	day_format(d, ds);
-	avro[0] = index[0] = '\0';
-	if ((rc = cache_day_lock(e->cache, src, d, &lockfd)) != SW_OK) {
-		objs_free(&listed);
-		return rc;
-	}
-	if (listed.v == NULL && listed.badv == NULL)
-		rc = coldtier_list_day(e->cold, e->prefix, d, add_obj,
-		    add_bad_key, &listed, &cs);
-	/* A key in the day's partition that is not a cold-tier object: the
-	 * day cannot be said complete without it, unless --skip-bad. */
-	if (rc == SW_OK && listed.nbad > 0 && !e->opts.skip_bad)
-		rc = sw_seterr(SW_ERR_BADKEY, "'%s%s': %s (the day is not "
-		    "built; --skip-bad builds it without such objects)",
-		    store_url(e->cold), listed.badv[0].key,
-		    listed.badv[0].err);
-	for (i = 0; rc == SW_OK && i < listed.nbad; i++)
-		log_warn("%s: skipping '%s%s': %s", ds, store_url(e->cold),
-		    listed.badv[i].key, listed.badv[i].err);
 	if (rc == SW_OK)
-		rc = cache_day_get(e->cache, src, d, &old);
-	if (rc == SW_OK && old.exists)
-		rc = cache_day_objects(e->cache, src, d, &had, &nhad);
-	if (rc == SW_OK && old.exists)
-		rc = cache_day_series(e->cache, src, d, &old_series,
-		    &nold_series);
+		rc = build_load_old(&b);
 	if (rc == SW_OK)
-		rc = cache_day_bad(e->cache, src, d, &bad, &bad_reasons,
-		    &nbad);
+		rc = build_plan(&b, &same);
+	if (rc == SW_OK && same && pin != NULL) {
+		/* nothing new: hold what is there (checked as it is pinned) */
+		rc = pin_day(e, b.src, d, pin, 1);
+		if (rc == SW_ERR_DATA) {
+			log_warn("%s: building the day anew", sw_errmsg());
+			rep->damaged = 1;
+			b.old_ok = same = 0;
+			rc = build_plan(&b, &same);
+		} else if (rc == SW_OK) {
+			goto up_to_date;
+		}
+	}
 	if (rc != SW_OK)
 		goto out;
-	/* Keep the objects of the configured time-series type. */
-	for (i = 0, j = 0; i < listed.n; i++) {
-		if (selected(e, sel, listed.v[i].series)) {
-			listed.v[j++] = listed.v[i];
-			continue;
-		}
-		free(listed.v[i].key);
-		free(listed.v[i].etag);
-		rep->filtered++;
-	}
-	listed.n = j;
-	rep->listed = listed.n;
-
-	/* What is new?  Both lists are in byte order of their keys. */
-	todo = xcalloc(listed.n + 1, sizeof(*todo));
-	for (i = 0, j = 0; i < listed.n; i++) {
-		struct obj *o = &listed.v[i];
-		int c = 1;
-
-		while (j < nhad && (c = strcmp(had[j].key, o->key)) < 0)
-			j++;
-		if (j < nhad && c == 0) {
-			if (strcmp(had[j].etag, o->etag) != 0) {
-				log_notice("%s: '%s%s' changed since it was "
-				    "merged: rebuilding the day", ds,
-				    store_url(e->cold), o->key);
-				rebuild = 1;
-			}
-			continue;
-		}
-		todo[ntodo++] = o;
-	}
-	if (rebuild) {
-		ntodo = 0;
-		for (i = 0; i < listed.n; i++)
-			todo[ntodo++] = &listed.v[i];
-	}
-	/* Objects known to be bad are skipped again with --skip-bad. */
-	if (e->opts.skip_bad && nbad > 0) {
-		size_t k = 0;
-
-		for (i = 0; i < ntodo; i++) {
-			if (known_bad(bad, nbad, todo[i]))
-				rep->bad++;
-			else
-				todo[k++] = todo[i];
-		}
-		ntodo = k;
-	}
-	if (ntodo == 0 && old.exists) {
-		rep->up_to_date = 1;
-		rep->bad += listed.nbad;
-		rep->series = old.series;
-		rep->records = old.records;
-		rep->size = old.size;
-		snprintf(rep->file, sizeof(rep->file), "%s", old.file);
-		goto out;
-	}
-
-	/* Fetch. */
-	if ((rc = cache_staging(e->cache, staging, sizeof(staging))) != SW_OK)
-		goto out;
-	t0 = now_mono();
-	batch_init(&b, e->pool, 1);
-	for (i = 0; i < ntodo; i++) {
-		struct obj *o = todo[i];
-
-		{
-			struct buf pb;
-
-			buf_init(&pb);
-			buf_printf(&pb, "%s/%06zu.avro", staging, i);
-			o->path = buf_detach(&pb);
-		}
-		o->e = e;
-		o->done = &done;
-		o->day = d;
-		o->total = ntodo;
-		batch_submit(&b, fetch_job, o);
-	}
-	rc = batch_wait(&b);
-	batch_release(&b);
-	rep->fetch_seconds = now_mono() - t0;
+	if (same)
+		goto up_to_date;
+	for (i = 0; i < b.nparts; i++)
+		uses_old |= b.parts[i].from == FROM_OLD;
+	if (uses_old && (rc = build_check_old(&b)) == SW_OK && !b.old_ok)
+		rc = build_plan(&b, &same);
+	if (rc == SW_OK)
+		rc = build_fetch(&b);
+	/* fetch errors of the cold tier's objects are judged in the merge
+	 * (--skip-bad); others end the build */
+	gen = b.old.exists ? b.old.gen + 1 : 1;
+	if (rc == SW_OK)
+		rc = build_merge(&b, gen, md5);
+	if (rc == SW_OK)
+		rc = build_commit(&b, gen, md5);
 	if (rc != SW_OK)
 		goto out;
-	rep->fetched = ntodo;
-
-	/* Sort what was fetched in key order; judge the data errors. */
-	qsort(todo, ntodo, sizeof(*todo), cmp_obj_key);
-	merged = xcalloc(ntodo + 1, sizeof(*merged));
-	skipped = xcalloc(ntodo + listed.nbad + 1, sizeof(*skipped));
-	skipped_why = xcalloc(ntodo + listed.nbad + 1, sizeof(*skipped_why));
-	for (i = 0; i < listed.nbad; i++) {
-		struct obj *o = &listed.badv[i];
-
-		skipped[nskipped].key = o->key;
-		skipped[nskipped].etag = o->etag;
-		skipped[nskipped].size = o->size;
-		skipped_why[nskipped++] = o->err;
-	}
-	for (i = 0; i < ntodo; i++) {
-		struct obj *o = todo[i];
-
-		rep->fetched_bytes += o->size;
-		if (o->rc == SW_OK) {
-			merged[nmerged++] = o;
-			continue;
-		}
-		if (!e->opts.skip_bad) {
-			rc = sw_seterr(o->rc, "%s", o->err);
-			goto out;
-		}
-		skipped[nskipped].key = o->key;
-		skipped[nskipped].etag = o->etag;
-		skipped[nskipped].size = o->size;
-		skipped_why[nskipped++] = o->err;
-		log_warn("%s: skipping '%s%s': %s", ds, store_url(e->cold),
-		    o->key, o->err);
-	}
-
-	/* Merge into a new generation: a copy of the current one extended
-	 * with the new objects, or a fresh file for a new or rebuilt day. */
-	t0 = now_mono();
-	{
-		int64_t gen = old.exists ? old.gen + 1 : 1;
-		int append = old.exists && !rebuild;
-		struct merge *m = NULL;
-		struct merge_stats ms;
-		struct stat sb;
-		int outfd;
-
-		if ((rc = cache_day_paths(e->cache, src, d, gen, avro, index,
-		    sizeof(avro))) != SW_OK)
-			goto out;
-		if (append && (rc = copy_file(old.file, avro, old.size)) !=
-		    SW_OK)
-			goto out;
-		outfd = open(avro, O_RDWR | O_CREAT | O_CLOEXEC |
-		    (append ? 0 : O_TRUNC), 0600);
-		if (outfd < 0) {
-			rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s", avro,
-			    strerror(errno));
-			goto out;
-		}
-		if (append)
-			rc = merge_open_append(outfd, avro, old.size, 0,
-			    ocf_sink_fd, &outfd, &m, NULL);
-		else {
-			unsigned char marker[OCF_SYNC_SIZE];
-
-			day_marker(e, sel, d, marker);
-			rc = merge_new(ocf_sink_fd, &outfd, marker, &m);
-		}
-		if (rc == SW_OK && e->opts.merge_one_thread)
-			merge_set_workers(m, 0);
-		added = xcalloc(nmerged + 1, sizeof(*added));
-		for (i = 0, j = 0; rc == SW_OK && i < nmerged; i++) {
-			struct obj *o = merged[i];
-			char name[PATH_MAX + 1024];
-			uint64_t cut;
-			int infd = open(o->path, O_RDONLY | O_CLOEXEC);
-
-			snprintf(name, sizeof(name), "%s%s", store_url(e->cold),
-			    o->key);
-			if (infd < 0) {
-				rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s",
-				    o->path, strerror(errno));
-				break;
-			}
-			rc = merge_add_file(m, infd, name, &ms);
-			close(infd);
-			if (rc == SW_OK) {
-				added[j].key = o->key;
-				added[j].etag = o->etag;
-				added[j++].size = o->size;
-				rep->records_added += ms.records;
-				continue;
-			}
-			if (rc != SW_ERR_DATA || !e->opts.skip_bad)
-				break;
-			/* --skip-bad: cut the object's blocks off again. */
-			free(o->err);
-			o->err = xstrdup(sw_errmsg());
-			log_warn("%s: skipping '%s': %s", ds, name, o->err);
-			rc = merge_rollback(m, &cut);
-			if (rc == SW_OK && (ftruncate(outfd, (off_t)cut) < 0 ||
-			    lseek(outfd, (off_t)cut, SEEK_SET) < 0))
-				rc = sw_seterr(SW_ERR_IO, "cannot cut '%s' "
-				    "back: %s", avro, strerror(errno));
-			skipped[nskipped].key = o->key;
-			skipped[nskipped].etag = o->etag;
-			skipped[nskipped].size = o->size;
-			skipped_why[nskipped++] = o->err;
-		}
-		if (rc == SW_OK)
-			rc = merge_finish(m);
-		if (rc == SW_OK) {
-			merge_stats(m, &ms);
-			rep->records = ms.records;
-		}
-		merge_free(m);
-		if (rc == SW_OK && (fsync(outfd) < 0 || fstat(outfd, &sb) < 0))
-			rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", avro,
-			    strerror(errno));
-		close(outfd);
-		rep->merge_seconds = now_mono() - t0;
-		if (rc != SW_OK)
-			goto out;
-		rep->size = (uint64_t)sb.st_size;
-		if (append)
-			rep->records += old.records;
-
-		/* The series index: the old series and the new ones. */
-		{
-			struct obj **ok_objs = xcalloc(j + 1, sizeof(*ok_objs));
-			size_t k, q = 0;
-
-			for (k = 0; k < nmerged; k++)
-				if (merged[k]->err == NULL)
-					ok_objs[q++] = merged[k];
-			series = series_union(append ? old_series : NULL,
-			    append ? nold_series : 0, ok_objs, q, &nseries);
-			free(ok_objs);
-		}
-		rep->series = nseries;
-		rep->new_series = nseries - (append ? nold_series : 0);
-		if (!append && old.exists && nseries > old.series)
-			rep->new_series = nseries - old.series;
-		if ((rc = write_index(index, series, nseries)) != SW_OK)
-			goto out;
-		{
-			struct cache_commit cm;
-
-			memset(&cm, 0, sizeof(cm));
-			cm.gen = gen;
-			cm.size = rep->size;
-			cm.records = rep->records;
-			cm.added = added;
-			cm.nadded = j;
-			cm.replace = rebuild;
-			cm.series = series;
-			cm.nseries = nseries;
-			cm.bad = skipped;
-			cm.bad_reasons = skipped_why;
-			cm.nbad = nskipped;
-			rc = cache_day_commit(e->cache, src, d, &cm);
-		}
-		if (rc != SW_OK)
-			goto out;
-		rep->rebuilt = rebuild;
-		rep->bad += nskipped;
-		snprintf(rep->file, sizeof(rep->file), "%s", avro);
-	}
+	rep->rebuilt = b.old.exists && !b.old_ok;
+	snprintf(rep->file, sizeof(rep->file), "%s", b.avro);
+	if (pin != NULL)
+		rc = pin_day(e, b.src, d, pin, 1);
+	goto out;
+up_to_date:
+	rep->up_to_date = 1;
+	rep->bad += b.listed.nbad;
+	rep->series = b.old.series;
+	rep->records = b.old.records;
+	rep->size = b.old.size;
+	snprintf(rep->file, sizeof(rep->file), "%s", b.old.file);
 out:
 	if (rc != SW_OK) {
-		if (avro[0] != '\0')
-			unlink(avro);
-		if (index[0] != '\0')
-			unlink(index);
-	} else if (pin != NULL) {
-		rc = pin_day(e, src, d, pin, 1);
+		if (b.avro[0] != '\0')
+			unlink(b.avro);
+		if (b.index[0] != '\0')
+			unlink(b.index);
 	}
-	if (staging[0] != '\0')
-		cache_rmtree(staging);
 	cache_day_unlock(lockfd);
-	free(todo);
-	free(merged);
-	free(added);
-	free(skipped);
-	free(skipped_why);
-	free(series);
-	cache_objs_free(had, nhad);
-	cache_objs_free(bad, nbad);
-	for (i = 0; i < nbad; i++)
-		free(bad_reasons[i]);
-	free(bad_reasons);
-	for (i = 0; i < nold_series; i++)
-		free(old_series[i]);
-	free(old_series);
-	objs_free(&listed);
+	build_release(&b);
 	return rc;
 }

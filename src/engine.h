@@ -5,10 +5,23 @@
  * For a day: list its objects (all seriesBucket prefixes), keep those of
  * the configured time-series type, fetch the ones the cache does not hold
  * yet (many at once, each checked against its listed size and ETag), merge
- * them into a new generation of the day file (appending to a copy of the
- * previous generation when the day only grew), and make it current in the
+ * them into a new generation of the day file, and make it current in the
  * cache index.  It knows nothing of FUSE or of publishing: the mount and
  * `sync` both call it.
+ *
+ * Days are exact per object.  A day file is the header and then each
+ * object's blocks, contiguous, in key order; the index records each
+ * object's byte range and records, and the file's MD5.  The sync marker
+ * is derived from the source and the day, so an object's blocks are the
+ * same bytes in any day file of that source and day: a new generation
+ * copies the previous one's objects by their ranges, fetches only what is
+ * new or changed, and takes objects that only the published day still
+ * holds from it (engine_sel.carry).  The same set of objects therefore
+ * gives the same bytes from any cache.  An object the cold tier no longer
+ * holds is kept (and counted) unless prune_expired: a day never shrinks
+ * because a lifecycle rule expired its raw objects.  Every day file is
+ * checked against its MD5 before it is reused or first pinned in a
+ * process; a damaged one is built anew (and said so).
  */
 #ifndef SWREPART_ENGINE_H
 #define SWREPART_ENGINE_H
@@ -27,6 +40,8 @@ struct engine_opts {
 	unsigned jobs;        /* fetches in flight (0: cfg->requests) */
 	int merge_one_thread; /* no merge helper thread (days built in
 	                       * parallel already keep the CPUs busy) */
+	int prune_expired;    /* drop objects the cold tier no longer holds
+	                       * (kept by default) */
 	/* progress callback: fetched/total objects of the current day */
 	void (*progress)(void *arg, const struct day *d, uint64_t done,
 	    uint64_t total);
@@ -45,7 +60,15 @@ struct engine_report {
 	uint64_t records;         /* records of the day, in all */
 	uint64_t size;            /* bytes of the day file */
 	uint64_t bad;             /* objects skipped as bad (--skip-bad) */
-	int rebuilt;              /* built from scratch (object changed) */
+	uint64_t kept;            /* objects the cold tier no longer holds,
+	                           * kept in the day */
+	uint64_t carried;         /* ... of those, copied from elsewhere
+	                           * (the published day) */
+	uint64_t pruned;          /* ... dropped (prune_expired) */
+	uint64_t changed;         /* objects replaced (their ETag changed) */
+	int damaged;              /* the cached day failed its digest check
+	                           * and was built anew */
+	int rebuilt;              /* built without the previous generation */
 	int up_to_date;           /* nothing new: nothing fetched */
 	double fetch_seconds, merge_seconds;
 	char file[4096];          /* the day file */
@@ -69,6 +92,16 @@ sw_err engine_day(struct engine *e, const struct day *d,
 struct engine_sel {
 	char *const *exclude;     /* series ids, sorted, unique */
 	size_t nexclude;
+	/* Objects of the day known elsewhere (the published day), with
+	 * their blocks' ranges there, in key order: kept when the cold tier
+	 * no longer holds them, their bytes read with carry_fetch (len bytes
+	 * of blocks into fd, from its offset 0; they are checked: framing,
+	 * CRCs, record counts).  Keys must be cold-tier objects of the day
+	 * (the caller checks). */
+	const struct cache_obj *carry;
+	size_t ncarry;
+	sw_err (*carry_fetch)(void *arg, const struct cache_obj *o, int fd);
+	void *carry_arg;
 };
 
 /*
@@ -82,6 +115,7 @@ struct engine_pin {
 	int64_t gen;
 	double built;             /* when the generation was built */
 	uint64_t size, records;
+	char md5[33];             /* of the file (checked when pinned) */
 	struct cache_obj *objs;   /* merged objects, in key order */
 	size_t nobjs;
 	char **series;            /* the day's series, sorted */

@@ -4,24 +4,24 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
+#include "avro_merge.h"
 #include "log.h"
+#include "manifest.h"
 #include "options.h"
 #include "publish.h"
 #include "store.h"
 #include "util.h"
 
-#define MANIFEST_FORMAT "swrepart-day-manifest"
-#define MANIFEST_VERSION 1
-#define MANIFEST_NAME "swrepart-manifest.json"
 #define SMALL_MAX (256u << 20)  /* bound on an index or manifest read */
 
 struct publisher {
@@ -32,46 +32,9 @@ struct publisher {
 	const char *cold_prefix;
 	struct publish_opts opts;
 	struct store_put_opts put;
+	int no_cond;          /* the target has no conditional writes */
+	int warned_abort;     /* ... nor multipart upload listings */
 };
-
-/* What a day's manifest says. */
-struct manifest {
-	int exists;
-	char *src_url, *src_prefix, *src_type;
-	uint64_t count, bytes;          /* cold-tier objects merged */
-	char digest[65];                /* sha256 of their keys and ETags */
-	int has_data;
-	int placeholder;                /* to be written before the index */
-	char *data_key;
-	uint64_t size, records, series;
-	char md5[33];
-	char etag[80];
-	char index_etag[80];            /* of timeseries.txt */
-	/* the day as the Python sample left it */
-	int legacy, adopted;
-	char **lseries;
-	size_t nlseries;
-	char **lobjs;                   /* its merged_series_*.avro keys */
-	size_t nlobjs;
-};
-
-static void
-manifest_free(struct manifest *m)
-{
-	size_t i;
-
-	free(m->src_url);
-	free(m->src_prefix);
-	free(m->src_type);
-	free(m->data_key);
-	for (i = 0; i < m->nlseries; i++)
-		free(m->lseries[i]);
-	free(m->lseries);
-	for (i = 0; i < m->nlobjs; i++)
-		free(m->lobjs[i]);
-	free(m->lobjs);
-	memset(m, 0, sizeof(*m));
-}
 
 void
 publish_keys(const struct sw_config *cfg, const struct day *d, char *data,
@@ -172,214 +135,34 @@ buf_sink(void *arg, const void *p, size_t n)
 
 /* GET a small object into b (SW_ERR_NOTFOUND when absent). */
 static sw_err
-get_small(struct publisher *p, const char *key, struct buf *b)
+get_small(struct publisher *p, const char *key, struct buf *b,
+    struct store_info *info)
 {
 	sw_err rc;
 
 	b->len = 0;
-	rc = store_get(p->target, key, 0, 0, buf_sink, b, NULL);
+	rc = store_get(p->target, key, 0, 0, buf_sink, b, info);
 	if (rc == SW_ERR_DATA)
 		rc = sw_seterr(SW_ERR_DATA, "'%s%s' is %s", store_url(p->target),
 		    key, sw_errmsg());
 	return rc;
 }
 
-/* ---- the manifest ---- */
-
-static const char *
-jstr(json_t *o, const char *k)
+/* Sleep a random 0.25 to 1 s, times attempt: writers that collided
+ * come apart. */
+static void
+sleep_jitter(unsigned attempt)
 {
-	return json_string_value(json_object_get(o, k));
-}
+	unsigned char r = 0;
+	struct timespec ts;
+	double s;
 
-static uint64_t
-jnum(json_t *o, const char *k, int *bad)
-{
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		*bad = 1;
-		return 0;
-	}
-	return (uint64_t)json_integer_value(v);
-}
-
-static char *
-dupopt(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
-/* Parse a manifest; the error names where it came from. */
-static sw_err
-manifest_parse(const struct buf *b, const char *where, struct manifest *m)
-{
-	json_error_t je;
-	json_t *root, *o, *a;
-	const char *s;
-	size_t i;
-	int bad = 0;
-
-	memset(m, 0, sizeof(*m));
-	root = json_loadb(b->data ? b->data : "", b->len, 0, &je);
-	if (root == NULL)
-		return sw_seterr(SW_ERR_DATA, "'%s' line %d: not a manifest: %s "
-		    "(delete it to publish the day again)", where, je.line,
-		    je.text);
-	s = jstr(root, "format");
-	if (s == NULL || strcmp(s, MANIFEST_FORMAT) != 0 ||
-	    !json_is_integer(json_object_get(root, "version"))) {
-		json_decref(root);
-		return sw_seterr(SW_ERR_DATA, "'%s' is not a manifest of "
-		    "swrepart (no \"format\": \"" MANIFEST_FORMAT "\")", where);
-	}
-	if (json_integer_value(json_object_get(root, "version")) >
-	    MANIFEST_VERSION) {
-		json_decref(root);
-		return sw_seterr(SW_ERR_DATA, "'%s' was written by a newer "
-		    "swrepart (manifest version %lld): upgrade", where,
-		    (long long)json_integer_value(json_object_get(root,
-		    "version")));
-	}
-	m->exists = 1;
-	if ((o = json_object_get(root, "source")) != NULL) {
-		m->src_url = dupopt(jstr(o, "bucket"));
-		m->src_prefix = dupopt(jstr(o, "prefix"));
-		m->src_type = dupopt(jstr(o, "timeseries_type"));
-	}
-	if ((o = json_object_get(root, "objects")) != NULL &&
-	    json_is_object(o)) {
-		m->count = jnum(o, "count", &bad);
-		m->bytes = jnum(o, "bytes", &bad);
-		s = jstr(o, "sha256");
-		snprintf(m->digest, sizeof(m->digest), "%s", s ? s : "");
-	}
-	if ((o = json_object_get(root, "data")) != NULL && json_is_object(o)) {
-		m->has_data = 1;
-		m->data_key = dupopt(jstr(o, "key"));
-		m->size = jnum(o, "size", &bad);
-		m->records = jnum(o, "records", &bad);
-		m->series = jnum(o, "series", &bad);
-		s = jstr(o, "md5");
-		snprintf(m->md5, sizeof(m->md5), "%s", s ? s : "");
-		s = jstr(o, "etag");
-		snprintf(m->etag, sizeof(m->etag), "%s", s ? s : "");
-		if (m->data_key == NULL)
-			bad = 1;
-	}
-	if ((o = json_object_get(root, "index")) != NULL && json_is_object(o)) {
-		s = jstr(o, "etag");
-		snprintf(m->index_etag, sizeof(m->index_etag), "%s", s ? s : "");
-	}
-	if ((o = json_object_get(root, "sample")) != NULL && json_is_object(o)) {
-		m->legacy = 1;
-		m->adopted = json_is_true(json_object_get(o, "adopted"));
-		a = json_object_get(o, "series");
-		m->lseries = xcalloc(json_array_size(a) + 1, sizeof(char *));
-		for (i = 0; i < json_array_size(a); i++) {
-			if ((s = json_string_value(json_array_get(a, i))) == NULL)
-				bad = 1;
-			else
-				m->lseries[m->nlseries++] = xstrdup(s);
-		}
-		a = json_object_get(o, "objects");
-		m->lobjs = xcalloc(json_array_size(a) + 1, sizeof(char *));
-		for (i = 0; i < json_array_size(a); i++) {
-			if ((s = json_string_value(json_array_get(a, i))) == NULL)
-				bad = 1;
-			else
-				m->lobjs[m->nlobjs++] = xstrdup(s);
-		}
-	}
-	json_decref(root);
-	if (bad) {
-		manifest_free(m);
-		return sw_seterr(SW_ERR_DATA, "'%s': a field of the manifest is "
-		    "missing or of the wrong type (delete it to publish the day "
-		    "again)", where);
-	}
-	return SW_OK;
-}
-
-static char *
-manifest_json(const struct manifest *m, const struct day *d)
-{
-	json_t *root = json_object(), *o, *a;
-	char ds[11], when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	size_t i;
-	char *text;
-
-	day_format(d, ds);
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_object_set_new(root, "format", json_string(MANIFEST_FORMAT));
-	json_object_set_new(root, "version", json_integer(MANIFEST_VERSION));
-	json_object_set_new(root, "day", json_string(ds));
-	json_object_set_new(root, "written", json_string(when));
-	json_object_set_new(root, "generator",
-	    json_string(PACKAGE_NAME " " PACKAGE_VERSION));
-	o = json_object();
-	json_object_set_new(o, "bucket", json_string(m->src_url));
-	json_object_set_new(o, "prefix", json_string(m->src_prefix));
-	json_object_set_new(o, "timeseries_type", json_string(m->src_type));
-	json_object_set_new(root, "source", o);
-	if (m->has_data) {
-		o = json_object();
-		json_object_set_new(o, "count", json_integer((json_int_t)m->count));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)m->bytes));
-		json_object_set_new(o, "sha256", json_string(m->digest));
-		json_object_set_new(root, "objects", o);
-		o = json_object();
-		json_object_set_new(o, "key", json_string(m->data_key));
-		json_object_set_new(o, "size", json_integer((json_int_t)m->size));
-		json_object_set_new(o, "records",
-		    json_integer((json_int_t)m->records));
-		json_object_set_new(o, "series",
-		    json_integer((json_int_t)m->series));
-		json_object_set_new(o, "md5", json_string(m->md5));
-		json_object_set_new(o, "etag", json_string(m->etag));
-		json_object_set_new(root, "data", o);
-		o = json_object();
-		json_object_set_new(o, "etag", json_string(m->index_etag));
-		json_object_set_new(root, "index", o);
-	}
-	if (m->legacy) {
-		o = json_object();
-		json_object_set_new(o, "adopted", json_boolean(m->adopted));
-		a = json_array();
-		for (i = 0; i < m->nlseries; i++)
-			json_array_append_new(a, json_string(m->lseries[i]));
-		json_object_set_new(o, "series", a);
-		a = json_array();
-		for (i = 0; i < m->nlobjs; i++)
-			json_array_append_new(a, json_string(m->lobjs[i]));
-		json_object_set_new(o, "objects", a);
-		json_object_set_new(root, "sample", o);
-	}
-	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (text == NULL)
-		abort();
-	return text;
-}
-
-static sw_err
-manifest_put(struct publisher *p, const char *key, const struct manifest *m,
-    const struct day *d)
-{
-	struct store_put_opts po = p->put;
-	char *text = manifest_json(m, d);
-	size_t n = strlen(text);
-	sw_err rc;
-
-	po.content_type = "application/json";
-	text = xrealloc(text, n + 2);
-	text[n++] = '\n';
-	rc = store_put_mem(p->target, key, text, n, &po, NULL);
-	free(text);
-	return rc;
+	RAND_bytes(&r, 1);
+	s = (0.25 + 0.75 * r / 255.0) * attempt;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 /* ---- digests ---- */
@@ -466,80 +249,6 @@ file_digests(int fd, uint64_t size, uint64_t part_size, const char *name,
 	return rc;
 }
 
-/* ---- what the Python sample left ---- */
-
-static int
-cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sort and drop repeats. */
-static void
-sort_unique(char **v, size_t *n)
-{
-	size_t i, k = 0;
-
-	if (*n == 0)
-		return;
-	qsort(v, *n, sizeof(*v), cmp_strp);
-	for (i = 0; i < *n; i++) {
-		if (k > 0 && strcmp(v[i], v[k - 1]) == 0) {
-			free(v[i]);
-			continue;
-		}
-		v[k++] = v[i];
-	}
-	*n = k;
-}
-
-/* The series ids of a timeseries.txt, one per line; the error names the
- * line of anything that cannot be one. */
-static sw_err
-parse_series(const struct buf *b, const char *where, char ***out, size_t *n)
-{
-	const char *p = b->data ? b->data : "", *end = p + b->len;
-	char **v = NULL;
-	size_t cap = 0, k = 0, line = 0;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		size_t i;
-
-		line++;
-		if (len > 0 && p[len - 1] == '\r')
-			len--;
-		for (i = 0; i < len; i++) {
-			unsigned char c = (unsigned char)p[i];
-
-			if (c <= ' ' || c >= 0x7f || c == '/') {
-				while (k > 0)
-					free(v[--k]);
-				free(v);
-				return sw_seterr(SW_ERR_DATA, "'%s' line %zu: not a "
-				    "time series id", where, line);
-			}
-		}
-		if (len > 0) {
-			if (k == cap) {
-				cap = cap ? cap * 2 : 256;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
-			v[k++] = strndup(p, len);
-			if (v[k - 1] == NULL)
-				abort();
-		}
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-	sort_unique(v, &k);
-	*out = v;
-	*n = k;
-	return SW_OK;
-}
-
 /* The objects of the day's data partition, other than ours. */
 struct partition {
 	const char *ours;
@@ -579,20 +288,6 @@ partition_free(struct partition *pt)
 	free(pt->other);
 }
 
-/* A key the Python sample wrote: ".../merged_series_<digits>.avro". */
-static int
-is_sample_object(const char *key)
-{
-	const char *name = strrchr(key, '/'), *p;
-
-	name = name ? name + 1 : key;
-	if (strncmp(name, "merged_series_", 14) != 0)
-		return 0;
-	for (p = name + 14; *p >= '0' && *p <= '9'; p++)
-		;
-	return p > name + 14 && strcmp(p, ".avro") == 0;
-}
-
 static sw_err
 list_partition(struct publisher *p, const struct day *d, const char *ours,
     struct partition *pt)
@@ -607,22 +302,14 @@ list_partition(struct publisher *p, const struct day *d, const char *ours,
 
 /* ---- one day ---- */
 
-static int
-in_sorted(char *const *v, size_t n, const char *s)
-{
-	return n > 0 && bsearch(&s, v, n, sizeof(*v), cmp_strp) != NULL;
-}
-
 /* timeseries.txt: the sorted union of two sorted lists. */
 static char *
-index_text(char *const *a, size_t na, char *const *b, size_t nb, size_t *len,
-    uint64_t *count)
+index_text(char *const *a, size_t na, char *const *b, size_t nb, size_t *len)
 {
 	struct buf t;
 	size_t i = 0, j = 0;
 
 	buf_init(&t);
-	*count = 0;
 	while (i < na || j < nb) {
 		const char *s;
 		int c = i >= na ? 1 : j >= nb ? -1 : strcmp(a[i], b[j]);
@@ -636,49 +323,11 @@ index_text(char *const *a, size_t na, char *const *b, size_t nb, size_t *len,
 		}
 		buf_puts(&t, s);
 		buf_putc(&t, '\n');
-		(*count)++;
 	}
 	*len = t.len;
 	if (t.data == NULL)
 		return xstrdup("");
 	return buf_detach(&t);
-}
-
-/* Whether the published data object and index are still the ones the
- * manifest describes (two HEADs). */
-static sw_err
-data_intact(struct publisher *p, const struct manifest *m, const char *ikey,
-    int *ok)
-{
-	struct store_info info;
-	sw_err rc = store_head(p->target, ikey, &info);
-
-	*ok = 0;
-	if (rc == SW_ERR_NOTFOUND || (rc == SW_OK && strcmp(info.etag,
-	    m->index_etag) != 0)) {
-		log_notice("'%s%s' is %s: publishing the day again",
-		    store_url(p->target), ikey, rc == SW_OK ? "not the one "
-		    "swrepart wrote" : "gone");
-		return SW_OK;
-	}
-	if (rc != SW_OK)
-		return rc;
-	rc = store_head(p->target, m->data_key, &info);
-	if (rc == SW_ERR_NOTFOUND) {
-		log_notice("'%s%s' is gone: publishing it again",
-		    store_url(p->target), m->data_key);
-		return SW_OK;
-	}
-	if (rc != SW_OK)
-		return rc;
-	*ok = info.size == m->size && strcmp(info.etag, m->etag) == 0;
-	if (!*ok)
-		log_notice("'%s%s' is not the object swrepart published (ETag "
-		    "%s, size %llu; the manifest says %s, %llu): publishing "
-		    "it again", store_url(p->target), m->data_key, info.etag,
-		    (unsigned long long)info.size, m->etag,
-		    (unsigned long long)m->size);
-	return SW_OK;
 }
 
 static int
@@ -690,26 +339,435 @@ same_source(const struct publisher *p, const struct manifest *m)
 	    strcmp(m->src_type, p->cfg->timeseries_type) == 0;
 }
 
-/* Whether the target holds exactly the day whose objects have this
- * digest: the manifest says so, and its objects are still there. */
-static sw_err
-unchanged(struct publisher *p, const struct manifest *m, const char *ikey,
-    const char *digest, int *same)
+static void
+set_source(struct publisher *p, struct manifest *m)
 {
-	*same = 0;
-	if (!m->has_data || !same_source(p, m) || strcmp(digest, m->digest) != 0
-	    || (m->adopted && m->nlobjs > 0))
-		return SW_OK;
-	return data_intact(p, m, ikey, same);
+	free(m->src_url);
+	free(m->src_prefix);
+	free(m->src_type);
+	m->src_url = xstrdup(p->cold_url);
+	m->src_prefix = xstrdup(p->cold_prefix);
+	m->src_type = xstrdup(p->cfg->timeseries_type);
 }
 
-/* Upload the pinned day file to key unless it is there already, then
- * check what the server holds against the file. */
+static struct cache_obj *
+objs_dup(const struct cache_obj *v, size_t n)
+{
+	struct cache_obj *c = xcalloc(n + 1, sizeof(*c));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		c[i] = v[i];
+		c[i].key = xstrdup(v[i].key);
+		c[i].etag = xstrdup(v[i].etag);
+	}
+	return c;
+}
+
+/* What the data object in the target holds. */
+enum data_state {
+	DATA_ABSENT,    /* no data object */
+	DATA_OURS,      /* the one the manifest describes */
+	DATA_PENDING,   /* the one a stopped run recorded as pending */
+	DATA_FOREIGN    /* neither: its contents are unknown */
+};
+
+/* One attempt's view of a day in the target. */
+struct target_day {
+	char dkey[1024], ikey[1024], mkey[1024], ds[11];
+	struct manifest m;
+	int m_exists;                 /* a manifest object exists */
+	char m_etag[80];              /* its ETag: writes are conditional */
+	enum data_state data;
+	struct store_info data_info;
+	const struct cache_obj *objs; /* the data object's, by range */
+	size_t nobjs;
+	int objs_known;               /* objs says what it holds */
+	int conflict;                 /* another writer came in between */
+};
+
+/* The context a manifest is checked against. */
+static void
+manifest_ctx(struct publisher *p, const struct day *d, char *dp, char *ip,
+    size_t len, struct manifest_ctx *ctx)
+{
+	day_prefix(d, p->cfg->target_data_prefix, dp, len);
+	day_prefix(d, p->cfg->target_index_prefix, ip, len);
+	ctx->d = d;
+	ctx->data_part = dp;
+	ctx->index_part = ip;
+}
+
+/*
+ * PUT a small object or the pinned day file, conditionally when cond:
+ * over the object whose ETag is if_match, or only where none exists
+ * (if_match NULL).  A store without conditional writes (501) is warned
+ * about once and written to without them; a lost race is SW_ERR_EXISTS
+ * with td->conflict set.
+ */
 static sw_err
-upload_data(struct publisher *p, const char *key, const struct engine_pin *pin,
-    const struct partition *pt, const char *name, char md5[33],
+put_cond(struct publisher *p, struct target_day *td, const char *key,
+    const void *mem, size_t n, int fd, uint64_t size, const char *ctype,
+    int cond, const char *if_match, struct store_info *info)
+{
+	struct store_put_opts po = p->put;
+	sw_err rc;
+
+	po.content_type = ctype;
+	if (cond && !__atomic_load_n(&p->no_cond, __ATOMIC_RELAXED)) {
+		po.if_match = if_match;
+		po.if_none_match = if_match == NULL;
+	}
+	for (;;) {
+		rc = mem != NULL || fd < 0 ?
+		    store_put_mem(p->target, key, mem, n, &po, info) :
+		    store_put_fd(p->target, key, fd, size, &po, info);
+		if (rc == SW_ERR_EXISTS && (po.if_match || po.if_none_match))
+			td->conflict = 1;
+		if (rc != SW_ERR_UNSUPPORTED || !(po.if_match ||
+		    po.if_none_match))
+			return rc;
+		if (!__atomic_exchange_n(&p->no_cond, 1, __ATOMIC_RELAXED))
+			log_warn("'%s' does not support conditional writes "
+			    "(If-Match, If-None-Match): writing without them. "
+			    "Two syncs of the same day at once may then "
+			    "undo each other's work: run one sync per day "
+			    "(--shard) on such a store", store_url(p->target));
+		po.if_match = NULL;
+		po.if_none_match = 0;
+	}
+}
+
+/* Write td's manifest: over the one read (or only where none is). */
+static sw_err
+manifest_put(struct publisher *p, struct target_day *td, const struct day *d)
+{
+	struct store_info info;
+	size_t n;
+	char *text = manifest_json(&td->m, d, &n);
+	sw_err rc;
+
+	rc = put_cond(p, td, td->mkey, text, n, -1, 0, "application/json", 1,
+	    td->m_exists ? td->m_etag : NULL, &info);
+	free(text);
+	if (rc == SW_OK) {
+		td->m_exists = 1;
+		snprintf(td->m_etag, sizeof(td->m_etag), "%s", info.etag);
+	}
+	return rc;
+}
+
+/*
+ * 1. The state of record: the manifest, checked against the day; or, for
+ * a day the Python sample published (timeseries.txt, its objects, no
+ * manifest), what it holds, recorded in a manifest before anything
+ * changes.
+ */
+static sw_err
+read_state(struct publisher *p, const struct day *d, struct target_day *td,
+    struct publish_report *r)
+{
+	char where[2200], dp[512], ip[512];
+	struct manifest_ctx ctx;
+	struct store_info info;
+	struct partition pt;
+	struct manifest *m = &td->m;
+	struct buf b;
+	size_t i;
+	sw_err rc;
+
+	buf_init(&b);
+	memset(&pt, 0, sizeof(pt));
+	manifest_ctx(p, d, dp, ip, sizeof(dp), &ctx);
+	snprintf(where, sizeof(where), "%s%s", store_url(p->target), td->mkey);
+	rc = get_small(p, td->mkey, &b, &info);
+	if (rc == SW_OK) {
+		td->m_exists = 1;
+		snprintf(td->m_etag, sizeof(td->m_etag), "%s", info.etag);
+		rc = manifest_parse(b.data, b.len, where, &ctx, m);
+		goto out;
+	}
+	if (rc != SW_ERR_NOTFOUND)
+		goto out;
+	r->new_day = 1;
+	rc = get_small(p, td->ikey, &b, NULL);
+	if (rc == SW_ERR_NOTFOUND) {
+		rc = SW_OK;
+		goto out;
+	}
+	if (rc != SW_OK)
+		goto out;
+	snprintf(where, sizeof(where), "%s%s", store_url(p->target), td->ikey);
+	if ((rc = series_parse(b.data, b.len, where, &m->lseries,
+	    &m->nlseries)) != SW_OK)
+		goto out;
+	if ((rc = list_partition(p, d, td->dkey, &pt)) != SW_OK)
+		goto out;
+	m->lobjs = xcalloc(pt.nother + 1, sizeof(char *));
+	for (i = 0; i < pt.nother; i++)
+		if (manifest_is_sample_key(pt.other[i]))
+			m->lobjs[m->nlobjs++] = xstrdup(pt.other[i]);
+	/* The sample's only if its objects are there and ours is not: a
+	 * day of ours whose manifest was lost (or deleted to publish it
+	 * again) is published anew, whole. */
+	if (m->nlobjs == 0 || pt.have_ours) {
+		log_notice("%s: '%s%s' exists but %s: publishing the day anew",
+		    td->ds, store_url(p->target), td->ikey, pt.have_ours ?
+		    "no manifest (swrepart's own day)" : "no merged_series "
+		    "object of the Python sample");
+		manifest_free(m);
+		goto out;
+	}
+	m->legacy = 1;
+	set_source(p, m);
+	log_info("%s: published by the Python sample (%zu series in %zu "
+	    "merged_series objects)%s", td->ds, m->nlseries, m->nlobjs,
+	    p->opts.adopt ? ": adopting it" : ": publishing the other series "
+	    "beside them (--adopt folds the day into one object)");
+	if (!p->opts.dry_run)
+		rc = manifest_put(p, td, d);
+out:
+	partition_free(&pt);
+	buf_release(&b);
+	return rc;
+}
+
+/* 2. What the data object holds: the manifest's day, the pending one of
+ * a run that stopped after uploading it, or something unknown. */
+static sw_err
+read_data(struct publisher *p, struct target_day *td)
+{
+	const struct manifest *m = &td->m;
+	struct store_info *in = &td->data_info;
+	char md5etag[40];
+	sw_err rc = store_head(p->target, td->dkey, in);
+
+	td->objs = NULL;
+	td->nobjs = 0;
+	td->objs_known = 0;
+	if (rc == SW_ERR_NOTFOUND) {
+		td->data = DATA_ABSENT;
+		return SW_OK;
+	}
+	if (rc != SW_OK)
+		return rc;
+	td->data = DATA_FOREIGN;
+	if (m->has_data && in->size == m->size && strcmp(in->etag, m->etag) ==
+	    0) {
+		td->data = DATA_OURS;
+		td->objs = m->objs;
+		td->nobjs = m->nobjs;
+		td->objs_known = m->version >= 2;
+		return SW_OK;
+	}
+	snprintf(md5etag, sizeof(md5etag), "\"%s\"", m->pending_md5);
+	if (m->has_pending && in->size == m->pending_size &&
+	    (strcmp(in->etag, md5etag) == 0 ||
+	    strcmp(in->etag, m->pending_mpetag) == 0)) {
+		td->data = DATA_PENDING;
+		td->objs = m->pending_objs;
+		td->nobjs = m->npending;
+		td->objs_known = 1;
+		log_notice("%s: '%s%s' is the object a stopped run uploaded: "
+		    "completing its publication", td->ds, store_url(p->target),
+		    td->dkey);
+		return SW_OK;
+	}
+	if (m->has_data)
+		log_notice("%s: '%s%s' is not the object swrepart published "
+		    "(ETag %s, size %llu; the manifest says %s, %llu): "
+		    "publishing it again", td->ds, store_url(p->target),
+		    td->dkey, in->etag, (unsigned long long)in->size, m->etag,
+		    (unsigned long long)m->size);
+	return SW_OK;
+}
+
+/* Whether every object of a (sorted by key) is in b with the same ETag;
+ * *extra counts b's objects not in a. */
+static int
+objs_subset(const struct cache_obj *a, size_t na, const struct cache_obj *b,
+    size_t nb, size_t *extra)
+{
+	size_t i = 0, j = 0;
+
+	*extra = 0;
+	while (i < na) {
+		int c = j < nb ? strcmp(a[i].key, b[j].key) : -1;
+
+		if (c < 0)
+			return 0;
+		if (c > 0) {
+			(*extra)++;
+			j++;
+			continue;
+		}
+		if (strcmp(a[i].etag, b[j].etag) != 0)
+			return 0;
+		i++;
+		j++;
+	}
+	*extra += nb - j;
+	return 1;
+}
+
+/* 3. Whether the target holds the day as it should be now: the data
+ * object is the manifest's, timeseries.txt too, and every object the
+ * cold tier lists is in it (objects it no longer lists are kept, unless
+ * pruned). */
+static sw_err
+unchanged(struct publisher *p, struct target_day *td,
+    const struct cache_obj *listed, size_t nlisted, int *same)
+{
+	const struct manifest *m = &td->m;
+	struct store_info info;
+	size_t extra = 0;
+	char digest[65];
+	uint64_t bytes;
+	sw_err rc;
+
+	*same = 0;
+	if (td->data != DATA_OURS || !same_source(p, m) || m->has_pending ||
+	    (m->adopted && m->nlobjs > 0))
+		return SW_OK;
+	if (td->objs_known) {
+		if (!objs_subset(listed, nlisted, td->objs, td->nobjs, &extra)
+		    || (extra > 0 && p->opts.prune_expired))
+			return SW_OK;
+	} else {
+		objs_digest(listed, nlisted, digest, &bytes);
+		if (strcmp(digest, m->digest) != 0)
+			return SW_OK;
+	}
+	rc = store_head(p->target, td->ikey, &info);
+	if (rc == SW_ERR_NOTFOUND || (rc == SW_OK && strcmp(info.etag,
+	    m->index_etag) != 0)) {
+		log_notice("%s: '%s%s' is %s: publishing the day again", td->ds,
+		    store_url(p->target), td->ikey, rc == SW_OK ? "not the one "
+		    "swrepart wrote" : "gone");
+		return SW_OK;
+	}
+	if (rc != SW_OK)
+		return rc;
+	*same = 1;
+	return SW_OK;
+}
+
+/* Read an object's blocks from the published data object by its range
+ * (engine_sel.carry_fetch): only from the object described, by ETag. */
+struct carry_src {
+	struct publisher *p;
+	const char *key;
+	const char *etag;
+};
+
+static sw_err
+fd_sink(void *arg, const void *p, size_t n)
+{
+	return ocf_sink_fd(arg, p, n);
+}
+
+static sw_err
+carry_fetch(void *arg, const struct cache_obj *o, int fd)
+{
+	struct carry_src *cs = arg;
+	struct store_info info;
+	sw_err rc;
+
+	rc = store_get(cs->p->target, cs->key, o->off, o->len, fd_sink, &fd,
+	    &info);
+	if (rc == SW_OK && strcmp(info.etag, cs->etag) != 0)
+		rc = sw_seterr(SW_ERR_EXISTS, "'%s%s' changed while its "
+		    "objects were being read (ETag %s, was %s): run again",
+		    store_url(cs->p->target), cs->key, info.etag, cs->etag);
+	return rc;
+}
+
+/* Cold-tier objects that the manifest says the data object holds must
+ * be raw objects of this day and of the selection: anything else is
+ * not obeyed. */
+static sw_err
+check_carry(struct publisher *p, const struct day *d, struct target_day *td)
+{
+	size_t i;
+
+	for (i = 0; i < td->nobjs; i++) {
+		struct coldkey k;
+
+		if (coldkey_parse(td->objs[i].key, p->cold_prefix, &k) !=
+		    SW_OK || k.kind != COLDKEY_RAW || k.year != d->year ||
+		    k.month != d->month || k.day != d->day)
+			return sw_seterr(SW_ERR_DATA, "'%s%s' names '%s' as a "
+			    "merged object, but it is not a cold-tier object of "
+			    "%s: not obeyed (fix or delete the manifest)",
+			    store_url(p->target), td->mkey, td->objs[i].key,
+			    td->ds);
+	}
+	return SW_OK;
+}
+
+/*
+ * Nothing published is lost: every object the target's day holds (or
+ * its manifest names, when the data object is not the one it
+ * describes) is in the new day, unless --prune-expired drops it.  A
+ * version 1 manifest names no objects, only how many: there the count
+ * is all that can be checked.
+ */
+static sw_err
+check_nothing_lost(struct publisher *p, struct target_day *td,
+    const struct engine_pin *pin, struct publish_report *r)
+{
+	const struct manifest *m = &td->m;
+	const struct cache_obj *ref = td->objs_known ? td->objs : m->objs;
+	size_t nref = td->objs_known ? td->nobjs : m->nobjs, i, j = 0, lost = 0;
+	const char *lost_key = NULL;
+
+	if (!same_source(p, m))
+		return SW_OK;
+	if (m->has_data && m->version < 2 && ref == NULL) {
+		if (pin->nobjs < m->count && !p->opts.prune_expired)
+			return sw_seterr(SW_ERR_DATA, "%s: the cold tier now "
+			    "gives %zu objects, fewer than the %llu that "
+			    "'%s%s' (published by an older swrepart, without "
+			    "its list of objects) holds: not replacing it "
+			    "(--prune-expired publishes what is left)", td->ds,
+			    pin->nobjs, (unsigned long long)m->count,
+			    store_url(p->target), td->dkey);
+		return SW_OK;
+	}
+	for (i = 0; i < nref; i++) {
+		int c = 1;
+
+		while (j < pin->nobjs && (c = strcmp(pin->objs[j].key,
+		    ref[i].key)) < 0)
+			j++;
+		if (j < pin->nobjs && c == 0)
+			continue;
+		lost++;
+		lost_key = ref[i].key;
+	}
+	if (lost == 0)
+		return SW_OK;
+	if (p->opts.prune_expired) {
+		r->pruned = lost;
+		return SW_OK;
+	}
+	return sw_seterr(SW_ERR_DATA, "%s: %zu published object%s (such as "
+	    "'%s') %s in neither the cold tier, the cache nor the data object "
+	    "'%s%s' (%s): not replacing the day without %s (restore the "
+	    "object, or --prune-expired drops %s)", td->ds, lost, lost == 1 ?
+	    "" : "s", lost_key, lost == 1 ? "is" : "are", store_url(p->target),
+	    td->dkey, td->data == DATA_ABSENT ? "gone" : "replaced by another",
+	    lost == 1 ? "it" : "them", lost == 1 ? "it" : "them");
+}
+
+/* 4. The data object, replaced in one conditional PUT unless it is
+ * there already; the manifest records it as pending first. */
+static sw_err
+upload_data(struct publisher *p, const struct day *d, struct target_day *td,
+    const struct engine_pin *pin, const char *name, char md5[33],
     struct store_info *info, struct publish_report *r)
 {
+	struct manifest *m = &td->m;
 	char mpetag[80], want[40];
 	int kms = p->put.sse != NULL && strcmp(p->put.sse, "aws:kms") == 0;
 	double t0;
@@ -719,18 +777,43 @@ upload_data(struct publisher *p, const char *key, const struct engine_pin *pin,
 	    mpetag, sizeof(mpetag));
 	if (rc != SW_OK)
 		return rc;
+	if (pin->md5[0] != '\0' && strcmp(md5, pin->md5) != 0)
+		return sw_seterr(SW_ERR_DATA, "cache: '%s' changed while it was "
+		    "being published (MD5 %s, recorded %s): run again", name,
+		    md5, pin->md5);
 	snprintf(want, sizeof(want), "\"%s\"", md5);
-	/* A run that stopped after this upload: the object is there. */
-	if (pt->have_ours && pt->ours_info.size == pin->size && !kms &&
-	    (strcmp(pt->ours_info.etag, want) == 0 ||
-	    strcmp(pt->ours_info.etag, mpetag) == 0)) {
-		*info = pt->ours_info;
+	if (td->data != DATA_ABSENT && td->data_info.size == pin->size &&
+	    !kms && (strcmp(td->data_info.etag, want) == 0 ||
+	    strcmp(td->data_info.etag, mpetag) == 0)) {
+		*info = td->data_info;   /* uploaded by an earlier run */
 		return SW_OK;
 	}
-	if ((rc = store_abort_uploads(p->target, key, &r->aborted)) != SW_OK)
+	m->has_pending = 1;
+	snprintf(m->pending_md5, sizeof(m->pending_md5), "%s", md5);
+	snprintf(m->pending_mpetag, sizeof(m->pending_mpetag), "%s", mpetag);
+	m->pending_size = pin->size;
+	m->pending_records = pin->records;
+	m->pending_series = pin->nseries;
+	cache_objs_free(m->pending_objs, m->npending);
+	m->pending_objs = objs_dup(pin->objs, pin->nobjs);
+	m->npending = pin->nobjs;
+	if ((rc = manifest_put(p, td, d)) != SW_OK)
+		return rc;
+	rc = store_abort_uploads(p->target, td->dkey, &r->aborted);
+	if (rc == SW_ERR_UNSUPPORTED) {
+		if (!__atomic_exchange_n(&p->warned_abort, 1, __ATOMIC_RELAXED))
+			log_warn("%s: interrupted uploads are not cleaned up "
+			    "(%s): set an AbortIncompleteMultipartUpload "
+			    "lifecycle rule on the bucket", store_url(p->target),
+			    sw_errmsg());
+		rc = SW_OK;
+	}
+	if (rc != SW_OK)
 		return rc;
 	t0 = now_mono();
-	rc = store_put_fd(p->target, key, pin->fd, pin->size, &p->put, info);
+	rc = put_cond(p, td, td->dkey, NULL, 0, pin->fd, pin->size,
+	    "application/octet-stream", 1, td->data == DATA_ABSENT ? NULL :
+	    td->data_info.etag, info);
 	r->upload_seconds = now_mono() - t0;
 	if (rc != SW_OK)
 		return rc;
@@ -739,290 +822,390 @@ upload_data(struct publisher *p, const char *key, const struct engine_pin *pin,
 	{
 		struct store_info got;
 
-		if ((rc = store_head(p->target, key, &got)) != SW_OK)
+		if ((rc = store_head(p->target, td->dkey, &got)) != SW_OK)
 			return sw_adderr(rc, "checking the upload");
 		if (got.size != pin->size)
 			return sw_seterr(SW_ERR_SERVER, "'%s%s' holds %llu bytes "
-			    "after the upload of %llu", store_url(p->target), key,
-			    (unsigned long long)got.size,
+			    "after the upload of %llu", store_url(p->target),
+			    td->dkey, (unsigned long long)got.size,
 			    (unsigned long long)pin->size);
 		if (!kms && etag_is_md5(got.etag) && strcmp(got.etag, want) &&
 		    strcmp(got.etag, mpetag))
 			return sw_seterr(SW_ERR_SERVER, "'%s%s': the server's "
 			    "ETag %s is not the MD5 %s of what was uploaded",
-			    store_url(p->target), key, got.etag, want);
+			    store_url(p->target), td->dkey, got.etag, want);
 		if (!kms && strchr(got.etag, '-') != NULL &&
 		    strlen(got.etag) > 34 && strcmp(got.etag, mpetag) != 0)
 			return sw_seterr(SW_ERR_SERVER, "'%s%s': the server's "
 			    "multipart ETag %s is not %s, computed from the "
-			    "parts uploaded", store_url(p->target), key,
+			    "parts uploaded", store_url(p->target), td->dkey,
 			    got.etag, mpetag);
 		*info = got;
 	}
 	return SW_OK;
 }
 
-sw_err
-publish_day(struct publisher *p, const struct day *d,
-    struct publish_report *r)
+/* Records per series of one of the sample's objects, read whole into
+ * the cache's staging and merged as any cold-tier object would be. */
+static sw_err
+sample_counts(struct publisher *p, const char *key, struct merge_count **out,
+    size_t *n)
 {
-	char dkey[1024], ikey[1024], mkey[1024], where[2200], ds[11];
-	struct manifest m;
-	struct buf b;
-	struct engine_sel sel, *selp = NULL;
+	struct cache *c = engine_cache(p->e);
+	char dir[4096], in[4200], merged[4200], name[2200];
+	struct merge *m = NULL;
+	int ifd = -1, ofd = -1;
+	sw_err rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = cache_staging(c, dir, sizeof(dir))) != SW_OK)
+		return rc;
+	snprintf(in, sizeof(in), "%s/sample.avro", dir);
+	snprintf(merged, sizeof(merged), "%s/merged.avro", dir);
+	snprintf(name, sizeof(name), "%s%s", store_url(p->target), key);
+	ifd = open(in, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ofd = open(merged, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (ifd < 0 || ofd < 0) {
+		rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = store_get_fd(p->target, key, ifd, NULL)) != SW_OK)
+		goto out;
+	if (lseek(ifd, 0, SEEK_SET) < 0) {
+		rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s", in,
+		    strerror(errno));
+		goto out;
+	}
+	rc = merge_new(ocf_sink_fd, &ofd, NULL, &m);
+	if (rc == SW_OK)
+		merge_set_workers(m, 0);
+	if (rc == SW_OK)
+		rc = merge_add_file(m, ifd, name, NULL);
+	if (rc == SW_OK)
+		rc = merge_finish(m);
+	if (rc == SW_OK && lseek(ofd, 0, SEEK_SET) < 0)
+		rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s", merged,
+		    strerror(errno));
+	if (rc == SW_OK)
+		rc = merge_series_counts(ofd, name, out, n);
+out:
+	merge_free(m);
+	if (ifd >= 0)
+		close(ifd);
+	if (ofd >= 0)
+		close(ofd);
+	cache_rmtree(dir);
+	return rc;
+}
+
+static uint64_t *
+count_of(struct merge_count *v, size_t n, const char *series)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(v[mid].series, series);
+
+		if (c == 0)
+			return &v[mid].records;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * 5. --adopt: delete each of the sample's objects only when every one of
+ * its records is proven to be in the new day: per series, the day holds
+ * at least as many records as the sample's objects hold together.  An
+ * object not proven stays (its records are doubled in queries, never
+ * lost), and the day says why.
+ */
+static sw_err
+adopt_delete(struct publisher *p, struct target_day *td,
+    const struct engine_pin *pin, struct publish_report *r)
+{
+	struct manifest *m = &td->m;
+	struct merge_count *day = NULL, *s = NULL;
+	size_t nday = 0, ns = 0, i, j, keep = 0;
+	sw_err rc;
+
+	if (lseek(pin->fd, 0, SEEK_SET) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot read the day file: %s",
+		    strerror(errno));
+	if ((rc = merge_series_counts(pin->fd, "the day file", &day, &nday)) !=
+	    SW_OK)
+		return rc;
+	for (i = 0; i < m->nlobjs && rc == SW_OK; i++) {
+		const char *why = NULL;
+		char whybuf[512];
+
+		rc = sample_counts(p, m->lobjs[i], &s, &ns);
+		if (rc == SW_ERR_NOTFOUND) {
+			/* gone already (an earlier run deleted it) */
+			rc = SW_OK;
+			free(m->lobjs[i]);
+			m->lobjs[i] = NULL;
+			continue;
+		}
+		if (rc != SW_OK)
+			break;
+		for (j = 0; j < ns && why == NULL; j++) {
+			uint64_t *have = count_of(day, nday, s[j].series);
+
+			if (have == NULL || *have < s[j].records) {
+				snprintf(whybuf, sizeof(whybuf), "its %llu "
+				    "records of series %s are not all in the "
+				    "new day (%llu there)", (unsigned long long)
+				    s[j].records, s[j].series, have ?
+				    (unsigned long long)*have : 0ULL);
+				why = whybuf;
+			}
+		}
+		if (why == NULL) {
+			/* its records are spoken for */
+			for (j = 0; j < ns; j++)
+				*count_of(day, nday, s[j].series) -=
+				    s[j].records;
+			rc = store_delete(p->target, m->lobjs[i]);
+			if (rc == SW_OK) {
+				r->deleted++;
+				free(m->lobjs[i]);
+				m->lobjs[i] = NULL;
+			}
+		} else {
+			log_warn("%s: --adopt: keeping '%s%s': %s", td->ds,
+			    store_url(p->target), m->lobjs[i], why);
+			r->adopt_kept++;
+		}
+		merge_counts_free(s, ns);
+		s = NULL;
+		ns = 0;
+	}
+	for (i = 0; i < m->nlobjs; i++)
+		if (m->lobjs[i] != NULL)
+			m->lobjs[keep++] = m->lobjs[i];
+	m->nlobjs = keep;
+	merge_counts_free(day, nday);
+	return rc;
+}
+
+/* One attempt at publishing a day: read, plan, build, upload, commit. */
+static sw_err
+publish_attempt(struct publisher *p, const struct day *d,
+    struct target_day *td, struct publish_report *r)
+{
+	struct manifest *m = &td->m;
+	struct engine_sel sel;
 	struct engine_pin pin;
 	struct engine_listing *listing = NULL;
 	struct cache_obj *listed = NULL;
-	struct partition pt;
-	size_t nlisted = 0, i;
+	struct carry_src cs;
+	struct store_info info;
+	size_t nlisted = 0, len;
 	int same;
 	char digest[65], md5[33];
 	uint64_t bytes;
 	sw_err rc;
 
-	memset(r, 0, sizeof(*r));
-	memset(&m, 0, sizeof(m));
-	memset(&pt, 0, sizeof(pt));
 	memset(&pin, 0, sizeof(pin));
 	pin.fd = pin.index_fd = -1;
-	buf_init(&b);
-	day_format(d, ds);
-	publish_keys(p->cfg, d, dkey, ikey, mkey, sizeof(dkey));
-	snprintf(r->data_key, sizeof(r->data_key), "%s", dkey);
+	memset(&sel, 0, sizeof(sel));
 
-	/* 1. The state of record. */
-	snprintf(where, sizeof(where), "%s%s", store_url(p->target), mkey);
-	rc = get_small(p, mkey, &b);
-	if (rc == SW_OK)
-		rc = manifest_parse(&b, where, &m);
-	else if (rc == SW_ERR_NOTFOUND) {
-		/* A day the Python sample published: timeseries.txt and no
-		 * manifest.  Record what it held before changing anything. */
-		r->new_day = 1;
-		rc = get_small(p, ikey, &b);
-		if (rc == SW_OK) {
-			snprintf(where, sizeof(where), "%s%s",
-			    store_url(p->target), ikey);
-			m.legacy = 1;
-			rc = parse_series(&b, where, &m.lseries, &m.nlseries);
-		} else if (rc == SW_ERR_NOTFOUND) {
-			rc = SW_OK;
-		}
-		if (rc == SW_OK && m.legacy)
-			rc = list_partition(p, d, dkey, &pt);
-		if (rc == SW_OK && m.legacy) {
-			m.lobjs = xcalloc(pt.nother + 1, sizeof(char *));
-			for (i = 0; i < pt.nother; i++)
-				if (is_sample_object(pt.other[i]))
-					m.lobjs[m.nlobjs++] =
-					    xstrdup(pt.other[i]);
-			/* The sample's only if its objects are there and
-			 * ours is not: a day of ours whose manifest was lost
-			 * (or deleted to publish it again) is published
-			 * anew, whole. */
-			if (m.nlobjs == 0 || pt.have_ours) {
-				log_notice("%s: '%s%s' exists but %s: "
-				    "publishing the day anew", ds,
-				    store_url(p->target), ikey, pt.have_ours ?
-				    "no manifest (swrepart's own day)" :
-				    "no merged_series object of the Python "
-				    "sample");
-				manifest_free(&m);
-				memset(&m, 0, sizeof(m));
-			}
-		}
-		if (rc == SW_OK && !m.legacy) {
-			/* A manifest exists before timeseries.txt does, so
-			 * that a run killed after writing the index is never
-			 * taken for the sample's. */
-			m.exists = 0;
-			m.src_url = xstrdup(p->cold_url);
-			m.src_prefix = xstrdup(p->cold_prefix);
-			m.src_type = xstrdup(p->cfg->timeseries_type);
-			m.placeholder = 1;
-		}
-		if (rc == SW_OK && m.legacy) {
-			m.src_url = xstrdup(p->cold_url);
-			m.src_prefix = xstrdup(p->cold_prefix);
-			m.src_type = xstrdup(p->cfg->timeseries_type);
-			log_notice("%s: published by the Python sample (%zu "
-			    "series in %zu merged_series objects)%s", ds,
-			    m.nlseries, m.nlobjs, p->opts.adopt ?
-			    ": adopting it" : ": publishing the other "
-			    "series beside them (--adopt folds the day into "
-			    "one object)");
-			if (!p->opts.dry_run)
-				rc = manifest_put(p, mkey, &m, d);
-		}
-		partition_free(&pt);
-		memset(&pt, 0, sizeof(pt));
-	}
-	if (rc != SW_OK)
+	if ((rc = read_state(p, d, td, r)) != SW_OK)
 		goto out;
-	r->legacy = m.legacy;
-	r->legacy_series = m.nlseries;
-	r->legacy_objects = m.nlobjs;
+	r->legacy = m->legacy;
+	r->legacy_series = m->nlseries;
+	r->legacy_objects = m->nlobjs;
 	/* Adopting is decided once and recorded first: from then on the
 	 * sample's objects are not part of the day any more. */
-	if (m.legacy && !m.adopted && p->opts.adopt) {
-		m.adopted = 1;
-		if (!p->opts.dry_run && (rc = manifest_put(p, mkey, &m, d)) !=
-		    SW_OK)
+	if (m->legacy && !m->adopted && p->opts.adopt) {
+		m->adopted = 1;
+		if (!p->opts.dry_run && (rc = manifest_put(p, td, d)) != SW_OK)
 			goto out;
 	}
-	r->adopted = m.adopted;
-	if (m.legacy && !m.adopted) {
-		sel.exclude = m.lseries;
-		sel.nexclude = m.nlseries;
-		selp = &sel;
+	r->adopted = m->adopted;
+	if (m->legacy && !m->adopted) {
+		sel.exclude = m->lseries;
+		sel.nexclude = m->nlseries;
 	}
-	r->prev_objects = m.has_data ? m.count : 0;
+	r->prev_objects = m->has_data ? m->count : 0;
+	if ((rc = read_data(p, td)) != SW_OK)
+		goto out;
+	if (td->objs_known && (rc = check_carry(p, d, td)) != SW_OK)
+		goto out;
 
-	/* 2. Anything new?  A listing answers without fetching. */
-	if ((rc = engine_day_list(p->e, d, selp, &listed, &nlisted,
+	/* Anything new?  A listing answers without fetching. */
+	if ((rc = engine_day_list(p->e, d, &sel, &listed, &nlisted,
 	    &listing)) != SW_OK)
 		goto out;
-	objs_digest(listed, nlisted, digest, &bytes);
-	if ((rc = unchanged(p, &m, ikey, digest, &same)) != SW_OK)
+	if ((rc = unchanged(p, td, listed, nlisted, &same)) != SW_OK)
 		goto out;
 	if (same) {
 		r->state = PUB_UNCHANGED;
-		r->objects = m.count;
-		r->series = m.series;
-		r->records = m.records;
-		r->bytes = m.size;
+		r->objects = m->count;
+		r->series = m->series;
+		r->records = m->records;
+		r->bytes = m->size;
+		r->kept = m->kept;
 		goto out;
 	}
 	if (p->opts.dry_run) {
-		r->state = nlisted == 0 && !(m.adopted && m.nlobjs > 0) ?
-		    PUB_EMPTY : PUB_WOULD;
+		objs_digest(listed, nlisted, digest, &bytes);
+		r->state = nlisted == 0 && !m->has_data && !(m->adopted &&
+		    m->nlobjs > 0) ? PUB_EMPTY : PUB_WOULD;
 		r->objects = nlisted;
 		r->bytes = bytes;
 		goto out;
 	}
 
-	/* 3. Build (or reuse) the day in the cache and hold it. */
-	rc = engine_day_ex(p->e, d, selp, listing, &r->build, &pin);
+	/* Build (or reuse) the day in the cache, keeping what only the
+	 * published day holds, and hold it. */
+	if (td->objs_known && same_source(p, m)) {
+		cs.p = p;
+		cs.key = td->dkey;
+		cs.etag = td->data_info.etag;
+		sel.carry = td->objs;
+		sel.ncarry = td->nobjs;
+		sel.carry_fetch = carry_fetch;
+		sel.carry_arg = &cs;
+	}
+	rc = engine_day_ex(p->e, d, &sel, listing, &r->build, &pin);
 	listing = NULL;
 	if (rc != SW_OK)
 		goto out;
-	cache_objs_free(listed, nlisted);
-	listed = NULL;
-	nlisted = 0;
 	objs_digest(pin.objs, pin.nobjs, digest, &bytes);
 	r->objects = pin.nobjs;
 	r->series = pin.nseries;
 	r->records = pin.records;
 	r->bytes = pin.size;
-	if ((rc = unchanged(p, &m, ikey, digest, &same)) != SW_OK)
-		goto out;
-	if (same) {
-		r->state = PUB_UNCHANGED;
-		goto out;
-	}
-	if (pin.nobjs == 0 && !m.has_data && !(m.adopted && m.nlobjs > 0)) {
+	r->kept = r->build.kept;
+	r->carried = r->build.carried;
+	r->changed = r->build.changed;
+	r->pruned = r->build.pruned;
+	if (pin.nobjs == 0 && !m->has_data && !(m->adopted && m->nlobjs > 0)) {
 		r->state = PUB_EMPTY;
 		goto out;
 	}
-	/* Never replace a published day by a smaller one: the cold tier
-	 * lost objects (a lifecycle rule?), or this machine sees less. */
-	if (m.has_data && same_source(p, &m) && r->build.listed < m.count) {
-		rc = sw_seterr(SW_ERR_DATA, "the cold tier now gives %llu "
-		    "objects for the day, fewer than the %llu published in "
-		    "'%s%s': not replacing it (objects expired or deleted?  "
-		    "Delete '%s%s' to publish what is left)",
-		    (unsigned long long)r->build.listed,
-		    (unsigned long long)m.count, store_url(p->target), dkey,
-		    store_url(p->target), mkey);
+	if ((rc = check_nothing_lost(p, td, &pin, r)) != SW_OK)
 		goto out;
-	}
+	if (r->build.kept > 0)
+		log_notice("%s: kept %llu object%s that the cold tier no longer "
+		    "holds%s", td->ds, (unsigned long long)r->build.kept,
+		    r->build.kept == 1 ? "" : "s", r->build.carried ?
+		    " (copied from the published day)" : "");
 
-	/* 4. The data object, replaced in one PUT. */
-	if ((rc = list_partition(p, d, dkey, &pt)) != SW_OK)
-		goto out;
-	for (i = 0; i < pt.nother; i++)
-		if (!in_sorted(m.lobjs, m.nlobjs, pt.other[i]) &&
-		    !(m.legacy && is_sample_object(pt.other[i])))
-			log_warn("%s: '%s%s' is not swrepart's: queries of "
-			    "the day read it too", ds, store_url(p->target),
-			    pt.other[i]);
+	/* The data object. */
 	{
-		struct store_info info;
+		struct partition pt;
+		size_t i;
 
-		rc = upload_data(p, dkey, &pin, &pt, r->build.file[0] ?
-		    r->build.file : dkey, md5, &info, r);
-		if (rc != SW_OK)
+		if ((rc = list_partition(p, d, td->dkey, &pt)) != SW_OK)
 			goto out;
-		free(m.data_key);
-		m.data_key = xstrdup(dkey);
-		m.has_data = 1;
-		m.size = pin.size;
-		m.records = pin.records;
-		snprintf(m.md5, sizeof(m.md5), "%s", md5);
-		snprintf(m.etag, sizeof(m.etag), "%s", info.etag);
+		for (i = 0; i < pt.nother; i++)
+			if (!(m->legacy && manifest_is_sample_key(pt.other[i])))
+				log_warn("%s: '%s%s' is not swrepart's: queries "
+				    "of the day read it too", td->ds,
+				    store_url(p->target), pt.other[i]);
+		partition_free(&pt);
 	}
+	if ((rc = upload_data(p, d, td, &pin, r->build.file[0] ?
+	    r->build.file : td->dkey, md5, &info, r)) != SW_OK)
+		goto out;
 
-	/* 5. An adopted day: the sample's objects go, now that ours holds
-	 * every series. */
-	if (m.adopted && m.nlobjs > 0) {
-		for (i = 0; i < m.nlobjs && rc == SW_OK; i++)
-			rc = store_delete(p->target, m.lobjs[i]);
-		if (rc != SW_OK)
-			goto out;
-		r->deleted = m.nlobjs;
-		while (m.nlobjs > 0)
-			free(m.lobjs[--m.nlobjs]);
-	}
+	/* The sample's objects go, as far as proven folded in. */
+	if (m->adopted && m->nlobjs > 0 &&
+	    (rc = adopt_delete(p, td, &pin, r)) != SW_OK)
+		goto out;
 
-	/* 6. timeseries.txt: our series, and the sample's while it keeps
-	 * its own objects. */
-	if (m.placeholder) {
-		struct manifest pm = m;
-
-		pm.has_data = 0;
-		if ((rc = manifest_put(p, mkey, &pm, d)) != SW_OK)
-			goto out;
-	}
+	/* timeseries.txt: our series, and the sample's while it keeps its
+	 * own objects. */
 	{
 		struct store_info iinfo;
 		struct store_put_opts po = p->put;
-		size_t len;
-		uint64_t count;
-		int keep = m.legacy && !m.adopted;
+		int keep = m->legacy && !m->adopted;
 		char *text = index_text(pin.series, pin.nseries,
-		    keep ? m.lseries : NULL, keep ? m.nlseries : 0, &len,
-		    &count);
+		    keep ? m->lseries : NULL, keep ? m->nlseries : 0, &len);
 
 		po.content_type = "text/plain";
-		rc = store_put_mem(p->target, ikey, text, len, &po, &iinfo);
+		rc = store_put_mem(p->target, td->ikey, text, len, &po, &iinfo);
 		free(text);
 		if (rc != SW_OK)
 			goto out;
-		snprintf(m.index_etag, sizeof(m.index_etag), "%s", iinfo.etag);
-		r->new_series = pin.nseries > m.series ? pin.nseries - m.series
-		    : 0;
-		m.series = pin.nseries;
+		snprintf(m->index_etag, sizeof(m->index_etag), "%s",
+		    iinfo.etag);
+		r->new_series = pin.nseries > m->series ? pin.nseries -
+		    m->series : 0;
 	}
 
-	/* 7. The manifest, last: the day is published. */
-	free(m.src_url);
-	free(m.src_prefix);
-	free(m.src_type);
-	m.src_url = xstrdup(p->cold_url);
-	m.src_prefix = xstrdup(p->cold_prefix);
-	m.src_type = xstrdup(p->cfg->timeseries_type);
-	m.count = pin.nobjs;
-	m.bytes = bytes;
-	snprintf(m.digest, sizeof(m.digest), "%s", digest);
-	if ((rc = manifest_put(p, mkey, &m, d)) != SW_OK)
+	/* The manifest, last: the day is published. */
+	set_source(p, m);
+	free(m->data_key);
+	m->data_key = xstrdup(td->dkey);
+	m->has_data = 1;
+	m->version = MANIFEST_VERSION;
+	m->size = pin.size;
+	m->records = pin.records;
+	m->series = pin.nseries;
+	snprintf(m->md5, sizeof(m->md5), "%s", md5);
+	snprintf(m->etag, sizeof(m->etag), "%s", info.etag);
+	m->count = pin.nobjs;
+	m->bytes = bytes;
+	m->kept = r->build.kept;
+	snprintf(m->digest, sizeof(m->digest), "%s", digest);
+	cache_objs_free(m->objs, m->nobjs);
+	m->objs = objs_dup(pin.objs, pin.nobjs);
+	m->nobjs = pin.nobjs;
+	m->has_pending = 0;
+	cache_objs_free(m->pending_objs, m->npending);
+	m->pending_objs = NULL;
+	m->npending = 0;
+	if ((rc = manifest_put(p, td, d)) != SW_OK)
 		goto out;
 	r->state = PUB_PUBLISHED;
 out:
 	engine_listing_free(listing);
 	cache_objs_free(listed, nlisted);
 	engine_pin_release(&pin);
-	partition_free(&pt);
-	manifest_free(&m);
-	buf_release(&b);
+	return rc;
+}
+
+/* Attempts at one day when other writers come in between. */
+#define CONFLICT_ATTEMPTS 6
+
+sw_err
+publish_day(struct publisher *p, const struct day *d,
+    struct publish_report *r)
+{
+	struct target_day td;
+	unsigned attempt;
+	sw_err rc = SW_OK;
+
+	for (attempt = 1; attempt <= CONFLICT_ATTEMPTS; attempt++) {
+		unsigned retries = r->conflicts;
+
+		memset(r, 0, sizeof(*r));
+		r->conflicts = attempt > 1 ? retries + 1 : 0;
+		memset(&td, 0, sizeof(td));
+		day_format(d, td.ds);
+		publish_keys(p->cfg, d, td.dkey, td.ikey, td.mkey,
+		    sizeof(td.dkey));
+		snprintf(r->data_key, sizeof(r->data_key), "%s", td.dkey);
+		rc = publish_attempt(p, d, &td, r);
+		manifest_free(&td.m);
+		if (!(rc == SW_ERR_EXISTS && td.conflict))
+			break;
+		log_notice("%s: %s: another sync wrote the day meanwhile; "
+		    "reading it again (attempt %u of %u)", td.ds, sw_errmsg(),
+		    attempt + 1, CONFLICT_ATTEMPTS);
+		sleep_jitter(attempt);
+	}
+	if (rc == SW_ERR_EXISTS)
+		rc = sw_adderr(rc, "gave up after %u attempts", CONFLICT_ATTEMPTS);
 	return rc;
 }

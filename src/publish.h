@@ -9,17 +9,31 @@
  * One data object per day, always under the same key, so that a day that
  * gains data is replaced by one PUT: S3 readers see the old object or the
  * new one, never both and never neither.  The manifest is the state of
- * record, kept in the target bucket so that any machine can continue: the
- * source, a digest of the cold-tier objects (key and ETag) merged into the
- * data object, the object's size, MD5 and ETag, and what a bucket kept by
- * the Python sample held before swrepart took the day over.  It is written
- * last: until it is, the day reads as not published, and the next run
- * publishes it again (reusing the cache and skipping an upload already
- * done), so a crash at any point loses nothing and leaves nothing doubled
- * -- except with --adopt, where the sample's objects are deleted after
- * ours is uploaded (S3 cannot do both at once), so that until a run ends
- * a query may read the sample's records twice.  A published day is never
- * replaced by one of fewer objects.
+ * record, kept in the target bucket so that any machine can continue
+ * (see manifest.h): the source, every cold-tier object merged into the
+ * data object with the byte range and records of its blocks there, the
+ * object's size, MD5 and ETag, and what a bucket kept by the Python
+ * sample held before swrepart took the day over.
+ *
+ * Nothing published is lost.  A day is rebuilt from the cold tier's
+ * objects, the cache's, and -- for objects that only the published day
+ * still holds (expired by a lifecycle rule) -- the published day's own
+ * bytes, by range; a new data object that lacks any object of the old one
+ * is refused, unless --prune-expired asks for exactly that.
+ *
+ * Order of writes: the manifest records the new data object as pending
+ * (conditionally on the manifest read: If-Match), then the data object is
+ * replaced (If-Match on the one read, or If-None-Match for a new day),
+ * then timeseries.txt, then the manifest again, last, with the new day
+ * (If-Match).  A crash at any point leaves a target that the next run
+ * completes: a data object that is the pending one is known by its MD5.
+ * A writer that lost a race (412) reads the day again and redoes it, so
+ * concurrent syncs and a dead run's late PUT lose nothing.  Stores
+ * without conditional writes (501) get unconditional ones, with a
+ * warning.  With --adopt, the sample's objects are deleted after ours is
+ * uploaded, each only once its records are proven to be in ours (S3
+ * cannot do both at once, so until a run ends a query may read them
+ * twice).
  */
 #ifndef SWREPART_PUBLISH_H
 #define SWREPART_PUBLISH_H
@@ -36,6 +50,7 @@ struct sw_config;
 struct publish_opts {
 	int adopt;     /* fold a day the sample published into one object */
 	int dry_run;   /* say what would change; write nothing */
+	int prune_expired; /* drop objects the cold tier no longer holds */
 };
 
 enum publish_state {
@@ -59,6 +74,13 @@ struct publish_report {
 	uint64_t legacy_series;    /* series the sample published */
 	uint64_t legacy_objects;   /* its merged_series_*.avro objects */
 	uint64_t deleted;          /* of those, deleted now (--adopt) */
+	uint64_t adopt_kept;       /* ... kept: not proven folded in */
+	uint64_t kept;             /* objects the cold tier no longer holds,
+	                            * kept in the day */
+	uint64_t carried;          /* ... copied from the published day */
+	uint64_t pruned;           /* ... dropped (--prune-expired) */
+	uint64_t changed;          /* objects replaced (new ETag) */
+	unsigned conflicts;        /* attempts lost to another writer */
 	unsigned aborted;          /* interrupted uploads cleaned up */
 	double upload_seconds;
 	struct engine_report build; /* the day engine's report */
