@@ -1,0 +1,154 @@
+/*
+ * fuzz_avro_merge.c - the Avro container reader and the day merge, fed a
+ * container as the cold tier (or a damaged cache) could hold it.
+ *
+ * The input is one container file, read from a memfd:
+ *  1. merge_add_file() into a new day (memory sink).  Accepted: the day,
+ *     re-read by the project's own reader with every block decompressed
+ *     and its records walked, holds exactly the records the merge
+ *     counted, twice over when the input is merged twice.  Refused: the
+ *     error is a data error, merge_rollback() cuts the day back, and the
+ *     day completes as a valid container without the input's records.
+ *  2. merge_open_append() with verify, as a cached day file being
+ *     extended is checked: accepted means the reader agrees on the
+ *     records up to the end it reports.
+ * Everything runs in the calling thread (no helper threads).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "avro_merge.h"
+#include "avro_ocf.h"
+#include "fuzz_common.h"
+#include "util.h"
+
+static const unsigned char sync_marker[OCF_SYNC_SIZE] = "fuzz-sync-marker";
+
+/* Records of the container in fd (from offset 0, the first limit bytes),
+ * every block decompressed and walked; -1 when the reader refuses it. */
+static int64_t
+count_fd(int fd, uint64_t limit)
+{
+	struct ocf_reader *r = NULL;
+	struct ocf_block b;
+	struct buf data;
+	int64_t total = 0;
+	int got = 1;
+
+	buf_init(&data);
+	if (lseek(fd, 0, SEEK_SET) != 0 ||
+	    ocf_reader_open(fd, "re-read", limit, NULL, &r) != SW_OK)
+		total = -1;
+	while (total >= 0 && got) {
+		if (ocf_reader_next(r, &b, &got) != SW_OK)
+			total = -1;
+		else if (got && (ocf_reader_decompress(r, &b, &data) != SW_OK ||
+		    ocf_reader_check_count(r, &b, data.data, data.len) !=
+		    SW_OK))
+			total = -1;
+		else if (got)
+			total += b.count;
+	}
+	ocf_reader_free(r);
+	buf_release(&data);
+	return total;
+}
+
+static int64_t
+count_buf(const struct buf *out)
+{
+	int fd = fuzz_memfd(out->data, out->len);
+	int64_t n = count_fd(fd, OCF_TO_EOF);
+
+	close(fd);
+	return n;
+}
+
+static void
+merge_twice(int in)
+{
+	struct merge *m = NULL;
+	struct merge_stats st, tot;
+	struct buf out;
+	uint64_t cut;
+	int64_t n;
+	int i;
+	sw_err rc;
+
+	buf_init(&out);
+	FUZZ_ASSERT(merge_new(ocf_sink_buf, &out, sync_marker, &m) == SW_OK,
+	    "merge_new: %s", sw_errmsg());
+	merge_set_workers(m, 0);
+	for (i = 0; i < 2; i++) {
+		FUZZ_ASSERT(lseek(in, 0, SEEK_SET) == 0, "lseek");
+		rc = merge_add_file(m, in, "s3://cold/fuzz.avro", &st);
+		if (rc == SW_OK)
+			continue;
+		FUZZ_ASSERT(rc == SW_ERR_DATA, "merge_add_file: %s (%s)",
+		    sw_errname(rc), sw_errmsg());
+		FUZZ_ASSERT(i == 0, "the same input accepted, then refused: "
+		    "%s", sw_errmsg());
+		FUZZ_ASSERT(merge_rollback(m, &cut) == SW_OK, "rollback: %s",
+		    sw_errmsg());
+		FUZZ_ASSERT(cut <= out.len, "rollback to %llu past the output "
+		    "(%zu bytes)", (unsigned long long)cut, out.len);
+		out.len = (size_t)cut;
+		break;
+	}
+	FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s", sw_errmsg());
+	merge_stats(m, &tot);
+	n = count_buf(&out);
+	FUZZ_ASSERT(n >= 0, "the merged day does not read back: %s",
+	    sw_errmsg());
+	FUZZ_ASSERT((uint64_t)n == tot.records, "the day holds %lld records, "
+	    "the merge wrote %llu", (long long)n,
+	    (unsigned long long)tot.records);
+	FUZZ_ASSERT(tot.files == 0 || tot.records == 2 * st.records,
+	    "two merges of one input: %llu records, %llu the first time",
+	    (unsigned long long)tot.records, (unsigned long long)st.records);
+	merge_free(m);
+	buf_release(&out);
+}
+
+static void
+append_check(int in)
+{
+	struct merge *m = NULL;
+	struct merge_stats ex;
+	struct buf out;
+	int64_t n;
+
+	buf_init(&out);
+	memset(&ex, 0, sizeof(ex));
+	FUZZ_ASSERT(lseek(in, 0, SEEK_SET) == 0, "lseek");
+	if (merge_open_append(in, "cache/day.avro", 0, 1, ocf_sink_buf, &out,
+	    &m, &ex) == SW_OK) {
+		FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s",
+		    sw_errmsg());
+		n = count_fd(in, ex.out_end);
+		FUZZ_ASSERT(n >= 0 && (uint64_t)n == ex.records, "append "
+		    "accepted a day of %llu records that reads back as %lld",
+		    (unsigned long long)ex.records, (long long)n);
+		FUZZ_ASSERT(out.len == 0, "an append with no input wrote %zu "
+		    "bytes", out.len);
+	}
+	merge_free(m);
+	buf_release(&out);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int fd;
+
+	fuzz_init();
+	fd = fuzz_memfd(data, size);
+	merge_twice(fd);
+	append_check(fd);
+	close(fd);
+	return 0;
+}
