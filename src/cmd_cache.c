@@ -168,15 +168,16 @@ discard(void *arg, const void *p, size_t n)
 	return SW_OK;
 }
 
-/* Re-read one day file: framing, sync markers, CRCs, record counts, and
- * the size and record count the index recorded. */
+/* Re-read one day file: its MD5, framing, sync markers, CRCs, record
+ * counts, and the size and record count the index recorded. */
 static sw_err
-verify_day(const struct cache_entry *e)
+verify_day(const struct cache_entry *e, const char *md5)
 {
+	char got[33];
 	struct merge *m = NULL;
 	struct merge_stats ms;
 	struct stat sb;
-	int fd = open(e->file, O_RDONLY | O_CLOEXEC);
+	int fd = open(e->file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	sw_err rc;
 
 	if (fd < 0)
@@ -193,8 +194,16 @@ verify_day(const struct cache_entry *e)
 		    "says %llu", e->file, (long long)sb.st_size,
 		    (unsigned long long)e->size);
 	}
-	rc = merge_open_append(fd, e->file, e->size, 1, discard, NULL, &m,
-	    &ms);
+	rc = fd_md5_hex(fd, e->size, e->file, got);
+	if (rc == SW_OK && md5[0] == '\0')
+		rc = sw_seterr(SW_ERR_DATA, "'%s' has no digest in the index (an "
+		    "older cache): it is built anew when next used", e->file);
+	else if (rc == SW_OK && strcmp(got, md5) != 0)
+		rc = sw_seterr(SW_ERR_DATA, "'%s' is damaged: MD5 %s, the index "
+		    "says %s", e->file, got, md5);
+	if (rc == SW_OK)
+		rc = merge_open_append(fd, e->file, e->size, 1, discard, NULL,
+		    &m, &ms);
 	merge_free(m);
 	close(fd);
 	if (rc == SW_OK && ms.records != e->records)
@@ -231,7 +240,7 @@ verify(struct cache *c)
 			cache_day_unlock(lockfd);
 			continue;
 		}
-		vr = verify_day(&v[i]);
+		vr = verify_day(&v[i], cd.md5);
 		cache_day_unlock(lockfd);
 		if (vr == SW_OK) {
 			log_info("%s: ok", ds);

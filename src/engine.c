@@ -537,38 +537,6 @@ engine_pin_release(struct engine_pin *p)
 
 /* ---- digests of day files ---- */
 
-/* The MD5 of the first size bytes of fd, as hex. */
-static sw_err
-fd_md5(int fd, uint64_t size, const char *name, char out[33])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char *chunk = xcalloc(1, 1 << 20), md[16];
-	uint64_t off = 0;
-	sw_err rc = SW_OK;
-
-	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-	while (off < size) {
-		size_t want = size - off > (1 << 20) ? (1 << 20) :
-		    (size_t)(size - off);
-		ssize_t r = pread(fd, chunk, want, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s", name,
-			    r < 0 ? strerror(errno) : "shorter than recorded");
-			break;
-		}
-		EVP_DigestUpdate(ctx, chunk, (size_t)r);
-		off += (uint64_t)r;
-	}
-	EVP_DigestFinal_ex(ctx, md, NULL);
-	EVP_MD_CTX_free(ctx);
-	free(chunk);
-	hex_encode(md, sizeof(md), out);
-	return rc;
-}
-
 static int
 is_verified(struct engine *e, int64_t src, const struct day *d, int64_t gen)
 {
@@ -626,7 +594,7 @@ verify_day_file(struct engine *e, int64_t src, const struct day *d,
 	if (cd->md5[0] == '\0')
 		return sw_seterr(SW_ERR_DATA, "cache: '%s' has no digest (an "
 		    "older cache)", cd->file);
-	if ((rc = fd_md5(fd, cd->size, cd->file, md5)) != SW_OK)
+	if ((rc = fd_md5_hex(fd, cd->size, cd->file, md5)) != SW_OK)
 		return rc;
 	if (strcmp(md5, cd->md5) != 0)
 		return sw_seterr(SW_ERR_DATA, "cache: '%s' is damaged (MD5 %s, "
@@ -836,6 +804,10 @@ struct part {
 	struct obj *o;                /* FROM_COLD, FROM_CARRY: the fetch */
 	struct cache_obj out;         /* where it went in the new file */
 	int skipped;                  /* bad, left out (--skip-bad) */
+	/* FROM_COLD: the version merged before (FROM_OLD or FROM_CARRY),
+	 * kept if the new one is bad (--skip-bad) */
+	enum part_from prev_from;
+	const struct cache_obj *prev;
 };
 
 /* One build of one day. */
@@ -1032,7 +1004,19 @@ build_plan(struct build *b, int *same)
 		if (l != NULL) {
 			if (e->opts.skip_bad && known_bad(b->bad, b->nbad,
 			    l->key, l->etag)) {
+				/* a bad new version: the one merged before
+				 * (if any) stays */
 				rep->bad++;
+				if (h != NULL && b->old_ok) {
+					p = add_part(b, FROM_OLD, h->key,
+					    h->etag, h->size);
+					p->ref = h;
+					nold++;
+				} else if (c != NULL) {
+					p = add_part(b, FROM_CARRY, c->key,
+					    c->etag, c->size);
+					p->ref = c;
+				}
 				continue;
 			}
 			if (h != NULL && b->old_ok &&
@@ -1052,6 +1036,13 @@ build_plan(struct build *b, int *same)
 			}
 			p = add_part(b, FROM_COLD, l->key, l->etag, l->size);
 			p->o = (struct obj *)l;
+			if (h != NULL && b->old_ok) {
+				p->prev_from = FROM_OLD;
+				p->prev = h;
+			} else if (c != NULL) {
+				p->prev_from = FROM_CARRY;
+				p->prev = c;
+			}
 			continue;
 		}
 		/* gone from the cold tier */
@@ -1180,6 +1171,8 @@ skip_part(struct build *b, struct part *p, struct merge *m,
 		rc = sw_seterr(SW_ERR_IO, "cannot cut '%s' back: %s", b->avro,
 		    strerror(errno));
 	out->stale |= p->o->rc == SW_OK;
+	if (rc == SW_OK && p->prev != NULL)
+		return SW_OK;   /* the caller merges the previous version */
 	p->skipped = 1;
 	b->skipped[b->nskipped].key = (char *)p->key;
 	b->skipped[b->nskipped].etag = (char *)p->etag;
@@ -1217,6 +1210,63 @@ merge_part(struct build *b, struct merge *m, struct part *p, int oldfd,
 	}
 	close(fd);
 	return rc;
+}
+
+/* A bad new version of an object (--skip-bad) that was merged before:
+ * its previous version stays in the day, from the cache or the published
+ * day, and is recorded under its own ETag. */
+static sw_err
+merge_prev(struct build *b, struct merge *m, struct part *p, int oldfd,
+    struct merge_stats *ms)
+{
+	struct part prev;
+	struct obj o;
+	int fd;
+	sw_err rc;
+
+	memset(&prev, 0, sizeof(prev));
+	prev.from = p->prev_from;
+	prev.key = p->prev->key;
+	prev.etag = p->prev->etag;
+	prev.size = p->prev->size;
+	prev.ref = p->prev;
+	if (prev.from == FROM_CARRY) {
+		memset(&o, 0, sizeof(o));
+		o.path = xstrdup(b->staging);
+		o.path = xrealloc(o.path, strlen(b->staging) + 16);
+		strcat(o.path, "/prev.avro");
+		fd = open(o.path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s",
+			    o.path, strerror(errno));
+		else
+			rc = b->sel->carry_fetch(b->sel->carry_arg, p->prev, fd);
+		if (fd >= 0 && close(fd) < 0 && rc == SW_OK)
+			rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
+			    o.path, strerror(errno));
+		o.rc = rc;
+		prev.o = &o;
+		if (rc == SW_OK)
+			rc = merge_part(b, m, &prev, oldfd, ms);
+		free(o.path);
+	} else {
+		rc = merge_part(b, m, &prev, oldfd, ms);
+	}
+	if (rc != SW_OK)
+		return rc;
+	log_warn("%s: '%s%s': keeping the version merged before (ETag %s)",
+	    b->ds, store_url(b->e->cold), p->key, p->prev->etag);
+	p->from = prev.from;
+	p->etag = p->prev->etag;
+	p->size = p->prev->size;
+	p->out.key = (char *)p->key;
+	p->out.etag = (char *)p->etag;
+	p->out.size = p->size;
+	p->out.off = ms->out_start;
+	p->out.len = ms->out_end - ms->out_start;
+	p->out.records = ms->records;
+	p->prev = NULL;
+	return SW_OK;
 }
 
 /* 5. The new generation's file: header, then every part in key order. */
@@ -1286,6 +1336,8 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 		if ((rc == SW_ERR_DATA || rc == SW_ERR_BADKEY) &&
 		    p->from != FROM_OLD && e->opts.skip_bad)
 			rc = skip_part(b, p, m, &out);
+		if (rc == SW_OK && !p->skipped)
+			rc = merge_prev(b, m, p, oldfd, &ms);
 	}
 	if (rc == SW_OK)
 		rc = merge_finish(m);
@@ -1301,7 +1353,7 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 		EVP_DigestFinal_ex(out.md5, md, NULL);
 		hex_encode(md, sizeof(md), md5);
 		if (out.stale)
-			rc = fd_md5(out.fd, rep->size, b->avro, md5);
+			rc = fd_md5_hex(out.fd, rep->size, b->avro, md5);
 	}
 out:
 	merge_free(m);

@@ -520,7 +520,7 @@ read_state(struct publisher *p, const struct day *d, struct target_day *td,
 	}
 	m->legacy = 1;
 	set_source(p, m);
-	log_info("%s: published by the Python sample (%zu series in %zu "
+	log_notice("%s: published by the Python sample (%zu series in %zu "
 	    "merged_series objects)%s", td->ds, m->nlseries, m->nlobjs,
 	    p->opts.adopt ? ": adopting it" : ": publishing the other series "
 	    "beside them (--adopt folds the day into one object)");
@@ -547,6 +547,9 @@ read_data(struct publisher *p, struct target_day *td)
 	td->objs_known = 0;
 	if (rc == SW_ERR_NOTFOUND) {
 		td->data = DATA_ABSENT;
+		if (m->has_data)
+			log_notice("%s: '%s%s' is gone: publishing it again",
+			    td->ds, store_url(p->target), td->dkey);
 		return SW_OK;
 	}
 	if (rc != SW_OK)

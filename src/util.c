@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -290,4 +291,36 @@ now_wall(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The MD5 of the first size bytes of fd, as hex. */
+sw_err
+fd_md5_hex(int fd, uint64_t size, const char *name, char out[33])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *chunk = xcalloc(1, 1 << 20), md[16];
+	uint64_t off = 0;
+	sw_err rc = SW_OK;
+
+	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	while (off < size) {
+		size_t want = size - off > (1 << 20) ? (1 << 20) :
+		    (size_t)(size - off);
+		ssize_t r = pread(fd, chunk, want, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s", name,
+			    r < 0 ? strerror(errno) : "shorter than recorded");
+			break;
+		}
+		EVP_DigestUpdate(ctx, chunk, (size_t)r);
+		off += (uint64_t)r;
+	}
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	free(chunk);
+	hex_encode(md, sizeof(md), out);
+	return rc;
 }

@@ -33,6 +33,9 @@ char *buf_detach(struct buf *b);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *p, size_t n, char *out);
+/* The MD5 of the first size bytes of fd (read with pread: the offset is
+ * untouched), as 32 hex digits; name names the file in messages. */
+sw_err fd_md5_hex(int fd, uint64_t size, const char *name, char out[33]);
 /* SHA-256 of n bytes as 64 lowercase hex digits + NUL. */
 void sha256_hex(const void *p, size_t n, char out[65]);
 

@@ -286,6 +286,25 @@ def cmd_same_records(args):
     return 1
 
 
+def cmd_contains(args):
+    """Every record of A (as a multiset) is in B: nothing of A lost; B may
+    hold more (records twice, other records)."""
+    if "--" not in args:
+        usage("contains A... -- B...")
+    i = args.index("--")
+    a_files, b_files = args[:i], args[i + 1:]
+    a = collections.Counter(canonical(r) for p in a_files for r in records(p))
+    b = collections.Counter(canonical(r) for p in b_files for r in records(p))
+    missing = a - b
+    if not missing:
+        print(f"contained: {sum(a.values())} records of A in the {sum(b.values())} of B")
+        return 0
+    sys.stderr.write(f"{sum(missing.values())} of the {sum(a.values())} records of A are not in B\n")
+    for rec, n in list(missing.items())[:5]:
+        sys.stderr.write(f"  {n} missing: {rec}\n")
+    return 1
+
+
 # ---- check-gen ---------------------------------------------------------------
 
 def parse_name(name):
@@ -566,6 +585,7 @@ COMMANDS = {
     "count": cmd_count,
     "meta": cmd_meta,
     "same-records": cmd_same_records,
+    "contains": cmd_contains,
     "check-gen": cmd_check_gen,
 }
 
