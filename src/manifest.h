@@ -36,7 +36,6 @@ struct manifest {
 	uint64_t count, bytes;          /* cold-tier objects merged */
 	char digest[65];                /* sha256 of their keys and ETags */
 	int has_data;
-	int placeholder;                /* to be written before the index */
 	char *data_key;
 	uint64_t size, records, series;
 	char md5[33];

@@ -190,6 +190,22 @@ check "remount after kill -9" mount_fg -o mount.refresh_interval=3600
 cmp -s "$F1" "$(cachefile "$Y" "$M1" "$DD1")" && [ "$(gets GetObject)" = 0 ]
 ok $? "the remount reuses the cached day ($(gets GetObject) GETs)"
 unmount_fg
+# A damaged cached day (one flipped bit) is built anew, never served.
+"$PY" - "$(cachefile "$Y" "$M1" "$DD1")" <<'EOF'
+import os, sys
+p = sys.argv[1]
+with open(p, 'r+b') as f:
+    f.seek(os.path.getsize(p) // 2)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x04]))
+EOF
+check "remount over a damaged cached day" mount_fg -o mount.refresh_interval=3600
+# shellcheck disable=SC2046
+"$PY" "$AVRO_TOOL" same-records $(inputs "$Y" "$M1" "$DD1") -- "$F1" >/dev/null 2>&1 &&
+	grep -q "is damaged (MD5 .*building the day anew" "$T/mount.log"
+ok $? "the damaged day is built anew, with exactly its records, and the log says so" || tail -n 5 "$T/mount.log" | sed 's/^/# /'
+unmount_fg
 # A settled day (settle time 0: yesterday has ended) is cached by the
 # kernel, and mmap works.
 check "remount with days settled" mount_fg -o mount.settle_time=0,mount.refresh_interval=3600
