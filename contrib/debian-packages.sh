@@ -9,9 +9,10 @@ build="build-essential autoconf automake pkg-config
   libsnappy-dev ca-certificates"
 # python3-avro (+ python3-snappy) reads outputs back independently; awscli
 # cross-checks the S3 client; Node runs the S3 test server; mandoc lints
-# the man pages; the mount test needs mount(8) and pgrep.
+# the man pages; the mount test needs mount(8) and pgrep; clang and its
+# libFuzzer runtime build the fuzz harnesses (make fuzz-regress).
 test="python3 python3-avro python3-snappy python3-yaml awscli mandoc curl
-  mount procps"
+  mount procps clang libclang-rt-14-dev"
 pkgs=$build
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs $test"

@@ -42,7 +42,7 @@ fuzz-clean:
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-clean
 
 FUZZ_DIST = tests/fuzz/fuzz.mk tests/fuzz/build.mk tests/fuzz/README.md \
-	tests/fuzz/.gitignore tests/fuzz/seed-avro.py \
+	tests/fuzz/.gitignore tests/fuzz/seed-avro.py tests/fuzz/known-bugs \
 	tests/fuzz/fuzz_common.c tests/fuzz/fuzz_common.h \
 	tests/fuzz/fuzz_avro_merge.c tests/fuzz/fuzz_schema.c \
 	tests/fuzz/fuzz_s3list.c tests/fuzz/fuzz_s3http.c \
