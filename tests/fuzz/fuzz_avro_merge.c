@@ -2,17 +2,28 @@
  * fuzz_avro_merge.c - the Avro container reader and the day merge, fed a
  * container as the cold tier (or a damaged cache) could hold it.
  *
- * The input is one container file, read from a memfd:
+ * An input that starts with the container magic is a container file,
+ * read from a memfd:
  *  1. merge_add_file() into a new day (memory sink).  Accepted: the day,
  *     re-read by the project's own reader with every block decompressed
  *     and its records walked, holds exactly the records the merge
  *     counted, twice over when the input is merged twice.  Refused: the
  *     error is a data error, merge_rollback() cuts the day back, and the
  *     day completes as a valid container without the input's records.
+ *     The same merge with a helper thread checking blocks gives the same
+ *     bytes and the same verdict (avro_merge.h: "the output is the same
+ *     either way").
  *  2. merge_open_append() with verify, as a cached day file being
  *     extended is checked: accepted means the reader agrees on the
  *     records up to the end it reports.
- * Everything runs in the calling thread (no helper threads).
+ *  3. merge_series_counts(), as --adopt counts a sample object's records
+ *     per series: sorted, unique series whose counts add up to the
+ *     reader's records.
+ * Any other input is a run of blocks, as copied by range from a
+ * published day (merge_add_blocks with verify), framed with the merge's
+ * marker "fuzz-sync-marker", its last byte the records it must hold:
+ * accepted, the day reads back with those records; refused, the day
+ * rolls back to a valid container.
  */
 #include "config.h"
 
@@ -68,24 +79,25 @@ count_buf(const struct buf *out)
 	return n;
 }
 
-static void
-merge_twice(int in)
+/* Merge the input twice into a day, in out; the first call's verdict. */
+static sw_err
+merge_twice(int in, int workers, struct buf *out)
 {
 	struct merge *m = NULL;
 	struct merge_stats st, tot;
-	struct buf out;
 	uint64_t cut;
 	int64_t n;
 	int i;
-	sw_err rc;
+	sw_err rc, first = SW_OK;
 
-	buf_init(&out);
-	FUZZ_ASSERT(merge_new(ocf_sink_buf, &out, sync_marker, &m) == SW_OK,
+	FUZZ_ASSERT(merge_new(ocf_sink_buf, out, sync_marker, &m) == SW_OK,
 	    "merge_new: %s", sw_errmsg());
-	merge_set_workers(m, 0);
+	merge_set_workers(m, workers);
 	for (i = 0; i < 2; i++) {
 		FUZZ_ASSERT(lseek(in, 0, SEEK_SET) == 0, "lseek");
 		rc = merge_add_file(m, in, "s3://cold/fuzz.avro", &st);
+		if (i == 0)
+			first = rc;
 		if (rc == SW_OK)
 			continue;
 		FUZZ_ASSERT(rc == SW_ERR_DATA, "merge_add_file: %s (%s)",
@@ -94,14 +106,14 @@ merge_twice(int in)
 		    "%s", sw_errmsg());
 		FUZZ_ASSERT(merge_rollback(m, &cut) == SW_OK, "rollback: %s",
 		    sw_errmsg());
-		FUZZ_ASSERT(cut <= out.len, "rollback to %llu past the output "
-		    "(%zu bytes)", (unsigned long long)cut, out.len);
-		out.len = (size_t)cut;
+		FUZZ_ASSERT(cut <= out->len, "rollback to %llu past the output "
+		    "(%zu bytes)", (unsigned long long)cut, out->len);
+		out->len = (size_t)cut;
 		break;
 	}
 	FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s", sw_errmsg());
 	merge_stats(m, &tot);
-	n = count_buf(&out);
+	n = count_buf(out);
 	FUZZ_ASSERT(n >= 0, "the merged day does not read back: %s",
 	    sw_errmsg());
 	FUZZ_ASSERT((uint64_t)n == tot.records, "the day holds %lld records, "
@@ -111,7 +123,88 @@ merge_twice(int in)
 	    "two merges of one input: %llu records, %llu the first time",
 	    (unsigned long long)tot.records, (unsigned long long)st.records);
 	merge_free(m);
+	return first;
+}
+
+static void
+merge_both_ways(int in)
+{
+	struct buf a, b;
+	sw_err ra, rb;
+
+	buf_init(&a);
+	buf_init(&b);
+	ra = merge_twice(in, 0, &a);
+	rb = merge_twice(in, 1, &b);
+	FUZZ_ASSERT(ra == rb, "verdict %s alone, %s with a helper thread",
+	    sw_errname(ra), sw_errname(rb));
+	FUZZ_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0,
+	    "the day differs with a helper thread (%zu, %zu bytes)", a.len,
+	    b.len);
+	buf_release(&a);
+	buf_release(&b);
+}
+
+static void
+series_check(int in)
+{
+	struct merge_count *c = NULL;
+	uint64_t sum = 0;
+	int64_t n;
+	size_t k = 0, i;
+
+	FUZZ_ASSERT(lseek(in, 0, SEEK_SET) == 0, "lseek");
+	if (merge_series_counts(in, "s3://target/merged_series_1.avro", &c,
+	    &k) != SW_OK)
+		return;
+	for (i = 0; i < k; i++) {
+		FUZZ_ASSERT(i == 0 || strcmp(c[i - 1].series, c[i].series) < 0,
+		    "series not sorted and unique at '%s'", c[i].series);
+		sum += c[i].records;
+	}
+	n = count_fd(in, OCF_TO_EOF);
+	FUZZ_ASSERT(n >= 0 && (uint64_t)n == sum, "%llu records by series, "
+	    "%lld by the reader", (unsigned long long)sum, (long long)n);
+	merge_counts_free(c, k);
+}
+
+static void
+blocks_check(const uint8_t *data, size_t size)
+{
+	struct merge *m = NULL;
+	struct merge_stats st;
+	struct buf out;
+	uint64_t cut, records;
+	int64_t n;
+	int fd;
+	sw_err rc;
+
+	if (size < 2)
+		return;
+	records = data[size - 1];
+	fd = fuzz_memfd(data, size - 1);
+	buf_init(&out);
+	FUZZ_ASSERT(merge_new(ocf_sink_buf, &out, sync_marker, &m) == SW_OK,
+	    "merge_new: %s", sw_errmsg());
+	merge_set_workers(m, 0);
+	rc = merge_add_blocks(m, fd, 0, size - 1, records, 1,
+	    "s3://target/day.avro", &st);
+	if (rc != SW_OK) {
+		FUZZ_ASSERT(rc == SW_ERR_DATA, "merge_add_blocks: %s (%s)",
+		    sw_errname(rc), sw_errmsg());
+		FUZZ_ASSERT(merge_rollback(m, &cut) == SW_OK && cut <= out.len,
+		    "rollback: %s", sw_errmsg());
+		out.len = (size_t)cut;
+		records = 0;
+	}
+	FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s", sw_errmsg());
+	n = count_buf(&out);
+	FUZZ_ASSERT(n >= 0 && (uint64_t)n == records, "blocks of %llu records "
+	    "%s; the day reads back %lld", (unsigned long long)records,
+	    rc == SW_OK ? "accepted" : "refused", (long long)n);
+	merge_free(m);
 	buf_release(&out);
+	close(fd);
 }
 
 static void
@@ -146,9 +239,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd;
 
 	fuzz_init();
+	if (size < OCF_MAGIC_SIZE || memcmp(data, OCF_MAGIC, OCF_MAGIC_SIZE)) {
+		blocks_check(data, size);
+		return 0;
+	}
 	fd = fuzz_memfd(data, size);
-	merge_twice(fd);
+	merge_both_ways(fd);
 	append_check(fd);
+	series_check(fd);
 	close(fd);
 	return 0;
 }
