@@ -346,6 +346,88 @@ scurl PUT /test/range.bin -T "$TMP/4mb" --limit-rate 1M --max-time 1 -o /dev/nul
 is "an interrupted PUT leaves the old object whole, and no temporary file" \
   "$(scurl GET /test/range.bin) $(find "$DATA" -name '*.tmp-*' | wc -l)" "$(cat "$TMP/range") 0"
 
+# ---------------------------------------------------------------------------- conditional writes
+# presign METHOD TARGET BODY_FILE OUT: the signed headers of one request into OUT (for curl -H @OUT),
+# from the long-lived signer, so that many requests can then be sent at once.
+presign() { printf '%s %s %s\n' "$1" "$BASE$2" "$3" >&7; : >"$4"; local h; while IFS= read -r h <&8 && [ -n "$h" ]; do printf '%s\n' "$h" >>"$4"; done; }
+etag_of() { scurl HEAD "$1" | sed -n 's/^ETag: "\(.*\)"\r$/\1/Ip'; }
+printf 'first' >"$TMP/c1"; printf 'second' >"$TMP/c2"
+is "PutObject with If-None-Match: * creates a new key: 200" "$(status PUT /test/cond/a -T "$TMP/c1" -H 'If-None-Match: *')" 200
+like "... and on an existing key: 412 PreconditionFailed" \
+  "$(scurl PUT /test/cond/a -T "$TMP/c2" -H 'If-None-Match: *' -w ' HTTP%{http_code}')" "<Code>PreconditionFailed</Code>.*<Condition>If-None-Match</Condition>.* HTTP412$"
+et=$(etag_of /test/cond/a)
+is "PutObject with If-Match of another ETag: 412; with the object's ETag: 200" \
+  "$(status PUT /test/cond/a -T "$TMP/c2" -H 'If-Match: "00000000000000000000000000000000"') $(status PUT /test/cond/a -T "$TMP/c2" -H "If-Match: \"$et\"")" "412 200"
+is "... the object has the second body" "$(scurl GET /test/cond/a)" second
+like "PutObject with If-Match on a missing key: 404 NoSuchKey (as S3)" \
+  "$(scurl PUT /test/cond/none -T "$TMP/c1" -H "If-Match: \"$et\"" -w ' HTTP%{http_code}')" "<Code>NoSuchKey</Code>.* HTTP404$"
+is "... and creates nothing" "$(status HEAD /test/cond/none)" 404
+# Ten writers at once with the same If-Match: the check is made at the commit, under the
+# key's lock, so exactly one wins (checking only when the request arrives lets all ten in).
+et=$(etag_of /test/cond/a)
+for i in $(seq 1 10); do printf 'writer %02d' "$i" >"$TMP/w$i"; presign PUT /test/cond/a "$TMP/w$i" "$TMP/h$i"; done
+pids=()
+for i in $(seq 1 10); do curl -sS -o /dev/null -w '%{http_code}\n' -H @"$TMP/h$i" -H "If-Match: \"$et\"" -T "$TMP/w$i" "$BASE/test/cond/a" >"$TMP/st$i" & pids+=($!); done
+wait "${pids[@]}"  # (a plain wait would wait for the server too)
+is "10 concurrent PUTs with the same If-Match: one 200, nine 412" "$(cat "$TMP"/st* | sort | uniq -c | words)" "1 200 9 412"
+like "... the object is one writer's whole body" "$(scurl GET /test/cond/a)" '^writer (0[1-9]|10)$'
+for i in $(seq 1 10); do presign PUT /test/cond/new "$TMP/w$i" "$TMP/h$i"; done
+pids=()
+for i in $(seq 1 10); do curl -sS -o /dev/null -w '%{http_code}\n' -H @"$TMP/h$i" -H 'If-None-Match: *' -T "$TMP/w$i" "$BASE/test/cond/new" >"$TMP/st$i" & pids+=($!); done
+wait "${pids[@]}"
+is "10 concurrent PUTs of a new key with If-None-Match: *: one 200, nine 412" "$(cat "$TMP"/st* | sort | uniq -c | words)" "1 200 9 412"
+# CompleteMultipartUpload takes them too.
+mpu() {  # mpu KEY: an upload of one part ($TMP/part); prints "uploadId" and writes $TMP/complete.xml
+  local u e
+  u=$(scurl POST "/test/$1?uploads" | sed -n 's/.*<UploadId>\([^<]*\)<.*/\1/p')
+  e=$(scurl PUT "/test/$1?partNumber=1&uploadId=$u" -T "$TMP/part" -D - -o /dev/null | sed -n 's/^ETag: \(.*\)\r$/\1/Ip')
+  printf '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>' "$e" >"$TMP/complete.xml"
+  echo "$u"
+}
+uid=$(mpu cond/a)
+like "CompleteMultipartUpload with If-None-Match: * over an existing key: 412" \
+  "$(scurl POST "/test/cond/a?uploadId=$uid" -T "$TMP/complete.xml" -H 'If-None-Match: *' -w ' HTTP%{http_code}')" "<Code>PreconditionFailed</Code>.* HTTP412$"
+like "... the object is unchanged" "$(scurl GET /test/cond/a)" '^writer'
+like "... with If-Match of the object's ETag: 200" \
+  "$(scurl POST "/test/cond/a?uploadId=$uid" -T "$TMP/complete.xml" -H "If-Match: \"$(etag_of /test/cond/a)\"" -w ' HTTP%{http_code}')" "<CompleteMultipartUploadResult .* HTTP200$"
+is "... the object is the upload's" "$(scurl GET /test/cond/a | md5sum | cut -c1-32)" "$(md5sum <"$TMP/part" | cut -c1-32)"
+
+# ---------------------------------------------------------------------------- modes
+mode() { local j=$1; shift; control POST mode -H 'Content-Type: application/json' -d "$j" "$@"; }
+like "POST /__control/mode sets modes (answers all of them)" "$(mode '{"no_conditional_writes":true}')" \
+  '"no_conditional_writes":true,"no_multipart_listing":false,"repeat_token":null,"list_size":null'
+like "no_conditional_writes: PutObject with If-None-Match: 501 NotImplemented naming the header" \
+  "$(scurl PUT /test/cond/b -T "$TMP/c1" -H 'If-None-Match: *' -w ' HTTP%{http_code}')" "<Code>NotImplemented</Code>.*<Header>If-None-Match</Header>.* HTTP501$"
+like "... with If-Match: 501 naming If-Match" \
+  "$(scurl PUT /test/cond/a -T "$TMP/c1" -H 'If-Match: "x"' -w ' HTTP%{http_code}')" "<Header>If-Match</Header>.* HTTP501$"
+is "... a PUT without them: 200; conditional GETs still work (200)" \
+  "$(status PUT /test/cond/b -T "$TMP/c1") $(status GET /test/cond/b -H "If-Match: \"$(etag_of /test/cond/b)\"")" "200 200"
+uid=$(mpu cond/c)
+is "... CompleteMultipartUpload with If-None-Match: 501" "$(status POST "/test/cond/c?uploadId=$uid" -T "$TMP/complete.xml" -H 'If-None-Match: *')" 501
+mode '{"no_conditional_writes":false,"no_multipart_listing":true}' >/dev/null
+control DELETE stats >/dev/null
+like "no_multipart_listing: ListMultipartUploads is 501 NotImplemented" "$(scurl GET '/test?uploads' -w ' HTTP%{http_code}')" "<Code>NotImplemented</Code>.* HTTP501$"
+is "... AbortMultipartUpload too; the others work (Complete 200)" \
+  "$(status DELETE "/test/cond/c?uploadId=$uid") $(status POST "/test/cond/c?uploadId=$uid" -T "$TMP/complete.xml")" "501 200"
+is "... and are counted by operation and status" \
+  "$(control GET stats | json '[v.byOperation.ListMultipartUploads, v.byOperation.AbortMultipartUpload, v.byStatus["501"]].join(" ")')" "1 1 2"
+mode '{"no_multipart_listing":false,"repeat_token":"prefix=many"}' >/dev/null
+p1=$(scurl GET '/page?list-type=2&prefix=many%2F&max-keys=2')
+tok=$(printf '%s' "$p1" | sed -n 's/.*<NextContinuationToken>\([^<]*\)<.*/\1/p')
+enc=$("$NODE" -e 'console.log(encodeURIComponent(process.argv[1]))' "$tok")
+p2=$(scurl GET "/page?list-type=2&prefix=many%2F&max-keys=2&continuation-token=$enc")
+is "repeat_token: page 2 gives as next token the token it was given" \
+  "$(printf '%s' "$p2" | sed -n 's/.*<NextContinuationToken>\([^<]*\)<.*/\1/p')" "$tok"
+like "... IsTruncated stays true, even for a listing that fits one page" \
+  "$(scurl GET '/page?list-type=2&prefix=many%2Fu')" "<NextContinuationToken>[^<]+</NextContinuationToken>.*<IsTruncated>true</IsTruncated>"
+like "... listings the regex does not match are normal" "$(scurl GET '/test?list-type=2&prefix=cond%2F')" "<IsTruncated>false</IsTruncated>"
+mode '{"repeat_token":null,"list_size":{"key_regex":"^cond/b$","size":"-1"}}' >/dev/null
+like "list_size: the listed <Size> of matching keys is what was set" "$(scurl GET '/test?list-type=2&prefix=cond%2F')" \
+  "<Key>cond/a</Key>.*<Size>[0-9]+</Size>.*<Key>cond/b</Key>.*<Size>-1</Size>"
+like "GET /__control/mode shows the modes" "$(control GET mode)" '"list_size":\{"key_regex":"\^cond/b\$","size":"-1"\}'
+like "DELETE /__control/mode resets them" "$(control DELETE mode)" '"no_conditional_writes":false,"no_multipart_listing":false,"repeat_token":null,"list_size":null'
+like "an unknown mode is refused" "$(mode '{"fast":true}' -w ' HTTP%{http_code}')" "unknown mode fast.* HTTP400$"
+
 # ---------------------------------------------------------------------------- faults
 fault() { control POST fault -H 'Content-Type: application/json' -d "$1" >/dev/null; }
 control DELETE stats >/dev/null
@@ -380,13 +462,17 @@ is "a PUT with a body gets its 503, then the retried PUT works" \
   "$(status PUT /test/put-fault -T "$TMP/range") $(status PUT /test/put-fault -T "$TMP/range")" "503 200"
 fault '{"method":"GET","path_regex":"^/test/range\\.bin","action":"slowdown","count":2}'
 check "awscli retries through 2 x 503 SlowDown" aws_ s3api get-object --bucket test --key range.bin "$TMP/retried"
+fault '[{"path_regex":"range","action":"501"},{"path_regex":"range","action":"403"},{"path_regex":"range","action":"conflict"}]'
+is "actions 501, 403 and conflict: 501 NotImplemented, 403 AccessDenied, 409 ConditionalRequestConflict" \
+  "$(for _ in 1 2 3; do scurl GET /test/range.bin -o "$TMP/f" -w '%{http_code}:'; grep -o '<Code>[A-Za-z]*</Code>' "$TMP/f"; done | words)" \
+  "501:<Code>NotImplemented</Code> 403:<Code>AccessDenied</Code> 409:<Code>ConditionalRequestConflict</Code>"
 fault '{"action":"500","count":5}'
 like "GET /__control/fault lists pending rules" "$(control GET fault)" '"action":"500","count":5'
 is "DELETE /__control/fault clears them" "$(control DELETE fault >/dev/null; status GET /test/range.bin)" 200
 like "bad fault rules are refused" "$(control POST fault -d '{"action":"explode"}' -w ' HTTP%{http_code}')" "action must be.* HTTP400$"
 is "stats count the faults injected, by action" \
-  "$(control GET stats | json '[v.faults.total, v.faults.byAction.slowdown, v.faults.byAction["503"], v.faults.byAction["500"], v.faults.byAction.reset, v.faults.byAction.delay, v.faults.byAction.truncate].join(" ")')" \
-  "13 4 3 2 1 1 2"
+  "$(control GET stats | json '[v.faults.total, v.faults.byAction.slowdown, v.faults.byAction["503"], v.faults.byAction["500"], v.faults.byAction.reset, v.faults.byAction.delay, v.faults.byAction.truncate, v.faults.byAction["501"], v.faults.byAction["403"], v.faults.byAction.conflict].join(" ")')" \
+  "16 4 3 2 1 1 2 1 1 1"
 
 # ---------------------------------------------------------------------------- stats
 control DELETE stats >/dev/null

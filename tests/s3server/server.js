@@ -16,17 +16,23 @@
  *     bytes=0-0) and If-Match / If-Unmodified-Since, which s3rver ignores.
  *   - PutObject / UploadPart write atomically (tmp file + rename: an aborted upload never
  *     clobbers the old object) and verify Content-MD5 and a hex x-amz-content-sha256.
+ *   - Conditional writes: If-None-Match: * and If-Match on PutObject and
+ *     CompleteMultipartUpload, checked when the object is committed, under a per-key lock
+ *     (412 PreconditionFailed, 404 NoSuchKey for If-Match on a missing key), as S3 does.
  *   - Multipart: AbortMultipartUpload, ListMultipartUploads and ListParts are added (s3rver has
  *     none); UploadPart and CompleteMultipartUpload check the upload id, part numbers, part ETags
  *     and the minimum part size as S3 does.
  *   - CopyObject / UploadPartCopy decode x-amz-copy-source fully (s3rver missed %2B, %26...);
  *     DeleteObject no longer races on removing emptied directories (500s under concurrency).
- *   - /__control/ endpoints (no signature) inject faults, count requests and list uploads.
+ *   - /__control/ endpoints (no signature) inject faults, count requests, list uploads, and
+ *     switch modes that mimic other servers (no conditional writes, no multipart listing, a
+ *     listing whose continuation token repeats, listed sizes out of range).
  *
  * Only Node APIs available in Node 18 (Debian 12's nodejs) are used. See README.md.
  */
 'use strict';
 
+const { AsyncLocalStorage } = require('async_hooks');
 const crypto = require('crypto');
 const fs = require('fs');
 const fsp = fs.promises;
@@ -355,8 +361,79 @@ async function writeFileAtomic(file, data) {
   }
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Conditional writes (If-None-Match: *, If-Match) and the per-key commit lock                  */
+/*                                                                                            */
+/* A PutObject or CompleteMultipartUpload runs its store calls inside writeConditions.run():   */
+/* putContent (below) reads the conditions when it starts and checks them at the commit, just  */
+/* before the rename, while it holds the key's lock. Every commit and delete of a key takes    */
+/* that lock, so two conditional writes of one key cannot both see the old object.            */
+/* ------------------------------------------------------------------------------------------ */
+
+const writeConditions = new AsyncLocalStorage();
+const pathLocks = new Map(); // object path -> the promise the next holder waits for
+
+/** Runs fn() holding the lock of path (a FIFO chain of promises; no polling). */
+async function withPathLock(p, fn) {
+  const prev = pathLocks.get(p) || Promise.resolve();
+  let release;
+  const mine = new Promise((resolve) => { release = resolve; });
+  const tail = prev.then(() => mine);
+  pathLocks.set(p, tail);
+  await prev;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (pathLocks.get(p) === tail) pathLocks.delete(p);
+  }
+}
+
+/** The conditions of a write request, or null: {ifMatch, ifNoneMatch}. */
+function writeConditionsOf(ctx) {
+  const ifMatch = ctx.get('if-match').trim();
+  const ifNoneMatch = ctx.get('if-none-match').trim();
+  return ifMatch || ifNoneMatch ? { ifMatch, ifNoneMatch } : null;
+}
+
+/** The MD5 ETag (bare hex) of the object at objectPath, or null if there is none. */
+async function currentEtag(objectPath) {
+  try {
+    await fsp.stat(objectPath);
+  } catch (err) {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+    throw err;
+  }
+  try {
+    return (await fsp.readFile(`${objectPath}.md5`, 'utf8')).trim();
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+  // A fixture written without its .md5: hash it (as s3rver does on first read).
+  return crypto.createHash('md5').update(await fsp.readFile(objectPath)).digest('hex');
+}
+
+/** Throws S3's answer when cond does not hold for the object at objectPath. */
+async function checkWriteConditions(objectPath, cond, key) {
+  if (!cond) return;
+  const etag = await currentEtag(objectPath);
+  const failed = (condition) =>
+    new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
+  if (cond.ifNoneMatch) {
+    if (cond.ifNoneMatch !== '*') {
+      throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented', { Header: 'If-None-Match' });
+    }
+    if (etag !== null) throw failed('If-None-Match');
+  }
+  if (cond.ifMatch) {
+    if (etag === null) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+    if (!etagListMatches(cond.ifMatch, etag)) throw failed('If-Match');
+  }
+}
+
 FilesystemStore.prototype.putContent = function putContent(objectPath, content) {
   const tmpPath = tmpName(objectPath);
+  const cond = writeConditions.getStore(); // read now: stream callbacks may run in another context
   return new Promise((resolve, reject) => {
     const md5 = crypto.createHash('md5');
     const sha256 = crypto.createHash('sha256');
@@ -383,10 +460,13 @@ FilesystemStore.prototype.putContent = function putContent(objectPath, content) 
           S3ComputedContentSHA256: shaHex,
         }));
       }
-      // The MD5 (s3rver's ETag, "<object>.md5") goes in first, then the content.
-      writeFileAtomic(`${objectPath}.md5`, md5Hex)
-        .then(() => fsp.rename(tmpPath, objectPath))
-        .then(() => resolve([total, md5Hex]), fail);
+      // The commit, under the key's lock: the conditions, then the MD5 (s3rver's ETag,
+      // "<object>.md5") and the content.
+      withPathLock(objectPath, async () => {
+        if (cond) await checkWriteConditions(objectPath, cond.conditions, cond.key);
+        await writeFileAtomic(`${objectPath}.md5`, md5Hex);
+        await fsp.rename(tmpPath, objectPath);
+      }).then(() => resolve([total, md5Hex]), fail);
     };
     if (Buffer.isBuffer(content)) {
       fsp.writeFile(tmpPath, content).then(() => finish(content), fail);
@@ -424,10 +504,11 @@ FilesystemStore.prototype.putMetadata = async function putMetadata(bucket, key, 
  * being removed could fail too. Directories are left in place here; listings skip empty ones.
  */
 FilesystemStore.prototype.deleteObject = async function deleteObject(bucket, key) {
-  await Promise.all(['object', 'object.md5', 'metadata.json'].map((r) =>
-    fsp.unlink(this.getResourcePath(bucket, key, r)).catch((err) => {
-      if (err.code !== 'ENOENT') throw err;
-    })));
+  await withPathLock(this.getResourcePath(bucket, key, 'object'), () =>
+    Promise.all(['object', 'object.md5', 'metadata.json'].map((r) =>
+      fsp.unlink(this.getResourcePath(bucket, key, r)).catch((err) => {
+        if (err.code !== 'ENOENT') throw err;
+      }))));
 };
 
 /** Digests a PUT body must match: from Content-MD5 and a hex x-amz-content-sha256. */
@@ -598,14 +679,17 @@ objectCtrl.uploadPartCopy = async function uploadPartCopy(ctx) {
   return s3rverUploadPartCopy(ctx);
 };
 
-/* PutObject: atomic + digests (above), and If-None-Match: * (conditional create) as S3. */
+/*
+ * PutObject: atomic + digests (above), and conditional writes as S3: If-None-Match: * and
+ * If-Match, checked before the body is read (a quick answer) and again at the commit.
+ */
 const s3rverPutObject = objectCtrl.putObject;
 objectCtrl.putObject = async function putObject(ctx) {
-  const inm = ctx.get('if-none-match').trim();
-  if (inm === '*' && (await ctx.store.existsObject(ctx.params.bucket, ctx.params.key))) {
-    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
-  }
-  return withDigests(ctx, s3rverPutObject);
+  const conditions = writeConditionsOf(ctx);
+  if (!conditions) return withDigests(ctx, s3rverPutObject);
+  const { bucket, key } = ctx.params;
+  await checkWriteConditions(ctx.store.getResourcePath(bucket, key, 'object'), conditions, key);
+  return writeConditions.run({ conditions, key }, () => withDigests(ctx, s3rverPutObject));
 };
 
 /** Reads a request body as UTF-8 text, up to a limit. */
@@ -658,7 +742,10 @@ objectCtrl.completeMultipartUpload = async function completeMultipartUpload(ctx)
       throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', { ProposedSize: have.size, MinSizeAllowed: opts.minPartSize, PartNumber: part.number, ETag: part.etag });
     }
   });
-  const { md5 } = await ctx.store.putObjectMultipart(bucket, upload.uploadId, parts);
+  const conditions = writeConditionsOf(ctx);
+  if (conditions) await checkWriteConditions(ctx.store.getResourcePath(bucket, key, 'object'), conditions, key);
+  const { md5 } = await writeConditions.run(conditions ? { conditions, key } : undefined,
+    () => ctx.store.putObjectMultipart(bucket, upload.uploadId, parts));
   setXmlBody(ctx,
     `<CompleteMultipartUploadResult xmlns="${S3_XMLNS}">` +
       tag('Location', ctx.href.split('?')[0]) + tag('Bucket', bucket) + tag('Key', key) +
@@ -874,19 +961,25 @@ async function listObjects(ctx, info) {
       if (err.code === 'ENOENT') continue; // deleted meanwhile
       throw err;
     }
+    const size = listSizeRe && listSizeRe.test(item.key) ? modes.list_size.size : md['content-length'];
     contents.push(
       '<Contents>' + tag('Key', enc(item.key)) +
         tag('LastModified', new Date(md['last-modified']).toISOString()) +
-        tag('ETag', md.etag) + tag('Size', md['content-length']) +
+        tag('ETag', md.etag) + tag('Size', size) +
         (fetchOwner ? ownerXml('Owner') : '') +
         tag('StorageClass', md['x-amz-storage-class'] || 'STANDARD') + '</Contents>');
   }
 
   let head = tag('Name', info.bucket) + tag('Prefix', enc(prefix));
+  // Mode repeat_token: a server that pages forever (the token it gives is the one it got).
+  const repeat = v2 && repeatTokenRe !== null && repeatTokenRe.test(ctx.req.url);
   if (v2) {
     if (q.has('continuation-token')) head += tag('ContinuationToken', q.get('continuation-token'));
     else if (after) head += tag('StartAfter', enc(after));
-    if (truncated) head += tag('NextContinuationToken', makeToken(last.key !== undefined ? last.key : last.prefix));
+    if (repeat) {
+      head += tag('NextContinuationToken', q.has('continuation-token') ? q.get('continuation-token')
+        : makeToken(last ? (last.key !== undefined ? last.key : last.prefix) : ''));
+    } else if (truncated) head += tag('NextContinuationToken', makeToken(last.key !== undefined ? last.key : last.prefix));
     head += tag('KeyCount', contents.length + commonPrefixes.length);
   } else {
     head += tag('Marker', enc(after));
@@ -895,7 +988,7 @@ async function listObjects(ctx, info) {
   head += tag('MaxKeys', maxKeysParam || 1000); // S3 echoes the requested value
   if (delimiter) head += tag('Delimiter', enc(delimiter));
   if (encodingType) head += tag('EncodingType', encodingType);
-  head += tag('IsTruncated', truncated);
+  head += tag('IsTruncated', truncated || repeat);
   setXmlBody(ctx, `<ListBucketResult xmlns="${S3_XMLNS}">${head}${contents.join('')}${commonPrefixes.join('')}</ListBucketResult>`);
 }
 
@@ -1103,7 +1196,67 @@ const inFlight = {}; // requests in progress by operation (not reset with the st
 const delayed = new Set(); // the release functions of requests waiting out a delay
 const bump = (obj, k) => { obj[k] = (obj[k] || 0) + 1; };
 
-const FAULT_ACTIONS = ['503', '500', 'reset', 'delay', 'truncate', 'slowdown'];
+const FAULT_ACTIONS = ['503', '500', 'reset', 'delay', 'truncate', 'slowdown', '501', '403', 'conflict'];
+
+/*
+ * Modes (POST /__control/mode): this server behaves like another one until they are reset.
+ * Checked on each request with a few property reads (the regexes only when set).
+ */
+function defaultModes() {
+  return {
+    no_conditional_writes: false, // 501 to PutObject / CompleteMultipartUpload with If-(None-)Match
+    no_multipart_listing: false, // 501 to ListMultipartUploads and AbortMultipartUpload
+    repeat_token: null, // regex on the request target: ListObjectsV2 repeats its token forever
+    list_size: null, // {key_regex, size}: listed <Size> of matching keys, as given (a string)
+  };
+}
+let modes = defaultModes();
+let repeatTokenRe = null;
+let listSizeRe = null;
+
+function setModes(spec) {
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) throw new Error('modes are a JSON object');
+  const next = { ...modes };
+  for (const [k, v] of Object.entries(spec)) {
+    switch (k) {
+      case 'no_conditional_writes':
+      case 'no_multipart_listing':
+        if (typeof v !== 'boolean') throw new Error(`${k} must be true or false`);
+        next[k] = v;
+        break;
+      case 'repeat_token':
+        if (v !== null && typeof v !== 'string') throw new Error('repeat_token must be a regex string or null');
+        next[k] = v;
+        break;
+      case 'list_size':
+        if (v !== null && (typeof v !== 'object' || typeof v.key_regex !== 'string' || typeof v.size !== 'string')) {
+          throw new Error('list_size must be {"key_regex": "...", "size": "..."} or null');
+        }
+        next[k] = v && { key_regex: v.key_regex, size: v.size };
+        break;
+      default:
+        throw new Error(`unknown mode ${k}: one of ${Object.keys(defaultModes()).join(', ')}`);
+    }
+  }
+  const rt = next.repeat_token === null ? null : new RegExp(next.repeat_token);
+  const ls = next.list_size === null ? null : new RegExp(next.list_size.key_regex);
+  modes = next;
+  repeatTokenRe = rt;
+  listSizeRe = ls;
+  return modes;
+}
+
+/** The answer a mode gives to this request instead of the normal one: [code, header] or null. */
+function modeAnswer(req, info) {
+  if (modes.no_multipart_listing && (info.op === 'ListMultipartUploads' || info.op === 'AbortMultipartUpload')) {
+    return ['NotImplemented', null];
+  }
+  if (modes.no_conditional_writes && (info.op === 'PutObject' || info.op === 'CompleteMultipartUpload')) {
+    if ('if-match' in req.headers) return ['NotImplemented', 'If-Match'];
+    if ('if-none-match' in req.headers) return ['NotImplemented', 'If-None-Match'];
+  }
+  return null;
+}
 let faultRules = [];
 
 function addFaultRule(spec) {
@@ -1150,8 +1303,9 @@ function publicRule(r) {
   return { method: r.method, path_regex: r.path_regex, action: r.action, count: r.count, every: r.every, delay_ms: r.delay_ms, bytes: r.bytes };
 }
 
-function sendS3Error(req, res, status, code, message) {
-  const body = xmlDoc(`<Error>${tag('Code', code)}${tag('Message', message)}${tag('RequestId', crypto.randomBytes(8).toString('hex').toUpperCase())}</Error>`);
+function sendS3Error(req, res, status, code, message, detail) {
+  const extra = Object.entries(detail || {}).map(([k, v]) => tag(k, v)).join('');
+  const body = xmlDoc(`<Error>${tag('Code', code)}${tag('Message', message)}${extra}${tag('RequestId', crypto.randomBytes(8).toString('hex').toUpperCase())}</Error>`);
   const headers = { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) };
   // A request body (maybe never sent, under Expect: 100-continue) is not read: close the
   // connection after the answer rather than parse the body as the next request.
@@ -1246,6 +1400,22 @@ async function handleControl(req, res, rawPath, rawQuery) {
       case 'DELETE /__control/stats':
         stats = emptyStats();
         return sendJson(res, 200, stats);
+      case 'POST /__control/mode': {
+        const text = await new Promise((resolve, reject) => {
+          let s = '';
+          req.setEncoding('utf8');
+          req.on('data', (d) => { s += d; if (s.length > 65536) reject(new Error('body too large')); });
+          req.on('end', () => resolve(s));
+          req.on('error', reject);
+        });
+        let spec;
+        try { spec = JSON.parse(text); } catch (err) { throw new Error(`bad JSON: ${err.message}`); }
+        return sendJson(res, 200, setModes(spec));
+      }
+      case 'GET /__control/mode':
+        return sendJson(res, 200, modes);
+      case 'DELETE /__control/mode':
+        return sendJson(res, 200, setModes(defaultModes()));
       case 'GET /__control/uploads': {
         const buckets = q.has('bucket')
           ? [q.get('bucket')]
@@ -1350,9 +1520,17 @@ async function main() {
       koaHandler(req, res);
     };
     const act = () => {
-      if (!rule) return proceed();
+      if (!rule) {
+        const mode = modeAnswer(req, info);
+        if (!mode) return proceed();
+        return sendS3Error(req, res, 501, mode[0], 'A header you provided implies functionality that is not implemented',
+          mode[1] ? { Header: mode[1] } : undefined);
+      }
       switch (rule.action) {
         case 'slowdown': return sendS3Error(req, res, 503, 'SlowDown', 'Please reduce your request rate.');
+        case '501': return sendS3Error(req, res, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
+        case '403': return sendS3Error(req, res, 403, 'AccessDenied', 'Access Denied');
+        case 'conflict': return sendS3Error(req, res, 409, 'ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.');
         case '503': return sendS3Error(req, res, 503, 'ServiceUnavailable', 'Service is unable to handle request.');
         case '500': return sendS3Error(req, res, 500, 'InternalError', 'We encountered an internal error. Please try again.');
         case 'reset': {

@@ -3,7 +3,10 @@
  * server (started by tests/integration/30-s3-store.sh, which passes
  * S3_URL and S3_BUCKET).  Covers pagination, delimiters, odd keys, ranges,
  * multipart, retries under injected faults, resumed bodies, abort of a
- * failed multipart upload and error reporting.  Skips without a server.
+ * failed multipart upload, error reporting, conditional writes (and a store
+ * without them), answers never retried (501, 403), housekeeping on a store
+ * without multipart listing, listings that repeat their token and sizes
+ * that cannot be.  Skips without a server.
  */
 #include "config.h"
 
@@ -114,6 +117,17 @@ fault_count(void)
 
 	json_decref(j);
 	return n;
+}
+
+/* Switch the server's modes (see tests/s3server/README.md). */
+static void
+mode(const char *json)
+{
+	json_t *j = control("POST", "mode", json);
+
+	if (j == NULL || json_object_get(j, "error") != NULL)
+		diag("could not set the mode %s", json);
+	json_decref(j);
 }
 
 /* ---- helpers ---- */
@@ -497,6 +511,200 @@ main(void)
 	reset_stats();
 	close(fd);
 	unlink(path);
+
+	/* Conditional writes. */
+	{
+		struct store_put_opts create = { 0 }, replace = { 0 };
+		struct store_info i1, i2;
+		char etag[80];
+
+		create.if_none_match = 1;
+		reset_stats();
+		ok(store_put_mem(st, "cond/m", "one", 3, &create, &i1) == SW_OK,
+		    "If-None-Match: a new key is created: %s", sw_errmsg());
+		rc = store_put_mem(st, "cond/m", "two", 3, &create, NULL);
+		ok(rc == SW_ERR_EXISTS && strstr(sw_errmsg(), "s3://live/cond/m")
+		    && strstr(sw_errmsg(), "another writer") &&
+		    strstr(sw_errmsg(), "412 PreconditionFailed"),
+		    "If-None-Match on an existing key: %s", sw_errmsg());
+		is_int(op_count("PutObject"), 2, "a 412 is not retried");
+		ok(store_head(st, "cond/m", &i2) == SW_OK &&
+		    strcmp(i1.etag, i2.etag) == 0, "the put reports the ETag");
+		snprintf(etag, sizeof(etag), "%s", i2.etag);
+		replace.if_match = etag;
+		ok(store_put_mem(st, "cond/m", "two", 3, &replace, &i1) ==
+		    SW_OK, "If-Match with the current ETag replaces: %s",
+		    sw_errmsg());
+		rc = store_put_mem(st, "cond/m", "six", 3, &replace, NULL);
+		ok(rc == SW_ERR_EXISTS && strstr(sw_errmsg(), "cond/m") &&
+		    strstr(sw_errmsg(), "was changed by another writer"),
+		    "If-Match with a stale ETag: %s", sw_errmsg());
+		got.len = 0;
+		ok(store_get(st, "cond/m", 0, 0, sink_buf, &got, NULL) ==
+		    SW_OK && got.len == 3 && memcmp(got.data, "two", 3) == 0,
+		    "the object is the one If-Match let through");
+		store_delete(st, "cond/m");
+		rc = store_put_mem(st, "cond/m", "x", 1, &replace, NULL);
+		ok(rc == SW_ERR_EXISTS && strstr(sw_errmsg(), "deleted"),
+		    "If-Match on a deleted key: %s", sw_errmsg());
+
+		/* S3's 409 ConditionalRequestConflict is retried. */
+		reset_stats();
+		fault("PUT", "cond/c", "conflict", 2);
+		ok(store_put_mem(st, "cond/c", "c", 1, &create, NULL) == SW_OK,
+		    "two 409 ConditionalRequestConflict, then the put: %s",
+		    sw_errmsg());
+		is_int(op_count("PutObject"), 3, "in three PutObject requests");
+
+		/* Multipart: the conditions go on CompleteMultipartUpload. */
+		snprintf(path, sizeof(path), "%s/cond", tmpdir);
+		fd = make_file(path, 20u << 20, sha);
+		reset_stats();
+		rc = store_put_fd(st, "big/object", fd, 20u << 20, &create,
+		    NULL);
+		ok(rc == SW_ERR_EXISTS && strstr(sw_errmsg(), "big/object"),
+		    "multipart with If-None-Match over an object: %s",
+		    sw_errmsg());
+		is_int(op_count("CompleteMultipartUpload"), 1,
+		    "refused at CompleteMultipartUpload");
+		is_int(op_count("AbortMultipartUpload"), 1, "which is aborted");
+		ok(store_head(st, "big/object", &i1) == SW_OK &&
+		    i1.size == 50u << 20, "the object is unchanged");
+		replace.if_match = i1.etag;
+		ok(store_put_fd(st, "big/object", fd, 20u << 20, &replace,
+		    &i2) == SW_OK && i2.size == 20u << 20,
+		    "multipart with If-Match of the object's ETag: %s",
+		    sw_errmsg());
+		get_sha(st, "big/object", sha2, &rc);
+		ok(rc == SW_OK && strcmp(sha, sha2) == 0,
+		    "read back: the new content");
+		rc = store_put_fd(st, "big/object", fd, 20u << 20, &replace,
+		    NULL);
+		ok(rc == SW_ERR_EXISTS && strstr(sw_errmsg(), "big/object") &&
+		    strstr(sw_errmsg(), "changed by another writer"),
+		    "and again with that (stale) ETag: %s", sw_errmsg());
+		close(fd);
+		unlink(path);
+
+		/* A store without conditional writes: 501, once. */
+		mode("{\"no_conditional_writes\":true}");
+		reset_stats();
+		rc = store_put_mem(st, "cond/n", "x", 1, &create, NULL);
+		ok(rc == SW_ERR_UNSUPPORTED && strstr(sw_errmsg(), "cond/n") &&
+		    strstr(sw_errmsg(), "If-None-Match") &&
+		    strstr(sw_errmsg(), "conditional writes"),
+		    "no conditional writes, If-None-Match: %s", sw_errmsg());
+		replace.if_match = "\"0123\"";
+		rc = store_put_mem(st, "cond/n", "x", 1, &replace, NULL);
+		ok(rc == SW_ERR_UNSUPPORTED && strstr(sw_errmsg(), "If-Match"),
+		    "no conditional writes, If-Match: %s", sw_errmsg());
+		is_int(op_count("PutObject"), 2, "each in one request (a 501 "
+		    "is not retried)");
+		ok(store_put_mem(st, "cond/n", "x", 1, NULL, NULL) == SW_OK,
+		    "an unconditional put still works");
+		json_decref(control("DELETE", "mode", NULL));
+	}
+
+	/* Never retried: 501 and 4xx other than throttling. */
+	reset_stats();
+	fault("GET", "many/k0003", "501", 5);
+	got.len = 0;
+	rc = store_get(st, "many/k0003", 0, 0, sink_buf, &got, NULL);
+	ok(rc == SW_ERR_UNSUPPORTED && strstr(sw_errmsg(), "501 NotImplemented"),
+	    "a 501 answer: %s", sw_errmsg());
+	is_int(op_count("GetObject"), 1, "is not retried");
+	reset_stats();
+	fault("GET", "many/k0003", "403", 5);
+	rc = store_get(st, "many/k0003", 0, 0, sink_buf, &got, NULL);
+	ok(rc == SW_ERR_AUTH && strstr(sw_errmsg(), "403 AccessDenied"),
+	    "a 403 answer: %s", sw_errmsg());
+	is_int(op_count("GetObject"), 1, "is not retried");
+	reset_stats();
+	fault("GET", "many/k0003", "conflict", 1);
+	ok(store_get(st, "many/k0003", 0, 0, sink_buf, &got, NULL) == SW_OK,
+	    "a 409 ConditionalRequestConflict is retried");
+	is_int(op_count("GetObject"), 2, "once");
+	reset_stats();
+
+	/* Housekeeping on a store without multipart listing. */
+	{
+		unsigned nab = 99;
+
+		mode("{\"no_multipart_listing\":true}");
+		reset_stats();
+		rc = store_abort_uploads(st, "big/object", &nab);
+		ok(rc == SW_ERR_UNSUPPORTED && strstr(sw_errmsg(), "'live'") &&
+		    strstr(sw_errmsg(), "ListMultipartUploads") &&
+		    strstr(sw_errmsg(), "AbortIncompleteMultipartUpload"),
+		    "no ListMultipartUploads: %s", sw_errmsg());
+		is_int(op_count("ListMultipartUploads"), 1, "one request");
+		is_int(nab, 0, "nothing aborted");
+		json_decref(control("DELETE", "mode", NULL));
+
+		/* An upload left behind (its abort refused), then a store
+		 * that lists uploads but cannot abort them. */
+		snprintf(path, sizeof(path), "%s/orphan", tmpdir);
+		fd = make_file(path, 20u << 20, sha);
+		reset_stats();
+		fault("POST", "uploadId=", "500", 10);
+		fault("DELETE", "uploadId=", "403", 1);
+		rc = store_put_fd(st0, "big/orphan", fd, 20u << 20, NULL, NULL);
+		ok(rc == SW_ERR_SERVER && strstr(sw_errmsg(), "big/orphan") &&
+		    strstr(sw_errmsg(), "500"), "a failed upload keeps its own "
+		    "reason, not the failed abort's: %s", sw_errmsg());
+		reset_stats();
+		fault("DELETE", "uploadId=", "501", 5);
+		rc = store_abort_uploads(st, "big/orphan", &nab);
+		ok(rc == SW_ERR_UNSUPPORTED &&
+		    strstr(sw_errmsg(), "AbortMultipartUpload") &&
+		    strstr(sw_errmsg(), "AbortIncompleteMultipartUpload"),
+		    "no AbortMultipartUpload: %s", sw_errmsg());
+		is_int(op_count("AbortMultipartUpload"), 1, "one request");
+		json_decref(control("DELETE", "fault", NULL));
+		rc = store_abort_uploads(st, "big/orphan", &nab);
+		ok(rc == SW_OK && nab == 1, "with both, the upload is aborted "
+		    "(%u)", nab);
+		{
+			json_t *j = control("GET", "uploads", NULL);
+
+			is_int((long long)json_array_size(json_object_get(j,
+			    "uploads")), 0, "no upload is left");
+			json_decref(j);
+		}
+		close(fd);
+		unlink(path);
+	}
+
+	/* A listing whose token repeats ends, with the listing named. */
+	mode("{\"repeat_token\":\"prefix=many\"}");
+	reset_stats();
+	rc = store_list(st, "many/", NULL, NULL, collect,
+	    &(struct listing){ 0 });
+	ok(rc == SW_ERR_PROTO && strstr(sw_errmsg(), "s3://live/many/") &&
+	    strstr(sw_errmsg(), "token it gave before"),
+	    "a repeated continuation token: %s", sw_errmsg());
+	is_int(op_count("ListObjectsV2"), 2, "found on the second page");
+	json_decref(control("DELETE", "mode", NULL));
+
+	/* Sizes that cannot be. */
+	{
+		static const char *sizes[] = { "-1", "18446744073709551616",
+		    "4611686018427387905", "12x", NULL };
+		char js[256];
+
+		for (i = 0; sizes[i] != NULL; i++) {
+			snprintf(js, sizeof(js), "{\"list_size\":{\"key_regex\":"
+			    "\"^many/k0007$\",\"size\":\"%s\"}}", sizes[i]);
+			mode(js);
+			rc = store_list(st, "many/", NULL, NULL, collect,
+			    &(struct listing){ 0 });
+			ok(rc == SW_ERR_PROTO && strstr(sw_errmsg(),
+			    "'many/k0007'") && strstr(sw_errmsg(), sizes[i]),
+			    "listed <Size>%s</Size>: %s", sizes[i],
+			    sw_errmsg());
+		}
+		json_decref(control("DELETE", "mode", NULL));
+	}
 
 	/* DELETE. */
 	ok(store_delete(st, "retry/put") == SW_OK, "delete");
