@@ -50,6 +50,11 @@ a JSON body {"message": "..."}:
 Control (no signature needed):
   POST   /__control/throttle?count=N  the next N signed requests get 429
   POST   /__control/fail?count=N      the next N signed requests get 500
+  POST   /__control/repeat_token?on=1 a server that pages forever: every
+                                      page has a nextToken, the one the
+                                      request carried (the first page: a
+                                      token of its last series); on=0 ends
+                                      the mode.  Answers {"repeat_token":B}
   GET    /__control/stats             counters as JSON (see Stats below)
   DELETE /__control/stats             resets counters (and the sequence
                                       that --throttle-every counts)
@@ -111,6 +116,7 @@ state = {
     "stats": fresh_stats(),
     "pending_throttles": 0,
     "pending_failures": 0,
+    "repeat_token": False,
 }
 
 
@@ -539,7 +545,14 @@ def list_page(q):
     page = rows[:limit]
     body = '{"TimeSeriesSummaries":[' + ",".join(
         summary_json(s) for s in page) + "]"
-    if len(rows) > limit:
+    with lock:
+        repeat = state["repeat_token"]
+    if repeat:
+        # The mode repeat_token: the token given is the one received.
+        tok = q.get("nextToken") or make_token(
+            page[-1]["id"] if page else "", q)
+        body += ',"nextToken":%s' % json.dumps(tok)
+    elif len(rows) > limit:
         body += ',"nextToken":%s' % json.dumps(make_token(page[-1]["id"], q))
     return body + "}", len(page)
 
@@ -676,6 +689,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = {"pending_throttles": state["pending_throttles"],
                        "pending_failures": state["pending_failures"]}
             return self.send(200, json.dumps(out))
+        if path == "/__control/repeat_token" and self.command == "POST":
+            on = q.get("on", "1")
+            if on not in ("0", "1"):
+                return self.send(400, json.dumps(
+                    {"message": "on must be 0 or 1"}))
+            with lock:
+                state["repeat_token"] = on == "1"
+            return self.send(200, json.dumps({"repeat_token": on == "1"}))
         if path == "/__control/stats" and self.command == "GET":
             with lock:
                 out = json.loads(json.dumps(state["stats"]))
