@@ -159,6 +159,13 @@ struct xfer {
 	struct http_resp *resp;
 	CURL *h;
 	uint64_t sent;            /* body bytes sent in this attempt */
+	/* A GET into a sink: what this attempt asked for and got. */
+	uint64_t from;            /* first byte asked for (Range), or 0 */
+	uint64_t left;            /* bytes still wanted, UINT64_MAX: all */
+	uint64_t skip;            /* bytes of a 200 body before from */
+	uint64_t got;             /* body bytes received */
+	int started;              /* the 2xx body has begun */
+	int enough;               /* all wanted arrived; the rest is dropped */
 };
 
 /* A header whose number cannot be believed: the request fails with
@@ -185,6 +192,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		r->has_content_length = 0;
 		r->content_length = 0;
 		r->total_size = 0;
+		r->range_start = UINT64_MAX;
 		r->bad_header[0] = '\0';
 		return len;
 	}
@@ -216,12 +224,21 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		if (r->total_size == 0)
 			r->total_size = r->content_length;
 	} else if (IS("content-range")) {
-		char *slash = strrchr(val, '/');
+		/* "bytes FIRST-LAST/TOTAL" (TOTAL may be "*") */
+		char *slash = strrchr(val, '/'), *dash = strchr(val, '-');
 
 		if (slash != NULL && slash[1] != '*' &&
 		    parse_u64_strict(slash + 1, NET_NUMBER_MAX,
 		    &r->total_size) != 0)
 			bad_header(r, "Content-Range", val);
+		r->range_start = UINT64_MAX;
+		if (strncmp(val, "bytes ", 6) == 0 && dash != NULL) {
+			*dash = '\0';
+			if (parse_u64_strict(val + 6, NET_NUMBER_MAX,
+			    &r->range_start) != 0)
+				r->range_start = UINT64_MAX;
+			*dash = '-';
+		}
 	} else if (IS("x-amzn-errortype"))
 		snprintf(r->error_type, sizeof(r->error_type), "%s", val);
 	else if (IS("x-amz-bucket-region"))
@@ -230,6 +247,16 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		r->mtime = (int64_t)curl_getdate(val, NULL);
 #undef IS
 	return len;
+}
+
+/* Stop a transfer whose body cannot be taken: rc (its message set) is
+ * what http_perform returns, without retrying. */
+static size_t
+body_fail(struct xfer *x, sw_err rc)
+{
+	x->resp->sink_rc = rc;
+	x->resp->sink_failed = 1;
+	return 0; /* abort the transfer */
 }
 
 static size_t
@@ -244,15 +271,47 @@ on_body(char *p, size_t size, size_t n, void *arg)
 		return 0; /* abort: http_perform says why */
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300 && x->req->sink != NULL) {
-		sw_err rc = x->req->sink(x->req->sink_arg, p, len);
+		const char *d = p;
+		size_t m = len;
+		sw_err rc;
 
-		if (rc != SW_OK) {
-			r->sink_rc = rc;
-			r->sink_failed = 1;
-			return 0; /* abort the transfer */
+		if (!x->started) {
+			x->started = 1;
+			/* A server that ignores Range sends the whole object:
+			 * what comes before the range is dropped. */
+			if (status == 200)
+				x->skip = x->from;
+			else if (status == 206 && r->range_start != x->from)
+				return body_fail(x, sw_seterr(SW_ERR_PROTO,
+				    "cannot %s: asked for bytes from %llu, the "
+				    "answer starts elsewhere", x->req->what,
+				    (unsigned long long)x->from));
 		}
-		r->delivered += len;
-		return len;
+		x->got += len;
+		if (x->skip > 0) {
+			uint64_t k = x->skip < m ? x->skip : m;
+
+			d += k;
+			m -= (size_t)k;
+			x->skip -= k;
+		}
+		if (m > x->left) {
+			/* A 206 of more than the range is a broken answer; a
+			 * 200 goes on past the range: enough. */
+			if (status == 206)
+				return body_fail(x, sw_seterr(SW_ERR_PROTO,
+				    "cannot %s: the answer holds more bytes "
+				    "than the range asked for", x->req->what));
+			m = (size_t)x->left;
+			x->enough = 1;
+		}
+		if (m > 0 && (rc = x->req->sink(x->req->sink_arg, d, m)) !=
+		    SW_OK)
+			return body_fail(x, rc);
+		r->delivered += m;
+		if (x->left != UINT64_MAX)
+			x->left -= m;
+		return x->enough ? 0 : len; /* 0: stop reading */
 	}
 	if (r->body.len + len > XML_MAX)
 		return 0;
@@ -610,7 +669,7 @@ http_perform(struct http_client *c, const struct http_req *q,
 		buf_printf(&url, "?%s", q->query);
 
 	for (;;) {
-		struct xfer x = { q, resp, NULL, 0 };
+		struct xfer x = { q, resp, NULL, 0, 0, UINT64_MAX, 0, 0, 0, 0 };
 		struct curl_slist *hdrs = NULL;
 		const char *range_hdr = NULL;
 		CURLcode cc;
@@ -630,10 +689,13 @@ http_perform(struct http_client *c, const struct http_req *q,
 			    (unsigned long long)(q->range_off + q->range_len -
 			    1));
 			range_hdr = range;
+			x.from = from;
+			x.left = q->range_len - base_delivered;
 		} else if (q->ranged || base_delivered > 0) {
 			snprintf(range, sizeof(range), "bytes=%llu-",
 			    (unsigned long long)from);
 			range_hdr = range;
+			x.from = from;
 		}
 		rc = sign_headers(c, q, range_hdr,
 		    base_delivered > 0 && first_etag[0] ? first_etag : NULL,
@@ -700,12 +762,13 @@ http_perform(struct http_client *c, const struct http_req *q,
 		if (first_etag[0] == '\0' && resp->etag[0] != '\0')
 			snprintf(first_etag, sizeof(first_etag), "%s",
 			    resp->etag);
+		if (x.enough && resp->status >= 200 && resp->status < 300)
+			break; /* all of the range arrived (curl was stopped) */
 		if (cc == CURLE_OK && resp->status >= 200 &&
 		    resp->status < 300) {
 			/* A body shorter than announced is a cut-off. */
 			if (q->sink != NULL && resp->has_content_length &&
-			    resp->delivered - base_delivered <
-			    resp->content_length)
+			    x.got < resp->content_length)
 				cc = CURLE_PARTIAL_FILE;
 			else
 				break;

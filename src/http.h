@@ -73,6 +73,7 @@ struct http_resp {
 	uint64_t content_length;
 	int has_content_length;
 	uint64_t total_size;      /* from Content-Range, or Content-Length */
+	uint64_t range_start;     /* Content-Range's first byte, or UINT64_MAX */
 	int64_t mtime;
 	char bad_header[96];      /* a number not to believe ("name: value") */
 	char err_code[64];        /* a failed request's error code, or "" */
