@@ -10,9 +10,9 @@
  * order without sorting more than one directory at a time.  Writes go to a
  * temporary name and are renamed into place, so readers never see half an
  * object.  ETags are not MD5 sums here: a file's "size-mtime" stands in,
- * which changes whenever the file does (a put whose file would get the
- * ETag of the one it replaces, same size within one clock tick, has its
- * mtime moved on by a nanosecond).
+ * which changes whenever the file does (a put's file gets an mtime after
+ * the one it replaces, a nanosecond after when the clock has not moved
+ * on, so a key's ETags never repeat).
  *
  * Conditional puts (If-Match / If-None-Match) hold across processes: every
  * put and delete takes an exclusive flock on the store's root directory
@@ -473,18 +473,20 @@ check_condition(struct store *st, const char *key,
 }
 
 /*
- * Give the new file (fd) an ETag other than the file it replaces (cur),
- * so that If-Match sees every put: same size and same mtime can happen
- * within one tick of the file system's clock.
+ * Give the new file (fd) an mtime after the one of the file it replaces
+ * (cur), so that a key's ETags never repeat and If-Match sees every put:
+ * files written within one tick of the file system's clock get the same
+ * mtime, and a same-sized one the same ETag.
  */
 static void
 distinct_etag(int fd, struct stat *sb, const struct stat *cur)
 {
 	struct timespec ts[2];
 
-	if (!S_ISREG(cur->st_mode) || cur->st_size != sb->st_size ||
-	    cur->st_mtim.tv_sec != sb->st_mtim.tv_sec ||
-	    cur->st_mtim.tv_nsec != sb->st_mtim.tv_nsec)
+	if (!S_ISREG(cur->st_mode) ||
+	    sb->st_mtim.tv_sec > cur->st_mtim.tv_sec ||
+	    (sb->st_mtim.tv_sec == cur->st_mtim.tv_sec &&
+	    sb->st_mtim.tv_nsec > cur->st_mtim.tv_nsec))
 		return;
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;

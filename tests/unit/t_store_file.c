@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "options.h"
@@ -194,6 +195,24 @@ conditional_puts(struct store *st, const char *url, const char *dir)
 	ok(strcmp(i1.etag, i2.etag) != 0 && strcmp(i2.etag, i3.etag) != 0,
 	    "three quick puts of 4 bytes: three ETags (%s %s %s)", i1.etag,
 	    i2.etag, i3.etag);
+
+	/* A key's mtimes only go forward (so its ETags never repeat), even
+	 * when the clock has not moved on: here the file to replace is
+	 * dated in the future. */
+	{
+		struct timespec ts[2] = { { 0, UTIME_OMIT },
+			{ time(NULL) + 3600, 5 } };
+		struct stat sb;
+
+		snprintf(path, sizeof(path), "%s/cond/same", dir);
+		ok(utimensat(AT_FDCWD, path, ts, 0) == 0, "date cond/same an "
+		    "hour ahead");
+		store_put_mem(st, "cond/same", "dddd", 4, NULL, &i1);
+		ok(stat(path, &sb) == 0 && sb.st_mtim.tv_sec == ts[1].tv_sec &&
+		    sb.st_mtim.tv_nsec == 6, "a put over it is dated a "
+		    "nanosecond later (%lld.%09ld)", (long long)sb.st_mtim.tv_sec,
+		    sb.st_mtim.tv_nsec);
+	}
 
 	/* Threads of one process, one store: one winner per round. */
 	{
