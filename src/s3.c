@@ -211,11 +211,33 @@ s3_parse_list(const struct buf *xml, const char *root, store_list_fn fn,
 	return rc;
 }
 
+/* What a listing's callback is wrapped in: every entry must lie under
+ * the prefix asked for (a server's answer is not believed blindly). */
+struct list_guard {
+	const char *prefix, *what;
+	size_t plen;
+	store_list_fn fn;
+	void *arg;
+};
+
+static sw_err
+list_guard_fn(void *arg, const struct store_entry *e)
+{
+	struct list_guard *g = arg;
+
+	if (strncmp(e->key, g->prefix, g->plen) != 0)
+		return sw_seterr(SW_ERR_PROTO, "cannot %s: the answer lists "
+		    "'%s', which is not under the prefix asked for", g->what,
+		    e->key);
+	return g->fn(g->arg, e);
+}
+
 static sw_err
 s3_list(struct store *st, const char *prefix, const char *delimiter,
     const char *start_after, store_list_fn fn, void *arg)
 {
 	struct s3 *c = S3(st);
+	struct list_guard guard = { prefix, NULL, strlen(prefix), fn, arg };
 	char *fprefix = full_key(c, prefix), *fstart = NULL;
 	char token[2048] = "", what[1200];
 	struct http_pager pg;
@@ -225,6 +247,7 @@ s3_list(struct store *st, const char *prefix, const char *delimiter,
 	if (start_after != NULL)
 		fstart = full_key(c, start_after);
 	snprintf(what, sizeof(what), "list '%s%s'", st->url, prefix);
+	guard.what = what;
 	http_pager_init(&pg, what, S3_MAX_PAGES);
 	buf_init(&q);
 	do {
@@ -248,8 +271,8 @@ s3_list(struct store *st, const char *prefix, const char *delimiter,
 		req.h.what = what;
 		if ((rc = s3_perform(c, &req, &resp)) != SW_OK)
 			break;
-		rc = s3_parse_list(&resp.body, c->root, fn, arg, token,
-		    sizeof(token), what);
+		rc = s3_parse_list(&resp.body, c->root, list_guard_fn, &guard,
+		    token, sizeof(token), what);
 		buf_release(&resp.body);
 		if (rc == SW_OK)
 			rc = http_pager_next(&pg, token, strlen(token));
