@@ -26,8 +26,10 @@ void s3_endpoint_release(struct s3_endpoint *e);
 
 /* Parse one ListObjectsV2 answer: fn gets each entry whose key starts with
  * root, with root stripped (keys are URL-decoded when the answer says
- * EncodingType url).  token receives NextContinuationToken when the
- * listing is truncated, else "".  what names the listing in messages. */
+ * EncodingType url).  A <Size> that is not a plain decimal number of at
+ * most 2^62 is SW_ERR_PROTO naming the key.  token receives
+ * NextContinuationToken when the listing is truncated, else "".  what
+ * names the listing in messages. */
 sw_err s3_parse_list(const struct buf *xml, const char *root,
     store_list_fn fn, void *arg, char *token, size_t toklen,
     const char *what);

@@ -64,7 +64,10 @@ void store_free(struct store *st);
 const char *store_url(const struct store *st);
 
 /* List keys starting with prefix.  delimiter may be NULL (flat) or "/".
- * start_after may be NULL.  Pages through continuation tokens internally. */
+ * start_after may be NULL.  Pages through continuation tokens internally;
+ * a server that repeats a token, pages without end, lists a key outside
+ * prefix or a size that cannot be is SW_ERR_PROTO, with the listing (or
+ * the key) named. */
 sw_err store_list(struct store *st, const char *prefix, const char *delimiter,
     const char *start_after, store_list_fn fn, void *arg);
 
@@ -101,7 +104,11 @@ sw_err store_delete(struct store *st, const char *key);
  * every multipart upload in progress for exactly that key (they hold
  * storage until aborted), in a directory the temporary files of puts
  * beside it.  *n (may be NULL) counts them.  Call it only when no other
- * process is uploading the key. */
+ * process is uploading the key.  A store that does not implement
+ * ListMultipartUploads or AbortMultipartUpload (501) is
+ * SW_ERR_UNSUPPORTED after one request, the message naming the bucket and
+ * the lifecycle rule (AbortIncompleteMultipartUpload) to set instead:
+ * housekeeping, which the caller may warn about and go on without. */
 sw_err store_abort_uploads(struct store *st, const char *key, unsigned *n);
 
 /* Check that a key is acceptable as a relative key: not empty, no leading
