@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,11 +206,33 @@ cache_dir_private(const char *path)
 }
 
 sw_err
+cache_default_dir(char *out, size_t len)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	struct passwd pw, *pwp = NULL;
+	char buf[4096];
+
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(out, len, "%s/swrepart", xdg);
+	else if (home != NULL && home[0] == '/')
+		snprintf(out, len, "%s/.cache/swrepart", home);
+	else if (geteuid() == 0)
+		/* mount(8) and systemd run helpers without HOME */
+		snprintf(out, len, CACHE_SYSTEM_DIR);
+	else if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL && pw.pw_dir != NULL && pw.pw_dir[0] == '/')
+		snprintf(out, len, "%s/.cache/swrepart", pw.pw_dir);
+	else
+		return sw_seterr(SW_ERR_CONFIG, "no cache directory: set "
+		    "cache.dir, XDG_CACHE_HOME or HOME");
+	return SW_OK;
+}
+
+sw_err
 cache_open(const struct sw_config *cfg, struct cache **out)
 {
 	struct cache *c;
 	char path[PATH_MAX];
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	int version = 0;
 	sqlite3_stmt *st;
 	sw_err rc;
@@ -217,13 +240,8 @@ cache_open(const struct sw_config *cfg, struct cache **out)
 	*out = NULL;
 	if (cfg->cache_dir != NULL)
 		snprintf(path, sizeof(path), "%s", cfg->cache_dir);
-	else if (xdg != NULL && xdg[0] == '/')
-		snprintf(path, sizeof(path), "%s/swrepart", xdg);
-	else if (home != NULL)
-		snprintf(path, sizeof(path), "%s/.cache/swrepart", home);
-	else
-		return sw_seterr(SW_ERR_CONFIG, "no cache directory: set "
-		    "cache.dir, XDG_CACHE_HOME or HOME");
+	else if ((rc = cache_default_dir(path, sizeof(path))) != SW_OK)
+		return rc;
 	/* a trailing '/' would let a symbolic link through */
 	while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
 		path[strlen(path) - 1] = '\0';

@@ -28,8 +28,12 @@
 struct cache;
 struct sw_config;
 
-/* Open (creating) the cache of cfg (cache.dir, else $XDG_CACHE_HOME or
- * ~/.cache, + "/swrepart"). */
+/* The cache directory when cache.dir is not set: $XDG_CACHE_HOME/swrepart,
+ * else $HOME/.cache/swrepart, else for root CACHE_SYSTEM_DIR (options.h), else the
+ * password database's home + /.cache/swrepart. */
+sw_err cache_default_dir(char *out, size_t len);
+
+/* Open (creating) the cache of cfg (cache.dir, else cache_default_dir()). */
 sw_err cache_open(const struct sw_config *cfg, struct cache **out);
 void cache_close(struct cache *c);
 const char *cache_dir(const struct cache *c);

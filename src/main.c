@@ -184,6 +184,7 @@ usage(FILE *f)
 	for (o = global_opts; o->name != NULL; o++)
 		print_opt(f, o->shortopt, o->name, o->argname, o->help);
 	print_settings(f);
+	config_help_files(f);
 	fprintf(f, "\nSee %s help COMMAND, swrepart(1) and swrepart.conf(5).\n",
 	    progname);
 }

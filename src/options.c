@@ -521,9 +521,27 @@ config_locate(const char *explicit_path, char **out)
 		*out = xstrdup(path);
 		return SW_OK;
 	}
-	if (file_exists("/etc/swrepart/config.yml"))
+	/* the system's: the configured sysconfdir's, and /etc's (where a
+	 * build for /usr/local still looks, as mount(8) runs it) */
+	if (file_exists(SYSCONFDIR "/swrepart/config.yml"))
+		*out = xstrdup(SYSCONFDIR "/swrepart/config.yml");
+	else if (file_exists("/etc/swrepart/config.yml"))
 		*out = xstrdup("/etc/swrepart/config.yml");
 	return SW_OK;
+}
+
+void
+config_help_files(FILE *f)
+{
+	fprintf(f, "\nSettings come from the command line, then the first config "
+	    "file found of:\n  -c FILE, $SWREPART_CONFIG, "
+	    "$XDG_CONFIG_HOME/swrepart/config.yml,\n  "
+	    "~/.config/swrepart/config.yml, %s/swrepart/config.yml%s\n",
+	    SYSCONFDIR, strcmp(SYSCONFDIR, "/etc") != 0 ?
+	    ", /etc/swrepart/config.yml" : "");
+	fprintf(f, "The cache is cache.dir, else $XDG_CACHE_HOME/swrepart, "
+	    "~/.cache/swrepart,\n  or " CACHE_SYSTEM_DIR " for root without "
+	    "HOME (as mount(8) and systemd run it).\n");
 }
 
 /* The sample's rule: a prefix is empty or "a/b/", never "/a/" or "a". */

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -90,6 +91,12 @@ sw_err config_load_file(struct sw_config *cfg, const char *path);
  * ~/.config/swrepart/config.yml, /etc/swrepart/config.yml; *out is NULL
  * when none exists.  Caller frees *out. */
 sw_err config_locate(const char *explicit_path, char **out);
+/* Say which config files config_locate() looks for, and where the cache
+ * lives, for --help. */
+void config_help_files(FILE *f);
+
+/* The system cache, for root without HOME (mount(8), systemd). */
+#define CACHE_SYSTEM_DIR "/var/cache/swrepart"
 
 /* Check cross-field rules after everything is set (prefix rules, etc). */
 sw_err config_validate(const struct sw_config *cfg);
