@@ -22,7 +22,7 @@
 enum {
 	O_START, O_DAYS, O_SERIES, O_RECORDS, O_WINDOWS, O_WFROM, O_WTO,
 	O_SEED, O_PREFIX, O_DISASSOC, O_LEGACY, O_UNVERSIONED, O_DEFLATE,
-	O_NULL, O_VARIANT, O_BAD, O_UNCERTAIN, O_NOMETA, O_LIST
+	O_NULL, O_VARIANT, O_BAD, O_UNCERTAIN, O_NOMETA, O_LIST, O_FORCE
 };
 
 const struct cmd_opt gen_opts[] = {
@@ -57,6 +57,8 @@ const struct cmd_opt gen_opts[] = {
 	[O_LIST] = { "list-series", 0, NULL,
 	    "print the series (id, type, asset, property, associated) "
 	    "instead of writing" },
+	[O_FORCE] = { "force", 0, NULL,
+	    "write even into the configured cold tier (s3.cold_tier.bucket_name)" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -134,6 +136,41 @@ dest_url(const char *dest, char **out)
 	return SW_OK;
 }
 
+/*
+ * Whether url (a store URL from dest_url()) lies in the configured cold
+ * tier: the same bucket (any prefix), or the cold tier's directory or one
+ * below it.  gen must never mix synthetic objects into real data.
+ */
+static int
+is_cold_tier(const char *url, const char *cold_bucket)
+{
+	char *cold = config_bucket_url(cold_bucket);
+	char real[PATH_MAX];
+	size_t n;
+	int same = 0;
+
+	if (cold == NULL)
+		return 0;
+	if (strncmp(cold, "s3://", 5) == 0 && strncmp(url, "s3://", 5) == 0) {
+		n = strcspn(cold + 5, "/");
+		same = strncmp(cold + 5, url + 5, n) == 0 &&
+		    (url[5 + n] == '/' || url[5 + n] == '\0');
+	} else if (strncmp(cold, "file://", 7) == 0 &&
+	    strncmp(url, "file://", 7) == 0) {
+		/* url is resolved already; resolve the cold tier's path too
+		 * (it may not exist: then compare it as written). */
+		if (realpath(cold + 7, real) == NULL)
+			snprintf(real, sizeof(real), "%s", cold + 7);
+		n = strlen(real);
+		while (n > 1 && real[n - 1] == '/')
+			real[--n] = '\0';
+		same = strncmp(url + 7, real, n) == 0 &&
+		    (url[7 + n] == '/' || url[7 + n] == '\0' || n == 1);
+	}
+	free(cold);
+	return same;
+}
+
 struct upload {
 	struct store *st;
 	char *key;
@@ -196,7 +233,7 @@ cmd_gen(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	struct emit_ctx ec;
 	char *url = NULL;
 	char sz[32];
-	int i, list = 0;
+	int i, list = 0, force = 0;
 	double t0;
 	sw_err rc = SW_OK, rc2;
 
@@ -238,6 +275,7 @@ cmd_gen(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		case O_UNCERTAIN: rc = share_arg(n, v, &p.uncertain_share); break;
 		case O_NOMETA: p.asset_metadata = 0; break;
 		case O_LIST: list = 1; break;
+		case O_FORCE: force = 1; break;
 		}
 	}
 	if (rc == SW_OK)
@@ -249,13 +287,19 @@ cmd_gen(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	if (argc > 1)
 		return cmd_fail(sw_seterr(SW_ERR_USAGE, "gen takes one "
 		    "destination, not %d", argc));
-	if (argc == 0 && ctx->cfg.cold_bucket == NULL)
+	if (argc == 0)
 		return cmd_fail(sw_seterr(SW_ERR_USAGE, "gen needs a "
-		    "destination: DEST or s3.cold_tier.bucket_name"));
-	if (argc == 1)
-		rc = dest_url(argv[0], &url);
-	else
-		url = config_bucket_url(ctx->cfg.cold_bucket);
+		    "destination: give DEST, a directory, file:///DIR or "
+		    "s3://BUCKET[/PREFIX] (gen never writes into the configured "
+		    "cold tier by default)"));
+	rc = dest_url(argv[0], &url);
+	if (rc == SW_OK && !force && ctx->cfg.cold_bucket != NULL &&
+	    is_cold_tier(url, ctx->cfg.cold_bucket))
+		rc = sw_seterr(SW_ERR_USAGE, "'%s' is in the configured cold tier "
+		    "(s3.cold_tier.bucket_name '%s'): gen writes synthetic "
+		    "objects, never into real data; give another DEST, or "
+		    "--force if that cold tier is a demonstration",
+		    url, ctx->cfg.cold_bucket);
 	if (rc == SW_OK)
 		rc = store_open(url, &ctx->cfg, &st);
 	if (rc == SW_OK)

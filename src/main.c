@@ -120,6 +120,24 @@ find_cmd(const char *name)
 	return NULL;
 }
 
+/* "unknown command 'sycn' (did you mean 'sync'?)" */
+static sw_err
+unknown_command(const char *name)
+{
+	const char *names[32], *hint;
+	size_t n = 0;
+	const struct cmd_entry *c;
+
+	for (c = cmd_table; c->name != NULL && n < 32; c++)
+		names[n++] = c->name;
+	hint = opt_closest(name, names, n);
+	if (hint != NULL)
+		return sw_seterr(SW_ERR_USAGE, "unknown command '%s' (did you "
+		    "mean '%s'?)", name, hint);
+	return sw_seterr(SW_ERR_USAGE, "unknown command '%s' (see '%s help')",
+	    name, progname);
+}
+
 static void
 print_opt(FILE *f, int shortopt, const char *name, const char *argname,
     const char *help)
@@ -203,8 +221,7 @@ cmd_help(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		return 0;
 	}
 	if ((c = find_cmd(argv[0])) == NULL)
-		return cmd_fail(sw_seterr(SW_ERR_USAGE, "unknown command '%s' "
-		    "(see '%s help')", argv[0], progname));
+		return cmd_fail(unknown_command(argv[0]));
 	usage_cmd(stdout, c);
 	return 0;
 }
@@ -316,6 +333,29 @@ short_to_val(const struct cmd_entry *c, int ch)
 	return -1;
 }
 
+/* "unknown option '--form' for 'sync' (did you mean '--from'?)": the
+ * closest of the long options parse() knows at that point (lo). */
+static sw_err
+unknown_option(const struct cmd_entry *c, const struct option *lo,
+    const char *bad)
+{
+	const char *names[BASE], *hint = NULL;
+	char word[128];
+	size_t n = 0;
+
+	if (strncmp(bad, "--", 2) == 0) {
+		snprintf(word, sizeof(word), "%.*s", (int)strcspn(bad + 2, "="),
+		    bad + 2);
+		for (; lo->name != NULL && n < BASE; lo++)
+			names[n++] = lo->name;
+		hint = opt_closest(word, names, n);
+	}
+	return sw_seterr(SW_ERR_USAGE, "unknown option '%.*s'%s%s%s%s%s%s",
+	    (int)strcspn(bad, "="), bad, c ? " for '" : "", c ? c->name : "",
+	    c ? "'" : "", hint ? " (did you mean '--" : "", hint ? hint : "",
+	    hint ? "'?)" : "");
+}
+
 /*
  * Parse argv with getopt_long.  Before the command (c NULL) parsing stops
  * at the first operand; after it, options and operands may mix and the
@@ -343,13 +383,13 @@ parse(struct parsed *p, const struct cmd_entry *c, int argc, char **argv,
 			(*operands)[(*noperands)++] = optarg;
 			continue;
 		}
-		if (ch == '?' || ch == ':') {
-			const char *bad = argv[optind - 1];
-
-			rc = sw_seterr(SW_ERR_USAGE, ch == ':' ?
-			    "option '%s' needs a value" :
-			    "unknown option '%s'%s%s%s", bad,
-			    c ? " for '" : "", c ? c->name : "", c ? "'" : "");
+		if (ch == ':') {
+			rc = sw_seterr(SW_ERR_USAGE, "option '%s' needs a value",
+			    argv[optind - 1]);
+			break;
+		}
+		if (ch == '?') {
+			rc = unknown_option(c, lo, argv[optind - 1]);
 			break;
 		}
 		if (ch < BASE)
@@ -560,8 +600,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((c = find_cmd(argv[consumed])) == NULL) {
-		status = cmd_fail(sw_seterr(SW_ERR_USAGE, "unknown command "
-		    "'%s' (see '%s help')", argv[consumed], progname));
+		status = cmd_fail(unknown_command(argv[consumed]));
 		goto out;
 	}
 	/* The command's own options, globals and operands, in any order. */
@@ -577,9 +616,16 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (p.nwords > 0 && c->fn != cmd_mount) {
-		status = cmd_fail(sw_seterr(SW_ERR_USAGE, "-o: unknown key "
-		    "'%.*s' (see swrepart.conf(5))",
-		    (int)strcspn(p.words[0], "="), p.words[0]));
+		char key[128];
+		const char *hint;
+
+		snprintf(key, sizeof(key), "%.*s",
+		    (int)strcspn(p.words[0], "="), p.words[0]);
+		hint = opt_closest_key(key);
+		status = cmd_fail(hint ? sw_seterr(SW_ERR_USAGE, "-o: unknown "
+		    "key '%s' (did you mean '%s'?)", key, hint) :
+		    sw_seterr(SW_ERR_USAGE, "-o: unknown key '%s' (see "
+		    "swrepart.conf(5))", key));
 		goto out;
 	}
 	ctx.progname = progname;
@@ -590,13 +636,19 @@ main(int argc, char **argv)
 		status = c->fn(&ctx, p.args, p.nargs, noperands, operands);
 		goto out;
 	}
-	if ((rc = load_config(&ctx, &p)) != SW_OK) {
-		status = cmd_fail(rc);
-		goto out;
-	}
+	/* What the config file says (the sample's Glue keys) waits for the
+	 * level it sets: -q and log_level silence it too. */
+	log_set_level(p.quiet ? LOG_LVL_ERROR : LOG_LVL_NOTICE + p.verbose >
+	    LOG_LVL_DEBUG ? LOG_LVL_DEBUG : LOG_LVL_NOTICE + p.verbose);
+	log_hold();
+	rc = load_config(&ctx, &p);
 	log_set_level(p.quiet ? LOG_LVL_ERROR : (int)ctx.cfg.log_level +
 	    p.verbose > LOG_LVL_DEBUG ? LOG_LVL_DEBUG :
 	    (int)ctx.cfg.log_level + p.verbose);
+	if (rc != SW_OK) {
+		status = cmd_fail(rc);
+		goto out;
+	}
 	status = c->fn(&ctx, p.args, p.nargs, noperands, operands);
 out:
 	config_release(&ctx.cfg);

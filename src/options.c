@@ -333,6 +333,31 @@ closest_key(const char *key)
 	return best;
 }
 
+const char *
+opt_closest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t len = strlen(word), bestd, i, d;
+
+	/* Two edits for a short word, three for a long one: "sycn" is
+	 * "sync", but "foo" is no "gen". */
+	bestd = len >= 8 ? 4 : len >= 4 ? 3 : 2;
+	for (i = 0; i < n; i++) {
+		d = edit_distance(word, cands[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = cands[i];
+		}
+	}
+	return best;
+}
+
+const char *
+opt_closest_key(const char *key)
+{
+	return closest_key(key);
+}
+
 static int
 is_ignored_key(const char *key)
 {
@@ -374,7 +399,7 @@ yaml_null(const yaml_node_t *n)
 
 static sw_err
 walk_mapping(struct sw_config *cfg, yaml_document_t *doc, yaml_node_t *map,
-    const char *prefix, const char *path)
+    const char *prefix, const char *path, struct buf *glue)
 {
 	yaml_node_pair_t *pair;
 	sw_err rc = SW_OK;
@@ -399,7 +424,8 @@ walk_mapping(struct sw_config *cfg, yaml_document_t *doc, yaml_node_t *map,
 
 		if (v->type == YAML_MAPPING_NODE) {
 			if (is_section(key.data))
-				rc = walk_mapping(cfg, doc, v, key.data, path);
+				rc = walk_mapping(cfg, doc, v, key.data, path,
+				    glue);
 			else if (opt_find_key(key.data) != NULL)
 				rc = sw_seterr(SW_ERR_CONFIG,
 				    "%s: '%s' takes a value, not a mapping",
@@ -418,8 +444,9 @@ walk_mapping(struct sw_config *cfg, yaml_document_t *doc, yaml_node_t *map,
 				rc = config_set(cfg, o,
 				    (const char *)v->data.scalar.value, origin);
 		} else if (is_ignored_key(key.data)) {
-			log_notice("%s: '%s' is used by the sample's AWS Glue "
-			    "jobs only; ignored", origin, key.data);
+			/* said once, for all of them, by the caller */
+			buf_printf(glue, "%s'%s' (line %lu)", glue->len ? ", " :
+			    "", key.data, line);
 		} else if (is_section(key.data)) {
 			rc = sw_seterr(SW_ERR_CONFIG,
 			    "%s: '%s' is a section and needs keys below it",
@@ -470,8 +497,16 @@ config_load_file(struct sw_config *cfg, const char *path)
 		rc = sw_seterr(SW_ERR_CONFIG,
 		    "%s:%lu: the config must be a mapping of keys to values",
 		    path, (unsigned long)root->start_mark.line + 1);
-	else
-		rc = walk_mapping(cfg, &doc, root, "", path);
+	else {
+		struct buf glue;
+
+		buf_init(&glue);
+		rc = walk_mapping(cfg, &doc, root, "", path, &glue);
+		if (rc == SW_OK && glue.len > 0)
+			log_notice("%s: ignoring the keys that only the sample's "
+			    "AWS Glue jobs use: %s", path, glue.data);
+		buf_release(&glue);
+	}
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	fclose(f);

@@ -80,6 +80,13 @@ void config_release(struct sw_config *cfg);
 const struct opt_def *opt_find_key(const char *key);
 const struct opt_def *opt_find_long(const char *name);
 
+/* The candidate closest to word (a typo of it), or NULL when none is
+ * close: for "did you mean" hints.  opt_closest_key() does it for config
+ * keys (a truncated key counts as close). */
+const char *opt_closest(const char *word, const char *const *cands,
+    size_t n);
+const char *opt_closest_key(const char *key);
+
 /* Set one option from text; the error names origin ("FILE:LINE", "-o"). */
 sw_err config_set(struct sw_config *cfg, const struct opt_def *o,
     const char *value, const char *origin);

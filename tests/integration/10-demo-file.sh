@@ -83,8 +83,8 @@ glue_role_arn: arn:aws:iam::1:role/x
 YML
 "$SWREPART" -c "$T/c.yml" ls >"$T/ls3" 2>"$T/ls3.err"
 ok $? "a sample-style config file works"
-grep -q "^2 days" "$T/ls3" && grep -q "c.yml:7: 's3.glue_assets.bucket_name' is used by the sample's AWS Glue jobs only; ignored" "$T/ls3.err"
-ok $? "Glue-only keys are ignored with a notice naming the line"
+grep -q "^2 days" "$T/ls3" && grep -q "c.yml: ignoring the keys that only the sample's AWS Glue jobs use: 's3.glue_assets.bucket_name' (line 7), 'glue_role_arn' (line 8)$" "$T/ls3.err"
+ok $? "Glue-only keys are ignored with one notice naming their lines"
 SWREPART_CONFIG=$T/c.yml "$SWREPART" ls >/dev/null 2>&1
 ok $? "SWREPART_CONFIG is read"
 printf 's3:\n  cold_tier:\n    bucket: x\n' >"$T/bad.yml"
