@@ -61,6 +61,15 @@ sw_err day_range_set(struct day_range *r, int is_to, const char *v);
 /* SW_ERR_USAGE when --from is after --to. */
 sw_err day_range_check(const struct day_range *r);
 
+/*
+ * After a listing found no day under prefix: when the prefix holds no
+ * startYear= partition at all, say what it and the level above hold (an
+ * error) and return 1; when it does (a range left no day), return 0 and
+ * say nothing: the caller says which range.
+ */
+struct store;
+int cmd_no_days(struct store *st, const char *prefix);
+
 /* Commands, one file each. */
 int cmd_gen(struct ctx *, const struct cmd_arg *, int, int, char **);
 int cmd_ls(struct ctx *, const struct cmd_arg *, int, int, char **);

@@ -228,7 +228,7 @@ cmd_ls(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 {
 	struct ls_ctx l;
 	struct day_range range;
-	int i;
+	int i, empty = 0;
 	char *url;
 	char sz[32];
 	sw_err rc = SW_OK;
@@ -282,6 +282,11 @@ cmd_ls(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 			log_warn("%lu key%s skipped: they are not cold-tier "
 			    "objects (see the warnings above)", l.skipped,
 			    l.skipped == 1 ? "" : "s");
+		/* Nothing listed is exit 1, as for `aws s3 ls`. */
+		if (l.days == 0 && cmd_no_days(l.st, l.prefix) == 0)
+			log_notice("no day with data in the cold tier in that "
+			    "range");
+		empty = l.days == 0;
 	}
 	store_free(l.st);
 	cache_close(l.cache);
@@ -289,5 +294,5 @@ cmd_ls(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		free(l.sel[i]);
 	free(l.sel);
 	free(l.published);
-	return rc == SW_OK ? 0 : cmd_fail(rc);
+	return rc == SW_OK ? empty : cmd_fail(rc);
 }

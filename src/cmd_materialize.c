@@ -97,6 +97,10 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 		engine_free(e);
 		return cmd_fail(rc);
 	}
+	if (ndays == 0 && cmd_no_days(engine_cold(e), engine_prefix(e))) {
+		engine_free(e);
+		return 1;
+	}
 	if (ndays == 0)
 		log_notice("no day with data in the cold tier%s",
 		    range.lo || range.hi ? " in that range" : "");

@@ -254,3 +254,80 @@ coldtier_list_day(struct store *st, const char *prefix, const struct day *d,
 	day_prefix(d, prefix, p, sizeof(p));
 	return store_list(st, p, NULL, NULL, day_obj, &w);
 }
+
+/* ---- explaining an empty listing ---- */
+
+struct names {
+	const char *parent;
+	struct buf b;
+	size_t n;
+	int years;
+};
+
+static sw_err
+name_add(void *arg, const struct store_entry *e)
+{
+	struct names *nm = arg;
+	const char *name = e->key + strlen(nm->parent);
+
+	if (strncmp(name, "startYear=", 10) == 0 && e->is_prefix)
+		nm->years = 1;
+	if (nm->n < 8)
+		buf_printf(&nm->b, "%s'%s'", nm->n ? ", " : "", name);
+	else if (nm->n == 8)
+		buf_puts(&nm->b, ", ...");
+	nm->n++;
+	return SW_OK;
+}
+
+static sw_err
+list_names(struct store *st, const char *parent, struct names *nm)
+{
+	memset(nm, 0, sizeof(*nm));
+	nm->parent = parent;
+	buf_init(&nm->b);
+	buf_puts(&nm->b, "");
+	return store_list(st, parent, "/", NULL, name_add, nm);
+}
+
+sw_err
+coldtier_explain_empty(struct store *st, const char *prefix, int *years,
+    char **out)
+{
+	struct names here, up;
+	char parent[1024];
+	size_t n = strlen(prefix);
+	struct buf msg;
+	sw_err rc;
+
+	*out = NULL;
+	*years = 0;
+	if ((rc = list_names(st, prefix, &here)) != SW_OK) {
+		buf_release(&here.b);
+		return rc;
+	}
+	*years = here.years;
+	buf_init(&msg);
+	buf_printf(&msg, "'%s%s' holds %s%s", store_url(st), prefix,
+	    here.n ? "no startYear= partition, only " : "nothing",
+	    here.n ? here.b.data : "");
+	buf_release(&here.b);
+	if (n > 0) {
+		/* The level above: "a/b/" -> "a/", "raw/" -> "". */
+		snprintf(parent, sizeof(parent), "%s", prefix);
+		parent[n - 1] = '\0';
+		*(strrchr(parent, '/') ? strrchr(parent, '/') + 1 : parent) =
+		    '\0';
+		if ((rc = list_names(st, parent, &up)) == SW_OK)
+			buf_printf(&msg, "; '%s%s' holds %s", store_url(st),
+			    parent, up.n ? up.b.data : "nothing");
+		buf_release(&up.b);
+		if (rc != SW_OK) {
+			buf_release(&msg);
+			return rc;
+		}
+	}
+	buf_puts(&msg, " (is s3.cold_tier.data_prefix right?)");
+	*out = buf_detach(&msg);
+	return SW_OK;
+}

@@ -45,4 +45,16 @@ sw_err coldtier_list_day(struct store *st, const char *prefix,
     const struct day *d, coldtier_obj_fn fn, coldtier_bad_fn bad, void *arg,
     struct coldtier_stats *stats);
 
+/*
+ * Why no day was found under prefix, for the user: what the prefix holds
+ * (nothing, or names that are no startYear= partition) and what the level
+ * above it holds, e.g. "'s3://b/wrong/' holds nothing; 's3://b/' holds
+ * 'asset_metadata/', 'raw/' (is s3.cold_tier.data_prefix right?)".
+ * *years is set when the prefix does hold years (then a range, not the
+ * prefix, left no day, and *out still says what the prefix holds).
+ * Caller frees *out.
+ */
+sw_err coldtier_explain_empty(struct store *st, const char *prefix,
+    int *years, char **out);
+
 #endif

@@ -145,6 +145,12 @@ load_selection(struct engine *e)
 		return rc;
 	}
 	rc = sitewise_list_timeseries(e->cfg, type, add_id, &iv);
+	if (rc != SW_OK && strncmp(e->cold_url, "file://", 7) == 0)
+		/* Local files, yet credentials are asked for: say why. */
+		rc = sw_adderr(rc, "timeseries_type %s needs the IoT SiteWise "
+		    "API (ListTimeSeries), hence AWS credentials, even for the "
+		    "local cold tier '%s': give --timeseries-type ALL to take "
+		    "every series of the files", type, e->cold_url);
 	if (rc == SW_OK) {
 		if (iv.n > 0)
 			qsort(iv.v, iv.n, sizeof(*iv.v), cmp_strp);

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "cmd.h"
+#include "coldtier.h"
 #include "creds.h"
 #include "log.h"
 #include "util.h"
@@ -107,6 +108,22 @@ day_range_check(const struct day_range *r)
 	if (r->lo != NULL && r->hi != NULL && day_cmp(r->lo, r->hi) > 0)
 		return sw_seterr(SW_ERR_USAGE, "--from is after --to");
 	return SW_OK;
+}
+
+int
+cmd_no_days(struct store *st, const char *prefix)
+{
+	char *why = NULL;
+	int years = 0;
+
+	if (coldtier_explain_empty(st, prefix, &years, &why) != SW_OK) {
+		log_error("no day in the cold tier, and %s", sw_errmsg());
+		return 1;
+	}
+	if (!years)
+		log_error("no day in the cold tier: %s", why);
+	free(why);
+	return !years;
 }
 
 static const struct cmd_entry *
