@@ -597,11 +597,13 @@ abort_upload(struct s3 *c, const char *fk, const char *upload_id,
 static sw_err
 no_housekeeping(struct s3 *c, const char *api)
 {
-	return sw_adderr(SW_ERR_UNSUPPORTED, "the store of bucket '%s' does "
-	    "not implement %s, so swrepart cannot clean up interrupted "
-	    "multipart uploads; add an S3 lifecycle rule with "
-	    "AbortIncompleteMultipartUpload to bucket '%s' instead",
-	    c->bucket, api, c->bucket);
+	char why[1024];
+
+	snprintf(why, sizeof(why), "%s", sw_errmsg());
+	return sw_seterr(SW_ERR_UNSUPPORTED, "%s; the store of bucket '%s' "
+	    "does not implement %s: add an S3 lifecycle rule with "
+	    "AbortIncompleteMultipartUpload to bucket '%s' to clean up "
+	    "interrupted multipart uploads", why, c->bucket, api, c->bucket);
 }
 
 /* One part of a multipart upload, run by a pool worker. */

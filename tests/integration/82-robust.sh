@@ -99,6 +99,7 @@ st=$?
 ok $? "sync to a target without ListMultipartUploads exits 0 ($st)" || sed 's/^/# /' "$T/s1"
 [ "$(grep -c 'AbortIncompleteMultipartUpload' "$T/s1")" = 1 ]
 ok $? "... and says once to set an AbortIncompleteMultipartUpload lifecycle rule"
+grep 'AbortIncompleteMultipartUpload' "$T/s1" | sed 's/^/# /'
 n=$(count ListMultipartUploads)
 [ "$n" -le 2 ] && [ "$(count AbortMultipartUpload)" = 0 ]
 ok $? "... after at most one ListMultipartUploads per day, never retried ($n for 2 days)"
