@@ -1333,3 +1333,313 @@ cache_day_drop(struct cache *c, int64_t src, const struct day *d)
 {
 	LOCKED(c, cache_day_drop_locked(c, src, d));
 }
+
+/* ---- builds in progress ----
+ *
+ * DIR/progress/S-YYYY-MM-DD holds one line, replaced (written aside and
+ * renamed) at most once a second by a thread of the build, from its
+ * first second on, and removed when the build ends:
+ *   1 PID SRC YYYY-MM-DD PHASE DONE TOTAL BYTES STARTED UPDATED
+ * A file whose process is gone is a build that died: readers skip it. */
+
+struct cache_progress_w {
+	char path[PATH_MAX], tmp[PATH_MAX + 32];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	int stop, dirty, written, failed;
+	struct cache_progress p;
+};
+
+static void
+progress_path(const char *dir, int64_t src, const struct day *d,
+    char *out, size_t len)
+{
+	char ds[11];
+
+	day_str(d, ds);
+	snprintf(out, len, "%s/progress/%lld-%s", dir, (long long)src, ds);
+}
+
+static int
+progress_write(struct cache_progress_w *w, const struct cache_progress *p)
+{
+	char line[256], dir[PATH_MAX], ds[11], *slash;
+	int fd, n;
+
+	snprintf(dir, sizeof(dir), "%s", w->path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (mkdir_private(dir) != SW_OK)
+		return -1;
+	day_str(&p->d, ds);
+	n = snprintf(line, sizeof(line), "1 %ld %lld %s %s %llu %llu %llu "
+	    "%.3f %.3f\n", p->pid, (long long)p->src, ds, p->phase,
+	    (unsigned long long)p->done, (unsigned long long)p->total,
+	    (unsigned long long)p->bytes, p->started, p->updated);
+	fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		unlink(w->tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(w->tmp, w->path) < 0) {
+		unlink(w->tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The build's publisher: a second in, then each second something
+ * changed. */
+static void *
+progress_thread(void *arg)
+{
+	struct cache_progress_w *w = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct cache_progress snap;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &ts) !=
+		    ETIMEDOUT)
+			;
+		if (w->stop)
+			break;
+		if (w->written && !w->dirty)
+			continue;
+		w->p.updated = now_wall();
+		snap = w->p;
+		w->dirty = 0;
+		pthread_mutex_unlock(&w->mu);
+		if (progress_write(w, &snap) == 0) {
+			pthread_mutex_lock(&w->mu);
+			w->written = 1;
+		} else {
+			/* a cache we cannot write to shows no progress;
+			 * the build itself says why it fails, if it does */
+			pthread_mutex_lock(&w->mu);
+			w->failed = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+struct cache_progress_w *
+cache_progress_begin(struct cache *c, int64_t src, const struct day *d)
+{
+	struct cache_progress_w *w = xcalloc(1, sizeof(*w));
+	pthread_condattr_t ca;
+
+	progress_path(c->dir, src, d, w->path, sizeof(w->path));
+	snprintf(w->tmp, sizeof(w->tmp), "%s.%ld.tmp", w->path,
+	    (long)getpid());
+	w->p.src = src;
+	w->p.d = *d;
+	w->p.pid = (long)getpid();
+	w->p.started = now_wall();
+	snprintf(w->p.phase, sizeof(w->p.phase), "listing");
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&w->th, NULL, progress_thread, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+cache_progress_phase(struct cache_progress_w *w, const char *phase,
+    uint64_t total)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	snprintf(w->p.phase, sizeof(w->p.phase), "%s", phase);
+	w->p.done = 0;
+	w->p.total = total;
+	w->dirty = 1;
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+cache_progress_add(struct cache_progress_w *w, uint64_t n, uint64_t bytes)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->p.done += n;
+	w->p.bytes += bytes;
+	w->dirty = 1;
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+cache_progress_end(struct cache_progress_w *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	if (w->written)
+		unlink(w->path);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+/* One progress file, if its build is alive. */
+static int
+progress_read(const char *path, struct cache_progress *p)
+{
+	char line[256], ds[16], phase[32];
+	long long src;
+	unsigned long long done, total, bytes;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), v;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	line[n] = '\0';
+	memset(p, 0, sizeof(*p));
+	if (sscanf(line, "%d %ld %lld %15s %31s %llu %llu %llu %lf %lf", &v,
+	    &p->pid, &src, ds, phase, &done, &total, &bytes, &p->started,
+	    &p->updated) != 10 || v != 1 || p->pid <= 0 ||
+	    day_parse(ds, &p->d) != SW_OK)
+		return -1;
+	p->src = src;
+	snprintf(p->phase, sizeof(p->phase), "%s", phase);
+	p->done = done;
+	p->total = total;
+	p->bytes = bytes;
+	if (kill((pid_t)p->pid, 0) < 0 && errno == ESRCH)
+		return -1;
+	return 0;
+}
+
+sw_err
+cache_progress_get(struct cache *c, int64_t src, const struct day *d,
+    struct cache_progress *out)
+{
+	char path[PATH_MAX];
+
+	progress_path(c->dir, src, d, path, sizeof(path));
+	if (progress_read(path, out) < 0 || out->src != src ||
+	    day_cmp(&out->d, d) != 0)
+		return SW_ERR_NOTFOUND;
+	return SW_OK;
+}
+
+sw_err
+cache_progress_list(struct cache *c, struct cache_progress **out, size_t *n)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *dir;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(path, sizeof(path), "%s/progress", c->dir);
+	if ((dir = opendir(path)) == NULL)
+		return SW_OK;
+	while ((de = readdir(dir)) != NULL) {
+		struct cache_progress p;
+
+		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp") != NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/progress/%s", c->dir,
+		    de->d_name);
+		if (progress_read(path, &p) < 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = p;
+	}
+	closedir(dir);
+	return SW_OK;
+}
+
+sw_err
+cache_source_name(struct cache *c, int64_t src, char *out, size_t len)
+{
+	sqlite3_stmt *st;
+	sw_err rc = SW_OK;
+
+	pthread_mutex_lock(&c->mu);
+	if (sqlite3_prepare_v2(c->db, "SELECT url, prefix, type FROM source "
+	    "WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(c, "find a source");
+		pthread_mutex_unlock(&c->mu);
+		return rc;
+	}
+	sqlite3_bind_int64(st, 1, src);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, len, "%s%s (%s)",
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+	else
+		snprintf(out, len, "source %lld", (long long)src);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+/* n with thousands separators. */
+static void
+group3(uint64_t n, char *out, size_t len)
+{
+	char digits[32];
+	size_t nd, i, k = 0;
+
+	snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n);
+	nd = strlen(digits);
+	for (i = 0; i < nd && k + 2 < len; i++) {
+		if (i > 0 && (nd - i) % 3 == 0)
+			out[k++] = ',';
+		out[k++] = digits[i];
+	}
+	out[k] = '\0';
+}
+
+void
+cache_progress_format(const struct cache_progress *p, char *out, size_t len)
+{
+	char done[32], total[32], sz[32];
+
+	group3(p->done, done, sizeof(done));
+	group3(p->total, total, sizeof(total));
+	format_size(p->bytes, sz, sizeof(sz));
+	if (strcmp(p->phase, "fetching") == 0)
+		snprintf(out, len, "building %s/%s objects (fetching, %s)", done,
+		    total, sz);
+	else if (strcmp(p->phase, "merging") == 0)
+		snprintf(out, len, "building %s/%s objects (merging)", done,
+		    total);
+	else
+		snprintf(out, len, "building (%s)", p->phase);
+}

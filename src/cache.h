@@ -162,4 +162,46 @@ sw_err cache_day_trylock(struct cache *c, int64_t src, const struct day *d,
 /* Delete files no generation refers to and stale staging directories. */
 sw_err cache_cleanup(struct cache *c);
 
+/*
+ * Builds in progress, as other processes see them: DIR/progress/S-DAY,
+ * written by a thread of the build once a second (from its first second
+ * on: a build shorter than that writes nothing) and removed at its end.
+ */
+struct cache_progress {
+	int64_t src;
+	struct day d;
+	char phase[16];        /* listing, fetching, merging, committing */
+	uint64_t done, total;  /* objects of the phase done, out of total */
+	uint64_t bytes;        /* bytes fetched */
+	double started;        /* wall clock */
+	double updated;        /* when this was written */
+	long pid;              /* the building process */
+};
+struct cache_progress_w;
+/* Start publishing the build of day d (phase "listing"); NULL when no
+ * thread can be started (then nothing is published).  The functions below
+ * accept NULL and are thread-safe. */
+struct cache_progress_w *cache_progress_begin(struct cache *c, int64_t src,
+    const struct day *d);
+/* A new phase: its done count starts at 0, out of total. */
+void cache_progress_phase(struct cache_progress_w *w, const char *phase,
+    uint64_t total);
+void cache_progress_add(struct cache_progress_w *w, uint64_t n,
+    uint64_t bytes);
+/* The build ended: stop, remove what was published, free w. */
+void cache_progress_end(struct cache_progress_w *w);
+/* The build of day d in progress (in any process): SW_ERR_NOTFOUND,
+ * without a message, when there is none (or its process is gone). */
+sw_err cache_progress_get(struct cache *c, int64_t src, const struct day *d,
+    struct cache_progress *out);
+/* Every build in progress; *out is freed by the caller. */
+sw_err cache_progress_list(struct cache *c, struct cache_progress **out,
+    size_t *n);
+/* "building 1,234/5,018 objects (fetching, 12.0 MB)". */
+void cache_progress_format(const struct cache_progress *p, char *out,
+    size_t len);
+/* "url prefix (type)" of source src. */
+sw_err cache_source_name(struct cache *c, int64_t src, char *out,
+    size_t len);
+
 #endif

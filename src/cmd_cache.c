@@ -66,11 +66,32 @@ when(double t, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
+/* Builds in progress, in any process: "2022-05-01  building 1,234/5,018
+ * objects (fetching, 1.2 MB), for 12 s, pid 4242, SOURCE". */
+static void
+status_building(struct cache *c, struct cache_progress *p, size_t np)
+{
+	size_t i;
+
+	if (np > 0)
+		printf("building now:\n");
+	for (i = 0; i < np; i++) {
+		char ds[11], what[160], src[1200];
+
+		day_format(&p[i].d, ds);
+		cache_progress_format(&p[i], what, sizeof(what));
+		cache_source_name(c, p[i].src, src, sizeof(src));
+		printf("%s  %s, for %.0f s, pid %ld, %s\n", ds, what,
+		    now_wall() - p[i].started, p[i].pid, src);
+	}
+}
+
 static int
 status(struct cache *c, const struct sw_config *cfg)
 {
 	struct cache_entry *v;
-	size_t n, i;
+	struct cache_progress *prog = NULL;
+	size_t n, i, nprog = 0;
 	uint64_t total = 0;
 	int64_t hits, misses, evictions;
 	char sz[32], bound[32], t[40];
@@ -85,8 +106,12 @@ status(struct cache *c, const struct sw_config *cfg)
 	cache_counter(c, "evictions", &evictions);
 	format_size(total, sz, sizeof(sz));
 	format_size(cfg->cache_max_size, bound, sizeof(bound));
-	printf("cache %s: %zu day%s, %s (cache.max_size %s)\n", cache_dir(c),
+	cache_progress_list(c, &prog, &nprog);
+	printf("cache %s: %zu day%s, %s (cache.max_size %s)", cache_dir(c),
 	    n, n == 1 ? "" : "s", sz, cfg->cache_max_size ? bound : "none");
+	if (nprog > 0)
+		printf("; %zu being built", nprog);
+	printf("\n");
 	printf("opens served from the cache %lld, days built or extended "
 	    "%lld, evictions %lld\n", (long long)hits, (long long)misses,
 	    (long long)evictions);
@@ -104,6 +129,8 @@ status(struct cache *c, const struct sw_config *cfg)
 			    (unsigned long long)v[i].records, t, v[i].source);
 		}
 	}
+	status_building(c, prog, nprog);
+	free(prog);
 	free(v);
 	return 0;
 }

@@ -61,20 +61,26 @@ cmp_obj(const void *a, const void *b)
 }
 
 /* The day's state: cold (in the cold tier only), cached, or stale (the
- * cold tier has objects the cached day lacks); ",published" when the
- * target holds a manifest for it. */
+ * cold tier has objects the cached day lacks), or "building 12/30
+ * objects (fetching, 1.2 MB)" while a process (a mount, materialize,
+ * sync) builds it; ",published" when the target holds a manifest for
+ * it. */
 static void
 day_state(struct ls_ctx *l, const struct day *d, char *out, size_t len)
 {
 	struct cache_day cd;
 	struct cache_obj *had = NULL;
+	struct cache_progress pr;
 	size_t nhad = 0, i, j = 0;
 	int stale = 0, pub = 0;
 
 	snprintf(out, len, "cold");
 	for (i = 0; i < l->npublished && !pub; i++)
 		pub = day_cmp(&l->published[i], d) == 0;
-	if (l->cache != NULL && cache_day_get(l->cache, l->src, d, &cd) ==
+	if (l->cache != NULL && cache_progress_get(l->cache, l->src, d, &pr) ==
+	    SW_OK)
+		cache_progress_format(&pr, out, len);
+	else if (l->cache != NULL && cache_day_get(l->cache, l->src, d, &cd) ==
 	    SW_OK && cd.exists && cache_day_objects(l->cache, l->src, d, &had,
 	    &nhad) == SW_OK) {
 		qsort(l->objs, l->nobjs, sizeof(*l->objs), cmp_obj);
@@ -140,7 +146,7 @@ on_day(void *arg, const struct day *d)
 		for (i = 0; i < l->nseries; i++)
 			if (i == 0 || strcmp(l->series[i], l->series[i - 1]))
 				uniq++;
-		char state[64];
+		char state[128];
 
 		format_size(cs.bytes, sz, sizeof(sz));
 		day_state(l, d, state, sizeof(state));

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,7 +24,8 @@ enum { O_FOREGROUND, O_DEBUG, O_SOURCE };
 
 const struct cmd_opt mount_opts[] = {
 	[O_FOREGROUND] = { "foreground", 'f', NULL,
-	    "stay in the foreground and log to stderr" },
+	    "stay in the foreground and log to stderr (mount.swrepart: "
+	    "-o foreground; its -f fakes the mount, as mount(8) means)" },
 	[O_DEBUG] = { "debug", 'd', NULL,
 	    "in the foreground, with libfuse's trace of every request" },
 	[O_SOURCE] = { "source", 0, "URL", "the cold tier: s3://BUCKET[/PREFIX]"
@@ -94,6 +96,43 @@ mounted_at(const char *path, char *fstype, size_t len)
 	return found;
 }
 
+/* Whether directory path holds anything: 1, 0, or -1 (errno set). */
+static int
+not_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int found = 0;
+
+	if (d == NULL)
+		return -1;
+	while (!found && (de = readdir(d)) != NULL)
+		found = strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return found;
+}
+
+/* Whether /etc/fuse.conf has a line "user_allow_other". */
+static int
+fuse_conf_allows_other(void)
+{
+	FILE *f = fopen("/etc/fuse.conf", "r");
+	char line[256];
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line + strspn(line, " \t");
+
+		found = strncmp(p, "user_allow_other", 16) == 0 &&
+		    (p[16] == '\0' || strchr(" \t\r\n#", p[16]) != NULL);
+	}
+	fclose(f);
+	return found;
+}
+
 int
 cmd_mount(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
     char **argv)
@@ -101,7 +140,7 @@ cmd_mount(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	struct fs_opts fo;
 	char real[PATH_MAX], fstype[64] = "", *fsname;
 	struct stat st;
-	int i;
+	int i, nonempty = 0;
 	sw_err rc = SW_OK;
 
 	memset(&fo, 0, sizeof(fo));
@@ -142,6 +181,10 @@ cmd_mount(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		}
 		else if (strcmp(w, "foreground") == 0)
 			fo.foreground = 1;
+		else if (strcmp(w, "nonempty") == 0)
+			nonempty = 1;
+		else if (strcmp(w, "exact_size") == 0)
+			ctx->cfg.mount_exact_size = 1;
 		else if (!dropped_word(w))
 			rc = sw_seterr(SW_ERR_USAGE, "unknown mount option '%s' "
 			    "(give settings as -o KEY=VALUE, see swrepart.conf(5))",
@@ -174,6 +217,15 @@ cmd_mount(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		return cmd_fail(sw_seterr(SW_ERR_USAGE, "'%s' is already a "
 		    "mount point (%s): unmount it first", real,
 		    fstype[0] ? fstype : "unknown type"));
+	/* libfuse 3 mounts over files silently; they would be hidden. */
+	if (!nonempty && not_empty(real) == 1)
+		return cmd_fail(sw_seterr(SW_ERR_USAGE, "mount point '%s' is "
+		    "not empty: its files would be hidden while mounted "
+		    "(-o nonempty mounts over them)", real));
+	if (fo.allow_other && geteuid() != 0 && !fuse_conf_allows_other())
+		return cmd_fail(sw_seterr(SW_ERR_USAGE, "-o allow_other: a user "
+		    "other than root needs the line 'user_allow_other' in "
+		    "/etc/fuse.conf (or mount without allow_other)"));
 	/* The daemon runs in "/": a relative cache directory must be made
 	 * absolute now. */
 	if (ctx->cfg.cache_dir != NULL && ctx->cfg.cache_dir[0] != '/') {

@@ -62,6 +62,7 @@ struct obj {
 	uint64_t *done;           /* shared progress counter */
 	const struct day *day;
 	uint64_t total;
+	struct cache_progress_w *prog; /* the build's, for other processes */
 };
 
 struct objs {
@@ -438,6 +439,7 @@ done:
 	if (rc != SW_OK)
 		o->err = xstrdup(sw_errmsg());
 	done = __atomic_add_fetch(o->done, 1, __ATOMIC_RELAXED);
+	cache_progress_add(o->prog, 1, s.n);
 	if (e->opts.progress != NULL)
 		e->opts.progress(e->opts.progress_arg, o->day, done, o->total);
 	/* Data errors are judged by the caller (--skip-bad); others stop
@@ -844,6 +846,7 @@ struct build {
 	size_t nskipped;
 	char staging[PATH_MAX];
 	char avro[PATH_MAX], index[PATH_MAX];
+	struct cache_progress_w *prog;  /* published for other processes */
 };
 
 static void
@@ -1103,6 +1106,7 @@ build_fetch(struct build *b)
 	    SW_OK)
 		return rc;
 	b->carried = xcalloc(total + 1, sizeof(*b->carried));
+	cache_progress_phase(b->prog, "fetching", total);
 	t0 = now_mono();
 	batch_init(&bt, e->pool, 1);
 	for (i = 0; i < b->nparts; i++) {
@@ -1130,6 +1134,7 @@ build_fetch(struct build *b)
 		o->done = &done;
 		o->day = b->d;
 		o->total = total;
+		o->prog = b->prog;
 		batch_submit(&bt, fetch_job, o);
 	}
 	rc = batch_wait(&bt);
@@ -1322,9 +1327,11 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 		goto out;
 	if (e->opts.merge_one_thread)
 		merge_set_workers(m, 0);
+	cache_progress_phase(b->prog, "merging", b->nparts);
 	for (i = 0; i < b->nparts && rc == SW_OK; i++) {
 		struct part *p = &b->parts[i];
 
+		cache_progress_add(b->prog, i > 0, 0);
 		rc = merge_part(b, m, p, oldfd, &ms);
 		if (rc == SW_OK) {
 			p->out.key = (char *)p->key;
@@ -1384,6 +1391,7 @@ build_commit(struct build *b, int64_t gen, const char *md5)
 	size_t i, n = 0, ns = 0, k;
 	sw_err rc = SW_OK;
 
+	cache_progress_phase(b->prog, "committing", 0);
 	for (i = 0; i < b->nparts; i++) {
 		const struct part *p = &b->parts[i];
 
@@ -1485,6 +1493,8 @@ engine_day_ex(struct engine *e, const struct day *d,
 	if (rc == SW_OK)
 		rc = cache_day_lock(e->cache, b.src, d, &lockfd);
 	if (rc == SW_OK)
+		b.prog = cache_progress_begin(e->cache, b.src, d);
+	if (rc == SW_OK)
 		rc = build_list(&b, given);
 	engine_listing_free(given);
 	if (rc == SW_OK)
@@ -1541,6 +1551,7 @@ out:
 		if (b.index[0] != '\0')
 			unlink(b.index);
 	}
+	cache_progress_end(b.prog);
 	cache_day_unlock(lockfd);
 	build_release(&b);
 	return rc;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -226,21 +227,71 @@ static const struct fuse_operations ops = {
 	.removexattr = ro_removexattr,
 };
 
+/* While mounting, libfuse's first error is kept for our own message
+ * (which says what to do) instead of being logged. */
+static int mounting;
+static char mount_why[512];
+
 /* libfuse's own messages go where ours go (syslog once daemonized). */
 static void
 fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
+	const char *p = line;
 	size_t n;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
+	if (strncmp(p, "fuse: ", 6) == 0)
+		p += 6;
+	if (mounting && level <= FUSE_LOG_ERR) {
+		if (mount_why[0] == '\0')
+			snprintf(mount_why, sizeof(mount_why), "%s", p);
+		return;
+	}
 	log_msg(level <= FUSE_LOG_ERR ? LOG_LVL_ERROR : level == FUSE_LOG_WARNING
 	    ? LOG_LVL_WARN : level <= FUSE_LOG_NOTICE ? LOG_LVL_NOTICE :
 	    level == FUSE_LOG_INFO ? LOG_LVL_INFO : LOG_LVL_DEBUG, "fuse: %s",
-	    line);
+	    p);
+}
+
+/* Why a mount failed, and what to do about it. */
+static void
+mount_failed(const struct fs_opts *o)
+{
+	struct stat st;
+
+	if (geteuid() != 0 && access("/dev/fuse", R_OK | W_OK) != 0 &&
+	    stat("/dev/fuse", &st) == 0)
+		log_error("cannot mount on '%s': no permission to open /dev/fuse "
+		    "(mode %04o, owner uid %u): mount as root, or let users "
+		    "mount FUSE file systems (/dev/fuse mode 0666, as the fuse3 "
+		    "package sets it)", o->mountpoint,
+		    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+	else if (access("/dev/fuse", F_OK) != 0)
+		log_error("cannot mount on '%s': there is no /dev/fuse (load the "
+		    "fuse module: modprobe fuse; in a container, pass the "
+		    "device in)", o->mountpoint);
+	else
+		log_error("cannot mount on '%s': %s", o->mountpoint,
+		    mount_why[0] ? mount_why : "libfuse gave no reason");
+}
+
+/* Whether standard error is systemd's journal (JOURNAL_STREAM names its
+ * device and inode): a service's daemon then logs there, not to syslog
+ * as well (journald would store each line twice). */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev ==
+	    dev && (unsigned long long)st.st_ino == ino;
 }
 
 int
@@ -250,7 +301,7 @@ fs_run(const struct sw_config *cfg, const struct fs_opts *o)
 	struct fuse *f = NULL;
 	struct mnt *m = NULL;
 	struct buf mo;
-	int status = 1, mounted = 0;
+	int status = 1, mounted = 0, journal = -1, r;
 	sw_err rc;
 
 	/* Check everything that can be checked before daemonizing, with a
@@ -282,19 +333,27 @@ fs_run(const struct sw_config *cfg, const struct fs_opts *o)
 		log_error("cannot set up the FUSE session (options above)");
 		goto out;
 	}
-	if (fuse_mount(f, o->mountpoint) != 0) {
-		log_error("cannot mount on '%s' (is /dev/fuse usable, and the "
-		    "directory empty or allowed with -o nonempty?)",
-		    o->mountpoint);
+	mounting = 1;
+	mount_why[0] = '\0';
+	r = fuse_mount(f, o->mountpoint);
+	mounting = 0;
+	if (r != 0) {
+		mount_failed(o);
 		goto out;
 	}
 	mounted = 1;
+	if (!o->foreground && stderr_is_journal())
+		journal = dup(STDERR_FILENO);
 	if (fuse_daemonize(o->foreground) != 0) {
 		log_error("cannot run in the background");
 		goto out;
 	}
-	if (!o->foreground)
+	if (journal >= 0) {
+		dup2(journal, STDERR_FILENO);
+		close(journal);
+	} else if (!o->foreground) {
 		log_init(o->progname, 1);
+	}
 	if ((rc = mnt_new(cfg, &m)) != SW_OK) {
 		log_error("%s", sw_errmsg());
 		goto out;
@@ -309,8 +368,7 @@ fs_run(const struct sw_config *cfg, const struct fs_opts *o)
 	 * holds up the others. */
 	{
 		/* A signal ends the loop with its number: a clean stop. */
-		int r = fuse_loop_mt(f, 0);
-
+		r = fuse_loop_mt(f, 0);
 		status = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ?
 		    0 : 1;
 	}

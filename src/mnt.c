@@ -27,6 +27,7 @@
 struct dstate {
 	int64_t dn;                /* days since the epoch */
 	int building;
+	unsigned builds;           /* builds ended (a waiter sees its own) */
 	pthread_cond_t cv;         /* signalled when a build ends */
 	double checked;            /* last listed (wall clock), or 0 */
 	int failed;
@@ -125,6 +126,28 @@ parse_path(const char *path, struct node *n)
 }
 
 static void evict(struct mnt *m);
+static int day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
+    struct engine_pin *pin, int *changed);
+static int stale(const struct mnt *m, const struct dstate *ds,
+    const struct cache_day *cd);
+
+/* " (started 2026-12-02T20:31:05Z)" for the lines that start and end
+ * builds, on a terminal: anywhere else log lines carry the time already
+ * (log.h), and the journal and syslog stamp them. */
+static void
+when(const char *what, char *out, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	char ts[32];
+
+	out[0] = '\0';
+	if (!isatty(STDERR_FILENO))
+		return;
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(out, len, " (%s %s)", what, ts);
+}
 
 sw_err
 mnt_new(const struct sw_config *cfg, struct mnt **out)
@@ -330,6 +353,34 @@ stat_file(struct mnt *m, const struct node *n, struct stat *st)
 	return 0;
 }
 
+/* mount.exact_size: bring day d to what the next open would serve (built,
+ * or listed again when stale), once for all callers as for reads.  A
+ * build that fails leaves the size at 0; the open then fails and says
+ * why. */
+static void
+exact_wait(struct mnt *m, const struct day *d)
+{
+	struct engine_pin pin;
+	struct cache_day cd;
+	struct dstate *ds;
+	int changed, ready;
+
+	pthread_mutex_lock(&m->mu);
+	ds = dstate_get(m, d);
+	ready = !ds->building && cache_day_get(m->c, m->src, d, &cd) == SW_OK &&
+	    cd.exists && !stale(m, ds, &cd);
+	if (!ready)
+		ds->nopen++;     /* not evicted while this stat waits */
+	pthread_mutex_unlock(&m->mu);
+	if (ready)
+		return;
+	if (day_pin(m, ds, d, &pin, &changed) == 0)
+		engine_pin_release(&pin);
+	pthread_mutex_lock(&m->mu);
+	ds->nopen--;
+	pthread_mutex_unlock(&m->mu);
+}
+
 int
 mnt_getattr(struct mnt *m, const char *path, struct stat *st)
 {
@@ -339,6 +390,8 @@ mnt_getattr(struct mnt *m, const char *path, struct stat *st)
 	parse_path(path, &n);
 	if ((r = exists(m, &n)) != 0)
 		return r;
+	if ((n.kind == K_AVRO || n.kind == K_INDEX) && m->cfg->mount_exact_size)
+		exact_wait(m, &n.d);
 	if (n.kind == K_AVRO || n.kind == K_INDEX)
 		return stat_file(m, &n, st);
 	stat_dir(m, st);
@@ -480,15 +533,23 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 {
 	struct cache_day cd;
 	struct engine_report rep;
-	char dstr[11];
+	char dstr[11], t0[48], t1[48];
 	int need, built = 0;
+	unsigned seen;
 	sw_err rc;
 
 	day_format(d, dstr);
 	*changed = 0;
 	pthread_mutex_lock(&m->mu);
+	seen = ds->builds;
 	while (ds->building)
 		pthread_cond_wait(&ds->cv, &m->mu);
+	if (ds->builds != seen && ds->failed) {
+		/* The build this open waited for failed: one build, one
+		 * log line, the same answer for all its waiters. */
+		pthread_mutex_unlock(&m->mu);
+		return -EIO;
+	}
 	if (cache_day_get(m->c, m->src, d, &cd) != SW_OK) {
 		pthread_mutex_unlock(&m->mu);
 		log_error("%s: %s", dstr, sw_errmsg());
@@ -514,13 +575,21 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 	ds->building = 1;
 	pthread_mutex_unlock(&m->mu);
 
+	when("started", t0, sizeof(t0));
+	if (!cd.exists)
+		log_notice("%s: materializing the day%s", dstr, t0);
+	else
+		log_info("%s: listing the day again%s", dstr, t0);
 	rc = engine_day_ex(m->e, d, NULL, NULL, &rep, pin);
+	when("ended", t1, sizeof(t1));
 	if (rc != SW_OK && cd.exists) {
 		/* A refresh that failed: the day as cached is still good. */
 		log_warn("%s: cannot list it again, serving the cached day: %s",
 		    dstr, sw_errmsg());
 		pthread_mutex_lock(&m->mu);
 		ds->building = 0;
+		ds->builds++;
+		ds->failed = 0;
 		ds->checked = now_wall();
 		pthread_cond_broadcast(&ds->cv);
 		pthread_mutex_unlock(&m->mu);
@@ -538,18 +607,22 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 		*changed = !cd.exists || pin->size != cd.size;
 		if (built)
 			log_notice("%s: %s %llu objects (%llu fetched), %llu "
-			    "records, in %.2f s", dstr, cd.exists ? "extended "
-			    "with" : "materialized from", (unsigned long long)
-			    rep.listed, (unsigned long long)rep.fetched,
+			    "records, in %.2f s%s", dstr, cd.exists ?
+			    "extended with" : "materialized from",
+			    (unsigned long long)rep.listed,
+			    (unsigned long long)rep.fetched,
 			    (unsigned long long)rep.records, rep.fetch_seconds +
-			    rep.merge_seconds);
+			    rep.merge_seconds, t1);
+		else
+			log_info("%s: up to date%s", dstr, t1);
 		cache_count(m->c, built ? "misses" : "hits", 1);
 	} else {
-		log_error("%s: cannot materialize the day: %s", dstr,
-		    sw_errmsg());
+		log_error("%s: cannot materialize the day: %s%s", dstr,
+		    sw_errmsg(), t1);
 	}
 	pthread_mutex_lock(&m->mu);
 	ds->building = 0;
+	ds->builds++;
 	ds->checked = now_wall();
 	ds->failed = rc != SW_OK;
 	snprintf(ds->err, sizeof(ds->err), "%s", rc != SW_OK ? sw_errmsg() :
@@ -652,65 +725,128 @@ mnt_release(struct mnt *m, struct mnt_file *f)
 
 /* ---- extended attributes ---- */
 
-static const char *const xattr_names[] = {
-	"user.swrepart.state", "user.swrepart.objects",
-	"user.swrepart.records", "user.swrepart.series", "user.swrepart.size",
-	"user.swrepart.built", "user.swrepart.generation",
-	"user.swrepart.error", NULL
-};
-
-ssize_t
-mnt_getxattr(struct mnt *m, const char *path, const char *name, char *buf,
-    size_t size)
-{
-	struct node n;
+/* What a day's file says of itself, by name; each function answers
+ * whether it has a value now (and writes it). */
+struct xattr_ctx {
+	struct mnt *m;
 	struct cache_day cd;
 	struct dstate *ds;
-	char v[600];
-	int r, building, failed;
+	int building, failed, stale;
 	char err[512];
-	size_t len;
+	int have_prog;
+	struct cache_progress prog;
+};
 
+static int
+x_state(const struct xattr_ctx *x, char *v, size_t len)
+{
+	snprintf(v, len, "%s", x->building ? "building" : x->failed ?
+	    "failed" : !x->cd.exists ? "cold" : x->stale ? "stale" : "cached");
+	return 1;
+}
+
+static int
+x_progress(const struct xattr_ctx *x, char *v, size_t len)
+{
+	if (x->have_prog)
+		cache_progress_format(&x->prog, v, len);
+	else if (x->building)
+		snprintf(v, len, "building (starting)");
+	else
+		return 0;
+	return 1;
+}
+
+static int
+x_error(const struct xattr_ctx *x, char *v, size_t len)
+{
+	if (!x->failed)
+		return 0;
+	snprintf(v, len, "%s", x->err);
+	return 1;
+}
+
+#define X_NUM(fn, field) \
+static int \
+fn(const struct xattr_ctx *x, char *v, size_t len) \
+{ \
+	if (!x->cd.exists) \
+		return 0; \
+	snprintf(v, len, "%llu", (unsigned long long)x->cd.field); \
+	return 1; \
+}
+X_NUM(x_objects, objects)
+X_NUM(x_records, records)
+X_NUM(x_series, series)
+X_NUM(x_size, size)
+X_NUM(x_generation, gen)
+
+static int
+x_built(const struct xattr_ctx *x, char *v, size_t len)
+{
+	time_t t = (time_t)x->cd.built;
+	struct tm tm;
+
+	if (!x->cd.exists)
+		return 0;
+	gmtime_r(&t, &tm);
+	strftime(v, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return 1;
+}
+
+static const struct xattr_def {
+	const char *name;
+	int (*fn)(const struct xattr_ctx *x, char *v, size_t len);
+} xattrs[] = {
+	{ "user.swrepart.state", x_state },
+	{ "user.swrepart.progress", x_progress },
+	{ "user.swrepart.objects", x_objects },
+	{ "user.swrepart.records", x_records },
+	{ "user.swrepart.series", x_series },
+	{ "user.swrepart.size", x_size },
+	{ "user.swrepart.built", x_built },
+	{ "user.swrepart.generation", x_generation },
+	{ "user.swrepart.error", x_error },
+	{ NULL, NULL }
+};
+
+/* The state of the day a path names: 1 for a day's file, 0 for a
+ * directory (no attributes), or a negative errno. */
+static int
+xattr_load(struct mnt *m, const char *path, struct xattr_ctx *x)
+{
+	struct node n;
+	int r;
+
+	memset(x, 0, sizeof(*x));
+	x->m = m;
 	parse_path(path, &n);
 	if ((r = exists(m, &n)) != 0)
 		return r;
 	if (n.kind != K_AVRO && n.kind != K_INDEX)
-		return -ENODATA;
-	if (cache_day_get(m->c, m->src, &n.d, &cd) != SW_OK)
+		return 0;
+	if (cache_day_get(m->c, m->src, &n.d, &x->cd) != SW_OK)
 		return -EIO;
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_get(m, &n.d);
-	building = ds->building;
-	failed = ds->failed;
-	snprintf(err, sizeof(err), "%s", ds->err);
+	x->ds = dstate_get(m, &n.d);
+	x->building = x->ds->building;
+	x->failed = x->ds->failed;
+	x->stale = x->cd.exists && stale(m, x->ds, &x->cd);
+	snprintf(x->err, sizeof(x->err), "%s", x->ds->err);
 	pthread_mutex_unlock(&m->mu);
-	if (strcmp(name, "user.swrepart.state") == 0)
-		snprintf(v, sizeof(v), "%s", building ? "building" : failed ?
-		    "failed" : !cd.exists ? "cold" : stale(m, ds, &cd) ?
-		    "stale" : "cached");
-	else if (strcmp(name, "user.swrepart.error") == 0 && failed)
-		snprintf(v, sizeof(v), "%s", err);
-	else if (!cd.exists || strcmp(name, "user.swrepart.error") == 0)
-		return -ENODATA;
-	else if (strcmp(name, "user.swrepart.objects") == 0)
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)cd.objects);
-	else if (strcmp(name, "user.swrepart.records") == 0)
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)cd.records);
-	else if (strcmp(name, "user.swrepart.series") == 0)
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)cd.series);
-	else if (strcmp(name, "user.swrepart.size") == 0)
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)cd.size);
-	else if (strcmp(name, "user.swrepart.generation") == 0)
-		snprintf(v, sizeof(v), "%lld", (long long)cd.gen);
-	else if (strcmp(name, "user.swrepart.built") == 0) {
-		time_t t = (time_t)cd.built;
-		struct tm tm;
+	/* a build by this mount, or by another process on the same cache */
+	x->have_prog = cache_progress_get(m->c, m->src, &n.d, &x->prog) ==
+	    SW_OK;
+	if (x->have_prog && !x->building)
+		x->building = 1;
+	return 1;
+}
 
-		gmtime_r(&t, &tm);
-		strftime(v, sizeof(v), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	} else
-		return -ENODATA;
-	len = strlen(v);
+static ssize_t
+xattr_copy(const char *v, char *buf, size_t size)
+{
+	size_t len = strlen(v);
+
 	if (size == 0)
 		return (ssize_t)len;
 	if (size < len)
@@ -720,26 +856,45 @@ mnt_getxattr(struct mnt *m, const char *path, const char *name, char *buf,
 }
 
 ssize_t
+mnt_getxattr(struct mnt *m, const char *path, const char *name, char *buf,
+    size_t size)
+{
+	struct xattr_ctx x;
+	char v[600];
+	size_t i;
+	int r = xattr_load(m, path, &x);
+
+	if (r <= 0)
+		return r < 0 ? r : -ENODATA;
+	for (i = 0; xattrs[i].name != NULL; i++)
+		if (strcmp(name, xattrs[i].name) == 0)
+			return xattrs[i].fn(&x, v, sizeof(v)) ?
+			    xattr_copy(v, buf, size) : -ENODATA;
+	return -ENODATA;
+}
+
+/* Only the names getxattr answers now, so that `getfattr -d` and
+ * listxattr-then-getxattr work. */
+ssize_t
 mnt_listxattr(struct mnt *m, const char *path, char *buf, size_t size)
 {
-	struct node n;
+	struct xattr_ctx x;
+	char v[600];
 	size_t len = 0, i;
-	int r;
+	int r = xattr_load(m, path, &x);
 
-	parse_path(path, &n);
-	if ((r = exists(m, &n)) != 0)
+	if (r <= 0)
 		return r;
-	if (n.kind != K_AVRO && n.kind != K_INDEX)
-		return 0;
-	for (i = 0; xattr_names[i] != NULL; i++)
-		len += strlen(xattr_names[i]) + 1;
-	if (size == 0)
-		return (ssize_t)len;
-	if (size < len)
-		return -ERANGE;
-	for (i = 0, len = 0; xattr_names[i] != NULL; i++) {
-		memcpy(buf + len, xattr_names[i], strlen(xattr_names[i]) + 1);
-		len += strlen(xattr_names[i]) + 1;
+	for (i = 0; xattrs[i].name != NULL; i++) {
+		size_t nl = strlen(xattrs[i].name) + 1;
+
+		if (!xattrs[i].fn(&x, v, sizeof(v)))
+			continue;
+		if (size > 0 && len + nl > size)
+			return -ERANGE;
+		if (size > 0)
+			memcpy(buf + len, xattrs[i].name, nl);
+		len += nl;
 	}
 	return (ssize_t)len;
 }

@@ -99,6 +99,9 @@ const struct opt_def opt_table[] = {
 	INT("mount.refresh_interval", "refresh-interval",
 	    mount_refresh_interval, "600", 0, 31 * 86400, "SECONDS",
 	    "the mount lists a day that can grow again after this long"),
+	{ "mount.exact_size", "exact-size", OPT_BOOL, OFF(mount_exact_size),
+	    "false", NULL, 0, 0, NULL, "stat of a day not built yet waits for "
+	    "its build, for its exact size (-o exact_size)" },
 	{ "log_level", "log-level", OPT_ENUM, OFF(log_level), "notice",
 	    "error|warn|notice|info|debug", 0, 0, "LEVEL",
 	    "verbosity: error, warn, notice, info or debug" },

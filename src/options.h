@@ -47,6 +47,7 @@ struct sw_config {
 	int64_t mount_dir_ttl;    /* mount.dir_ttl, seconds */
 	int64_t mount_settle_time;     /* mount.settle_time, seconds */
 	int64_t mount_refresh_interval; /* mount.refresh_interval, seconds */
+	int mount_exact_size;     /* mount.exact_size (bool): stat builds */
 	int64_t log_level;        /* verbosity (0 error .. 4 debug) */
 };
 
