@@ -10,9 +10,11 @@ build="build-essential autoconf automake pkg-config
 # python3-avro (+ python3-snappy) reads outputs back independently; awscli
 # cross-checks the S3 client; Node runs the S3 test server; mandoc lints
 # the man pages; the mount test needs mount(8) and pgrep; clang and its
-# libFuzzer runtime build the fuzz harnesses (make fuzz-regress).
+# libFuzzer runtime build the fuzz harnesses (make fuzz-regress); tmux is
+# the real terminal in which sync's live line is checked; man-db runs
+# man -l with warnings on.
 test="python3 python3-avro python3-snappy python3-yaml awscli mandoc curl
-  mount procps clang libclang-rt-14-dev"
+  mount procps clang libclang-rt-14-dev tmux man-db"
 pkgs=$build
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs $test"

@@ -7,9 +7,11 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -149,36 +151,156 @@ parse_shard(const char *s, unsigned long *idx, unsigned long *cnt)
 
 /* ---- running days ---- */
 
+/* A day in flight, for the status line. */
+struct slot {
+	int busy;
+	struct day d;
+	uint64_t done, total;          /* objects fetched, to fetch */
+};
+
+/* A finished day's report, printed once the days before it are. */
+struct line {
+	int ready, err;                /* err: text is an error message */
+	char *text;
+};
+
 struct run {
 	struct publisher *pub;
 	const struct day *days;
-	size_t ndays;
+	size_t ndays;                  /* 0 until the days are listed */
+	int listed;
 	size_t next;                   /* next day to take */
 	int dry_run, tty;
-	pthread_mutex_t mu;            /* the counters and the output */
+	pthread_mutex_t mu;            /* everything below */
+	pthread_cond_t cv;             /* wakes the status line's thread */
 	size_t done, npub, nsame, nempty, nwould, nfailed;
-	uint64_t uploaded, records;
+	uint64_t uploaded, records, fetched;
 	char **failed;                 /* days that failed, "YYYY-MM-DD" */
+	struct line *lines;            /* one per day, in date order */
+	size_t emitted;                /* lines printed */
+	struct slot *slots;            /* one per worker */
+	size_t nslots;
+	int stop;                      /* the signal that asked to stop */
+	int finished;                  /* the status line's thread ends */
+	int summarized;                /* the summary is out */
+	const char *target;
 	double t0;
 };
 
-static void
-status_line(struct run *r)
-{
-	char sz[32];
+struct worker_arg {
+	struct run *r;
+	size_t slot;
+};
 
-	if (!r->tty)
-		return;
-	format_size(r->uploaded, sz, sizeof(sz));
-	fprintf(stderr, "\r\033[Ksync: %zu/%zu days, %s uploaded, %.0f s",
-	    r->done, r->ndays, sz, now_mono() - r->t0);
-	fflush(stderr);
+static void
+format_elapsed(double s, char *out, size_t len)
+{
+	if (s < 60)
+		snprintf(out, len, "%.0f s", s);
+	else
+		snprintf(out, len, "%dm%02ds", (int)(s / 60), (int)s % 60);
 }
 
+/* The live line, from r (mu held): what the first day in flight is
+ * doing, how far the run is, and how fast it goes. */
 static void
+status_text(struct run *r, char *out, size_t len)
+{
+	char el[32], up[32], ds[11];
+	double t = now_mono() - r->t0;
+	struct slot *first = NULL;
+	size_t i, busy = 0, n;
+
+	format_elapsed(t, el, sizeof(el));
+	if (!r->listed) {
+		snprintf(out, len, "sync: listing the cold tier's days | %s",
+		    el);
+		return;
+	}
+	for (i = 0; i < r->nslots; i++) {
+		if (!r->slots[i].busy)
+			continue;
+		busy++;
+		if (first == NULL || day_cmp(&r->slots[i].d, &first->d) < 0)
+			first = &r->slots[i];
+	}
+	format_size(r->uploaded, up, sizeof(up));
+	n = (size_t)snprintf(out, len, "sync %zu/%zu days", r->done,
+	    r->ndays);
+	if (first != NULL && n < len) {
+		day_format(&first->d, ds);
+		if (first->total == 0)
+			n += (size_t)snprintf(out + n, len - n, " | %s listing",
+			    ds);
+		else
+			n += (size_t)snprintf(out + n, len - n, " | %s %s "
+			    "%llu/%llu objects", ds, first->done < first->total ?
+			    "fetching" : "merging, uploading",
+			    (unsigned long long)first->done,
+			    (unsigned long long)first->total);
+		if (busy > 1 && n < len)
+			n += (size_t)snprintf(out + n, len - n, " (+%zu)",
+			    busy - 1);
+	}
+	if (n < len)
+		snprintf(out + n, len - n, " | %s uploaded | %.0f objects/s | "
+		    "%s%s", up, t > 0 ? (double)r->fetched / t : 0.0, el,
+		    r->stop ? " | stopping" : "");
+}
+
+/* The status line's thread: redraws a few times a second, so that the
+ * figures and the elapsed time move even while a day is slow. */
+static void *
+ticker(void *arg)
+{
+	struct run *r = arg;
+	char line[512];
+	struct timespec ts;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->finished) {
+		status_text(r, line, sizeof(line));
+		pthread_mutex_unlock(&r->mu);
+		log_status(line);
+		pthread_mutex_lock(&r->mu);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (!r->finished)
+			pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+	}
+	pthread_mutex_unlock(&r->mu);
+	log_status(NULL);
+	return NULL;
+}
+
+/* The engine's progress callback: one more object of day d fetched. */
+static void
+progress(void *arg, const struct day *d, uint64_t done, uint64_t total)
+{
+	struct run *r = arg;
+	size_t i;
+
+	pthread_mutex_lock(&r->mu);
+	r->fetched++;
+	for (i = 0; i < r->nslots; i++)
+		if (r->slots[i].busy && day_cmp(&r->slots[i].d, d) == 0) {
+			if (done > r->slots[i].done)
+				r->slots[i].done = done;
+			r->slots[i].total = total;
+		}
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* The day's line (mu held), counted. */
+static char *
 report(struct run *r, const struct day *d, const struct publish_report *pr)
 {
 	char ds[11], sz[32], up[32], extra[256] = "";
+	struct buf b;
 
 	day_format(d, ds);
 	format_size(pr->bytes, sz, sizeof(sz));
@@ -200,79 +322,111 @@ report(struct run *r, const struct day *d, const struct publish_report *pr)
 		    (pr->kept ? pr->kept : pr->pruned) == 1 ? "" : "s",
 		    pr->kept ? "kept" : "dropped (--prune-expired)");
 	}
+	buf_init(&b);
 	switch (pr->state) {
 	case PUB_UNCHANGED:
 		r->nsame++;
-		printf("%s: unchanged: %llu objects, %llu series, %llu records "
-		    "published already%s\n", ds,
+		buf_printf(&b, "%s: unchanged: %llu objects, %llu series, %llu "
+		    "records published already%s\n", ds,
 		    (unsigned long long)pr->objects,
 		    (unsigned long long)pr->series,
 		    (unsigned long long)pr->records, extra);
 		break;
 	case PUB_EMPTY:
 		r->nempty++;
-		printf("%s: nothing to publish: no object of the selected "
-		    "series%s\n", ds, extra);
+		buf_printf(&b, "%s: nothing to publish: no object of the "
+		    "selected series%s\n", ds, extra);
 		break;
 	case PUB_WOULD:
 		r->nwould++;
-		printf("%s: would publish: %llu objects (%s) listed, %s%s\n", ds,
-		    (unsigned long long)pr->objects, sz, pr->new_day ?
-		    "a new day" : "replacing the published day", extra);
+		buf_printf(&b, "%s: would publish: %llu objects (%s) listed, "
+		    "%s%s\n", ds, (unsigned long long)pr->objects, sz,
+		    pr->new_day ? "a new day" : "replacing the published day",
+		    extra);
 		break;
 	case PUB_PUBLISHED:
 		r->npub++;
 		r->uploaded += pr->uploaded;
 		r->records += pr->records;
-		printf("%s: published: %llu objects, %llu new series (%llu in "
-		    "all), %llu records, %s; ", ds,
+		buf_printf(&b, "%s: published: %llu objects, %llu new series "
+		    "(%llu in all), %llu records, %s; ", ds,
 		    (unsigned long long)pr->objects,
 		    (unsigned long long)pr->new_series,
 		    (unsigned long long)pr->series,
 		    (unsigned long long)pr->records, sz);
 		if (pr->uploaded > 0)
-			printf("uploaded %s in %.2f s", up, pr->upload_seconds);
+			buf_printf(&b, "uploaded %s in %.2f s", up,
+			    pr->upload_seconds);
 		else
-			printf("the object was uploaded already");
-		printf(" (%s%s)%s\n", pr->new_day ? "new day" :
+			buf_puts(&b, "the object was uploaded already");
+		buf_printf(&b, " (%s%s)%s\n", pr->new_day ? "new day" :
 		    "replaced the day", pr->build.fetched ? ", objects fetched"
 		    " now" : "", extra);
 		break;
 	}
-	fflush(stdout);
+	return buf_detach(&b);
+}
+
+/* Print the finished days' lines that all days before them precede
+ * (mu held): the output is in date order whatever --jobs. */
+static void
+emit_ready(struct run *r)
+{
+	struct line *l;
+
+	for (; r->emitted < r->ndays && r->lines[r->emitted].ready;
+	    r->emitted++) {
+		l = &r->lines[r->emitted];
+		if (l->err)
+			log_error("%s", l->text);
+		else
+			log_stdout(l->text);
+		free(l->text);
+		l->text = NULL;
+	}
 }
 
 static void *
 worker(void *arg)
 {
-	struct run *r = arg;
+	struct worker_arg *wa = arg;
+	struct run *r = wa->r;
+	struct slot *s = &r->slots[wa->slot];
 
 	for (;;) {
 		struct publish_report pr;
-		const struct day *d;
+		size_t k;
 		char ds[11];
 		sw_err rc;
 
 		pthread_mutex_lock(&r->mu);
-		if (r->next >= r->ndays) {
+		if (r->next >= r->ndays || r->stop) {
 			pthread_mutex_unlock(&r->mu);
 			break;
 		}
-		d = &r->days[r->next++];
+		k = r->next++;
+		s->busy = 1;
+		s->d = r->days[k];
+		s->done = s->total = 0;
 		pthread_mutex_unlock(&r->mu);
-		rc = publish_day(r->pub, d, &pr);
-		day_format(d, ds);
+		rc = publish_day(r->pub, &r->days[k], &pr);
+		day_format(&r->days[k], ds);
 		pthread_mutex_lock(&r->mu);
-		if (r->tty)
-			fprintf(stderr, "\r\033[K");
+		s->busy = 0;
 		if (rc != SW_OK) {
-			log_error("%s: %s", ds, sw_errmsg());
+			struct buf b;
+
+			buf_init(&b);
+			buf_printf(&b, "%s: %s", ds, sw_errmsg());
+			r->lines[k].err = 1;
+			r->lines[k].text = buf_detach(&b);
 			r->failed[r->nfailed++] = xstrdup(ds);
 		} else {
-			report(r, d, &pr);
+			r->lines[k].text = report(r, &r->days[k], &pr);
 		}
+		r->lines[k].ready = 1;
 		r->done++;
-		status_line(r);
+		emit_ready(r);
 		pthread_mutex_unlock(&r->mu);
 	}
 	return NULL;
@@ -282,6 +436,101 @@ static int
 cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The summary, always (mu held, or no other thread left). */
+static void
+summary(struct run *r)
+{
+	char sz[32];
+	struct buf b;
+	size_t k;
+
+	format_size(r->uploaded, sz, sizeof(sz));
+	buf_init(&b);
+	if (r->dry_run)
+		buf_printf(&b, "%zu day%s: %zu would be published, %zu "
+		    "unchanged, %zu with nothing to publish, %zu failed (dry "
+		    "run: nothing written)\n", r->ndays, r->ndays == 1 ? "" :
+		    "s", r->nwould, r->nsame, r->nempty, r->nfailed);
+	else
+		buf_printf(&b, "%zu day%s: %zu published, %zu unchanged, %zu "
+		    "with nothing to publish, %zu failed; %s uploaded in %.1f s "
+		    "to %s\n", r->ndays, r->ndays == 1 ? "" : "s", r->npub,
+		    r->nsame, r->nempty, r->nfailed, sz, now_mono() - r->t0,
+		    r->target);
+	log_stdout(b.data);
+	buf_release(&b);
+	if (r->nfailed > 0) {
+		qsort(r->failed, r->nfailed, sizeof(char *), cmp_str);
+		buf_init(&b);
+		for (k = 0; k < r->nfailed; k++)
+			buf_printf(&b, "%s%s", k ? " " : "", r->failed[k]);
+		log_error("failed: %s (see above; a rerun picks them up)",
+		    b.data);
+		buf_release(&b);
+	}
+	if (r->stop)
+		log_notice("interrupted: %zu of %zu days published; a rerun "
+		    "continues", r->npub + r->nsame + r->nempty + r->nwould,
+		    r->ndays);
+}
+
+/* The summary, or why there is none (mu held); once. */
+static void
+finish(struct run *r)
+{
+	if (r->summarized)
+		return;
+	r->summarized = 1;
+	if (r->listed)
+		summary(r);
+	else if (r->stop)
+		log_notice("interrupted: no day published; a rerun continues");
+}
+
+/*
+ * SIGINT and SIGTERM, taken by this thread alone (every other thread
+ * blocks them).  The first stops taking days and lets the days in flight
+ * finish; the second abandons them: the process ends at once, which is
+ * safe because a day is published with its manifest last (a day is
+ * either the old one or the new one, never half of either).
+ */
+static void *
+sig_thread(void *arg)
+{
+	struct run *r = arg;
+	sigset_t set;
+	int sig = 0;
+	size_t i, busy = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		pthread_mutex_lock(&r->mu);
+		if (!r->stop) {
+			r->stop = sig;
+			for (i = 0; i < r->nslots; i++)
+				busy += r->slots[i].busy;
+			if (busy > 0)
+				log_notice("stopping: finishing the day%s in "
+				    "flight; interrupt again to abandon %s",
+				    busy == 1 ? "" : "s", busy == 1 ? "it" :
+				    "them");
+			pthread_cond_broadcast(&r->cv);
+			pthread_mutex_unlock(&r->mu);
+			continue;
+		}
+		r->stop = sig;
+		log_status(NULL);
+		finish(r);
+		fflush(NULL);
+		_exit(128 + sig);
+	}
+	return NULL;
 }
 
 int
@@ -294,13 +543,14 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	struct publisher *pub = NULL;
 	struct day_range range;
 	struct day *days = NULL;
-	int i;
+	int i, status;
 	unsigned long jobs = 2, shard = 0, nshards = 1;
 	const char *shard_arg = NULL;
 	size_t ndays = 0, k, kept;
 	struct run r;
-	pthread_t *th;
-	char sz[32];
+	struct worker_arg *wa;
+	pthread_t *th, tick, sigth;
+	sigset_t sigs, oldsigs;
 	sw_err rc = SW_OK;
 
 	(void)argv;
@@ -355,7 +605,27 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	memset(&r, 0, sizeof(r));
 	r.tty = isatty(STDERR_FILENO) && log_level >= LOG_LVL_NOTICE;
 	r.dry_run = po.dry_run;
+	r.target = ctx->cfg.target_bucket;
+	r.t0 = now_mono();
+	r.nslots = jobs;
+	r.slots = xcalloc(jobs, sizeof(*r.slots));
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	/* Signals go to sig_thread alone: blocked before any other thread
+	 * starts (the engine's pool, curl's), which inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
+	if (pthread_create(&sigth, NULL, sig_thread, &r) != 0 ||
+	    (r.tty && pthread_create(&tick, NULL, ticker, &r) != 0)) {
+		log_error("cannot start a thread");
+		abort();
+	}
+
 	eo.merge_one_thread = jobs > 1;
+	eo.progress = progress;
+	eo.progress_arg = &r;
 	rc = engine_new(&ctx->cfg, &eo, &e);
 	if (rc == SW_OK)
 		rc = publisher_new(&ctx->cfg, e, &po, &pub);
@@ -364,9 +634,12 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	if (rc == SW_OK)
 		rc = engine_days(e, range.lo, range.hi, &days, &ndays);
 	if (rc != SW_OK) {
-		publisher_free(pub);
-		engine_free(e);
-		return cmd_fail(rc);
+		status = cmd_fail(rc);
+		goto out;
+	}
+	if (ndays == 0 && cmd_no_days(engine_cold(e), engine_prefix(e))) {
+		status = 1;
+		goto out;
 	}
 	/* A day's number counts from --from (else from 1970-01-01), so that
 	 * shards agree whatever each of them lists. */
@@ -386,55 +659,57 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		    range.lo || range.hi || nshards > 1 ? " in that range" :
 		    "");
 
+	pthread_mutex_lock(&r.mu);
 	r.pub = pub;
 	r.days = days;
 	r.ndays = ndays;
 	r.failed = xcalloc(ndays + 1, sizeof(char *));
-	r.t0 = now_mono();
-	pthread_mutex_init(&r.mu, NULL);
+	r.lines = xcalloc(ndays + 1, sizeof(*r.lines));
+	r.listed = 1;
+	pthread_mutex_unlock(&r.mu);
 	if (jobs > ndays)
 		jobs = ndays ? ndays : 1;
 	th = xcalloc(jobs, sizeof(*th));
-	for (k = 0; k < jobs; k++)
-		if (pthread_create(&th[k], NULL, worker, &r) != 0) {
+	wa = xcalloc(jobs, sizeof(*wa));
+	for (k = 0; k < jobs; k++) {
+		wa[k].r = &r;
+		wa[k].slot = k;
+		if (pthread_create(&th[k], NULL, worker, &wa[k]) != 0) {
 			log_error("cannot start a thread");
 			abort();
 		}
+	}
 	for (k = 0; k < jobs; k++)
 		pthread_join(th[k], NULL);
 	free(th);
-	pthread_mutex_destroy(&r.mu);
+	free(wa);
+	status = r.nfailed > 0 ? 1 : 0;
+out:
+	pthread_mutex_lock(&r.mu);
+	r.finished = 1;
+	pthread_cond_broadcast(&r.cv);
+	pthread_mutex_unlock(&r.mu);
 	if (r.tty)
-		fprintf(stderr, "\r\033[K");
-
-	format_size(r.uploaded, sz, sizeof(sz));
-	if (po.dry_run)
-		printf("%zu day%s: %zu would be published, %zu unchanged, %zu "
-		    "with nothing to publish, %zu failed (dry run: nothing "
-		    "written)\n", ndays, ndays == 1 ? "" : "s", r.nwould,
-		    r.nsame, r.nempty, r.nfailed);
-	else
-		printf("%zu day%s: %zu published, %zu unchanged, %zu with "
-		    "nothing to publish, %zu failed; %s uploaded in %.1f s to "
-		    "%s\n", ndays, ndays == 1 ? "" : "s", r.npub, r.nsame,
-		    r.nempty, r.nfailed, sz, now_mono() - r.t0,
-		    ctx->cfg.target_bucket);
-	if (r.nfailed > 0) {
-		struct buf b;
-
-		qsort(r.failed, r.nfailed, sizeof(char *), cmp_str);
-		buf_init(&b);
-		for (k = 0; k < r.nfailed; k++) {
-			buf_printf(&b, "%s%s", k ? " " : "", r.failed[k]);
-			free(r.failed[k]);
-		}
-		log_error("failed: %s (see above; a rerun picks them up)",
-		    b.data);
-		buf_release(&b);
-	}
+		pthread_join(tick, NULL);
+	pthread_mutex_lock(&r.mu);
+	finish(&r);
+	if (r.stop)
+		status = 128 + r.stop;
+	pthread_mutex_unlock(&r.mu);
+	pthread_cancel(sigth);
+	pthread_join(sigth, NULL);
+	pthread_sigmask(SIG_SETMASK, &oldsigs, NULL);
+	for (k = 0; k < r.nfailed; k++)
+		free(r.failed[k]);
 	free(r.failed);
+	for (k = 0; k < r.ndays; k++)
+		free(r.lines[k].text);
+	free(r.lines);
+	free(r.slots);
 	free(days);
 	publisher_free(pub);
 	engine_free(e);
-	return r.nfailed > 0 ? 1 : 0;
+	pthread_cond_destroy(&r.cv);
+	pthread_mutex_destroy(&r.mu);
+	return status;
 }
