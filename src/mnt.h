@@ -13,6 +13,8 @@
  * file, pinned open so that a reader keeps the generation it opened.  A
  * day younger than mount.settle_time is listed again on an open at most
  * every mount.refresh_interval seconds, and extended with new objects.
+ * With mount.exact_size, a stat of a day does what its open would
+ * (build or refresh, single flight), so that its size is exact.
  * Every function returns 0 or a negative errno, and is thread-safe.
  */
 #ifndef SWREPART_MNT_H
@@ -57,8 +59,9 @@ int mnt_file_fd(const struct mnt_file *f);
 void mnt_release(struct mnt *m, struct mnt_file *f);
 
 /* Extended attributes of days: user.swrepart.state (cold, cached, stale,
- * building, failed), .objects, .records, .series, .size, .built,
- * .generation, .error. */
+ * building, failed), .progress (while building), .objects, .records,
+ * .series, .size, .built, .generation (once built), .error (after a
+ * failure).  listxattr names only those getxattr answers now. */
 ssize_t mnt_getxattr(struct mnt *m, const char *path, const char *name,
     char *buf, size_t size);
 ssize_t mnt_listxattr(struct mnt *m, const char *path, char *buf,

@@ -64,4 +64,27 @@ ok $? "then it is up to date" || sed 's/^/# /' "$T/st4"
 [ "$(stat -c %a "$T/cache")" = 700 ]
 ok $? "the cache stays private"
 
+# A build in progress, as another process publishes it (the writer side,
+# live, is in 90-mount.sh): ls and cache status show its figures; one
+# whose process is gone is ignored.
+src=$(basename "$(dirname "$(dirname "$(dirname "$(ls "$T"/cache/days/*/2022/05/30.*.avro)")")")")
+mkdir -p "$T/cache/progress"
+sleep 60 &
+live=$!
+PIDS="$PIDS $live"
+now=$(date +%s)
+printf '1 %s %s 2022-05-31 fetching 1234 5018 1048576 %s %s\n' "$live" "$src" "$((now - 12))" "$now" >"$T/cache/progress/$src-2022-05-31"
+sh -c 'exit 0' & dead=$!; wait "$dead"
+printf '1 %s %s 2022-06-01 merging 3 9 0 %s %s\n' "$dead" "$src" "$now" "$now" >"$T/cache/progress/$src-2022-06-01"
+SW ls >"$T/ls.b" 2>&1
+grep -q "^2022-05-31 .*  building 1,234/5,018 objects (fetching, 1.0 MiB),published$" "$T/ls.b" &&
+	grep -q "^2022-06-01 .*  cold$" "$T/ls.b"
+ok $? "ls: a day being built shows 'building 1,234/5,018 objects'; a dead builder's day does not" || sed 's/^/# /' "$T/ls.b"
+SW cache status >"$T/st.b" 2>&1
+grep -q "^cache $T/cache: 1 day, .*; 1 being built$" "$T/st.b" &&
+	grep -Eq "^2022-05-31  building 1,234/5,018 objects \(fetching, 1.0 MiB\), for 1[2-9] s, pid $live, file://$C" "$T/st.b" &&
+	! grep -q "2022-06-01" "$T/st.b"
+ok $? "cache status: the builds in progress, with their pid and source" || sed 's/^/# /' "$T/st.b"
+kill "$live"
+
 done_testing
