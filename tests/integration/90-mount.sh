@@ -6,7 +6,11 @@
 # open file keeps its version), EROFS, EIO and a log line for a corrupt
 # day while others work, eviction under cache.max_size, kill -9 then a
 # remount that reuses the cache, clean unmounts, mount.swrepart and
-# mount -t swrepart with fstab words.
+# mount -t swrepart with fstab words; a build's progress seen from
+# another process (ls, cache status, an xattr, the progress file) and
+# the start and end lines of the log; listxattr names only what getxattr
+# answers; -o exact_size and tar; the messages for a non-root user, a
+# non-empty mount point, mount.swrepart --help; the journal under systemd.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need_python_avro
 [ -c /dev/fuse ] || skip_all "/dev/fuse is absent"
@@ -56,7 +60,7 @@ unmount_fg() {
 	wait "$MPID" 2>/dev/null
 }
 # Whatever happens, leave no mount behind.
-trap 'fusermount3 -uz "$MP" 2>/dev/null; fusermount3 -uz "$T/mnt2" 2>/dev/null; cleanup' EXIT
+trap 'fusermount3 -uz "$MP" 2>/dev/null; fusermount3 -uz "$T/mnt2" 2>/dev/null; fusermount3 -uz "$T/ne" 2>/dev/null; cleanup' EXIT
 
 # shellcheck disable=SC2086
 "$SWREPART" gen $G --series 30 --window-to 1 "$C" >/dev/null
@@ -145,6 +149,21 @@ grep -q "$D2: cannot materialize the day: .*$bad" "$T/mount.log"
 ok $? "and one log line naming the day and the object"
 [ "$(xattr "$F2" user.swrepart.state)" = failed ] && xattr "$F2" user.swrepart.error | grep -q "$bad"
 ok $? "state failed, with the error as an attribute"
+walk_xattrs() {
+	"$PY" - "$1" <<'EOF'
+import os, sys
+n = 0
+for root, dirs, files in os.walk(sys.argv[1]):
+    for p in [root] + [os.path.join(root, f) for f in files]:
+        {k: os.getxattr(p, k) for k in os.listxattr(p)}
+        n += 1
+print(n, "paths")
+EOF
+}
+check "listxattr names only what getxattr answers, on every path (cold, cached, failed days)" walk_xattrs "$MP"
+[ "$("$PY" -c 'import os,sys; print(" ".join(sorted(os.listxattr(sys.argv[1]))))' "$MP/$Y/$M1/$DD1.timeseries.txt")" = \
+	"user.swrepart.built user.swrepart.generation user.swrepart.objects user.swrepart.records user.swrepart.series user.swrepart.size user.swrepart.state" ]
+ok $? "a cached day lists its figures, and neither error nor progress"
 cat "$F1" >/dev/null
 ok $? "the other day still reads"
 awscli s3 cp --only-show-errors "$C/$bad" "s3://cold/$bad"
@@ -169,6 +188,20 @@ t0=$(date +%s.%N)
 ls -l "$MP/$Y/$M1" >/dev/null && cat "$F1" >/dev/null && getfattr_state=$(xattr "$MP/$Y3/$M3/$DD3.avro" user.swrepart.state)
 t1=$(date +%s.%N)
 fast=$("$PY" -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]) < 3)' "$t0" "$t1")
+# The build's progress, from other processes, while one GET is delayed.
+pf=$CACHE/progress/$(basename "$(dirname "$(dirname "$(dirname "$(cachefile "$Y" "$M1" "$DD1")")")")")-$D3
+for _i in $(seq 1 40); do [ -s "$pf" ] && break; sleep 0.1; done
+[ "$(stat -c %a "$pf" 2>/dev/null)" = 600 ] && [ "$(stat -c %a "$CACHE/progress")" = 700 ]
+ok $? "a build in progress publishes its state in the cache, privately ($pf)" && pf_seen=1
+"$SWREPART" --endpoint-url "$S3_URL" --cold-bucket cold --timeseries-type ALL --cache-dir "$CACHE" \
+	ls --from "$D3" --to "$D3" >"$T/ls.live" 2>&1
+grep -Eq "^$D3 .* building [0-9,]+/[0-9,]+ objects \(fetching" "$T/ls.live"
+ok $? "swrepart ls shows the mount's build: building N/M objects" || sed 's/^/# /' "$T/ls.live"
+"$SWREPART" --cache-dir "$CACHE" cache status >"$T/st.live" 2>&1
+grep -q "; 1 being built" "$T/st.live" && grep -Eq "^$D3  building [0-9,]+/[0-9,]+ objects .*pid $MPID, " "$T/st.live"
+ok $? "swrepart cache status shows it, with the mount's pid" || sed 's/^/# /' "$T/st.live"
+xattr "$MP/$Y3/$M3/$DD3.avro" user.swrepart.progress | grep -Eq "^building [0-9,]+/[0-9,]+ objects"
+ok $? "and so does user.swrepart.progress: $(xattr "$MP/$Y3/$M3/$DD3.avro" user.swrepart.progress)"
 wait "$slow"
 st=$?
 [ "$fast" = True ] && [ "$getfattr_state" = building ] && [ "$st" = 0 ]
@@ -176,6 +209,12 @@ ok $? "while a request of one day's build is stuck, the mount answers (listing, 
 s3ctl DELETE fault >/dev/null
 # shellcheck disable=SC2046
 check "and the slow day arrives whole" "$PY" "$AVRO_TOOL" same-records $(inputs "$Y3" "$M3" "$DD3") -- "$T/slow.avro"
+[ -n "${pf_seen:-}" ] && [ ! -e "$pf" ] && "$PY" -c 'import os,sys; sys.exit("user.swrepart.progress" in os.listxattr(sys.argv[1]))' "$MP/$Y3/$M3/$DD3.avro" &&
+	! "$SWREPART" --cache-dir "$CACHE" cache status 2>&1 | grep -q "being built"
+ok $? "once built, the progress is gone"
+ts='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z '
+grep -Eq "$ts.*$D3: materializing the day" "$T/mount.log" && grep -Eq "$ts.*$D3: materialized from" "$T/mount.log"
+ok $? "the foreground log has a timed line at the start and at the end of the build"
 
 # ---- already mounted; kill -9; remount reuses the cache ----
 fails "a mount point already mounted is refused" 2 "already a mount point" \
@@ -269,7 +308,7 @@ ok $? "umount ends the daemon"
 # ---- mount -t swrepart, through mount(8) ----
 if [ ! -e /sbin/mount.swrepart ] && [ -w /sbin ] && command -v mount >/dev/null; then
 	ln -s "$SWREPART" /sbin/mount.swrepart
-	trap 'rm -f /sbin/mount.swrepart; fusermount3 -uz "$MP" 2>/dev/null; fusermount3 -uz "$T/mnt2" 2>/dev/null; cleanup' EXIT
+	trap 'rm -f /sbin/mount.swrepart; fusermount3 -uz "$MP" 2>/dev/null; fusermount3 -uz "$T/mnt2" 2>/dev/null; fusermount3 -uz "$T/ne" 2>/dev/null; cleanup' EXIT
 	mount -t swrepart s3://cold/ "$MP" -o "endpoint-url=$S3_URL,cache.dir=$CACHE,timeseries_type=ALL,_netdev,nofail" >"$T/mt.log" 2>&1
 	st=$?
 	[ "$st" = 0 ] && is_mounted "$MP" && cmp -s "$F1" "$(cachefile "$Y" "$M1" "$DD1")"
@@ -297,5 +336,68 @@ check "a file:// cold tier mounts and reads exactly" \
 	"$PY" "$AVRO_TOOL" same-records $(inputs "$Y" "$M1" "$DD1") -- "$T/mnt2/$Y/$M1/$DD1.avro"
 fusermount3 -u "$T/mnt2"
 ok $? "and unmounts"
+
+# ---- exact sizes for tools that copy st_size bytes (tar) ----
+# Without -o exact_size, tar archives an unbuilt day as an empty file,
+# and says nothing (the man page says so); with it, stat waits for the
+# build and tar archives the day whole.
+"$SWREPART" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/cache3" mount "$T/mnt2" >/dev/null 2>&1
+tar -cf "$T/plain.tar" -C "$T/mnt2" "$Y/$M1/$DD1.avro" 2>/dev/null
+plain=$(tar -tvf "$T/plain.tar" | awk '{print $3}')
+fusermount3 -u "$T/mnt2"
+rm -rf "$T/cache3"
+"$SWREPART" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/cache3" mount -o exact_size "$T/mnt2" >/dev/null 2>&1
+[ -z "$(ls "$T"/cache3/days/*/"$Y/$M1/" 2>/dev/null)" ] &&
+	tar -cf "$T/exact.tar" -C "$T/mnt2" "$Y/$M1/$DD1.avro" && mkdir -p "$T/untar" && tar -xf "$T/exact.tar" -C "$T/untar" &&
+	cmp -s "$T/untar/$Y/$M1/$DD1.avro" "$(ls "$T"/cache3/days/*/"$Y/$M1/$DD1".*.avro)" && [ "$plain" = 0 ]
+ok $? "with -o exact_size, tar of a cold day through the mount archives the cache file's bytes (without it: an empty file, as documented)"
+fusermount3 -u "$T/mnt2"
+
+# ---- the mount point must be empty, unless -o nonempty ----
+mkdir -p "$T/ne" && touch "$T/ne/keep"
+fails "a non-empty mount point is refused, with the way out" 2 \
+	"mount point '$T/ne' is not empty: its files would be hidden while mounted \(-o nonempty mounts over them\)" \
+	"$SWREPART" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/cache2" mount "$T/ne"
+"$SWREPART" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/cache2" mount -o nonempty "$T/ne" >/dev/null 2>&1 &&
+	[ -d "$T/ne/$Y" ] && [ ! -e "$T/ne/keep" ]
+ok $? "-o nonempty mounts over it"
+fusermount3 -u "$T/ne" 2>/dev/null
+[ -e "$T/ne/keep" ]
+ok $? "and its files are back after unmounting"
+
+# ---- mount.swrepart --help agrees with mount.swrepart(8) on -f ----
+"$T/mount.swrepart" --help >"$T/help" 2>&1
+grep -q "^  -f, --foreground .*mount.swrepart: -o foreground; its -f fakes the mount, as mount(8) means" "$T/help"
+ok $? "mount.swrepart --help: its -f fakes the mount; -o foreground stays" || sed 's/^/# /' "$T/help"
+
+# ---- detached under systemd: the log goes to the journal's stream ----
+: >"$T/journal"
+JOURNAL_STREAM=$(stat -c %d:%i "$T/journal") "$T/mount.swrepart" "file://$C" "$T/mnt2" \
+	-o "cache.dir=$T/cache2,timeseries_type=ALL" 2>>"$T/journal"
+cat "$T/mnt2/$Y/$M2/$DD2.avro" >/dev/null
+fusermount3 -u "$T/mnt2"
+for _i in $(seq 1 30); do grep -q "unmounting" "$T/journal" && break; sleep 0.1; done
+grep -q "^mount.swrepart: mounted file://$C" "$T/journal" && grep -q "^mount.swrepart: $D2: materialized from" "$T/journal"
+ok $? "a detached daemon under systemd (JOURNAL_STREAM) logs to standard error, unstamped" || sed 's/^/# /' "$T/journal"
+
+# ---- a user without /dev/fuse: a message that says what to do ----
+NB="setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=$T/nb"
+mkdir -p "$T/nb/mp" && chown -R nobody "$T/nb" && chmod 755 "$T"
+if ! command -v setpriv >/dev/null || $NB test -w /dev/fuse; then
+	ok 0 "# SKIP no setpriv, or /dev/fuse is usable by nobody"
+else
+	fails "as a user who cannot open /dev/fuse: says so, and what to do" 1 \
+		"cannot mount on '$T/nb/mp': no permission to open /dev/fuse \(mode 0[0-7]+, owner uid 0\): mount as root, or let users mount FUSE file systems" \
+		$NB "$SWREPART" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/nb/cache" mount -f "$T/nb/mp"
+	! grep -q "fuse: fuse:\|nonempty" "$T/out"
+	ok $? "without libfuse's doubled prefix nor a guess about -o nonempty"
+fi
+if grep -q "^[[:space:]]*user_allow_other" /etc/fuse.conf 2>/dev/null; then
+	ok 0 "# SKIP /etc/fuse.conf has user_allow_other"
+else
+	fails "allow_other as a user: names user_allow_other in /etc/fuse.conf" 2 \
+		"-o allow_other: a user other than root needs the line 'user_allow_other' in /etc/fuse.conf" \
+		$NB "$SWREPART" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/nb/cache" mount -f -o allow_other "$T/nb/mp"
+fi
 
 done_testing
