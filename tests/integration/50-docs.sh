@@ -1,7 +1,8 @@
 #!/bin/bash
 # 50-docs.sh - --help and the man pages agree: every command, option and
 # config key that swrepart knows is documented, and the pages document
-# nothing it does not know.  mandoc lints the pages where it is installed.
+# nothing it does not know.  mandoc lints the pages and man(1) formats
+# them with troff's warnings on, where they are installed.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 M1=$top_srcdir/man/swrepart.1
 M5=$top_srcdir/man/swrepart.conf.5
@@ -60,12 +61,27 @@ ok $? "swrepart.1 names the config key of every setting option${missing:+ (missi
 
 if command -v mandoc >/dev/null 2>&1; then
 	for m in "$M1" "$M5" "$M8"; do
-		# STYLE notes about pages not installed on this machine aside.
-		mandoc -Tlint -W warning "$m" >"$T/lint" 2>&1
-		ok $? "mandoc -Tlint: $(basename "$m")"
-		sed 's/^/# /' "$T/lint"
+		# Every message down to STYLE fails, but the pages this machine
+		# has not installed (swrepart's own, before make install) and
+		# the state of its mandoc.db.
+		mandoc -T lint -W style "$m" 2>&1 |
+			grep -v -e ': STYLE: referenced manual not found: ' \
+			-e '^mandoc: outdated mandoc.db ' >"$T/lint"
+		[ ! -s "$T/lint" ]
+		ok $? "mandoc -T lint: $(basename "$m") is clean" || sed 's/^/# /' "$T/lint"
 	done
 else
 	echo "# mandoc is not installed: the pages are not linted"
+fi
+if command -v man >/dev/null 2>&1 && man --help 2>&1 | grep -q -- --warnings; then
+	for m in "$M1" "$M5" "$M8"; do
+		# What a reader of man(1) would see: no troff warning ("can't
+		# break line") at 80 columns.
+		MANWIDTH=80 man --warnings -l "$m" 2>"$T/warn" >/dev/null
+		[ ! -s "$T/warn" ]
+		ok $? "man --warnings -l: $(basename "$m") formats without a warning" || sed 's/^/# /' "$T/warn"
+	done
+else
+	echo "# man-db's man is not installed: troff warnings are not checked"
 fi
 done_testing
