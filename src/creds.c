@@ -1147,9 +1147,20 @@ imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
 	if (rc != SW_OK)
 		goto out;
 	if (status == 200 && token.len > 0) {
+		size_t i;
+
 		while (token.len > 0 && isspace((unsigned char)
 		    token.data[token.len - 1]))
 			token.data[--token.len] = '\0';
+		/* It goes into a header of the next requests: a line break
+		 * would add headers of the sender's choosing. */
+		for (i = 0; i < token.len; i++)
+			if (iscntrl((unsigned char)token.data[i])) {
+				rc = sw_seterr(SW_ERR_PROTO, "IMDS at '%s' sent a "
+				    "session token with a control character",
+				    p->imds_base);
+				goto out;
+			}
 		have_token = 1;
 	} else if ((status == 403 || status == 404 || status == 405) &&
 	    !p->imds_v1_disabled) {

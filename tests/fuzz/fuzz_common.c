@@ -148,6 +148,8 @@ static struct response queue[MAX_RESPONSES];
 static size_t nqueued, next;
 static unsigned requests, used;
 static char base_url[64];
+static const char *const *expected;
+static char unexpected[128];
 
 static const char *const header_ok[] = { "ETag", "Last-Modified",
 	"Content-Type", "x-amz-bucket-region", "x-amzn-ErrorType", NULL };
@@ -224,6 +226,7 @@ fuzz_http_queue(const uint8_t *const *p, const size_t *len, size_t n,
 	memset(queue, 0, sizeof(queue));
 	nqueued = next = 0;
 	requests = used = 0;
+	unexpected[0] = '\0';
 	for (i = 0; i < n && i < MAX_RESPONSES; i++)
 		response_parse(&queue[nqueued++], p[i], len[i], allow_5xx);
 	pthread_mutex_unlock(&mu);
@@ -238,6 +241,52 @@ fuzz_http_requests(void)
 	n = requests;
 	pthread_mutex_unlock(&mu);
 	return n;
+}
+
+void
+fuzz_http_expect_headers(const char *const *names)
+{
+	pthread_mutex_lock(&mu);
+	expected = names;
+	pthread_mutex_unlock(&mu);
+}
+
+const char *
+fuzz_http_unexpected(void)
+{
+	static char copy[128];
+
+	pthread_mutex_lock(&mu);
+	snprintf(copy, sizeof(copy), "%s", unexpected);
+	pthread_mutex_unlock(&mu);
+	return copy[0] ? copy : NULL;
+}
+
+/* Note the first header line of the request head (NUL-terminated, lines
+ * ended by CRLF) that is not expected.  Called with mu held. */
+static void
+check_headers(const char *head)
+{
+	const char *l = strstr(head, "\r\n"), *e, *colon;
+	size_t i, n;
+
+	if (expected == NULL || unexpected[0] != '\0')
+		return;
+	for (; l != NULL && l[2] != '\0'; l = e) {
+		l += 2;
+		e = strstr(l, "\r\n");
+		n = e ? (size_t)(e - l) : strlen(l);
+		colon = memchr(l, ':', n);
+		for (i = 0; colon != NULL && expected[i] != NULL; i++)
+			if ((size_t)(colon - l) == strlen(expected[i]) &&
+			    strncasecmp(l, expected[i], strlen(expected[i])) == 0)
+				break;
+		if (colon == NULL || expected[i] == NULL) {
+			snprintf(unexpected, sizeof(unexpected), "%.*s",
+			    (int)(n < 100 ? n : 100), l);
+			return;
+		}
+	}
 }
 
 unsigned
@@ -292,8 +341,12 @@ serve(int fd)
 			have += (size_t)r;
 		}
 		*hend = '\0';
+		/* Only PUT and POST bodies: a Content-Length injected into
+		 * a GET is reported (check_headers), not waited for. */
 		clen = 0;
-		if ((cl = strcasestr(req, "\r\nContent-Length:")) != NULL)
+		if ((strncmp(req, "PUT ", 4) == 0 ||
+		    strncmp(req, "POST ", 5) == 0) &&
+		    (cl = strcasestr(req, "\r\nContent-Length:")) != NULL)
 			clen = strtoul(cl + 17, NULL, 10);
 		head_only = strncmp(req, "HEAD ", 5) == 0;
 		need = (size_t)(hend + 4 - req) + clen;
@@ -310,6 +363,7 @@ serve(int fd)
 
 		pthread_mutex_lock(&mu);
 		requests++;
+		check_headers(req);
 		if (next < nqueued) {
 			struct response *q = &queue[next++];
 

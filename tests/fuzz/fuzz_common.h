@@ -67,5 +67,11 @@ void fuzz_http_queue(const uint8_t *const *p, const size_t *len, size_t n,
  * them took a queued response. */
 unsigned fuzz_http_requests(void);
 unsigned fuzz_http_used(void);
+/* Only these request headers are expected (NULL-ended, case-insensitive;
+ * NULL: any).  fuzz_http_unexpected() names the first other header line
+ * a request carried since the last fuzz_http_queue() (a header injected
+ * through a value the client took from an answer), or returns NULL. */
+void fuzz_http_expect_headers(const char *const *names);
+const char *fuzz_http_unexpected(void);
 
 #endif

@@ -10,7 +10,8 @@
  * then a newline), then up to 16 HTTP answers separated by "\n=====\n";
  * 404 once they run out.  Invariants: a provider that is created hands
  * out complete credentials (key id and secret not empty) and names its
- * source; secrets are freed (LeakSanitizer).
+ * source; requests carry only the headers creds.c means to send (nothing
+ * from an answer adds one); secrets are freed (LeakSanitizer).
  */
 #include "config.h"
 
@@ -27,6 +28,10 @@
 #define NOW ((time_t)1714521600)
 
 static char base[64];
+/* What creds.c and curl send to these endpoints. */
+static const char *const headers[] = { "Host", "User-Agent", "Accept",
+	"Authorization", "X-aws-ec2-metadata-token",
+	"X-aws-ec2-metadata-token-ttl-seconds", NULL };
 
 static void
 setup(void)
@@ -37,6 +42,7 @@ setup(void)
 		return;
 	fuzz_init();
 	snprintf(base, sizeof(base), "%s", fuzz_http_start());
+	fuzz_http_expect_headers(headers);
 	setenv("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "1", 1);
 	setenv("AWS_METADATA_SERVICE_TIMEOUT", "5", 1);
 }
@@ -89,5 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    sw_errname(rc));
 	}
 	creds_provider_free(cp);
+	FUZZ_ASSERT(fuzz_http_unexpected() == NULL, "a request carried the "
+	    "header line '%s'", fuzz_http_unexpected());
 	return 0;
 }

@@ -15,10 +15,15 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -638,6 +643,105 @@ test_imds_unreachable(void)
 	    "AWS_EC2_METADATA_DISABLED is true", NULL);
 }
 
+/*
+ * An IMDS stand-in on 127.0.0.1 for one test: the token request (PUT) is
+ * answered 200 with token, every other request 404; all requests' heads
+ * are kept in seen.  One connection per request (creds.c uses a new
+ * handle each time).
+ */
+struct imds_stub {
+	int fd;
+	const char *token;
+	char seen[8192];
+	size_t nseen;
+	atomic_int stop;
+};
+
+static void *
+imds_stub_main(void *arg)
+{
+	struct imds_stub *s = arg;
+	char req[4096], head[256];
+	struct pollfd pfd;
+	size_t have;
+	ssize_t r;
+	int c, n;
+
+	while (!s->stop) {
+		pfd.fd = s->fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 100) <= 0 || (c = accept(s->fd, NULL,
+		    NULL)) < 0)
+			continue;
+		have = 0;
+		while (have < sizeof(req) - 1 && (r = recv(c, req + have,
+		    sizeof(req) - 1 - have, 0)) > 0) {
+			have += (size_t)r;
+			req[have] = '\0';
+			if (strstr(req, "\r\n\r\n") != NULL)
+				break;
+		}
+		req[have] = '\0';
+		if (s->nseen + have < sizeof(s->seen)) {
+			memcpy(s->seen + s->nseen, req, have + 1);
+			s->nseen += have;
+		}
+		if (strncmp(req, "PUT ", 4) == 0)
+			n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n"
+			    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			    strlen(s->token));
+		else
+			n = snprintf(head, sizeof(head), "HTTP/1.1 404 Not "
+			    "Found\r\nContent-Length: 0\r\nConnection: "
+			    "close\r\n\r\n");
+		if (send(c, head, (size_t)n, MSG_NOSIGNAL) == n &&
+		    strncmp(req, "PUT ", 4) == 0)
+			(void)send(c, s->token, strlen(s->token), MSG_NOSIGNAL);
+		close(c);
+	}
+	return NULL;
+}
+
+/* Found by tests/fuzz/fuzz_creds_http: the IMDS session token went into
+ * the header of the next requests as sent, so a line break in it added
+ * headers of the sender's choosing. */
+static void
+test_imds_token_line_break(void)
+{
+	struct imds_stub s;
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	pthread_t t;
+	char url[64];
+
+	memset(&s, 0, sizeof(s));
+	s.token = "AQAEAfUKf2s=\r\nX-Injected: 1";
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((s.fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    bind(s.fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(s.fd, 4) != 0 ||
+	    getsockname(s.fd, (struct sockaddr *)&a, &al) != 0 ||
+	    pthread_create(&t, NULL, imds_stub_main, &s) != 0) {
+		printf("Bail out! cannot start the IMDS stand-in\n");
+		exit(1);
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
+	reset();
+	unsetenv("AWS_EC2_METADATA_DISABLED");
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
+	setenv("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "1", 1);
+	expect_err(NULL, SW_ERR_CREDS, "IMDS: a session token with a line "
+	    "break is refused", "no AWS credentials found", "session token "
+	    "with a control character", NULL);
+	s.stop = 1;
+	pthread_join(t, NULL);
+	close(s.fd);
+	ok(strstr(s.seen, "X-Injected") == NULL, "IMDS: nothing of the token "
+	    "reaches a request header");
+}
+
 static void
 test_region(void)
 {
@@ -1227,6 +1331,7 @@ main(int argc, char **argv)
 	test_unsupported();
 	test_ecs_url_rules();
 	test_imds_unreachable();
+	test_imds_token_line_break();
 	test_region();
 	test_refresh();
 	test_threads();
