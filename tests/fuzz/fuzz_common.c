@@ -190,9 +190,11 @@ response_parse(struct response *r, const uint8_t *p, size_t n, int allow_5xx)
 			for (i = 0; header_ok[i] != NULL; i++) {
 				size_t k = strlen(header_ok[i]);
 
+				/* A CR inside a value is kept: curl ends
+				 * header lines at LF only. */
 				if (strncasecmp(line, header_ok[i], k) == 0 &&
-				    line[k] == ':' && strpbrk(line, "\r") ==
-				    NULL && memchr(line, '\0', l) == NULL &&
+				    line[k] == ':' &&
+				    memchr(line, '\0', l) == NULL &&
 				    hl + l + 2 < sizeof(hdrs)) {
 					memcpy(hdrs + hl, line, l);
 					hl += l;
@@ -263,19 +265,32 @@ fuzz_http_unexpected(void)
 }
 
 /* Note the first header line of the request head (NUL-terminated, lines
- * ended by CRLF) that is not expected.  Called with mu held. */
+ * ended by CRLF) that is not expected, or that holds a control
+ * character.  Called with mu held. */
 static void
 check_headers(const char *head)
 {
 	const char *l = strstr(head, "\r\n"), *e, *colon;
 	size_t i, n;
 
-	if (expected == NULL || unexpected[0] != '\0')
+	if (unexpected[0] != '\0')
 		return;
 	for (; l != NULL && l[2] != '\0'; l = e) {
 		l += 2;
 		e = strstr(l, "\r\n");
 		n = e ? (size_t)(e - l) : strlen(l);
+		/* A bare CR or another control character ends a line for
+		 * some servers: a header line of the sender's. */
+		for (i = 0; i < n; i++)
+			if (iscntrl((unsigned char)l[i]) && l[i] != '\t')
+				break;
+		if (i < n) {
+			snprintf(unexpected, sizeof(unexpected), "%.*s",
+			    (int)(n < 100 ? n : 100), l);
+			return;
+		}
+		if (expected == NULL)
+			continue;
 		colon = memchr(l, ':', n);
 		for (i = 0; colon != NULL && expected[i] != NULL; i++)
 			if ((size_t)(colon - l) == strlen(expected[i]) &&

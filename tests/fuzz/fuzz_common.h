@@ -68,9 +68,10 @@ void fuzz_http_queue(const uint8_t *const *p, const size_t *len, size_t n,
 unsigned fuzz_http_requests(void);
 unsigned fuzz_http_used(void);
 /* Only these request headers are expected (NULL-ended, case-insensitive;
- * NULL: any).  fuzz_http_unexpected() names the first other header line
- * a request carried since the last fuzz_http_queue() (a header injected
- * through a value the client took from an answer), or returns NULL. */
+ * NULL: any).  fuzz_http_unexpected() names the first other header line,
+ * or line with a control character (a bare CR), that a request carried
+ * since the last fuzz_http_queue() (a header injected through a value
+ * the client took from an answer), or returns NULL. */
 void fuzz_http_expect_headers(const char *const *names);
 const char *fuzz_http_unexpected(void);
 

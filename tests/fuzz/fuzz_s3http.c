@@ -9,11 +9,13 @@
  * parsers and pagers.  No retries (aws.max_retries 0): every answer is
  * final.
  *
- * Input: the operation (first byte, then a newline), then up to 16 HTTP
+ * Input: the operation (a digit 0-8, then a newline), then up to 16 HTTP
  * answers separated by "\n=====\n" (see fuzz_common.h for their form).
  * Invariants: listed keys lie under the prefix asked for and under the
  * store's root; a ranged GET delivers no more than the range; HEAD, GET
- * and PUT give a NUL-terminated ETag; errors carry a message.
+ * and PUT give a NUL-terminated ETag; an ETag read and sent back in
+ * If-Match adds no header line; errors carry a message, and no answer
+ * makes an internal error (that code means a bug of swrepart's).
  */
 #include "config.h"
 
@@ -95,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup();
 	if (size < 2 || data[1] != '\n' || size > 64 * 1024)
 		return 0;
-	op = data[0] % 8;
+	op = (uint8_t)(data[0] - '0') % 9;
 	n = fuzz_split(data + 2, size - 2, SEP, p, len, 17);
 	fuzz_http_queue(p, len, n > 16 ? 16 : n, 1);
 	if (store_open("s3://fuzz-bucket/root/", &cfg, &st) != SW_OK) {
@@ -127,14 +129,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 6:
 		rc = store_delete(st, "day.avro");
 		break;
-	default:
+	case 7:
 		rc = store_abort_uploads(st, "day.avro", &aborted);
 		break;
+	default:
+		/* As publish.c replaces a manifest: the ETag read, then a
+		 * PUT that replaces that version only. */
+		rc = store_head(st, "index/m.json", &info);
+		if (rc == SW_OK) {
+			struct store_put_opts po = { .if_match = info.etag };
+			char etag[sizeof(info.etag)];
+
+			snprintf(etag, sizeof(etag), "%s", info.etag);
+			po.if_match = etag;
+			rc = store_put_mem(st, "index/m.json", "{}", 2, &po,
+			    &info);
+		}
+		break;
 	}
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "op %d: %s %s\n", op, sw_errname(rc),
+		    rc == SW_OK ? "" : sw_errmsg());
+	FUZZ_ASSERT(fuzz_http_unexpected() == NULL, "a request carried the "
+	    "header line '%s'", fuzz_http_unexpected());
 	FUZZ_ASSERT(memchr(info.etag, '\0', sizeof(info.etag)) != NULL,
 	    "etag not terminated");
 	FUZZ_ASSERT(rc == SW_OK || sw_errmsg()[0] != '\0', "error %s without "
 	    "a message", sw_errname(rc));
+	FUZZ_ASSERT(rc != SW_ERR_INTERNAL, "an answer made an internal error: "
+	    "%s", sw_errmsg());
 	FUZZ_ASSERT(fuzz_http_requests() <= 200, "%u requests for %zu answers",
 	    fuzz_http_requests(), n);
 	store_free(st);

@@ -8,7 +8,9 @@
  * Input: up to 16 HTTP answers separated by "\n=====\n".  After the last
  * one the server answers 404, so a listing that keeps asking ends.
  * Invariants: every id handed over is a non-empty string; a listing that
- * succeeds used only answers that were given; requests stay bounded.
+ * succeeds used only answers that were given; requests stay bounded and
+ * carry no header line of the answers' making; no answer makes an
+ * internal error.
  */
 #include "config.h"
 
@@ -75,6 +77,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    fuzz_http_used());
 	FUZZ_ASSERT(rc == SW_OK || sw_errmsg()[0] != '\0', "error %s without "
 	    "a message", sw_errname(rc));
+	FUZZ_ASSERT(rc != SW_ERR_INTERNAL, "an answer made an internal error: "
+	    "%s", sw_errmsg());
+	FUZZ_ASSERT(fuzz_http_unexpected() == NULL, "a request carried the "
+	    "header line '%s'", fuzz_http_unexpected());
 	FUZZ_ASSERT(fuzz_http_requests() <= 200, "%u requests for %zu answers",
 	    fuzz_http_requests(), n);
 	return 0;
