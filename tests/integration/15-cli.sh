@@ -104,7 +104,9 @@ command -v tmux >/dev/null || { echo "# tmux is not installed: no terminal tests
 start_s3 cold tgt tgt2 tgt3
 "$SWREPART" gen --days 4 --series 6 --records 20 --start 2022-05-01 "$T/s3src" >/dev/null
 awscli s3 sync --only-show-errors "$T/s3src" s3://cold/ || echo "Bail out! cannot upload the cold tier"
-# Each GET of a cold object waits 80 ms, two at a time: a day takes ~1 s.
+# Each GET of a cold object waits 80 ms, two at a time: a day takes ~1 s;
+# the first day's wait 200 ms, so that the second is done before it.
+s3ctl POST fault '{"method":"GET","path_regex":"^/cold/raw/startYear=2022/startMonth=5/startDay=1/","action":"delay","delay_ms":200,"count":100000}' >/dev/null
 s3ctl POST fault '{"method":"GET","path_regex":"^/cold/raw/","action":"delay","delay_ms":80,"count":100000}' >/dev/null
 cat >"$T/run.sh" <<EOF
 #!/bin/bash
