@@ -173,9 +173,26 @@ struct xfer {
 static void
 bad_header(struct http_resp *r, const char *name, const char *val)
 {
-	if (r->bad_header[0] == '\0')
-		snprintf(r->bad_header, sizeof(r->bad_header), "%s: %.60s",
-		    name, val);
+	char *c;
+
+	if (r->bad_header[0] != '\0')
+		return;
+	snprintf(r->bad_header, sizeof(r->bad_header), "%s: %.60s", name,
+	    val);
+	for (c = r->bad_header; *c != '\0'; c++)  /* shown in messages */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
+/* Whether a header value has a control character (a CR or LF inside it
+ * could smuggle a header into a request that sends the value back). */
+static int
+has_ctl(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+			return 1;
+	return 0;
 }
 
 static size_t
@@ -214,7 +231,17 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	memcpy(val, v, vlen);
 	val[vlen] = '\0';
 #define IS(h) (namelen == sizeof(h) - 1 && strncasecmp(p, h, namelen) == 0)
-	if (IS("etag"))
+	if (has_ctl(val)) {
+		/* An ETag is sent back (If-Match) and sizes are believed:
+		 * refuse the answer; other values are only shown: drop them. */
+		if (IS("etag") || IS("content-length") || IS("content-range"))
+			bad_header(r, IS("etag") ? "ETag" : IS("content-length") ?
+			    "Content-Length" : "Content-Range", val);
+		return len;
+	}
+	if (IS("etag") && strlen(val) >= sizeof(r->etag))
+		bad_header(r, "ETag", val);  /* would be cut: another ETag */
+	else if (IS("etag"))
 		snprintf(r->etag, sizeof(r->etag), "%s", val);
 	else if (IS("content-length")) {
 		if (parse_u64_strict(val, NET_NUMBER_MAX,
