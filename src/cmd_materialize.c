@@ -35,15 +35,15 @@ static int tty;
 static void
 progress(void *arg, const struct day *d, uint64_t done, uint64_t total)
 {
-	char ds[11];
+	char ds[11], line[128];
 
 	(void)arg;
 	if (!tty)
 		return;
 	day_format(d, ds);
-	fprintf(stderr, "\r%s: fetching %llu/%llu objects", ds,
+	snprintf(line, sizeof(line), "%s: fetching %llu/%llu objects", ds,
 	    (unsigned long long)done, (unsigned long long)total);
-	fflush(stderr);
+	log_status(line);   /* log lines go above it */
 }
 
 int
@@ -111,7 +111,7 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 		day_format(&days[k], ds);
 		rc = engine_day(e, &days[k], &r);
 		if (tty)
-			fprintf(stderr, "\r\033[K");
+			log_status(NULL);
 		if (rc != SW_OK) {
 			log_error("%s: %s", ds, sw_errmsg());
 			nfailed++;
