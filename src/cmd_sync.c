@@ -156,6 +156,8 @@ struct slot {
 	int busy;
 	struct day d;
 	uint64_t done, total;          /* objects fetched, to fetch */
+	char phase[16];                /* as the build publishes it, or "" */
+	uint64_t bytes;                /* ... and its bytes fetched */
 };
 
 /* A finished day's report, printed once the days before it are. */
@@ -184,6 +186,8 @@ struct run {
 	int finished;                  /* the status line's thread ends */
 	int summarized;                /* the summary is out */
 	const char *target;
+	struct engine *engine;         /* its builds' progress, read back */
+	uint64_t fetched_bytes;        /* of the days done */
 	double t0;
 };
 
@@ -206,7 +210,8 @@ format_elapsed(double s, char *out, size_t len)
 static void
 status_text(struct run *r, char *out, size_t len)
 {
-	char el[32], up[32], ds[11];
+	char el[32], up[32], got[32], rate[32], ds[11];
+	uint64_t bytes = r->fetched_bytes;
 	double t = now_mono() - r->t0;
 	struct slot *first = NULL;
 	size_t i, busy = 0, n;
@@ -221,20 +226,25 @@ status_text(struct run *r, char *out, size_t len)
 		if (!r->slots[i].busy)
 			continue;
 		busy++;
+		bytes += r->slots[i].bytes;
 		if (first == NULL || day_cmp(&r->slots[i].d, &first->d) < 0)
 			first = &r->slots[i];
 	}
 	format_size(r->uploaded, up, sizeof(up));
+	format_size(bytes, got, sizeof(got));
+	format_size(t > 0 ? (uint64_t)((double)bytes / t) : 0, rate,
+	    sizeof(rate));
 	n = (size_t)snprintf(out, len, "sync %zu/%zu days", r->done,
 	    r->ndays);
 	if (first != NULL && n < len) {
 		day_format(&first->d, ds);
 		if (first->total == 0)
-			n += (size_t)snprintf(out + n, len - n, " | %s listing",
-			    ds);
+			n += (size_t)snprintf(out + n, len - n, " | %s %s", ds,
+			    first->phase[0] ? first->phase : "listing");
 		else
 			n += (size_t)snprintf(out + n, len - n, " | %s %s "
-			    "%llu/%llu objects", ds, first->done < first->total ?
+			    "%llu/%llu objects", ds, first->phase[0] ?
+			    first->phase : first->done < first->total ?
 			    "fetching" : "merging, uploading",
 			    (unsigned long long)first->done,
 			    (unsigned long long)first->total);
@@ -243,9 +253,43 @@ status_text(struct run *r, char *out, size_t len)
 			    busy - 1);
 	}
 	if (n < len)
-		snprintf(out + n, len - n, " | %s uploaded | %.0f objects/s | "
-		    "%s%s", up, t > 0 ? (double)r->fetched / t : 0.0, el,
-		    r->stop ? " | stopping" : "");
+		snprintf(out + n, len - n, " | %s fetched, %s uploaded | %s/s | "
+		    "%s%s", got, up, rate, el, r->stop ? " | stopping" : "");
+}
+
+/* What the builds of the days in flight publish for other processes
+ * (phase, bytes fetched: once a second), read back for the status line
+ * (mu held; dropped while reading). */
+static void
+slots_phase(struct run *r)
+{
+	struct cache_progress cp[64];
+	struct day d[64];
+	int got[64];
+	size_t i, n = r->nslots < 64 ? r->nslots : 64;
+
+	if (r->engine == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		d[i] = r->slots[i].d;
+	pthread_mutex_unlock(&r->mu);
+	for (i = 0; i < n; i++)
+		got[i] = cache_progress_get(engine_cache(r->engine),
+		    engine_source(r->engine), &d[i], &cp[i]) == SW_OK;
+	pthread_mutex_lock(&r->mu);
+	for (i = 0; i < n; i++) {
+		struct slot *s = &r->slots[i];
+
+		if (!s->busy || day_cmp(&s->d, &d[i]) != 0)
+			continue;
+		if (got[i]) {
+			snprintf(s->phase, sizeof(s->phase), "%s", cp[i].phase);
+			s->bytes = cp[i].bytes;
+		} else if (s->phase[0] != '\0') {
+			/* the build is over: the day is being published */
+			snprintf(s->phase, sizeof(s->phase), "uploading");
+		}
+	}
 }
 
 /* The status line's thread: redraws a few times a second, so that the
@@ -259,6 +303,7 @@ ticker(void *arg)
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->finished) {
+		slots_phase(r);
 		status_text(r, line, sizeof(line));
 		pthread_mutex_unlock(&r->mu);
 		log_status(line);
@@ -407,7 +452,8 @@ worker(void *arg)
 		k = r->next++;
 		s->busy = 1;
 		s->d = r->days[k];
-		s->done = s->total = 0;
+		s->done = s->total = s->bytes = 0;
+		s->phase[0] = '\0';
 		pthread_mutex_unlock(&r->mu);
 		rc = publish_day(r->pub, &r->days[k], &pr);
 		day_format(&r->days[k], ds);
@@ -423,6 +469,7 @@ worker(void *arg)
 			r->failed[r->nfailed++] = xstrdup(ds);
 		} else {
 			r->lines[k].text = report(r, &r->days[k], &pr);
+			r->fetched_bytes += pr.build.fetched_bytes;
 		}
 		r->lines[k].ready = 1;
 		r->done++;
@@ -660,6 +707,7 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		    "");
 
 	pthread_mutex_lock(&r.mu);
+	r.engine = e;
 	r.pub = pub;
 	r.days = days;
 	r.ndays = ndays;

@@ -130,8 +130,10 @@ pane() { $TM capture-pane -p -J; }
 status() { pane | sed -n 's/^sync \([0-9]*\)\/4 days.* \([0-9]*\)\/[0-9]* objects.* \([0-9]*\) s$/\1 \2 \3/p' | tail -n 1; }
 sleep 1.2
 s1=$(status)
+pane | grep '^sync ' | sed 's/^/# /'
 sleep 1.5
 s2=$(status)
+pane | grep '^sync ' | sed 's/^/# /'
 [ -n "$s1" ] && [ -n "$s2" ] && [ "$s1" != "$s2" ] &&
 	[ "${s2##* }" -gt "${s1##* }" ]
 ok $? "a live line from the first second, its figures moving ('$s1', then '$s2')" || pane | sed 's/^/# /'
