@@ -194,6 +194,26 @@ usage_cmd(FILE *f, const struct cmd_entry *c)
 {
 	const struct cmd_opt *o;
 
+	if (strcmp(progname, "mount.swrepart") == 0 &&
+	    strcmp(c->name, "mount") == 0) {
+		/* the helper's own words, as mount(8) runs it */
+		fprintf(f, "usage: mount.swrepart [SOURCE] MOUNTPOINT [-fnsv] "
+		    "[-o OPTIONS]\n\n%s (mount(8) runs it for type "
+		    "swrepart)\n\n"
+		    "  -f          fake: do not mount (as "
+		    "mount -f)\n"
+		    "  -n, -s      accepted and ignored (no mtab; sloppy)\n"
+		    "  -v          more messages\n"
+		    "  -o OPTIONS  comma-separated: KEY=VALUE for any setting, "
+		    "config=FILE,\n"
+		    "              foreground, debug, allow_other, nonempty, "
+		    "exact_size, and\n"
+		    "              mount(8)'s words (_netdev, nofail, auto, "
+		    "x-systemd.*, ...)\n\n"
+		    "Settings: swrepart help; every option: mount.swrepart(8)"
+		    ".\n", c->summary);
+		return;
+	}
 	fprintf(f, "usage: %s %s %s\n\n%s\n", progname, c->name, c->args,
 	    c->summary);
 	if (c->opts[0].name != NULL) {

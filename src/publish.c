@@ -802,13 +802,13 @@ upload_data(struct publisher *p, const struct day *d, struct target_day *td,
 	m->npending = pin->nobjs;
 	if ((rc = manifest_put(p, td, d)) != SW_OK)
 		return rc;
-	rc = store_abort_uploads(p->target, td->dkey, &r->aborted);
+	/* Housekeeping: a store that cannot list interrupted uploads is
+	 * told so once, and not asked again. */
+	rc = __atomic_load_n(&p->warned_abort, __ATOMIC_RELAXED) ? SW_OK :
+	    store_abort_uploads(p->target, td->dkey, &r->aborted);
 	if (rc == SW_ERR_UNSUPPORTED) {
 		if (!__atomic_exchange_n(&p->warned_abort, 1, __ATOMIC_RELAXED))
-			log_warn("%s: interrupted uploads are not cleaned up "
-			    "(%s): set an AbortIncompleteMultipartUpload "
-			    "lifecycle rule on the bucket", store_url(p->target),
-			    sw_errmsg());
+			log_warn("%s", sw_errmsg());
 		rc = SW_OK;
 	}
 	if (rc != SW_OK)

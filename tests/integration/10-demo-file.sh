@@ -69,6 +69,11 @@ fails "mount.swrepart with an unknown mount option: exit 2" 2 \
 	"unknown mount option 'frob'" "$T/mount.swrepart" "$T" -o frob
 "$T/mount.swrepart" -f s3://b/ "$T/mnt" -o frob
 ok $? "mount.swrepart -f (fake, as mount(8) passes it) mounts nothing and exits 0"
+"$T/mount.swrepart" --help >"$T/mh" 2>&1 &&
+	grep -q "^usage: mount.swrepart \[SOURCE\] MOUNTPOINT \[-fnsv\] \[-o OPTIONS\]" "$T/mh" &&
+	grep -q "^  -f          fake: do not mount (as mount -f)" "$T/mh" &&
+	grep -q "every option: mount.swrepart(8)" "$T/mh" && ! grep -q "mount.swrepart help" "$T/mh"
+ok $? "mount.swrepart --help speaks as mount(8) runs it (-f fakes; no 'mount.swrepart help')" || sed 's/^/# /' "$T/mh"
 
 # The config file.
 cat >"$T/c.yml" <<YML
