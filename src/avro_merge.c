@@ -993,6 +993,29 @@ resolve_block(struct merge *m, const struct plan *pl,
 	return SW_OK;
 }
 
+/* The end of one input: its counters into the totals when it was
+ * merged, or the state a rollback needs when it failed. */
+static void
+input_done(struct merge *m, struct merge_stats *fs, sw_err rc)
+{
+	fs->out_end = m->pos;
+	fs->bytes_out = fs->out_end - fs->out_start;
+	if (rc == SW_OK) {
+		fs->files = 1;
+		m->total.files++;
+		m->total.records += fs->records;
+		m->total.blocks_in += fs->blocks_in;
+		m->total.blocks_raw += fs->blocks_raw;
+		m->total.blocks_recompressed += fs->blocks_recompressed;
+		m->total.records_resolved += fs->records_resolved;
+		m->total.blocks_out += fs->blocks_out;
+		m->total.bytes_in += fs->bytes_in;
+	} else if (m->failed == SW_OK) {
+		m->can_rollback = 1;
+		m->dirty = m->pos != m->file_start;
+	}
+}
+
 sw_err
 merge_add_file(struct merge *m, int fd, const char *name,
     struct merge_stats *st)
@@ -1104,22 +1127,7 @@ out:
 		buf_release(&m->data);
 	if (m->enc.cap > 4 * MERGE_BLOCK_SIZE)
 		buf_release(&m->enc);
-	fs.out_end = m->pos;
-	fs.bytes_out = fs.out_end - fs.out_start;
-	if (rc == SW_OK) {
-		fs.files = 1;
-		m->total.files++;
-		m->total.records += fs.records;
-		m->total.blocks_in += fs.blocks_in;
-		m->total.blocks_raw += fs.blocks_raw;
-		m->total.blocks_recompressed += fs.blocks_recompressed;
-		m->total.records_resolved += fs.records_resolved;
-		m->total.blocks_out += fs.blocks_out;
-		m->total.bytes_in += fs.bytes_in;
-	} else if (m->failed == SW_OK) {
-		m->can_rollback = 1;
-		m->dirty = m->pos != m->file_start;
-	}
+	input_done(m, &fs, rc);
 done:
 	plan_release(&pl);
 	ocf_reader_free(r);
@@ -1184,20 +1192,7 @@ out:
 		out_flush(m);
 	if (m->data.cap > 4 * 1024 * 1024)
 		buf_release(&m->data);
-	fs.out_end = m->pos;
-	fs.bytes_out = fs.out_end - fs.out_start;
-	if (rc == SW_OK) {
-		fs.files = 1;
-		m->total.files++;
-		m->total.records += fs.records;
-		m->total.blocks_in += fs.blocks_in;
-		m->total.blocks_raw += fs.blocks_raw;
-		m->total.blocks_out += fs.blocks_out;
-		m->total.bytes_in += fs.bytes_in;
-	} else if (m->failed == SW_OK) {
-		m->can_rollback = 1;
-		m->dirty = m->pos != m->file_start;
-	}
+	input_done(m, &fs, rc);
 done:
 	ocf_reader_free(r);
 	if (st != NULL)

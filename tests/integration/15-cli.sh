@@ -128,11 +128,23 @@ tm_start "$T/tc1" tgt
 pane() { $TM capture-pane -p -J; }
 # status: the live line's figures, as "days objects seconds".
 status() { pane | sed -n 's/^sync \([0-9]*\)\/4 days.* \([0-9]*\)\/[0-9]* objects.* \([0-9]*\) s$/\1 \2 \3/p' | tail -n 1; }
-sleep 1.2
-s1=$(status)
+# Polled, not timed: on a loaded machine the first draw may come late;
+# what matters is that a line is there while days are in flight and that
+# its figures move.
+s1= s2= i=0
+while [ -z "$s1" ] && [ $i -lt 100 ]; do
+	sleep 0.2
+	s1=$(status)
+	i=$((i + 1))
+done
 pane | grep '^sync ' | sed 's/^/# /'
-sleep 1.5
-s2=$(status)
+i=0
+while [ $i -lt 100 ]; do
+	sleep 0.2
+	s2=$(status)
+	[ -n "$s2" ] && [ "$s2" != "$s1" ] && [ "${s2##* }" -gt "${s1##* }" ] && break
+	i=$((i + 1))
+done
 pane | grep '^sync ' | sed 's/^/# /'
 [ -n "$s1" ] && [ -n "$s2" ] && [ "$s1" != "$s2" ] &&
 	[ "${s2##* }" -gt "${s1##* }" ]

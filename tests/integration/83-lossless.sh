@@ -98,15 +98,7 @@ check "then the day holds exactly what the cold tier holds" \
 "$SWREPART" gen --start 2022-05-30 --days 1 --series 6 --records 30 "$T/c4" >/dev/null
 sw --cold-bucket "file://$T/c4" --timeseries-type ALL --cache-dir "$T/cache4" materialize >/dev/null 2>&1
 f4=$(ls "$T"/cache4/days/*/2022/05/30.*.avro)
-"$PY" - "$f4" <<'EOF'
-import os, sys
-p = sys.argv[1]
-with open(p, 'r+b') as f:
-    f.seek(os.path.getsize(p) // 2)
-    b = f.read(1)
-    f.seek(-1, 1)
-    f.write(bytes([b[0] ^ 0x10]))
-EOF
+flip_bit "$f4" 2 0x10
 sw --cold-bucket "file://$T/c4" --timeseries-type ALL --target-bucket tgtd --cache-dir "$T/cache4" \
 	sync >"$T/d1" 2>&1
 ok $? "sync with a damaged cached day exits 0" || sed 's/^/# /' "$T/d1"
@@ -117,15 +109,7 @@ fetch tgtd
 check "the published day holds exactly the cold tier's records" \
 	"$PY" "$AVRO_TOOL" same-records $(inputs "$T/c4") -- "$(data_of tgtd)"
 f4=$(ls "$T"/cache4/days/*/2022/05/30.*.avro)
-"$PY" - "$f4" <<'EOF'
-import os, sys
-p = sys.argv[1]
-with open(p, 'r+b') as f:
-    f.seek(os.path.getsize(p) // 3)
-    b = f.read(1)
-    f.seek(-1, 1)
-    f.write(bytes([b[0] ^ 0x01]))
-EOF
+flip_bit "$f4" 3 0x01
 sw --cold-bucket "file://$T/c4" --timeseries-type ALL --cache-dir "$T/cache4" materialize >"$T/d2" 2>&1
 # materialize finds nothing new; the mount and sync check before use:
 sw --cold-bucket "file://$T/c4" --timeseries-type ALL --cache-dir "$T/cache4" cache verify >"$T/d3" 2>&1

@@ -240,15 +240,7 @@ cmp -s "$F1" "$(cachefile "$Y" "$M1" "$DD1")" && [ "$(gets GetObject)" = 0 ]
 ok $? "the remount reuses the cached day ($(gets GetObject) GETs)"
 unmount_fg
 # A damaged cached day (one flipped bit) is built anew, never served.
-"$PY" - "$(cachefile "$Y" "$M1" "$DD1")" <<'EOF'
-import os, sys
-p = sys.argv[1]
-with open(p, 'r+b') as f:
-    f.seek(os.path.getsize(p) // 2)
-    b = f.read(1)
-    f.seek(-1, 1)
-    f.write(bytes([b[0] ^ 0x04]))
-EOF
+flip_bit "$(cachefile "$Y" "$M1" "$DD1")" 2 0x04
 check "remount over a damaged cached day" mount_fg -o mount.refresh_interval=3600
 # shellcheck disable=SC2046
 "$PY" "$AVRO_TOOL" same-records $(inputs "$Y" "$M1" "$DD1") -- "$F1" >/dev/null 2>&1 &&
@@ -373,9 +365,12 @@ fails "a non-empty mount point is refused, with the way out" 2 \
 ok $? "-o nonempty mounts over it (its files are back once unmounted)"
 
 # ---- mount.swrepart --help agrees with mount.swrepart(8) on -f ----
-"$T/mount.swrepart" --help >"$T/help" 2>&1
-grep -q "^  -f, --foreground .*mount.swrepart: -o foreground; its -f fakes the mount, as mount(8) means" "$T/help"
-ok $? "mount.swrepart --help: its -f fakes the mount; -o foreground stays" || sed 's/^/# /' "$T/help"
+"$SWREPART" help mount >"$T/help" 2>&1
+grep -q "^  -f, --foreground .*mount.swrepart: -o foreground; its -f fakes the mount, as mount(8) means" "$T/help" &&
+	"$T/mount.swrepart" --help >"$T/help2" 2>&1 &&
+	grep -q "^  -f          fake: do not mount (as mount -f)" "$T/help2" &&
+	grep -q "foreground, debug, allow_other, nonempty" "$T/help2"
+ok $? "mount.swrepart --help: its -f fakes the mount; -o foreground stays" || sed 's/^/# /' "$T/help" "$T/help2"
 
 # ---- detached under systemd: the log goes to the journal's stream ----
 : >"$T/journal"

@@ -156,3 +156,17 @@ sw() {
 awscli() {
 	"$AWS" --endpoint-url "$S3_URL" "$@"
 }
+
+# flip_bit FILE DIVISOR MASK: damage FILE in one byte, the one at
+# size/DIVISOR, by XOR with MASK (a disk's or a hand's doing).
+flip_bit() {
+	"$PY" - "$1" "$2" "$3" <<'PYEOF'
+import os, sys
+p, div, mask = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 0)
+with open(p, 'r+b') as f:
+    f.seek(os.path.getsize(p) // div)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ mask]))
+PYEOF
+}
