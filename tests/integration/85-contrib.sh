@@ -36,9 +36,10 @@ EOF
 ok $? "the Kubernetes manifest parses; its Indexed Job shards by auto/<completions>"
 mapfile -t args <"$T/k8s-args"
 check "every option of the Job exists" options_known "${args[@]}"
-mkdir -p "$T/empty"
+# a small cold tier laid out as the ConfigMap says (its data prefix)
+"$SWREPART" -c "$T/k8s-config.yml" gen --days 1 --series 1 --records 1 "$T/cold1" >/dev/null 2>&1
 check "swrepart accepts the ConfigMap's config.yml" \
-	"$SWREPART" -c "$T/k8s-config.yml" --cold-bucket "file://$T/empty" ls
+	"$SWREPART" -c "$T/k8s-config.yml" --cold-bucket "file://$T/cold1" ls
 
 # AWS Batch.
 "$PY" - "$CON/aws-batch/swrepart-sync-job-definition.json" "$T" <<'EOF'
