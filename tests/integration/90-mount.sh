@@ -385,12 +385,15 @@ ok $? "a detached daemon under systemd (JOURNAL_STREAM) logs to standard error, 
 # ---- a user without /dev/fuse: a message that says what to do ----
 NB="setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=$T/nb"
 mkdir -p "$T/nb/mp" && chown -R nobody "$T/nb" && chmod 755 "$T"
+# a copy nobody can run wherever the build tree is (a checkout in /root is
+# closed to others)
+cp "$SWREPART" "$T/nb-swrepart" && chmod 755 "$T/nb-swrepart"
 if ! command -v setpriv >/dev/null || $NB test -w /dev/fuse; then
 	ok 0 "# SKIP no setpriv, or /dev/fuse is usable by nobody"
 else
 	fails "as a user who cannot open /dev/fuse: says so, and what to do" 1 \
 		"cannot mount on '$T/nb/mp': no permission to open /dev/fuse \(mode 0[0-7]+, owner uid 0\): mount as root, or let users mount FUSE file systems" \
-		$NB "$SWREPART" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/nb/cache" mount -f "$T/nb/mp"
+		$NB "$T/nb-swrepart" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/nb/cache" mount -f "$T/nb/mp"
 	! grep -q "fuse: fuse:\|nonempty" "$T/out"
 	ok $? "without libfuse's doubled prefix nor a guess about -o nonempty"
 fi
@@ -399,7 +402,7 @@ if grep -q "^[[:space:]]*user_allow_other" /etc/fuse.conf 2>/dev/null; then
 else
 	fails "allow_other as a user: names user_allow_other in /etc/fuse.conf" 2 \
 		"-o allow_other: a user other than root needs the line 'user_allow_other' in /etc/fuse.conf" \
-		$NB "$SWREPART" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/nb/cache" mount -f -o allow_other "$T/nb/mp"
+		$NB "$T/nb-swrepart" --cold-bucket "file://$C" --timeseries-type ALL --cache-dir "$T/nb/cache" mount -f -o allow_other "$T/nb/mp"
 fi
 
 done_testing

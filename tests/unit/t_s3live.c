@@ -678,8 +678,12 @@ main(void)
 	/* A listing whose token repeats ends, with the listing named. */
 	mode("{\"repeat_token\":\"prefix=many\"}");
 	reset_stats();
-	rc = store_list(st, "many/", NULL, NULL, collect,
-	    &(struct listing){ 0 });
+	{
+		struct listing l = { 0 };
+
+		rc = store_list(st, "many/", NULL, NULL, collect, &l);
+		buf_release(&l.out);
+	}
 	ok(rc == SW_ERR_PROTO && strstr(sw_errmsg(), "s3://live/many/") &&
 	    strstr(sw_errmsg(), "token it gave before"),
 	    "a repeated continuation token: %s", sw_errmsg());
@@ -696,8 +700,10 @@ main(void)
 			snprintf(js, sizeof(js), "{\"list_size\":{\"key_regex\":"
 			    "\"^many/k0007$\",\"size\":\"%s\"}}", sizes[i]);
 			mode(js);
-			rc = store_list(st, "many/", NULL, NULL, collect,
-			    &(struct listing){ 0 });
+			struct listing l = { 0 };
+
+			rc = store_list(st, "many/", NULL, NULL, collect, &l);
+			buf_release(&l.out);
 			ok(rc == SW_ERR_PROTO && strstr(sw_errmsg(),
 			    "'many/k0007'") && strstr(sw_errmsg(), sizes[i]),
 			    "listed <Size>%s</Size>: %s", sizes[i],
