@@ -87,8 +87,14 @@ list_level(struct store *st, const char *parent, const char *stem,
 	lv->parent = parent;
 	lv->url = store_url(st);
 	rc = store_list(st, parent, "/", NULL, level_add, lv);
-	if (rc == SW_OK && lv->n > 0)
+	if (rc != SW_OK) {
+		/* nothing of a failed listing is handed out */
+		free(lv->vals);
+		lv->vals = NULL;
+		lv->n = lv->cap = 0;
+	} else if (lv->n > 0) {
 		qsort(lv->vals, lv->n, sizeof(*lv->vals), cmp_long);
+	}
 	return rc;
 }
 
