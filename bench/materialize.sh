@@ -161,7 +161,7 @@ materialize() {
 SWREPART_SRC=$SWREPART
 cp -p "$SWREPART_SRC" "$T/swrepart" || die "cannot copy $SWREPART_SRC"
 SWREPART=$T/swrepart
-for f in "$TOP"/src/*.c "$TOP"/src/*.h; do
+for f in "$TOP"/src/*/*.c "$TOP"/src/*/*.h; do
 	if [ "$f" -nt "$SWREPART_SRC" ]; then
 		say "note: ${f#"$TOP"/} changed after ./swrepart was built: run make for current figures"
 	fi
@@ -179,7 +179,7 @@ if command -v cc >/dev/null 2>&1 && [ -f "$TOP/libswrepart.a" ]; then
 	for libs in "-lsnappy -lz -lavro -ljansson -lcrypto -lm" \
 		"-lfuse3 -lavro -lcurl -lcrypto -lsqlite3 -lyaml -ljansson -lxml2 -lz -lsnappy -lm"; do
 		# shellcheck disable=SC2086
-		if cc -O2 -pthread -I"$TOP/src" -I"$TOP" "$TOP/bench/merge_only.c" \
+		if cc -O2 -pthread -iquote "$TOP/src" -I"$TOP" "$TOP/bench/merge_only.c" \
 			"$TOP/libswrepart.a" $libs -o "$T/merge_only" 2>"$T/cc.log"; then
 			MERGE_ONLY=$T/merge_only
 			break

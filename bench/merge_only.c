@@ -31,9 +31,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "avro_merge.h"
-#include "avro_ocf.h"
-#include "err.h"
+#include "avro/merge.h"
+#include "avro/ocf.h"
+#include "base/err.h"
 
 static int
 read_only(FILE *list)

@@ -19,7 +19,7 @@ FUZZDIR = $(SRCDIR)/tests/fuzz
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 CFLAGS_FUZZ = -g -O1 -fno-omit-frame-pointer $(SAN) -pthread \
 	-Wall -Wno-unused-parameter
-CPPFLAGS_FUZZ = -DHAVE_CONFIG_H -I$(BUILDDIR) -I$(SRCDIR)/src \
+CPPFLAGS_FUZZ = -DHAVE_CONFIG_H -I$(BUILDDIR) -iquote $(SRCDIR)/src \
 	-I$(FUZZDIR) -DSYSCONFDIR='"$(SYSCONFDIR)"' $(LIB_CFLAGS)
 
 LIB_SRCS = $(filter %.c,$(LIB_SOURCES))

@@ -32,10 +32,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "avro_merge.h"
-#include "avro_ocf.h"
+#include "avro/merge.h"
+#include "avro/ocf.h"
 #include "fuzz_common.h"
-#include "util.h"
+#include "base/util.h"
 
 static const unsigned char sync_marker[OCF_SYNC_SIZE] = "fuzz-sync-marker";
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldkey.h"
+#include "core/coldkey.h"
 #include "fuzz_common.h"
 
 static void

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "log.h"
+#include "base/log.h"
 
 void
 fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)

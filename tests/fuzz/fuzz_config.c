@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "options.h"
+#include "base/options.h"
 
 static void
 check_table(const struct sw_config *cfg)

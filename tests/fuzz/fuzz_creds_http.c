@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "creds.h"
+#include "aws/creds.h"
 #include "fuzz_common.h"
 
 #define SEP "\n=====\n"

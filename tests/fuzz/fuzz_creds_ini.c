@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "creds.h"
+#include "aws/creds.h"
 #include "fuzz_common.h"
-#include "options.h"
+#include "base/options.h"
 
 #define SEP "\n=====\n"
 

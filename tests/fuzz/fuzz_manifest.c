@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldkey.h"
+#include "core/coldkey.h"
 #include "fuzz_common.h"
-#include "manifest.h"
+#include "core/manifest.h"
 
 #define DATA_PART "consolidated/startYear=2022/startMonth=1/startDay=1/"
 #define INDEX_PART "index/startYear=2022/startMonth=1/startDay=1/"

@@ -24,9 +24,9 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "options.h"
-#include "store.h"
-#include "util.h"
+#include "base/options.h"
+#include "base/util.h"
+#include "store/store.h"
 
 #define SEP "\n=====\n"
 #define PREFIX "raw/startYear=2022/"

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "s3.h"
+#include "aws/http.h"
+#include "store/store_s3.h"
 #include "fuzz_common.h"
-#include "util.h"
+#include "base/util.h"
 
 struct seen {
 	size_t n;

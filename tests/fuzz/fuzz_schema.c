@@ -16,10 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "avro_merge.h"
-#include "avro_ocf.h"
+#include "avro/merge.h"
+#include "avro/ocf.h"
 #include "fuzz_common.h"
-#include "util.h"
+#include "base/util.h"
 
 #define MAX_RECORDS 64
 

@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "options.h"
-#include "sitewise.h"
+#include "aws/sitewise.h"
+#include "base/options.h"
 
 #define SEP "\n=====\n"
 

@@ -27,10 +27,10 @@
 
 #include <avro.h>
 
-#include "avro_merge.h"
-#include "avro_ocf.h"
-#include "gen.h"
-#include "util.h"
+#include "avro/merge.h"
+#include "avro/ocf.h"
+#include "base/util.h"
+#include "core/gen.h"
 #include "tap.h"
 
 #define PYTHON "/usr/bin/python3"

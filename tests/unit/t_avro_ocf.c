@@ -20,8 +20,8 @@
 
 #include <avro.h>
 
-#include "avro_ocf.h"
-#include "util.h"
+#include "avro/ocf.h"
+#include "base/util.h"
 #include "tap.h"
 
 #define PYTHON "/usr/bin/python3"

@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "coldkey.h"
-#include "coldtier.h"
-#include "store.h"
+#include "core/coldkey.h"
+#include "core/coldtier.h"
+#include "store/store.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #define A "7020c8e2-e6db-40fa-9845-ed0dddd4c77d"
 #define P "95e63da7-d34e-43e1-bc6f-1b490154b07a"

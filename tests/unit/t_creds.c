@@ -32,11 +32,11 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-#include "creds.h"
-#include "log.h"
-#include "options.h"
+#include "aws/creds.h"
+#include "base/log.h"
+#include "base/options.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 extern char **environ;
 

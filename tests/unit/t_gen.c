@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gen.h"
-#include "util.h"
+#include "base/util.h"
+#include "core/gen.h"
 #include "tap.h"
 
 #define PYTHON "/usr/bin/python3"

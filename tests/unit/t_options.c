@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "options.h"
+#include "base/options.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/t_options.XXXXXX";

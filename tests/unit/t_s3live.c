@@ -20,11 +20,11 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "options.h"
-#include "pool.h"
-#include "store.h"
+#include "base/options.h"
+#include "base/pool.h"
+#include "store/store.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static const char *server;
 

@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-#include "http.h"
-#include "s3.h"
+#include "aws/http.h"
+#include "store/store_s3.h"
 #include "tap.h"
 
 static sw_err

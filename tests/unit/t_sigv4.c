@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "sigv4.h"
-#include "util.h"
+#include "aws/sigv4.h"
+#include "base/util.h"
 
 #include "tap.h"
 

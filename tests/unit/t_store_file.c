@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "options.h"
-#include "pool.h"
-#include "store.h"
+#include "base/options.h"
+#include "base/pool.h"
+#include "store/store.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 struct listing {
 	struct buf out;

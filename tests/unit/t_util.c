@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pool.h"
+#include "base/pool.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static sw_err
 job_ok(void *arg)

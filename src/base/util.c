@@ -1,0 +1,326 @@
+/*
+ * util.c - growable buffers, hex, hashing, size parsing.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "base/util.h"
+
+void
+buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+buf_release(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+void
+buf_wipe(struct buf *b)
+{
+	if (b->data != NULL)
+		OPENSSL_cleanse(b->data, b->cap);
+	buf_release(b);
+}
+
+sw_err
+buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		return sw_seterr(SW_ERR_NOMEM, "buffer too large");
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return SW_OK;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	p = realloc(b->data, cap);
+	if (p == NULL)
+		return sw_seterr(SW_ERR_NOMEM, "out of memory (%zu bytes)", cap);
+	b->data = p;
+	b->cap = cap;
+	return SW_OK;
+}
+
+sw_err
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	sw_err rc;
+
+	if ((rc = buf_reserve(b, n)) != SW_OK)
+		return rc;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return SW_OK;
+}
+
+sw_err
+buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+sw_err
+buf_putc(struct buf *b, char c)
+{
+	return buf_append(b, &c, 1);
+}
+
+sw_err
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	sw_err rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return sw_seterr(SW_ERR_INTERNAL, "bad format");
+	if ((rc = buf_reserve(b, (size_t)n)) != SW_OK)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return SW_OK;
+}
+
+char *
+buf_detach(struct buf *b)
+{
+	char *p = b->data;
+
+	if (p == NULL)
+		p = xstrdup("");
+	buf_init(b);
+	return p;
+}
+
+void
+hex_encode(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void
+sha256_hex(const void *p, size_t n, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+
+	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
+	hex_encode(md, 32, out);
+}
+
+void
+freezero_str(char *s)
+{
+	if (s == NULL)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size ? size : 1);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+int
+parse_u64_strict(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || (uint64_t)(*p - '0') > max)
+			return -1;
+		if (v > (max - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'M':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'G':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	case 'T':
+		mult = 1ULL << 40;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	/* Accept "M", "MB", "MiB". */
+	if (*end == 'i')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+void
+format_size(uint64_t n, char *out, size_t outlen)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(out, outlen, "%llu B", (unsigned long long)n);
+	else
+		snprintf(out, outlen, "%.1f %s", v, unit[i]);
+}
+
+double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+etag_is_md5(const char *etag)
+{
+	size_t i;
+
+	if (strlen(etag) != 34 || etag[0] != '"' || etag[33] != '"')
+		return 0;
+	for (i = 1; i < 33; i++)
+		if (!strchr("0123456789abcdef", etag[i]))
+			return 0;
+	return 1;
+}
+
+double
+now_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The MD5 of the first size bytes of fd, as hex. */
+sw_err
+fd_md5_hex(int fd, uint64_t size, const char *name, char out[33])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *chunk = xcalloc(1, 1 << 20), md[16];
+	uint64_t off = 0;
+	sw_err rc = SW_OK;
+
+	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	while (off < size) {
+		size_t want = size - off > (1 << 20) ? (1 << 20) :
+		    (size_t)(size - off);
+		ssize_t r = pread(fd, chunk, want, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s", name,
+			    r < 0 ? strerror(errno) : "shorter than recorded");
+			break;
+		}
+		EVP_DigestUpdate(ctx, chunk, (size_t)r);
+		off += (uint64_t)r;
+	}
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	free(chunk);
+	hex_encode(md, sizeof(md), out);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * util.h - small helpers shared by every module: a growable byte buffer,
+ * hex and SHA-256 helpers, secret wiping, checked allocation.
+ */
+#ifndef SWREPART_UTIL_H
+#define SWREPART_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+/* A growable, always NUL-terminated byte buffer.  A zeroed struct is empty. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *b);
+/* Free the storage; the buffer is empty and reusable afterwards. */
+void buf_release(struct buf *b);
+/* Like buf_release, but wipes the contents first (for secrets). */
+void buf_wipe(struct buf *b);
+sw_err buf_reserve(struct buf *b, size_t extra);
+sw_err buf_append(struct buf *b, const void *p, size_t n);
+sw_err buf_puts(struct buf *b, const char *s);
+sw_err buf_putc(struct buf *b, char c);
+sw_err buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Hand the storage to the caller (who frees it) and empty the buffer. */
+char *buf_detach(struct buf *b);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void hex_encode(const unsigned char *p, size_t n, char *out);
+/* The MD5 of the first size bytes of fd (read with pread: the offset is
+ * untouched), as 32 hex digits; name names the file in messages. */
+sw_err fd_md5_hex(int fd, uint64_t size, const char *name, char out[33]);
+/* SHA-256 of n bytes as 64 lowercase hex digits + NUL. */
+void sha256_hex(const void *p, size_t n, char out[65]);
+
+/* Wipe and free a string holding a secret; accepts NULL. */
+void freezero_str(char *s);
+
+/* strdup that aborts on failure (allocation failure of a few bytes). */
+char *xstrdup(const char *s);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+
+/* Parse "64M", "1G", "512k", "100" (bytes, binary units).  0 on success. */
+int parse_size(const char *s, uint64_t *out);
+/* The largest size or count believed from the network (2^62 bytes is
+ * beyond any object; sums of such numbers cannot wrap a uint64_t). */
+#define NET_NUMBER_MAX (UINT64_C(1) << 62)
+/* Parse a decimal number that another party sent (a <Size>, a
+ * Content-Length): digits only, no sign, blank, unit or other character,
+ * at most max.  0 on success, -1 otherwise (*out untouched). */
+int parse_u64_strict(const char *s, uint64_t max, uint64_t *out);
+/* Format bytes as "12.3 MiB". */
+void format_size(uint64_t n, char *out, size_t outlen);
+
+/* Monotonic clock in seconds. */
+double now_mono(void);
+/* Seconds since the epoch, with a fraction (wall clock). */
+double now_wall(void);
+
+/* An S3 ETag is the MD5 of the object ("\"<32 hex>\"") unless the object
+ * was uploaded in parts ("...-N") or encrypted with KMS. */
+int etag_is_md5(const char *etag);
+
+#endif

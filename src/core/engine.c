@@ -1,0 +1,1558 @@
+/*
+ * engine.c - the day engine (see engine.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "avro/merge.h"
+#include "avro/ocf.h"
+#include "aws/creds.h"
+#include "aws/sitewise.h"
+#include "base/log.h"
+#include "base/options.h"
+#include "base/pool.h"
+#include "base/util.h"
+#include "core/cache.h"
+#include "core/coldtier.h"
+#include "core/engine.h"
+#include "store/store.h"
+
+struct engine {
+	const struct sw_config *cfg;
+	struct engine_opts opts;
+	struct store *cold;
+	char *cold_url;
+	const char *prefix;
+	struct cache *cache;
+	int64_t src;
+	struct pool *pool;
+	char **sel;               /* series of the type, sorted (not ALL) */
+	size_t nsel;
+	/* day files checked against their MD5 by this process */
+	pthread_mutex_t vmu;
+	struct verified { int64_t src, gen; struct day d; } *verified;
+	size_t nverified, capverified;
+};
+
+/* One object of a day. */
+struct obj {
+	char *key;
+	char *etag;
+	uint64_t size;
+	char series[80];
+	/* fetch results: kept small, a day may list 100,000 objects */
+	char *path;               /* staging file, while being merged */
+	const struct cache_obj *carry; /* read from elsewhere, not the cold
+	                           * tier (engine_sel.carry) */
+	const struct engine_sel *sel;
+	sw_err rc;
+	char *err;                /* why it is bad, or NULL */
+	struct engine *e;
+	uint64_t *done;           /* shared progress counter */
+	const struct day *day;
+	uint64_t total;
+	struct cache_progress_w *prog; /* the build's, for other processes */
+};
+
+struct objs {
+	struct obj *v;
+	size_t n, cap;
+	struct obj *badv;         /* keys that are not cold-tier objects */
+	size_t nbad, capbad;
+};
+
+static void
+objs_free(struct objs *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++) {
+		free(o->v[i].key);
+		free(o->v[i].etag);
+		free(o->v[i].path);
+		free(o->v[i].err);
+	}
+	free(o->v);
+	for (i = 0; i < o->nbad; i++) {
+		free(o->badv[i].key);
+		free(o->badv[i].etag);
+		free(o->badv[i].err);
+	}
+	free(o->badv);
+	memset(o, 0, sizeof(*o));
+}
+
+struct idvec {
+	char **v;
+	size_t n, cap;
+};
+
+static sw_err
+add_id(void *arg, const char *id)
+{
+	struct idvec *iv = arg;
+
+	if (iv->n == iv->cap) {
+		iv->cap = iv->cap ? iv->cap * 2 : 1024;
+		iv->v = xrealloc(iv->v, iv->cap * sizeof(*iv->v));
+	}
+	iv->v[iv->n++] = xstrdup(id);
+	return SW_OK;
+}
+
+static int
+cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The series of the configured type (ASSOCIATED or DISASSOCIATED), from
+ * ListTimeSeries, cached in the index for aws.sitewise_cache_ttl so that a
+ * long range or a mount does not spend the API's low rate quota.
+ */
+static sw_err
+load_selection(struct engine *e)
+{
+	const char *type = e->cfg->timeseries_type;
+	struct idvec iv = { NULL, 0, 0 };
+	char *region = NULL, *ep;
+	sw_err rc;
+
+	if ((rc = creds_region(e->cfg, &region)) != SW_OK)
+		return rc;
+	ep = sitewise_endpoint(e->cfg, region ? region : "us-east-1");
+	free(region);
+	rc = cache_series_list_get(e->cache, ep, type,
+	    (double)e->cfg->series_cache_ttl, &e->sel, &e->nsel);
+	if (rc == SW_OK) {
+		log_info("%zu %s time series (cached list)", e->nsel, type);
+		free(ep);
+		return SW_OK;
+	}
+	if (rc != SW_ERR_NOTFOUND) {
+		free(ep);
+		return rc;
+	}
+	rc = sitewise_list_timeseries(e->cfg, type, add_id, &iv);
+	if (rc != SW_OK && strncmp(e->cold_url, "file://", 7) == 0)
+		/* Local files, yet credentials are asked for: say why. */
+		rc = sw_adderr(rc, "timeseries_type %s needs the IoT SiteWise "
+		    "API (ListTimeSeries), hence AWS credentials, even for the "
+		    "local cold tier '%s': give --timeseries-type ALL to take "
+		    "every series of the files", type, e->cold_url);
+	if (rc == SW_OK) {
+		if (iv.n > 0)
+			qsort(iv.v, iv.n, sizeof(*iv.v), cmp_strp);
+		rc = cache_series_list_put(e->cache, ep, type, iv.v, iv.n);
+	}
+	if (rc != SW_OK) {
+		while (iv.n > 0)
+			free(iv.v[--iv.n]);
+		free(iv.v);
+	} else {
+		e->sel = iv.v;
+		e->nsel = iv.n;
+	}
+	free(ep);
+	return rc;
+}
+
+/* Whether series belongs to the configured type and the selection. */
+static int
+selected(const struct engine *e, const struct engine_sel *sel,
+    const char *series)
+{
+	if (sel != NULL && sel->nexclude > 0 && bsearch(&series, sel->exclude,
+	    sel->nexclude, sizeof(*sel->exclude), cmp_strp) != NULL)
+		return 0;
+	if (e->sel == NULL && strcmp(e->cfg->timeseries_type, "ALL") == 0)
+		return 1;
+	return e->nsel > 0 && bsearch(&series, e->sel, e->nsel,
+	    sizeof(*e->sel), cmp_strp) != NULL;
+}
+
+/* The cache source of a selection: the configured one, or one named by
+ * the type and a digest of the series left out. */
+static sw_err
+sel_source(struct engine *e, const struct engine_sel *sel, int64_t *src)
+{
+	unsigned char md[32];
+	char hex[65], type[160];
+	EVP_MD_CTX *ctx;
+	size_t i;
+
+	if (sel == NULL || sel->nexclude == 0) {
+		*src = e->src;
+		return SW_OK;
+	}
+	ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (i = 0; i < sel->nexclude; i++) {
+		EVP_DigestUpdate(ctx, sel->exclude[i], strlen(sel->exclude[i]));
+		EVP_DigestUpdate(ctx, "\n", 1);
+	}
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	hex_encode(md, sizeof(md), hex);
+	snprintf(type, sizeof(type), "%s less %zu series %s",
+	    e->cfg->timeseries_type, sel->nexclude, hex);
+	return cache_source(e->cache, e->cold_url, e->prefix, type, src);
+}
+
+sw_err
+engine_new(const struct sw_config *cfg, const struct engine_opts *o,
+    struct engine **out)
+{
+	struct engine *e;
+	sw_err rc;
+
+	*out = NULL;
+	if (cfg->cold_bucket == NULL)
+		return sw_seterr(SW_ERR_CONFIG, "no cold tier: set "
+		    "s3.cold_tier.bucket_name in the config file or give "
+		    "--cold-bucket");
+	e = xcalloc(1, sizeof(*e));
+	e->cfg = cfg;
+	pthread_mutex_init(&e->vmu, NULL);
+	if (o != NULL)
+		e->opts = *o;
+	if (e->opts.jobs == 0)
+		e->opts.jobs = (unsigned)cfg->requests;
+	e->prefix = cfg->cold_prefix ? cfg->cold_prefix : "";
+	e->cold_url = config_bucket_url(cfg->cold_bucket);
+	rc = store_open(e->cold_url, cfg, &e->cold);
+	if (rc == SW_OK)
+		rc = cache_open(cfg, &e->cache);
+	if (rc == SW_OK)
+		rc = cache_source(e->cache, e->cold_url, e->prefix,
+		    cfg->timeseries_type, &e->src);
+	if (rc == SW_OK)
+		rc = cache_cleanup(e->cache);
+	if (rc == SW_OK && strcmp(cfg->timeseries_type, "ALL") != 0)
+		rc = load_selection(e);
+	if (rc == SW_OK)
+		rc = pool_new(e->opts.jobs, &e->pool);
+	if (rc != SW_OK) {
+		engine_free(e);
+		return rc;
+	}
+	*out = e;
+	return SW_OK;
+}
+
+void
+engine_free(struct engine *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	for (i = 0; i < e->nsel; i++)
+		free(e->sel[i]);
+	free(e->sel);
+	free(e->verified);
+	pthread_mutex_destroy(&e->vmu);
+	pool_free(e->pool);
+	cache_close(e->cache);
+	store_free(e->cold);
+	free(e->cold_url);
+	free(e);
+}
+
+struct cache *
+engine_cache(struct engine *e)
+{
+	return e->cache;
+}
+
+struct day_list {
+	struct day *v;
+	size_t n, cap;
+};
+
+static sw_err
+add_day(void *arg, const struct day *d)
+{
+	struct day_list *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = *d;
+	return SW_OK;
+}
+
+sw_err
+engine_days(struct engine *e, const struct day *from, const struct day *to,
+    struct day **out, size_t *n)
+{
+	struct day_list l = { NULL, 0, 0 };
+	sw_err rc = coldtier_days(e->cold, e->prefix, from, to, add_day, &l);
+
+	if (rc != SW_OK) {
+		free(l.v);
+		return rc;
+	}
+	*out = l.v;
+	*n = l.n;
+	return SW_OK;
+}
+
+static sw_err
+add_obj(void *arg, const struct store_entry *se, const struct coldkey *k)
+{
+	struct objs *o = arg;
+	struct obj *ob;
+
+	if (k->kind != COLDKEY_RAW)
+		return SW_OK;
+	if (o->n == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 1024;
+		o->v = xrealloc(o->v, o->cap * sizeof(*o->v));
+	}
+	ob = &o->v[o->n++];
+	memset(ob, 0, sizeof(*ob));
+	ob->key = xstrdup(se->key);
+	ob->etag = xstrdup(se->etag);
+	ob->size = se->size;
+	snprintf(ob->series, sizeof(ob->series), "%s", k->series);
+	return SW_OK;
+}
+
+static sw_err
+add_bad_key(void *arg, const struct store_entry *se, const char *why)
+{
+	struct objs *o = arg;
+	struct obj *ob;
+
+	if (o->nbad == o->capbad) {
+		o->capbad = o->capbad ? o->capbad * 2 : 16;
+		o->badv = xrealloc(o->badv, o->capbad * sizeof(*o->badv));
+	}
+	ob = &o->badv[o->nbad++];
+	memset(ob, 0, sizeof(*ob));
+	ob->key = xstrdup(se->key);
+	ob->etag = xstrdup(se->etag);
+	ob->size = se->size;
+	ob->err = xstrdup(why);
+	return SW_OK;
+}
+
+/* ---- fetching ---- */
+
+struct fetch_sink {
+	int fd;
+	EVP_MD_CTX *md5;
+	uint64_t n;
+	const char *path;
+};
+
+static sw_err
+fetch_write(void *arg, const void *p, size_t n)
+{
+	struct fetch_sink *s = arg;
+	const char *c = p;
+	size_t left = n;
+
+	EVP_DigestUpdate(s->md5, p, n);
+	while (left > 0) {
+		ssize_t w = write(s->fd, c, left);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
+			    s->path, strerror(errno));
+		c += w;
+		left -= (size_t)w;
+	}
+	s->n += n;
+	return SW_OK;
+}
+
+static sw_err
+fetch_job(void *arg)
+{
+	struct obj *o = arg;
+	struct engine *e = o->e;
+	struct fetch_sink s;
+	struct store_info info;
+	unsigned char md[16];
+	char hex[33], etag[40];
+	sw_err rc;
+	uint64_t done;
+
+	memset(&s, 0, sizeof(s));
+	s.path = o->path;
+	s.fd = open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s.fd < 0)
+		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", o->path,
+		    strerror(errno));
+	if (o->carry != NULL) {
+		/* blocks of the published day: checked when merged */
+		rc = o->sel->carry_fetch(o->sel->carry_arg, o->carry, s.fd);
+		if (close(s.fd) < 0 && rc == SW_OK)
+			rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
+			    o->path, strerror(errno));
+		goto done;
+	}
+	s.md5 = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(s.md5, EVP_md5(), NULL);
+	rc = store_get(e->cold, o->key, 0, 0, fetch_write, &s, &info);
+	EVP_DigestFinal_ex(s.md5, md, NULL);
+	EVP_MD_CTX_free(s.md5);
+	if (close(s.fd) < 0 && rc == SW_OK)
+		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", o->path,
+		    strerror(errno));
+	if (rc == SW_OK && s.n != o->size)
+		rc = sw_seterr(SW_ERR_DATA, "'%s%s': %llu bytes read, but the "
+		    "listing said %llu", store_url(e->cold), o->key,
+		    (unsigned long long)s.n, (unsigned long long)o->size);
+	if (rc == SW_OK && info.etag[0] != '\0' && o->etag[0] != '\0' &&
+	    strcmp(info.etag, o->etag) != 0)
+		rc = sw_seterr(SW_ERR_DATA, "'%s%s' changed while it was being "
+		    "read (ETag %s, listed %s): run again", store_url(e->cold),
+		    o->key, info.etag, o->etag);
+	if (rc == SW_OK && etag_is_md5(o->etag)) {
+		hex_encode(md, 16, hex);
+		snprintf(etag, sizeof(etag), "\"%s\"", hex);
+		if (strcmp(etag, o->etag) != 0)
+			rc = sw_seterr(SW_ERR_DATA, "'%s%s': the bytes read do "
+			    "not match the ETag (MD5 %s, ETag %s)",
+			    store_url(e->cold), o->key, etag, o->etag);
+	}
+done:
+	o->rc = rc;
+	if (rc != SW_OK)
+		o->err = xstrdup(sw_errmsg());
+	done = __atomic_add_fetch(o->done, 1, __ATOMIC_RELAXED);
+	cache_progress_add(o->prog, 1, s.n);
+	if (e->opts.progress != NULL)
+		e->opts.progress(e->opts.progress_arg, o->day, done, o->total);
+	/* Data errors are judged by the caller (--skip-bad); others stop
+	 * the batch. */
+	return rc == SW_ERR_DATA ? SW_OK : rc;
+}
+
+/* ---- the day ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static sw_err
+write_index(const char *path, char **series, size_t n)
+{
+	FILE *f;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	size_t i;
+	sw_err rc = SW_OK;
+
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return sw_seterr(SW_ERR_IO, "cannot write '%s': %s", path,
+		    strerror(errno));
+	}
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s\n", series[i]);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", path,
+		    strerror(errno));
+	fclose(f);
+	return rc;
+}
+
+static int
+cmp_cache_obj(const void *a, const void *b)
+{
+	return strcmp(((const struct cache_obj *)a)->key,
+	    ((const struct cache_obj *)b)->key);
+}
+
+static int
+cmp_obj(const void *a, const void *b)
+{
+	return strcmp(((const struct obj *)a)->key,
+	    ((const struct obj *)b)->key);
+}
+
+/*
+ * The sync marker of a day's file: derived from the source, the selection
+ * and the day rather than drawn at random, so that the same objects give
+ * the same bytes on any machine (a published day can be compared with a
+ * rebuild of it byte for byte, and an object's blocks copied from one day
+ * file into another).  A digest is as unlikely to occur in the data as a
+ * random marker.
+ */
+static void
+day_marker(const struct engine *e, const struct engine_sel *sel,
+    const struct day *d, unsigned char out[OCF_SYNC_SIZE])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[32];
+	char ds[11];
+	size_t i;
+
+	day_format(d, ds);
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, "swrepart day\n", 13);
+	EVP_DigestUpdate(ctx, e->cold_url, strlen(e->cold_url) + 1);
+	EVP_DigestUpdate(ctx, e->prefix, strlen(e->prefix) + 1);
+	EVP_DigestUpdate(ctx, e->cfg->timeseries_type,
+	    strlen(e->cfg->timeseries_type) + 1);
+	for (i = 0; sel != NULL && i < sel->nexclude; i++)
+		EVP_DigestUpdate(ctx, sel->exclude[i],
+		    strlen(sel->exclude[i]) + 1);
+	EVP_DigestUpdate(ctx, ds, sizeof(ds));
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	memcpy(out, md, OCF_SYNC_SIZE);
+}
+
+void
+engine_pin_release(struct engine_pin *p)
+{
+	size_t i;
+
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->index_fd >= 0)
+		close(p->index_fd);
+	cache_objs_free(p->objs, p->nobjs);
+	for (i = 0; i < p->nseries; i++)
+		free(p->series[i]);
+	free(p->series);
+	memset(p, 0, sizeof(*p));
+	p->fd = p->index_fd = -1;
+}
+
+/* ---- digests of day files ---- */
+
+static int
+is_verified(struct engine *e, int64_t src, const struct day *d, int64_t gen)
+{
+	size_t i;
+	int yes = 0;
+
+	pthread_mutex_lock(&e->vmu);
+	for (i = 0; i < e->nverified && !yes; i++)
+		yes = e->verified[i].src == src && e->verified[i].gen == gen &&
+		    day_cmp(&e->verified[i].d, d) == 0;
+	pthread_mutex_unlock(&e->vmu);
+	return yes;
+}
+
+static void
+set_verified(struct engine *e, int64_t src, const struct day *d, int64_t gen)
+{
+	size_t i;
+
+	pthread_mutex_lock(&e->vmu);
+	for (i = 0; i < e->nverified; i++)
+		if (e->verified[i].src == src &&
+		    day_cmp(&e->verified[i].d, d) == 0)
+			break;
+	if (i == e->nverified) {
+		if (e->nverified == e->capverified) {
+			e->capverified = e->capverified ? 2 * e->capverified :
+			    64;
+			e->verified = xrealloc(e->verified, e->capverified *
+			    sizeof(*e->verified));
+		}
+		e->nverified++;
+	}
+	e->verified[i].src = src;
+	e->verified[i].d = *d;
+	e->verified[i].gen = gen;
+	pthread_mutex_unlock(&e->vmu);
+}
+
+/*
+ * Check a cached day file against the MD5 its index recorded, once per
+ * generation and process (a mount opens a day many times).  SW_ERR_DATA
+ * when it does not match, or when the index has no MD5 (a day of an
+ * older cache: built anew like a damaged one).
+ */
+static sw_err
+verify_day_file(struct engine *e, int64_t src, const struct day *d,
+    const struct cache_day *cd, int fd)
+{
+	char md5[33];
+	sw_err rc;
+
+	if (is_verified(e, src, d, cd->gen))
+		return SW_OK;
+	if (cd->md5[0] == '\0')
+		return sw_seterr(SW_ERR_DATA, "cache: '%s' has no digest (an "
+		    "older cache)", cd->file);
+	if ((rc = fd_md5_hex(fd, cd->size, cd->file, md5)) != SW_OK)
+		return rc;
+	if (strcmp(md5, cd->md5) != 0)
+		return sw_seterr(SW_ERR_DATA, "cache: '%s' is damaged (MD5 %s, "
+		    "recorded %s)", cd->file, md5, cd->md5);
+	set_verified(e, src, d, cd->gen);
+	return SW_OK;
+}
+
+/* Pin the current generation of a day (its build lock is held), its
+ * bytes checked against the index's MD5. */
+static sw_err
+pin_day(struct engine *e, int64_t src, const struct day *d,
+    struct engine_pin *p, int lists)
+{
+	struct cache_day cd;
+	struct stat sb;
+	sw_err rc;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = p->index_fd = -1;
+	if ((rc = cache_day_get(e->cache, src, d, &cd)) != SW_OK)
+		return rc;
+	p->index_fd = open(cd.index, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	p->fd = open(cd.file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (p->fd < 0 || p->index_fd < 0 || fstat(p->fd, &sb) < 0 ||
+	    (uint64_t)sb.st_size != cd.size) {
+		rc = sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': %s",
+		    p->fd < 0 ? cd.file : cd.index, p->fd < 0 ||
+		    p->index_fd < 0 ? strerror(errno) : "its size is not the "
+		    "one the index recorded");
+		engine_pin_release(p);
+		return rc;
+	}
+	if ((rc = verify_day_file(e, src, d, &cd, p->fd)) != SW_OK) {
+		engine_pin_release(p);
+		return rc;
+	}
+	p->size = cd.size;
+	p->gen = cd.gen;
+	p->built = cd.built;
+	p->records = cd.records;
+	snprintf(p->md5, sizeof(p->md5), "%s", cd.md5);
+	if (!lists)
+		return SW_OK;
+	rc = cache_day_objects(e->cache, src, d, &p->objs, &p->nobjs);
+	if (rc == SW_OK)
+		rc = cache_day_series(e->cache, src, d, &p->series,
+		    &p->nseries);
+	if (rc != SW_OK)
+		engine_pin_release(p);
+	return rc;
+}
+
+/* Whether (key, etag) is recorded as bad. */
+static int
+known_bad(const struct cache_obj *bad, size_t nbad, const char *key,
+    const char *etag)
+{
+	size_t j;
+
+	for (j = 0; j < nbad; j++)
+		if (strcmp(bad[j].key, key) == 0 &&
+		    strcmp(bad[j].etag, etag) == 0)
+			return 1;
+	return 0;
+}
+
+/* A day's listing kept for the build that follows it. */
+struct engine_listing {
+	struct day d;
+	struct objs listed;
+};
+
+void
+engine_listing_free(struct engine_listing *l)
+{
+	if (l == NULL)
+		return;
+	objs_free(&l->listed);
+	free(l);
+}
+
+sw_err
+engine_day_list(struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct cache_obj **out, size_t *n,
+    struct engine_listing **keep)
+{
+	struct objs listed;
+	struct coldtier_stats cs;
+	struct cache_obj *bad = NULL, *v;
+	char **reasons = NULL;
+	size_t nbad = 0, i, k = 0;
+	int64_t src;
+	sw_err rc;
+
+	*out = NULL;
+	*n = 0;
+	if (keep != NULL)
+		*keep = NULL;
+	memset(&listed, 0, sizeof(listed));
+	rc = sel_source(e, sel, &src);
+	if (rc == SW_OK)
+		rc = coldtier_list_day(e->cold, e->prefix, d, add_obj,
+		    add_bad_key, &listed, &cs);
+	if (rc == SW_OK && e->opts.skip_bad)
+		rc = cache_day_bad(e->cache, src, d, &bad, &reasons, &nbad);
+	if (rc != SW_OK) {
+		objs_free(&listed);
+		return rc;
+	}
+	v = xcalloc(listed.n + 1, sizeof(*v));
+	for (i = 0; i < listed.n; i++) {
+		struct obj *o = &listed.v[i];
+
+		if (!selected(e, sel, o->series) ||
+		    known_bad(bad, nbad, o->key, o->etag))
+			continue;
+		v[k].key = xstrdup(o->key);
+		v[k].etag = xstrdup(o->etag);
+		v[k++].size = o->size;
+	}
+	qsort(v, k, sizeof(*v), cmp_cache_obj);
+	*out = v;
+	*n = k;
+	for (i = 0; i < nbad; i++)
+		free(reasons[i]);
+	free(reasons);
+	cache_objs_free(bad, nbad);
+	if (keep != NULL) {
+		*keep = xcalloc(1, sizeof(**keep));
+		(*keep)->d = *d;
+		(*keep)->listed = listed;
+	} else {
+		objs_free(&listed);
+	}
+	return SW_OK;
+}
+
+sw_err
+engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
+{
+	struct cache_day cd;
+	int lockfd;
+	sw_err rc;
+
+	memset(pin, 0, sizeof(*pin));
+	pin->fd = pin->index_fd = -1;
+	if ((rc = cache_day_get(e->cache, e->src, d, &cd)) != SW_OK)
+		return rc;
+	if (!cd.exists)
+		return SW_ERR_NOTFOUND;
+	if ((rc = cache_day_lock(e->cache, e->src, d, &lockfd)) != SW_OK)
+		return rc;
+	rc = cache_day_get(e->cache, e->src, d, &cd);
+	if (rc == SW_OK && !cd.exists)
+		rc = SW_ERR_NOTFOUND;
+	else if (rc == SW_OK)
+		rc = pin_day(e, e->src, d, pin, 0);
+	cache_day_unlock(lockfd);
+	if (rc == SW_ERR_DATA) {
+		/* damaged: the caller builds the day (anew) */
+		log_warn("%s: building the day anew", sw_errmsg());
+		rc = SW_ERR_NOTFOUND;
+	}
+	return rc;
+}
+
+int64_t
+engine_source(const struct engine *e)
+{
+	return e->src;
+}
+
+struct store *
+engine_cold(struct engine *e)
+{
+	return e->cold;
+}
+
+const char *
+engine_prefix(const struct engine *e)
+{
+	return e->prefix;
+}
+
+sw_err
+engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
+{
+	return engine_day_ex(e, d, NULL, NULL, rep, NULL);
+}
+
+/* ---- building a day: list, plan, fetch, merge, commit ---- */
+
+/* Where an object of the new generation comes from. */
+enum part_from {
+	FROM_OLD,     /* the previous generation, by its range */
+	FROM_CARRY,   /* the published day, by its range */
+	FROM_COLD     /* the cold tier */
+};
+
+/* One object of the new generation. */
+struct part {
+	enum part_from from;
+	const char *key, *etag;
+	uint64_t size;
+	const struct cache_obj *ref;  /* FROM_OLD, FROM_CARRY: its range */
+	struct obj *o;                /* FROM_COLD, FROM_CARRY: the fetch */
+	struct cache_obj out;         /* where it went in the new file */
+	int skipped;                  /* bad, left out (--skip-bad) */
+	/* FROM_COLD: the version merged before (FROM_OLD or FROM_CARRY),
+	 * kept if the new one is bad (--skip-bad) */
+	enum part_from prev_from;
+	const struct cache_obj *prev;
+};
+
+/* One build of one day. */
+struct build {
+	struct engine *e;
+	const struct day *d;
+	const struct engine_sel *sel;
+	struct engine_report *rep;
+	int64_t src;
+	char ds[11];
+	struct objs listed;           /* the cold tier's, selected */
+	struct cache_day old;
+	int old_ok;                   /* old is usable by its ranges */
+	struct cache_obj *had;        /* old's objects */
+	size_t nhad;
+	char **old_series;
+	size_t nold_series;
+	struct cache_obj *bad;        /* recorded as bad */
+	char **bad_reasons;
+	size_t nbad;
+	struct part *parts;
+	size_t nparts;
+	struct obj *carried;          /* fetches of FROM_CARRY parts */
+	size_t ncarried;
+	/* bad objects of this build, for the index */
+	struct cache_obj *skipped;
+	char **skipped_why;
+	size_t nskipped;
+	char staging[PATH_MAX];
+	char avro[PATH_MAX], index[PATH_MAX];
+	struct cache_progress_w *prog;  /* published for other processes */
+};
+
+static void
+build_release(struct build *b)
+{
+	size_t i;
+
+	if (b->staging[0] != '\0')
+		cache_rmtree(b->staging);
+	cache_objs_free(b->had, b->nhad);
+	cache_objs_free(b->bad, b->nbad);
+	for (i = 0; i < b->nbad; i++)
+		free(b->bad_reasons[i]);
+	free(b->bad_reasons);
+	for (i = 0; i < b->nold_series; i++)
+		free(b->old_series[i]);
+	free(b->old_series);
+	free(b->parts);
+	for (i = 0; i < b->ncarried; i++) {
+		free(b->carried[i].path);
+		free(b->carried[i].err);
+	}
+	free(b->carried);
+	free(b->skipped);
+	free(b->skipped_why);
+	objs_free(&b->listed);
+}
+
+/* 1. The cold tier's objects of the day and the selection. */
+static sw_err
+build_list(struct build *b, struct engine_listing *given)
+{
+	struct engine *e = b->e;
+	struct coldtier_stats cs;
+	size_t i, j;
+	sw_err rc = SW_OK;
+
+	if (given != NULL && day_cmp(&given->d, b->d) == 0) {
+		b->listed = given->listed;
+		memset(&given->listed, 0, sizeof(given->listed));
+	} else {
+		rc = coldtier_list_day(e->cold, e->prefix, b->d, add_obj,
+		    add_bad_key, &b->listed, &cs);
+	}
+	/* A key in the day's partition that is not a cold-tier object: the
+	 * day cannot be said complete without it, unless --skip-bad. */
+	if (rc == SW_OK && b->listed.nbad > 0 && !e->opts.skip_bad)
+		return sw_seterr(SW_ERR_BADKEY, "'%s%s': %s (the day is not "
+		    "built; --skip-bad builds it without such objects)",
+		    store_url(e->cold), b->listed.badv[0].key,
+		    b->listed.badv[0].err);
+	if (rc != SW_OK)
+		return rc;
+	for (i = 0; i < b->listed.nbad; i++)
+		log_warn("%s: skipping '%s%s': %s", b->ds, store_url(e->cold),
+		    b->listed.badv[i].key, b->listed.badv[i].err);
+	for (i = 0, j = 0; i < b->listed.n; i++) {
+		if (selected(e, b->sel, b->listed.v[i].series)) {
+			b->listed.v[j++] = b->listed.v[i];
+			continue;
+		}
+		free(b->listed.v[i].key);
+		free(b->listed.v[i].etag);
+		b->rep->filtered++;
+	}
+	b->listed.n = j;
+	qsort(b->listed.v, b->listed.n, sizeof(*b->listed.v), cmp_obj);
+	b->rep->listed = b->listed.n;
+	return SW_OK;
+}
+
+/* 2. What the cache holds of the day.  A generation is usable as a
+ * source when every object has its range (an index of version 4). */
+static sw_err
+build_load_old(struct build *b)
+{
+	struct cache *c = b->e->cache;
+	size_t i;
+	sw_err rc;
+
+	if ((rc = cache_day_get(c, b->src, b->d, &b->old)) != SW_OK)
+		return rc;
+	if (b->old.exists && (rc = cache_day_objects(c, b->src, b->d, &b->had,
+	    &b->nhad)) != SW_OK)
+		return rc;
+	if (b->old.exists && (rc = cache_day_series(c, b->src, b->d,
+	    &b->old_series, &b->nold_series)) != SW_OK)
+		return rc;
+	if ((rc = cache_day_bad(c, b->src, b->d, &b->bad, &b->bad_reasons,
+	    &b->nbad)) != SW_OK)
+		return rc;
+	b->old_ok = b->old.exists && b->old.md5[0] != '\0';
+	for (i = 0; i < b->nhad && b->old_ok; i++)
+		b->old_ok = b->had[i].len != UINT64_MAX &&
+		    b->had[i].records != UINT64_MAX;
+	if (b->old.exists && !b->old_ok)
+		log_notice("%s: the cached day predates per-object ranges: "
+		    "building it anew", b->ds);
+	return SW_OK;
+}
+
+static struct part *
+add_part(struct build *b, enum part_from from, const char *key,
+    const char *etag, uint64_t size)
+{
+	struct part *p = &b->parts[b->nparts++];
+
+	memset(p, 0, sizeof(*p));
+	p->from = from;
+	p->key = key;
+	p->etag = etag;
+	p->size = size;
+	return p;
+}
+
+/*
+ * 3. The objects of the new generation, in key order: each object the
+ * cold tier lists (from the previous generation when it holds the same
+ * ETag, else fetched), and each object that only the previous generation
+ * or the published day holds, kept unless prune_expired.  *same is set
+ * when that is exactly the previous generation.
+ */
+static sw_err
+build_plan(struct build *b, int *same)
+{
+	struct engine *e = b->e;
+	const struct cache_obj *carry = b->sel ? b->sel->carry : NULL;
+	size_t ncarry = b->sel ? b->sel->ncarry : 0;
+	size_t i = 0, j = 0, k = 0, nold = 0, lost = 0;
+	const char *lost_key = NULL;
+	struct engine_report *rep = b->rep;
+
+	*same = 0;
+	free(b->parts);
+	b->nparts = 0;
+	b->parts = xcalloc(b->listed.n + b->nhad + ncarry + 1,
+	    sizeof(*b->parts));
+	rep->kept = rep->carried = rep->pruned = rep->changed = 0;
+	rep->bad = 0;
+	for (;;) {
+		const struct obj *l = i < b->listed.n ? &b->listed.v[i] : NULL;
+		const struct cache_obj *h = j < b->nhad ? &b->had[j] : NULL;
+		const struct cache_obj *c = k < ncarry ? &carry[k] : NULL;
+		const char *key = NULL;
+		struct part *p;
+
+		if (l != NULL)
+			key = l->key;
+		if (h != NULL && (key == NULL || strcmp(h->key, key) < 0))
+			key = h->key;
+		if (c != NULL && (key == NULL || strcmp(c->key, key) < 0))
+			key = c->key;
+		if (key == NULL)
+			break;
+		if (l != NULL && strcmp(l->key, key) != 0)
+			l = NULL;
+		if (h != NULL && strcmp(h->key, key) != 0)
+			h = NULL;
+		if (c != NULL && strcmp(c->key, key) != 0)
+			c = NULL;
+		i += l != NULL;
+		j += h != NULL;
+		k += c != NULL;
+		if (l != NULL) {
+			if (e->opts.skip_bad && known_bad(b->bad, b->nbad,
+			    l->key, l->etag)) {
+				/* a bad new version: the one merged before
+				 * (if any) stays */
+				rep->bad++;
+				if (h != NULL && b->old_ok) {
+					p = add_part(b, FROM_OLD, h->key,
+					    h->etag, h->size);
+					p->ref = h;
+					nold++;
+				} else if (c != NULL) {
+					p = add_part(b, FROM_CARRY, c->key,
+					    c->etag, c->size);
+					p->ref = c;
+				}
+				continue;
+			}
+			if (h != NULL && b->old_ok &&
+			    strcmp(h->etag, l->etag) == 0) {
+				p = add_part(b, FROM_OLD, h->key, h->etag,
+				    h->size);
+				p->ref = h;
+				nold++;
+				continue;
+			}
+			if ((h != NULL && strcmp(h->etag, l->etag) != 0) ||
+			    (c != NULL && strcmp(c->etag, l->etag) != 0)) {
+				log_notice("%s: '%s%s' changed since it was "
+				    "merged: replacing it", b->ds,
+				    store_url(e->cold), l->key);
+				rep->changed++;
+			}
+			p = add_part(b, FROM_COLD, l->key, l->etag, l->size);
+			p->o = (struct obj *)l;
+			if (h != NULL && b->old_ok) {
+				p->prev_from = FROM_OLD;
+				p->prev = h;
+			} else if (c != NULL) {
+				p->prev_from = FROM_CARRY;
+				p->prev = c;
+			}
+			continue;
+		}
+		/* gone from the cold tier */
+		if (e->opts.prune_expired) {
+			rep->pruned++;
+			continue;
+		}
+		if (h != NULL && b->old_ok) {
+			p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
+			p->ref = h;
+			nold++;
+			rep->kept++;
+		} else if (c != NULL) {
+			p = add_part(b, FROM_CARRY, c->key, c->etag, c->size);
+			p->ref = c;
+			rep->kept++;
+			rep->carried++;
+		} else {
+			lost++;
+			lost_key = key;
+		}
+	}
+	if (lost > 0)
+		return sw_seterr(SW_ERR_DATA, "%s: %zu object%s of the day "
+		    "(such as '%s%s') %s only in a cached day that cannot be "
+		    "used, not in the cold tier nor published: not building "
+		    "the day without them (--prune-expired drops them)", b->ds,
+		    lost, lost == 1 ? "" : "s", store_url(e->cold), lost_key,
+		    lost == 1 ? "is" : "are");
+	*same = b->old.exists && b->old_ok && nold == b->nparts &&
+	    nold == b->nhad;
+	return SW_OK;
+}
+
+/* 4. Fetch what the new generation needs from the cold tier and the
+ * published day, many at once, into a staging directory. */
+static sw_err
+build_fetch(struct build *b)
+{
+	struct engine *e = b->e;
+	struct batch bt;
+	uint64_t done = 0, total = 0;
+	size_t i, n = 0;
+	double t0;
+	sw_err rc;
+
+	for (i = 0; i < b->nparts; i++)
+		total += b->parts[i].from != FROM_OLD;
+	if (total == 0)
+		return SW_OK;
+	if ((rc = cache_staging(e->cache, b->staging, sizeof(b->staging))) !=
+	    SW_OK)
+		return rc;
+	b->carried = xcalloc(total + 1, sizeof(*b->carried));
+	cache_progress_phase(b->prog, "fetching", total);
+	t0 = now_mono();
+	batch_init(&bt, e->pool, 1);
+	for (i = 0; i < b->nparts; i++) {
+		struct part *p = &b->parts[i];
+		struct obj *o;
+		struct buf pb;
+
+		if (p->from == FROM_OLD)
+			continue;
+		if (p->from == FROM_CARRY) {
+			o = &b->carried[b->ncarried++];
+			o->key = (char *)p->ref->key;
+			o->etag = (char *)p->ref->etag;
+			o->size = p->ref->len;
+			o->carry = p->ref;
+			o->sel = b->sel;
+			p->o = o;
+		}
+		o = p->o;
+		buf_init(&pb);
+		buf_printf(&pb, "%s/%06zu.avro", b->staging, n++);
+		free(o->path);
+		o->path = buf_detach(&pb);
+		o->e = e;
+		o->done = &done;
+		o->day = b->d;
+		o->total = total;
+		o->prog = b->prog;
+		batch_submit(&bt, fetch_job, o);
+	}
+	rc = batch_wait(&bt);
+	batch_release(&bt);
+	b->rep->fetch_seconds = now_mono() - t0;
+	b->rep->fetched = total - b->ncarried;
+	return rc;
+}
+
+/* The merge's output goes to the new file, its MD5 computed on the way
+ * (a rollback of a bad object's blocks invalidates it: recomputed). */
+struct md5_sink {
+	int fd;
+	EVP_MD_CTX *md5;
+	int stale;
+};
+
+static sw_err
+md5_sink_write(void *arg, const void *p, size_t n)
+{
+	struct md5_sink *s = arg;
+
+	EVP_DigestUpdate(s->md5, p, n);
+	return ocf_sink_fd(&s->fd, p, n);
+}
+
+/* A bad input (--skip-bad): record it, cut its blocks off, go on. */
+static sw_err
+skip_part(struct build *b, struct part *p, struct merge *m,
+    struct md5_sink *out)
+{
+	uint64_t cut;
+	sw_err rc;
+
+	if (p->o->rc == SW_OK) {
+		free(p->o->err);
+		p->o->err = xstrdup(sw_errmsg());
+	}
+	log_warn("%s: skipping '%s%s': %s", b->ds, store_url(b->e->cold),
+	    p->key, p->o->err);
+	/* nothing of a failed fetch reached the merge */
+	rc = p->o->rc != SW_OK ? SW_OK : merge_rollback(m, &cut);
+	if (rc == SW_OK && p->o->rc == SW_OK && (ftruncate(out->fd, (off_t)cut) < 0 ||
+	    lseek(out->fd, (off_t)cut, SEEK_SET) < 0))
+		rc = sw_seterr(SW_ERR_IO, "cannot cut '%s' back: %s", b->avro,
+		    strerror(errno));
+	out->stale |= p->o->rc == SW_OK;
+	if (rc == SW_OK && p->prev != NULL)
+		return SW_OK;   /* the caller merges the previous version */
+	p->skipped = 1;
+	b->skipped[b->nskipped].key = (char *)p->key;
+	b->skipped[b->nskipped].etag = (char *)p->etag;
+	b->skipped[b->nskipped].size = p->size;
+	b->skipped_why[b->nskipped++] = p->o->err;
+	return rc;
+}
+
+/* Merge one part into m: blocks by range, or a fetched file. */
+static sw_err
+merge_part(struct build *b, struct merge *m, struct part *p, int oldfd,
+    struct merge_stats *ms)
+{
+	char name[PATH_MAX + 1024];
+	int fd;
+	sw_err rc;
+
+	if (p->from == FROM_OLD)
+		return merge_add_blocks(m, oldfd, p->ref->off, p->ref->len,
+		    p->ref->records, 0, b->old.file, ms);
+	if (p->o->rc != SW_OK)
+		return sw_seterr(p->o->rc, "%s", p->o->err);
+	if ((fd = open(p->o->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot read '%s': %s", p->o->path,
+		    strerror(errno));
+	if (p->from == FROM_CARRY) {
+		snprintf(name, sizeof(name), "published blocks of '%s'",
+		    p->key);
+		rc = merge_add_blocks(m, fd, 0, p->ref->len, p->ref->records,
+		    1, name, ms);
+	} else {
+		snprintf(name, sizeof(name), "%s%s", store_url(b->e->cold),
+		    p->key);
+		rc = merge_add_file(m, fd, name, ms);
+	}
+	close(fd);
+	return rc;
+}
+
+/* A bad new version of an object (--skip-bad) that was merged before:
+ * its previous version stays in the day, from the cache or the published
+ * day, and is recorded under its own ETag. */
+static sw_err
+merge_prev(struct build *b, struct merge *m, struct part *p, int oldfd,
+    struct merge_stats *ms)
+{
+	struct part prev;
+	struct obj o;
+	int fd;
+	sw_err rc;
+
+	memset(&prev, 0, sizeof(prev));
+	prev.from = p->prev_from;
+	prev.key = p->prev->key;
+	prev.etag = p->prev->etag;
+	prev.size = p->prev->size;
+	prev.ref = p->prev;
+	if (prev.from == FROM_CARRY) {
+		memset(&o, 0, sizeof(o));
+		o.path = xstrdup(b->staging);
+		o.path = xrealloc(o.path, strlen(b->staging) + 16);
+		strcat(o.path, "/prev.avro");
+		fd = open(o.path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s",
+			    o.path, strerror(errno));
+		else
+			rc = b->sel->carry_fetch(b->sel->carry_arg, p->prev, fd);
+		if (fd >= 0 && close(fd) < 0 && rc == SW_OK)
+			rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
+			    o.path, strerror(errno));
+		o.rc = rc;
+		prev.o = &o;
+		if (rc == SW_OK)
+			rc = merge_part(b, m, &prev, oldfd, ms);
+		free(o.path);
+	} else {
+		rc = merge_part(b, m, &prev, oldfd, ms);
+	}
+	if (rc != SW_OK)
+		return rc;
+	log_warn("%s: '%s%s': keeping the version merged before (ETag %s)",
+	    b->ds, store_url(b->e->cold), p->key, p->prev->etag);
+	p->from = prev.from;
+	p->etag = p->prev->etag;
+	p->size = p->prev->size;
+	p->out.key = (char *)p->key;
+	p->out.etag = (char *)p->etag;
+	p->out.size = p->size;
+	p->out.off = ms->out_start;
+	p->out.len = ms->out_end - ms->out_start;
+	p->out.records = ms->records;
+	p->prev = NULL;
+	return SW_OK;
+}
+
+/* 5. The new generation's file: header, then every part in key order. */
+static sw_err
+build_merge(struct build *b, int64_t gen, char md5[33])
+{
+	struct engine *e = b->e;
+	struct engine_report *rep = b->rep;
+	struct md5_sink out = { -1, NULL, 0 };
+	unsigned char marker[OCF_SYNC_SIZE], md[16];
+	struct merge *m = NULL;
+	struct merge_stats ms;
+	struct stat sb;
+	int oldfd = -1;
+	size_t i;
+	double t0 = now_mono();
+	sw_err rc;
+
+	if ((rc = cache_day_paths(e->cache, b->src, b->d, gen, b->avro,
+	    b->index, sizeof(b->avro))) != SW_OK)
+		return rc;
+	b->skipped = xcalloc(b->nparts + b->listed.nbad + 1,
+	    sizeof(*b->skipped));
+	b->skipped_why = xcalloc(b->nparts + b->listed.nbad + 1,
+	    sizeof(*b->skipped_why));
+	for (i = 0; i < b->listed.nbad; i++) {
+		b->skipped[b->nskipped].key = b->listed.badv[i].key;
+		b->skipped[b->nskipped].etag = b->listed.badv[i].etag;
+		b->skipped[b->nskipped].size = b->listed.badv[i].size;
+		b->skipped_why[b->nskipped++] = b->listed.badv[i].err;
+	}
+	if (b->old_ok && (oldfd = open(b->old.file, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return sw_seterr(SW_ERR_IO, "cache: cannot read '%s': %s",
+		    b->old.file, strerror(errno));
+	out.fd = open(b->avro, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (out.fd < 0) {
+		rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s", b->avro,
+		    strerror(errno));
+		goto out;
+	}
+	out.md5 = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
+	day_marker(e, b->sel, b->d, marker);
+	if ((rc = merge_new(md5_sink_write, &out, marker, &m)) != SW_OK)
+		goto out;
+	if (e->opts.merge_one_thread)
+		merge_set_workers(m, 0);
+	cache_progress_phase(b->prog, "merging", b->nparts);
+	for (i = 0; i < b->nparts && rc == SW_OK; i++) {
+		struct part *p = &b->parts[i];
+
+		cache_progress_add(b->prog, i > 0, 0);
+		rc = merge_part(b, m, p, oldfd, &ms);
+		if (rc == SW_OK) {
+			p->out.key = (char *)p->key;
+			p->out.etag = (char *)p->etag;
+			p->out.size = p->size;
+			p->out.off = ms.out_start;
+			p->out.len = ms.out_end - ms.out_start;
+			p->out.records = ms.records;
+			if (p->from != FROM_OLD)
+				rep->records_added += ms.records;
+			if (p->from == FROM_COLD)
+				rep->fetched_bytes += p->size;
+			continue;
+		}
+		if ((rc == SW_ERR_DATA || rc == SW_ERR_BADKEY) &&
+		    p->from != FROM_OLD && e->opts.skip_bad)
+			rc = skip_part(b, p, m, &out);
+		if (rc == SW_OK && !p->skipped)
+			rc = merge_prev(b, m, p, oldfd, &ms);
+	}
+	if (rc == SW_OK)
+		rc = merge_finish(m);
+	if (rc == SW_OK) {
+		merge_stats(m, &ms);
+		rep->records = ms.records;
+	}
+	if (rc == SW_OK && (fsync(out.fd) < 0 || fstat(out.fd, &sb) < 0))
+		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", b->avro,
+		    strerror(errno));
+	if (rc == SW_OK) {
+		rep->size = (uint64_t)sb.st_size;
+		EVP_DigestFinal_ex(out.md5, md, NULL);
+		hex_encode(md, sizeof(md), md5);
+		if (out.stale)
+			rc = fd_md5_hex(out.fd, rep->size, b->avro, md5);
+	}
+out:
+	merge_free(m);
+	EVP_MD_CTX_free(out.md5);
+	if (out.fd >= 0)
+		close(out.fd);
+	if (oldfd >= 0)
+		close(oldfd);
+	rep->merge_seconds = now_mono() - t0;
+	return rc;
+}
+
+/* 6. The series index and the index's record of the new generation. */
+static sw_err
+build_commit(struct build *b, int64_t gen, const char *md5)
+{
+	struct engine *e = b->e;
+	struct cache_commit cm;
+	struct cache_obj *objs = xcalloc(b->nparts + 1, sizeof(*objs));
+	char **series = xcalloc(b->nparts + 1, sizeof(*series));
+	struct coldkey *keys = xcalloc(b->nparts + 1, sizeof(*keys));
+	size_t i, n = 0, ns = 0, k;
+	sw_err rc = SW_OK;
+
+	cache_progress_phase(b->prog, "committing", 0);
+	for (i = 0; i < b->nparts; i++) {
+		const struct part *p = &b->parts[i];
+
+		if (p->skipped)
+			continue;
+		objs[n] = p->out;
+		/* every part is a raw key of the day: listed as one, or
+		 * recorded or checked as one before */
+		if (coldkey_parse(p->key, e->prefix, &keys[n]) != SW_OK) {
+			rc = sw_adderr(SW_ERR_BADKEY, "'%s%s'",
+			    store_url(e->cold), p->key);
+			goto out;
+		}
+		series[ns++] = keys[n].series;
+		n++;
+	}
+	qsort(series, ns, sizeof(*series), cmp_str);
+	for (i = 0, k = 0; i < ns; i++)
+		if (k == 0 || strcmp(series[i], series[k - 1]) != 0)
+			series[k++] = series[i];
+	ns = k;
+	b->rep->series = ns;
+	b->rep->new_series = ns > b->nold_series ? ns - b->nold_series : 0;
+	if ((rc = write_index(b->index, series, ns)) != SW_OK)
+		goto out;
+	memset(&cm, 0, sizeof(cm));
+	cm.gen = gen;
+	cm.size = b->rep->size;
+	cm.records = b->rep->records;
+	snprintf(cm.md5, sizeof(cm.md5), "%s", md5);
+	cm.added = objs;
+	cm.nadded = n;
+	cm.replace = 1;
+	cm.series = series;
+	cm.nseries = ns;
+	cm.bad = b->skipped;
+	cm.bad_reasons = b->skipped_why;
+	cm.nbad = b->nskipped;
+	rc = cache_day_commit(e->cache, b->src, b->d, &cm);
+	if (rc == SW_OK) {
+		/* written and hashed by this process */
+		set_verified(e, b->src, b->d, gen);
+		b->rep->bad += b->nskipped;
+	}
+out:
+	free(objs);
+	free(series);
+	free(keys);
+	return rc;
+}
+
+/* Check the previous generation's bytes before copying from them; a
+ * damaged one is not a source (its objects come from elsewhere). */
+static sw_err
+build_check_old(struct build *b)
+{
+	int fd = open(b->old.file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	sw_err rc;
+
+	if (fd < 0)
+		rc = sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': %s",
+		    b->old.file, strerror(errno));
+	else
+		rc = verify_day_file(b->e, b->src, b->d, &b->old, fd);
+	if (fd >= 0)
+		close(fd);
+	if (rc != SW_ERR_DATA)
+		return rc;
+	log_warn("%s: building the day anew", sw_errmsg());
+	b->old_ok = 0;
+	b->rep->damaged = 1;
+	return SW_OK;
+}
+
+sw_err
+engine_day_ex(struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct engine_listing *given,
+    struct engine_report *rep, struct engine_pin *pin)
+{
+	struct build b;
+	int lockfd = -1, same = 0, uses_old = 0;
+	char md5[33];
+	int64_t gen;
+	size_t i;
+	sw_err rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (pin != NULL) {
+		memset(pin, 0, sizeof(*pin));
+		pin->fd = pin->index_fd = -1;
+	}
+	memset(&b, 0, sizeof(b));
+	b.e = e;
+	b.d = d;
+	b.sel = sel;
+	b.rep = rep;
+	day_format(d, b.ds);
+	rc = sel_source(e, sel, &b.src);
+	if (rc == SW_OK)
+		rc = cache_day_lock(e->cache, b.src, d, &lockfd);
+	if (rc == SW_OK)
+		b.prog = cache_progress_begin(e->cache, b.src, d);
+	if (rc == SW_OK)
+		rc = build_list(&b, given);
+	engine_listing_free(given);
+	if (rc == SW_OK)
+		rc = build_load_old(&b);
+	if (rc == SW_OK)
+		rc = build_plan(&b, &same);
+	if (rc == SW_OK && same && pin != NULL) {
+		/* nothing new: hold what is there (checked as it is pinned) */
+		rc = pin_day(e, b.src, d, pin, 1);
+		if (rc == SW_ERR_DATA) {
+			log_warn("%s: building the day anew", sw_errmsg());
+			rep->damaged = 1;
+			b.old_ok = same = 0;
+			rc = build_plan(&b, &same);
+		} else if (rc == SW_OK) {
+			goto up_to_date;
+		}
+	}
+	if (rc != SW_OK)
+		goto out;
+	if (same)
+		goto up_to_date;
+	for (i = 0; i < b.nparts; i++)
+		uses_old |= b.parts[i].from == FROM_OLD;
+	if (uses_old && (rc = build_check_old(&b)) == SW_OK && !b.old_ok)
+		rc = build_plan(&b, &same);
+	if (rc == SW_OK)
+		rc = build_fetch(&b);
+	/* fetch errors of the cold tier's objects are judged in the merge
+	 * (--skip-bad); others end the build */
+	gen = b.old.exists ? b.old.gen + 1 : 1;
+	if (rc == SW_OK)
+		rc = build_merge(&b, gen, md5);
+	if (rc == SW_OK)
+		rc = build_commit(&b, gen, md5);
+	if (rc != SW_OK)
+		goto out;
+	rep->rebuilt = b.old.exists && !b.old_ok;
+	snprintf(rep->file, sizeof(rep->file), "%s", b.avro);
+	if (pin != NULL)
+		rc = pin_day(e, b.src, d, pin, 1);
+	goto out;
+up_to_date:
+	rep->up_to_date = 1;
+	rep->bad += b.listed.nbad;
+	rep->series = b.old.series;
+	rep->records = b.old.records;
+	rep->size = b.old.size;
+	snprintf(rep->file, sizeof(rep->file), "%s", b.old.file);
+out:
+	if (rc != SW_OK) {
+		if (b.avro[0] != '\0')
+			unlink(b.avro);
+		if (b.index[0] != '\0')
+			unlink(b.index);
+	}
+	cache_progress_end(b.prog);
+	cache_day_unlock(lockfd);
+	build_release(&b);
+	return rc;
+}

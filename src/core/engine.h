@@ -1,0 +1,165 @@
+/*
+ * engine.h - the day engine: bring one day of the cold tier into the
+ * local cache as one merged Avro file plus its series index.
+ *
+ * For a day: list its objects (all seriesBucket prefixes), keep those of
+ * the configured time-series type, fetch the ones the cache does not hold
+ * yet (many at once, each checked against its listed size and ETag), merge
+ * them into a new generation of the day file, and make it current in the
+ * cache index.  It knows nothing of FUSE or of publishing: the mount and
+ * `sync` both call it.
+ *
+ * Days are exact per object.  A day file is the header and then each
+ * object's blocks, contiguous, in key order; the index records each
+ * object's byte range and records, and the file's MD5.  The sync marker
+ * is derived from the source and the day, so an object's blocks are the
+ * same bytes in any day file of that source and day: a new generation
+ * copies the previous one's objects by their ranges, fetches only what is
+ * new or changed, and takes objects that only the published day still
+ * holds from it (engine_sel.carry).  The same set of objects therefore
+ * gives the same bytes from any cache.  An object the cold tier no longer
+ * holds is kept (and counted) unless prune_expired: a day never shrinks
+ * because a lifecycle rule expired its raw objects.  Every day file is
+ * checked against its MD5 before it is reused or first pinned in a
+ * process; a damaged one is built anew (and said so).
+ */
+#ifndef SWREPART_ENGINE_H
+#define SWREPART_ENGINE_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "core/cache.h"
+#include "core/coldkey.h"
+
+struct engine;
+struct sw_config;
+
+struct engine_opts {
+	int skip_bad;         /* build days without corrupt objects */
+	unsigned jobs;        /* fetches in flight (0: cfg->requests) */
+	int merge_one_thread; /* no merge helper thread (days built in
+	                       * parallel already keep the CPUs busy) */
+	int prune_expired;    /* drop objects the cold tier no longer holds
+	                       * (kept by default) */
+	/* progress callback: fetched/total objects of the current day */
+	void (*progress)(void *arg, const struct day *d, uint64_t done,
+	    uint64_t total);
+	void *progress_arg;
+};
+
+/* What happened to one day. */
+struct engine_report {
+	uint64_t listed;          /* objects of the day (selected) */
+	uint64_t filtered;        /* objects of other series types */
+	uint64_t fetched;         /* objects downloaded now */
+	uint64_t fetched_bytes;
+	uint64_t series;          /* series of the day, in all */
+	uint64_t new_series;      /* series not in the day before */
+	uint64_t records_added;
+	uint64_t records;         /* records of the day, in all */
+	uint64_t size;            /* bytes of the day file */
+	uint64_t bad;             /* objects skipped as bad (--skip-bad) */
+	uint64_t kept;            /* objects the cold tier no longer holds,
+	                           * kept in the day */
+	uint64_t carried;         /* ... of those, copied from elsewhere
+	                           * (the published day) */
+	uint64_t pruned;          /* ... dropped (prune_expired) */
+	uint64_t changed;         /* objects replaced (their ETag changed) */
+	int damaged;              /* the cached day failed its digest check
+	                           * and was built anew */
+	int rebuilt;              /* built without the previous generation */
+	int up_to_date;           /* nothing new: nothing fetched */
+	double fetch_seconds, merge_seconds;
+	char file[4096];          /* the day file */
+};
+
+sw_err engine_new(const struct sw_config *cfg, const struct engine_opts *o,
+    struct engine **out);
+void engine_free(struct engine *e);
+
+/* Materialize day d (see above).  On failure the day's previous good
+ * generation stays current and the message names the bucket and key. */
+sw_err engine_day(struct engine *e, const struct day *d,
+    struct engine_report *rep);
+
+/*
+ * A narrower selection than the configured type: the day without some
+ * series (those a bucket kept by the Python sample has published already).
+ * Such a day is a source of its own in the cache, so it is built and
+ * extended like any other and never mixed up with the whole day.
+ */
+struct engine_sel {
+	char *const *exclude;     /* series ids, sorted, unique */
+	size_t nexclude;
+	/* Objects of the day known elsewhere (the published day), with
+	 * their blocks' ranges there, in key order: kept when the cold tier
+	 * no longer holds them, their bytes read with carry_fetch (len bytes
+	 * of blocks into fd, from its offset 0; they are checked: framing,
+	 * CRCs, record counts).  Keys must be cold-tier objects of the day
+	 * (the caller checks). */
+	const struct cache_obj *carry;
+	size_t ncarry;
+	sw_err (*carry_fetch)(void *arg, const struct cache_obj *o, int fd);
+	void *carry_arg;
+};
+
+/*
+ * A built day held for the caller: an open descriptor of its file (valid
+ * even if a newer generation replaces it meanwhile) and what the index
+ * says that generation holds.  Release with engine_pin_release().
+ */
+struct engine_pin {
+	int fd;
+	int index_fd;             /* its timeseries.txt */
+	int64_t gen;
+	double built;             /* when the generation was built */
+	uint64_t size, records;
+	char md5[33];             /* of the file (checked when pinned) */
+	struct cache_obj *objs;   /* merged objects, in key order */
+	size_t nobjs;
+	char **series;            /* the day's series, sorted */
+	size_t nseries;
+};
+void engine_pin_release(struct engine_pin *p);
+
+/* A day's listing from engine_day_list(), for the build that follows. */
+struct engine_listing;
+void engine_listing_free(struct engine_listing *l);
+
+/* engine_day() with a selection (NULL: the configured type) that, when
+ * pin is not NULL, also pins the resulting generation.  listing (may be
+ * NULL; always consumed) saves listing the day again. */
+sw_err engine_day_ex(struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct engine_listing *listing,
+    struct engine_report *rep, struct engine_pin *pin);
+
+/* Pin the cached current generation of day d without listing or
+ * building anything (waiting for a build in progress): SW_ERR_NOTFOUND,
+ * without a message, when the cache does not hold the day.  Only the
+ * descriptors, size, records and generation are filled (no objects or
+ * series: this is the mount's fast path). */
+sw_err engine_day_pin(struct engine *e, const struct day *d,
+    struct engine_pin *pin);
+
+/* The configured source's id in the cache, its store and data prefix. */
+int64_t engine_source(const struct engine *e);
+struct store *engine_cold(struct engine *e);
+const char *engine_prefix(const struct engine *e);
+
+/* List day d without fetching anything: its objects of the selection, in
+ * key order, less those the cache knows to be bad (with --skip-bad).  The
+ * day would be built from exactly these (unless the listing changes).
+ * keep (may be NULL) receives the listing for engine_day_ex(). */
+sw_err engine_day_list(struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct cache_obj **out, size_t *n,
+    struct engine_listing **keep);
+
+/* The cold tier's days with data in [from, to] (NULL: unbounded). */
+sw_err engine_days(struct engine *e, const struct day *from,
+    const struct day *to, struct day **out, size_t *n);
+
+/* The cache the engine uses. */
+struct cache *engine_cache(struct engine *e);
+
+#endif
