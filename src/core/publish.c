@@ -998,57 +998,77 @@ adopt_delete(struct publisher *p, struct target_day *td,
 	return rc;
 }
 
-/* One attempt at publishing a day: read, plan, build, upload, commit. */
-static sw_err
-publish_attempt(struct publisher *p, const struct day *d,
-    struct target_day *td, struct publish_report *r)
-{
-	struct manifest *m = &td->m;
-	struct engine_sel sel;
-	struct engine_pin pin;
-	struct engine_listing *listing = NULL;
-	struct cache_obj *listed = NULL;
+/*
+ * One attempt at a day, step by step.  Each step reads and fills the
+ * attempt; one that decides the day (unchanged, empty, a dry run) sets
+ * done, and the attempt stops there.
+ */
+struct attempt {
+	struct publisher *p;
+	const struct day *d;
+	struct target_day *td;
+	struct publish_report *r;
+	struct engine_sel sel;         /* what the day is built of */
+	struct engine_listing *listing; /* the day's listing, until built */
+	struct cache_obj *listed;      /* the objects it lists */
+	size_t nlisted;
+	struct engine_pin pin;         /* the built day, held */
 	struct carry_src cs;
-	struct store_info info;
-	size_t nlisted = 0, len;
-	int same;
-	char digest[65], md5[33];
-	uint64_t bytes;
+	char digest[65], md5[33];      /* of the objects; of the day file */
+	uint64_t bytes;                /* the objects' bytes */
+	struct store_info info;        /* the data object as uploaded */
+	int done;
+};
+
+/* Read the manifest and the data object; record an --adopt decision
+ * first: from then on the sample's objects are not part of the day. */
+static sw_err
+step_read(struct attempt *a)
+{
+	struct manifest *m = &a->td->m;
+	struct publish_report *r = a->r;
 	sw_err rc;
 
-	memset(&pin, 0, sizeof(pin));
-	pin.fd = pin.index_fd = -1;
-	memset(&sel, 0, sizeof(sel));
-
-	if ((rc = read_state(p, d, td, r)) != SW_OK)
-		goto out;
+	if ((rc = read_state(a->p, a->d, a->td, r)) != SW_OK)
+		return rc;
 	r->legacy = m->legacy;
 	r->legacy_series = m->nlseries;
 	r->legacy_objects = m->nlobjs;
-	/* Adopting is decided once and recorded first: from then on the
-	 * sample's objects are not part of the day any more. */
-	if (m->legacy && !m->adopted && p->opts.adopt) {
+	if (m->legacy && !m->adopted && a->p->opts.adopt) {
 		m->adopted = 1;
-		if (!p->opts.dry_run && (rc = manifest_put(p, td, d)) != SW_OK)
-			goto out;
+		if (!a->p->opts.dry_run &&
+		    (rc = manifest_put(a->p, a->td, a->d)) != SW_OK)
+			return rc;
 	}
 	r->adopted = m->adopted;
 	if (m->legacy && !m->adopted) {
-		sel.exclude = m->lseries;
-		sel.nexclude = m->nlseries;
+		a->sel.exclude = m->lseries;
+		a->sel.nexclude = m->nlseries;
 	}
 	r->prev_objects = m->has_data ? m->count : 0;
-	if ((rc = read_data(p, td)) != SW_OK)
-		goto out;
-	if (td->objs_known && (rc = check_carry(p, d, td)) != SW_OK)
-		goto out;
+	if ((rc = read_data(a->p, a->td)) != SW_OK)
+		return rc;
+	if (a->td->objs_known)
+		return check_carry(a->p, a->d, a->td);
+	return SW_OK;
+}
 
-	/* Anything new?  A listing answers without fetching. */
-	if ((rc = engine_day_list(p->e, d, &sel, &listed, &nlisted,
-	    &listing)) != SW_OK)
-		goto out;
-	if ((rc = unchanged(p, td, listed, nlisted, &same)) != SW_OK)
-		goto out;
+/* Anything new?  A listing answers without fetching; a dry run stops
+ * here with what it would publish. */
+static sw_err
+step_plan(struct attempt *a)
+{
+	struct manifest *m = &a->td->m;
+	struct publish_report *r = a->r;
+	int same;
+	sw_err rc;
+
+	if ((rc = engine_day_list(a->p->e, a->d, &a->sel, &a->listed,
+	    &a->nlisted, &a->listing)) != SW_OK)
+		return rc;
+	if ((rc = unchanged(a->p, a->td, a->listed, a->nlisted, &same)) !=
+	    SW_OK)
+		return rc;
 	if (same) {
 		r->state = PUB_UNCHANGED;
 		r->objects = m->count;
@@ -1056,125 +1076,183 @@ publish_attempt(struct publisher *p, const struct day *d,
 		r->records = m->records;
 		r->bytes = m->size;
 		r->kept = m->kept;
-		goto out;
-	}
-	if (p->opts.dry_run) {
-		objs_digest(listed, nlisted, digest, &bytes);
-		r->state = nlisted == 0 && !m->has_data && !(m->adopted &&
+		a->done = 1;
+	} else if (a->p->opts.dry_run) {
+		objs_digest(a->listed, a->nlisted, a->digest, &a->bytes);
+		r->state = a->nlisted == 0 && !m->has_data && !(m->adopted &&
 		    m->nlobjs > 0) ? PUB_EMPTY : PUB_WOULD;
-		r->objects = nlisted;
-		r->bytes = bytes;
-		goto out;
+		r->objects = a->nlisted;
+		r->bytes = a->bytes;
+		a->done = 1;
 	}
+	return SW_OK;
+}
 
-	/* Build (or reuse) the day in the cache, keeping what only the
-	 * published day holds, and hold it. */
-	if (td->objs_known && same_source(p, m)) {
-		cs.p = p;
-		cs.key = td->dkey;
-		cs.etag = td->data_info.etag;
-		sel.carry = td->objs;
-		sel.ncarry = td->nobjs;
-		sel.carry_fetch = carry_fetch;
-		sel.carry_arg = &cs;
+/* Build (or reuse) the day in the cache, keeping what only the
+ * published day holds, hold it, and prove it loses nothing published. */
+static sw_err
+step_build(struct attempt *a)
+{
+	struct target_day *td = a->td;
+	struct manifest *m = &td->m;
+	struct publish_report *r = a->r;
+	struct engine_listing *listing = a->listing;
+	sw_err rc;
+
+	if (td->objs_known && same_source(a->p, m)) {
+		a->cs.p = a->p;
+		a->cs.key = td->dkey;
+		a->cs.etag = td->data_info.etag;
+		a->sel.carry = td->objs;
+		a->sel.ncarry = td->nobjs;
+		a->sel.carry_fetch = carry_fetch;
+		a->sel.carry_arg = &a->cs;
 	}
-	rc = engine_day_ex(p->e, d, &sel, listing, &r->build, &pin);
-	listing = NULL;
-	if (rc != SW_OK)
-		goto out;
-	objs_digest(pin.objs, pin.nobjs, digest, &bytes);
-	r->objects = pin.nobjs;
-	r->series = pin.nseries;
-	r->records = pin.records;
-	r->bytes = pin.size;
+	a->listing = NULL;      /* the engine takes it */
+	if ((rc = engine_day_ex(a->p->e, a->d, &a->sel, listing, &r->build,
+	    &a->pin)) != SW_OK)
+		return rc;
+	objs_digest(a->pin.objs, a->pin.nobjs, a->digest, &a->bytes);
+	r->objects = a->pin.nobjs;
+	r->series = a->pin.nseries;
+	r->records = a->pin.records;
+	r->bytes = a->pin.size;
 	r->kept = r->build.kept;
 	r->carried = r->build.carried;
 	r->changed = r->build.changed;
 	r->pruned = r->build.pruned;
-	if (pin.nobjs == 0 && !m->has_data && !(m->adopted && m->nlobjs > 0)) {
+	if (a->pin.nobjs == 0 && !m->has_data && !(m->adopted &&
+	    m->nlobjs > 0)) {
 		r->state = PUB_EMPTY;
-		goto out;
+		a->done = 1;
+		return SW_OK;
 	}
-	if ((rc = check_nothing_lost(p, td, &pin, r)) != SW_OK)
-		goto out;
+	if ((rc = check_nothing_lost(a->p, td, &a->pin, r)) != SW_OK)
+		return rc;
 	if (r->build.kept > 0)
 		log_notice("%s: kept %llu object%s that the cold tier no longer "
 		    "holds%s", td->ds, (unsigned long long)r->build.kept,
 		    r->build.kept == 1 ? "" : "s", r->build.carried ?
 		    " (copied from the published day)" : "");
+	return SW_OK;
+}
 
-	/* The data object. */
-	{
-		struct partition pt;
-		size_t i;
+/* The data object, after a word on what else the partition holds. */
+static sw_err
+step_upload(struct attempt *a)
+{
+	struct target_day *td = a->td;
+	struct partition pt;
+	size_t i;
+	sw_err rc;
 
-		if ((rc = list_partition(p, d, td->dkey, &pt)) != SW_OK)
-			goto out;
-		for (i = 0; i < pt.nother; i++)
-			if (!(m->legacy && manifest_is_sample_key(pt.other[i])))
-				log_warn("%s: '%s%s' is not swrepart's: queries "
-				    "of the day read it too", td->ds,
-				    store_url(p->target), pt.other[i]);
-		partition_free(&pt);
-	}
-	if ((rc = upload_data(p, d, td, &pin, r->build.file[0] ?
-	    r->build.file : td->dkey, md5, &info, r)) != SW_OK)
-		goto out;
+	if ((rc = list_partition(a->p, a->d, td->dkey, &pt)) != SW_OK)
+		return rc;
+	for (i = 0; i < pt.nother; i++)
+		if (!(td->m.legacy && manifest_is_sample_key(pt.other[i])))
+			log_warn("%s: '%s%s' is not swrepart's: queries of the "
+			    "day read it too", td->ds, store_url(a->p->target),
+			    pt.other[i]);
+	partition_free(&pt);
+	return upload_data(a->p, a->d, td, &a->pin, a->r->build.file[0] ?
+	    a->r->build.file : td->dkey, a->md5, &a->info, a->r);
+}
 
-	/* The sample's objects go, as far as proven folded in. */
-	if (m->adopted && m->nlobjs > 0 &&
-	    (rc = adopt_delete(p, td, &pin, r)) != SW_OK)
-		goto out;
+/* The sample's objects go, as far as proven folded in (--adopt). */
+static sw_err
+step_clean(struct attempt *a)
+{
+	if (!a->td->m.adopted || a->td->m.nlobjs == 0)
+		return SW_OK;
+	return adopt_delete(a->p, a->td, &a->pin, a->r);
+}
 
-	/* timeseries.txt: our series, and the sample's while it keeps its
-	 * own objects. */
-	{
-		struct store_info iinfo;
-		struct store_put_opts po = p->put;
-		int keep = m->legacy && !m->adopted;
-		char *text = index_text(pin.series, pin.nseries,
-		    keep ? m->lseries : NULL, keep ? m->nlseries : 0, &len);
+/* timeseries.txt: our series, and the sample's while it keeps its own
+ * objects. */
+static sw_err
+step_index(struct attempt *a)
+{
+	struct manifest *m = &a->td->m;
+	struct store_info iinfo;
+	struct store_put_opts po = a->p->put;
+	int keep = m->legacy && !m->adopted;
+	size_t len;
+	char *text;
+	sw_err rc;
 
-		po.content_type = "text/plain";
-		rc = store_put_mem(p->target, td->ikey, text, len, &po, &iinfo);
-		free(text);
-		if (rc != SW_OK)
-			goto out;
-		snprintf(m->index_etag, sizeof(m->index_etag), "%s",
-		    iinfo.etag);
-		r->new_series = pin.nseries > m->series ? pin.nseries -
-		    m->series : 0;
-	}
+	text = index_text(a->pin.series, a->pin.nseries, keep ? m->lseries :
+	    NULL, keep ? m->nlseries : 0, &len);
+	po.content_type = "text/plain";
+	rc = store_put_mem(a->p->target, a->td->ikey, text, len, &po, &iinfo);
+	free(text);
+	if (rc != SW_OK)
+		return rc;
+	snprintf(m->index_etag, sizeof(m->index_etag), "%s", iinfo.etag);
+	a->r->new_series = a->pin.nseries > m->series ? a->pin.nseries -
+	    m->series : 0;
+	return SW_OK;
+}
 
-	/* The manifest, last: the day is published. */
-	set_source(p, m);
+/* The manifest, last: the day is published. */
+static sw_err
+step_commit(struct attempt *a)
+{
+	struct manifest *m = &a->td->m;
+	sw_err rc;
+
+	set_source(a->p, m);
 	free(m->data_key);
-	m->data_key = xstrdup(td->dkey);
+	m->data_key = xstrdup(a->td->dkey);
 	m->has_data = 1;
 	m->version = MANIFEST_VERSION;
-	m->size = pin.size;
-	m->records = pin.records;
-	m->series = pin.nseries;
-	snprintf(m->md5, sizeof(m->md5), "%s", md5);
-	snprintf(m->etag, sizeof(m->etag), "%s", info.etag);
-	m->count = pin.nobjs;
-	m->bytes = bytes;
-	m->kept = r->build.kept;
-	snprintf(m->digest, sizeof(m->digest), "%s", digest);
+	m->size = a->pin.size;
+	m->records = a->pin.records;
+	m->series = a->pin.nseries;
+	snprintf(m->md5, sizeof(m->md5), "%s", a->md5);
+	snprintf(m->etag, sizeof(m->etag), "%s", a->info.etag);
+	m->count = a->pin.nobjs;
+	m->bytes = a->bytes;
+	m->kept = a->r->build.kept;
+	snprintf(m->digest, sizeof(m->digest), "%s", a->digest);
 	cache_objs_free(m->objs, m->nobjs);
-	m->objs = objs_dup(pin.objs, pin.nobjs);
-	m->nobjs = pin.nobjs;
+	m->objs = objs_dup(a->pin.objs, a->pin.nobjs);
+	m->nobjs = a->pin.nobjs;
 	m->has_pending = 0;
 	cache_objs_free(m->pending_objs, m->npending);
 	m->pending_objs = NULL;
 	m->npending = 0;
-	if ((rc = manifest_put(p, td, d)) != SW_OK)
-		goto out;
-	r->state = PUB_PUBLISHED;
-out:
-	engine_listing_free(listing);
-	cache_objs_free(listed, nlisted);
-	engine_pin_release(&pin);
+	if ((rc = manifest_put(a->p, a->td, a->d)) != SW_OK)
+		return rc;
+	a->r->state = PUB_PUBLISHED;
+	return SW_OK;
+}
+
+/* One attempt at publishing a day: read the manifest, plan, build,
+ * upload, clean (the sample's objects, as far as proven folded in),
+ * index, commit. */
+static sw_err
+publish_attempt(struct publisher *p, const struct day *d,
+    struct target_day *td, struct publish_report *r)
+{
+	struct attempt a;
+	sw_err rc;
+
+	memset(&a, 0, sizeof(a));
+	a.p = p;
+	a.d = d;
+	a.td = td;
+	a.r = r;
+	a.pin.fd = a.pin.index_fd = -1;
+	if ((rc = step_read(&a)) == SW_OK &&
+	    (rc = step_plan(&a)) == SW_OK && !a.done &&
+	    (rc = step_build(&a)) == SW_OK && !a.done &&
+	    (rc = step_upload(&a)) == SW_OK &&
+	    (rc = step_clean(&a)) == SW_OK &&
+	    (rc = step_index(&a)) == SW_OK)
+		rc = step_commit(&a);
+	engine_listing_free(a.listing);
+	cache_objs_free(a.listed, a.nlisted);
+	engine_pin_release(&a.pin);
 	return rc;
 }
 
