@@ -22,7 +22,7 @@ struct batch {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned pending;
-	unsigned failed;     /* jobs that returned an error */
+	unsigned failed;     /* jobs that failed since the last wait */
 	sw_err first_rc;
 	char first_msg[1024];
 	int stop_on_error;   /* skip queued jobs once one failed */
@@ -38,7 +38,8 @@ void batch_init(struct batch *b, struct pool *p, int stop_on_error);
  * a few jobs per worker are queued, so callers can stream huge inputs. */
 void batch_submit(struct batch *b, pool_job_fn fn, void *arg);
 /* Wait for every job of the batch; returns the first error (its message
- * becomes this thread's) or SW_OK.  The batch can be reused afterwards. */
+ * becomes this thread's) or SW_OK.  The wait clears the failure: the
+ * batch can be reused afterwards. */
 sw_err batch_wait(struct batch *b);
 void batch_release(struct batch *b);
 
