@@ -240,39 +240,34 @@ check_ctx(const struct manifest *m, json_t *root, const char *where,
 	return SW_OK;
 }
 
-sw_err
-manifest_parse(const void *data, size_t len, const char *where,
-    const struct manifest_ctx *ctx, struct manifest *m)
+/* "format" and "version": a manifest of ours that this swrepart reads. */
+static sw_err
+parse_header(json_t *root, const char *where, struct manifest *m)
 {
-	json_error_t je;
-	json_t *root, *o, *v;
-	const char *s, *bad = NULL;
-	sw_err rc = SW_OK;
+	json_t *v = json_object_get(root, "version");
+	const char *s = jstr(root, "format");
 
-	memset(m, 0, sizeof(*m));
-	root = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL)
-		return sw_seterr(SW_ERR_DATA, "'%s' line %d: not a manifest: %s "
-		    "(delete it to publish the day again)", where, je.line,
-		    je.text);
-	s = jstr(root, "format");
-	v = json_object_get(root, "version");
 	if (!json_is_object(root) || s == NULL ||
 	    strcmp(s, MANIFEST_FORMAT) != 0 || !json_is_integer(v) ||
-	    json_integer_value(v) < 1) {
-		json_decref(root);
+	    json_integer_value(v) < 1)
 		return sw_seterr(SW_ERR_DATA, "'%s' is not a manifest of "
 		    "swrepart (no \"format\": \"" MANIFEST_FORMAT "\")", where);
-	}
-	if (json_integer_value(v) > MANIFEST_VERSION) {
-		rc = sw_seterr(SW_ERR_DATA, "'%s' was written by a newer "
+	if (json_integer_value(v) > MANIFEST_VERSION)
+		return sw_seterr(SW_ERR_DATA, "'%s' was written by a newer "
 		    "swrepart (manifest version %lld): upgrade", where,
 		    (long long)json_integer_value(v));
-		json_decref(root);
-		return rc;
-	}
 	m->exists = 1;
 	m->version = (int)json_integer_value(v);
+	return SW_OK;
+}
+
+/* "source", "objects", "data" (with its "merged" ranges), "index". */
+static sw_err
+parse_published(json_t *root, const char *where, struct manifest *m)
+{
+	const char *bad = NULL;
+	json_t *o;
+
 	if ((o = json_object_get(root, "source")) != NULL) {
 		m->src_url = dupopt(jstr(o, "bucket"));
 		m->src_prefix = dupopt(jstr(o, "prefix"));
@@ -298,40 +293,77 @@ manifest_parse(const void *data, size_t len, const char *where,
 	if ((o = json_object_get(root, "index")) != NULL)
 		jcopy(o, "etag", m->index_etag, sizeof(m->index_etag), &bad);
 	if (bad != NULL)
-		rc = sw_seterr(SW_ERR_DATA, "'%s': the field \"%s\" is missing "
-		    "or of the wrong type (delete the manifest to publish the "
-		    "day again)", where, bad);
-	if (rc == SW_OK && m->has_data && m->version >= 2)
-		rc = parse_merged(json_object_get(root, "merged"), where,
+		return sw_seterr(SW_ERR_DATA, "'%s': the field \"%s\" is "
+		    "missing or of the wrong type (delete the manifest to "
+		    "publish the day again)", where, bad);
+	if (m->has_data && m->version >= 2)
+		return parse_merged(json_object_get(root, "merged"), where,
 		    m->size, m->records, m->count, &m->objs, &m->nobjs);
-	if (rc == SW_OK && (o = json_object_get(root, "pending")) != NULL) {
-		m->has_pending = 1;
-		m->pending_size = jnum(o, "size", &bad);
-		m->pending_records = jnum(o, "records", &bad);
-		m->pending_series = jnum(o, "series", &bad);
-		jcopy(o, "md5", m->pending_md5, sizeof(m->pending_md5), &bad);
-		jcopy(o, "multipart_etag", m->pending_mpetag,
-		    sizeof(m->pending_mpetag), &bad);
-		if (bad != NULL)
-			rc = sw_seterr(SW_ERR_DATA, "'%s': pending: the field "
-			    "\"%s\" is missing or of the wrong type", where,
-			    bad);
-		else
-			rc = parse_merged(json_object_get(o, "merged"), where,
-			    m->pending_size, m->pending_records,
-			    json_array_size(json_object_get(o, "merged")),
-			    &m->pending_objs, &m->npending);
-	}
-	if (rc == SW_OK && (o = json_object_get(root, "sample")) != NULL) {
-		m->legacy = 1;
-		m->adopted = json_is_true(json_object_get(o, "adopted"));
-		rc = parse_strings(json_object_get(o, "series"), where,
-		    "series", &m->lseries, &m->nlseries);
-		if (rc == SW_OK)
-			rc = parse_strings(json_object_get(o, "objects"), where,
-			    "objects", &m->lobjs, &m->nlobjs);
-	}
-	if (rc == SW_OK && ctx != NULL)
+	return SW_OK;
+}
+
+/* "pending": the data object an interrupted upload was writing. */
+static sw_err
+parse_pending(json_t *root, const char *where, struct manifest *m)
+{
+	const char *bad = NULL;
+	json_t *o;
+
+	if ((o = json_object_get(root, "pending")) == NULL)
+		return SW_OK;
+	m->has_pending = 1;
+	m->pending_size = jnum(o, "size", &bad);
+	m->pending_records = jnum(o, "records", &bad);
+	m->pending_series = jnum(o, "series", &bad);
+	jcopy(o, "md5", m->pending_md5, sizeof(m->pending_md5), &bad);
+	jcopy(o, "multipart_etag", m->pending_mpetag,
+	    sizeof(m->pending_mpetag), &bad);
+	if (bad != NULL)
+		return sw_seterr(SW_ERR_DATA, "'%s': pending: the field \"%s\" "
+		    "is missing or of the wrong type", where, bad);
+	return parse_merged(json_object_get(o, "merged"), where,
+	    m->pending_size, m->pending_records,
+	    json_array_size(json_object_get(o, "merged")), &m->pending_objs,
+	    &m->npending);
+}
+
+/* "sample": the day the Python sample published, and whether adopted. */
+static sw_err
+parse_sample(json_t *root, const char *where, struct manifest *m)
+{
+	json_t *o;
+	sw_err rc;
+
+	if ((o = json_object_get(root, "sample")) == NULL)
+		return SW_OK;
+	m->legacy = 1;
+	m->adopted = json_is_true(json_object_get(o, "adopted"));
+	rc = parse_strings(json_object_get(o, "series"), where, "series",
+	    &m->lseries, &m->nlseries);
+	if (rc == SW_OK)
+		rc = parse_strings(json_object_get(o, "objects"), where,
+		    "objects", &m->lobjs, &m->nlobjs);
+	return rc;
+}
+
+sw_err
+manifest_parse(const void *data, size_t len, const char *where,
+    const struct manifest_ctx *ctx, struct manifest *m)
+{
+	json_error_t je;
+	json_t *root;
+	sw_err rc;
+
+	memset(m, 0, sizeof(*m));
+	root = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL)
+		return sw_seterr(SW_ERR_DATA, "'%s' line %d: not a manifest: %s "
+		    "(delete it to publish the day again)", where, je.line,
+		    je.text);
+	if ((rc = parse_header(root, where, m)) == SW_OK &&
+	    (rc = parse_published(root, where, m)) == SW_OK &&
+	    (rc = parse_pending(root, where, m)) == SW_OK &&
+	    (rc = parse_sample(root, where, m)) == SW_OK && ctx != NULL)
 		rc = check_ctx(m, root, where, ctx);
 	json_decref(root);
 	if (rc != SW_OK)
