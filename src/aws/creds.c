@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "aws/creds.h"
+#include "base/dates.h"
 #include "base/log.h"
 #include "base/options.h"
 #include "base/util.h"
@@ -673,74 +674,6 @@ set_static(struct creds_provider *p, const char *ak, const char *sk,
 	p->source = xstrdup(source);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static long long
-days_from_civil(long long y, int m, int d)
-{
-	long long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int
-digits(const char **s, int n)
-{
-	int v = 0;
-
-	while (n-- > 0) {
-		if (!isdigit((unsigned char)**s))
-			return -1;
-		v = v * 10 + (*(*s)++ - '0');
-	}
-	return v;
-}
-
-/* "2024-05-01T12:00:00Z", with optional fraction and a Z or ±hh:mm zone. */
-static int
-parse_utc(const char *s, time_t *out)
-{
-	int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0;
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
-
-	if ((Y = digits(&s, 4)) < 0 || *s++ != '-' ||
-	    (M = digits(&s, 2)) < 0 || *s++ != '-' ||
-	    (D = digits(&s, 2)) < 0 || (*s != 'T' && *s != 't' && *s != ' '))
-		return -1;
-	s++;
-	if ((h = digits(&s, 2)) < 0 || *s++ != ':' ||
-	    (m = digits(&s, 2)) < 0 || *s++ != ':' ||
-	    (sec = digits(&s, 2)) < 0)
-		return -1;
-	if (*s == '.') {
-		if (!isdigit((unsigned char)*++s))
-			return -1;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s++ == '-' ? -1 : 1;
-		if ((oh = digits(&s, 2)) < 0 || (*s == ':' && *++s == '\0') ||
-		    (om = digits(&s, 2)) < 0)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*s != '\0' || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] ||
-	    h > 23 || m > 59 || sec > 60 || oh > 23 || om > 59)
-		return -1;
-	*out = (time_t)(days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 +
-	    sec - sign * (oh * 3600 + om * 60));
-	return 0;
-}
-
 /* Overwrite every string in a JSON document before it is freed. */
 static void
 json_wipe(json_t *j)
@@ -771,6 +704,7 @@ creds_from_json(const char *what, const struct buf *body,
 	const char *v[4], *code, *msg;
 	json_error_t jerr;
 	json_t *root, *j;
+	int64_t exp;
 	size_t i;
 	sw_err rc = SW_OK;
 
@@ -806,11 +740,12 @@ creds_from_json(const char *what, const struct buf *body,
 			goto out;
 		}
 	}
-	if (parse_utc(v[3], &out->expiration) != 0) {
+	if (date_parse_iso8601(v[3], &exp) != 0) {
 		rc = sw_seterr(SW_ERR_PROTO, "%s sent an Expiration that is not "
 		    "an ISO 8601 time: '%.40s'", what, v[3]);
 		goto out;
 	}
+	out->expiration = (time_t)exp;
 	out->access_key = xstrdup(v[0]);
 	out->secret_key = xstrdup(v[1]);
 	out->session_token = xstrdup(v[2]);

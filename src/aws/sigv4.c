@@ -22,6 +22,7 @@
 #include <openssl/hmac.h>
 
 #include "aws/sigv4.h"
+#include "base/dates.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define SIGV4_TERMINATOR "aws4_request"
@@ -132,31 +133,12 @@ put_digits(char *out, long long v, int width)
 	}
 }
 
-/*
- * Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
- * civil_from_days).  Done by hand because glibc's gmtime_r() reads TZ, and
- * may load a zone file, on its first call; the signer reads nothing.
- */
-static void
-civil_from_days(long long z, long long *y, int *m, int *d)
-{
-	long long era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
+/* By hand (civil_from_days), as glibc's gmtime_r() reads TZ, and may load
+ * a zone file, on its first call: the signer reads nothing. */
 void
 sigv4_amz_date(time_t t, char out[17])
 {
-	long long secs = (long long)t, days, sod, y;
+	int64_t secs = (int64_t)t, days, sod, y;
 	int m, d;
 
 	days = secs / 86400;

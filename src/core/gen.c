@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "avro/ocf.h"
+#include "base/dates.h"
 #include "base/util.h"
 #include "core/gen.h"
 
@@ -166,61 +167,15 @@ make_uuid(uint64_t seed, uint64_t tag, uint64_t n, char out[37])
 
 /* ---- dates -------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
-}
-
 /* Strict "YYYY-MM-DD" (1970..9999) to days since the epoch. */
 static int
 parse_date(const char *s, int64_t *out)
 {
-	int y, m, d, ry, rm, rd;
-	int64_t z;
+	int y, m, d;
 
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+	if (date_parse_ymd(s, &y, &m, &d) != 0 || y < 1970)
 		return -1;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return -1;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
-		return -1;
-	z = days_from_civil(y, (unsigned)m, (unsigned)d);
-	civil_from_days(z, &ry, &rm, &rd);
-	if (ry != y || rm != m || rd != d)  /* 2022-02-30 */
-		return -1;
-	*out = z;
+	*out = days_from_civil(y, m, d);
 	return 0;
 }
 
@@ -697,9 +652,9 @@ gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
 	const char *codec = "snappy";
 	double u, walk;
 	char tmp[256];
-	int64_t start = day * DAY_SECONDS + (int64_t)w * GEN_WINDOW_SECONDS;
+	int64_t start = day * DAY_SECONDS + (int64_t)w * GEN_WINDOW_SECONDS, y;
 	uint64_t slot, pos, a, b;
-	int variant = 0, n, k, y, m, d, i;
+	int variant = 0, n, k, m, d, i;
 	sw_err rc;
 
 	/* choices about the file, then its contents, each from its own hash */
@@ -767,7 +722,7 @@ gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
 	civil_from_days(day, &y, &m, &d);
 	g->key.len = 0;
 	rc = buf_printf(&g->key, "%sstartYear=%d/startMonth=%d/startDay=%d/"
-	    "seriesBucket=%s/raw_%s_%" PRId64 "_%s.avro", p->prefix, y, m, d,
+	    "seriesBucket=%s/raw_%s_%" PRId64 "_%s.avro", p->prefix, (int)y, m, d,
 	    s->bucket, s->id, start, quality_names[q]);
 	if (!rc) rc = emit_object(g, g->key.data, g->obj.data, g->obj.len);
 	if (rc != SW_OK)
