@@ -142,6 +142,12 @@ sha256_hex(const void *p, size_t n, char out[65])
 	hex_encode(md, 32, out);
 }
 
+int
+strv_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void
 freezero_str(char *s)
 {

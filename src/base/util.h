@@ -39,6 +39,9 @@ sw_err fd_md5_hex(int fd, uint64_t size, const char *name, char out[33]);
 /* SHA-256 of n bytes as 64 lowercase hex digits + NUL. */
 void sha256_hex(const void *p, size_t n, char out[65]);
 
+/* The qsort(3)/bsearch(3) comparator of an array of strings (char *). */
+int strv_cmp(const void *a, const void *b);
+
 /* Wipe and free a string holding a secret; accepts NULL. */
 void freezero_str(char *s);
 

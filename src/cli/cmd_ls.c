@@ -48,12 +48,6 @@ struct ls_ctx {
 };
 
 static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 cmp_obj(const void *a, const void *b)
 {
 	return strcmp(((const struct cache_obj *)a)->key,
@@ -112,7 +106,7 @@ on_object(void *arg, const struct store_entry *e, const struct coldkey *k)
 	}
 	l->series[l->nseries++] = xstrdup(k->series);
 	if (l->cache != NULL && (l->all || (l->nsel > 0 && bsearch(&k->series,
-	    l->sel, l->nsel, sizeof(*l->sel), cmp_str) != NULL))) {
+	    l->sel, l->nsel, sizeof(*l->sel), strv_cmp) != NULL))) {
 		if (l->nobjs == l->capobjs) {
 			l->capobjs = l->capobjs ? l->capobjs * 2 : 256;
 			l->objs = xrealloc(l->objs, l->capobjs *
@@ -142,7 +136,7 @@ on_day(void *arg, const struct day *d)
 		printf("%s:\n", ds);
 	rc = coldtier_list_day(l->st, l->prefix, d, on_object, NULL, l, &cs);
 	if (rc == SW_OK) {
-		qsort(l->series, l->nseries, sizeof(*l->series), cmp_str);
+		qsort(l->series, l->nseries, sizeof(*l->series), strv_cmp);
 		for (i = 0; i < l->nseries; i++)
 			if (i == 0 || strcmp(l->series[i], l->series[i - 1]))
 				uniq++;

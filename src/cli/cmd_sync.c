@@ -479,12 +479,6 @@ worker(void *arg)
 	return NULL;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The summary, always (mu held, or no other thread left). */
 static void
 summary(struct run *r)
@@ -509,7 +503,7 @@ summary(struct run *r)
 	log_stdout(b.data);
 	buf_release(&b);
 	if (r->nfailed > 0) {
-		qsort(r->failed, r->nfailed, sizeof(char *), cmp_str);
+		qsort(r->failed, r->nfailed, sizeof(char *), strv_cmp);
 		buf_init(&b);
 		for (k = 0; k < r->nfailed; k++)
 			buf_printf(&b, "%s%s", k ? " " : "", r->failed[k]);

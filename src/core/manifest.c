@@ -426,12 +426,6 @@ manifest_json(const struct manifest *m, const struct day *d, size_t *len)
 	return text;
 }
 
-static int
-cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 sw_err
 series_parse(const void *data, size_t len, const char *where, char ***out,
     size_t *n)
@@ -471,7 +465,7 @@ series_parse(const void *data, size_t len, const char *where, char ***out,
 		p = nl + 1;
 	}
 	if (k > 0) {
-		qsort(v, k, sizeof(*v), cmp_strp);
+		qsort(v, k, sizeof(*v), strv_cmp);
 		for (i = 1, cap = 1; i < k; i++) {
 			if (strcmp(v[i], v[cap - 1]) == 0)
 				free(v[i]);

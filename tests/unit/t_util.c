@@ -1,6 +1,7 @@
 /* t_util.c - buffers, sizes, hex, errors, the worker pool. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,6 +54,16 @@ main(void)
 	ok(parse_size("99999999999T", &v) != 0, "overflow rejected");
 	format_size(1536, sz, sizeof(sz));
 	is_str(sz, "1.5 KiB", "format_size");
+
+	{
+		char *sv[] = { "b", "aa", "c", "a" }, *key = "c";
+
+		qsort(sv, 4, sizeof(*sv), strv_cmp);
+		ok(strcmp(sv[0], "a") == 0 && strcmp(sv[1], "aa") == 0 &&
+		    strcmp(sv[2], "b") == 0 && strcmp(sv[3], "c") == 0 &&
+		    bsearch(&key, sv, 4, sizeof(*sv), strv_cmp) == &sv[3],
+		    "strv_cmp sorts and finds strings");
+	}
 
 	sha256_hex("", 0, hex);
 	is_str(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
