@@ -145,11 +145,8 @@ static void
 handle_give(struct http_client *c, CURL *h)
 {
 	pthread_mutex_lock(&c->handles_mu);
-	if (c->nhandles == c->caphandles) {
-		c->caphandles = c->caphandles ? c->caphandles * 2 : 16;
-		c->handles = xrealloc(c->handles,
-		    c->caphandles * sizeof(*c->handles));
-	}
+	c->handles = xgrowarray(c->handles, &c->caphandles, c->nhandles + 1,
+	    sizeof(*c->handles));
 	c->handles[c->nhandles++] = h;
 	pthread_mutex_unlock(&c->handles_mu);
 }

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "base/log.h"
 #include "base/util.h"
 
 void
@@ -157,32 +158,69 @@ freezero_str(char *s)
 	free(s);
 }
 
+void
+xoom(size_t n, size_t size)
+{
+	if (n == 1)
+		log_error("out of memory (%zu bytes)", size);
+	else
+		log_error("out of memory (%zu elements of %zu bytes)", n, size);
+	abort();
+}
+
 char *
 xstrdup(const char *s)
 {
 	char *p = strdup(s);
 
 	if (p == NULL)
-		abort();
+		xoom(1, strlen(s) + 1);
 	return p;
 }
 
 void *
 xcalloc(size_t n, size_t size)
 {
-	void *p = calloc(n ? n : 1, size ? size : 1);
+	void *p;
 
-	if (p == NULL)
-		abort();
+	if ((p = calloc(n ? n : 1, size ? size : 1)) == NULL)
+		xoom(n, size);
 	return p;
 }
 
 void *
 xrealloc(void *p, size_t size)
 {
-	p = realloc(p, size ? size : 1);
-	if (p == NULL)
-		abort();
+	if ((p = realloc(p, size ? size : 1)) == NULL)
+		xoom(1, size);
+	return p;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (n != 0 && size > SIZE_MAX / n)
+		xoom(n, size);
+	return xrealloc(p, n * size);
+}
+
+void *
+xgrowarray(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t n;
+
+	if (need <= *cap)
+		return p;
+	if (*cap == 0)
+		n = 16;
+	else if (*cap > SIZE_MAX / 2)
+		xoom(*cap, 2 * size);
+	else
+		n = *cap * 2;
+	if (n < need)
+		n = need;
+	p = xreallocarray(p, n, size);
+	*cap = n;
 	return p;
 }
 

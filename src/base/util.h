@@ -45,10 +45,24 @@ int strv_cmp(const void *a, const void *b);
 /* Wipe and free a string holding a secret; accepts NULL. */
 void freezero_str(char *s);
 
-/* strdup that aborts on failure (allocation failure of a few bytes). */
+/*
+ * Allocation that cannot fail: on failure, or when a size overflows, they
+ * log "out of memory" and abort(), as git's xmalloc does.  Every module
+ * allocates through them (struct buf too), so no caller checks for NULL.
+ */
 char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
+/* realloc(p, n * size), the product checked (OpenBSD's reallocarray). */
+void *xreallocarray(void *p, size_t n, size_t size);
+/* Make the array p of *cap elements of size bytes hold at least need:
+ * when it does not, its capacity doubles (from 16, or need if larger) and
+ * *cap says the new one.  Returns the array, moved or not.  The one way
+ * arrays grow:  v = xgrowarray(v, &cap, n + 1, sizeof(*v));  v[n++] = x; */
+void *xgrowarray(void *p, size_t *cap, size_t need, size_t size);
+/* Say "out of memory" with the size asked for (n elements of size bytes),
+ * and abort(). */
+void xoom(size_t n, size_t size) __attribute__((noreturn));
 
 /* Parse "64M", "1G", "512k", "100" (bytes, binary units).  0 on success. */
 int parse_size(const char *s, uint64_t *out);

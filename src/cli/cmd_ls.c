@@ -99,19 +99,13 @@ on_object(void *arg, const struct store_entry *e, const struct coldkey *k)
 {
 	struct ls_ctx *l = arg;
 
-	if (l->nseries == l->capseries) {
-		l->capseries = l->capseries ? l->capseries * 2 : 256;
-		l->series = xrealloc(l->series,
-		    l->capseries * sizeof(*l->series));
-	}
+	l->series = xgrowarray(l->series, &l->capseries, l->nseries + 1,
+	    sizeof(*l->series));
 	l->series[l->nseries++] = xstrdup(k->series);
 	if (l->cache != NULL && (l->all || (l->nsel > 0 && bsearch(&k->series,
 	    l->sel, l->nsel, sizeof(*l->sel), strv_cmp) != NULL))) {
-		if (l->nobjs == l->capobjs) {
-			l->capobjs = l->capobjs ? l->capobjs * 2 : 256;
-			l->objs = xrealloc(l->objs, l->capobjs *
-			    sizeof(*l->objs));
-		}
+		l->objs = xgrowarray(l->objs, &l->capobjs, l->nobjs + 1,
+		    sizeof(*l->objs));
 		l->objs[l->nobjs].key = xstrdup(e->key);
 		l->objs[l->nobjs].etag = xstrdup(e->etag);
 		l->objs[l->nobjs++].size = e->size;
@@ -174,11 +168,8 @@ on_index(void *arg, const struct store_entry *e)
 	    "/swrepart-manifest.json") == NULL ||
 	    day_partition_parse(p, &d) == NULL)
 		return SW_OK;
-	if (l->npublished == l->cappub) {
-		l->cappub = l->cappub ? l->cappub * 2 : 64;
-		l->published = xrealloc(l->published, l->cappub *
-		    sizeof(*l->published));
-	}
+	l->published = xgrowarray(l->published, &l->cappub, l->npublished + 1,
+	    sizeof(*l->published));
 	l->published[l->npublished++] = d;
 	return SW_OK;
 }

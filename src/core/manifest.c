@@ -453,10 +453,7 @@ series_parse(const void *data, size_t len, const char *where, char ***out,
 			}
 		}
 		if (l > 0) {
-			if (k == cap) {
-				cap = cap ? cap * 2 : 256;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
+			v = xgrowarray(v, &cap, k + 1, sizeof(*v));
 			v[k] = xcalloc(1, l + 1);
 			memcpy(v[k++], p, l);
 		}

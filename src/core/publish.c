@@ -272,10 +272,8 @@ add_partition_entry(void *arg, const struct store_entry *se)
 		    se->etag);
 		return SW_OK;
 	}
-	if (pt->nother == pt->cap) {
-		pt->cap = pt->cap ? pt->cap * 2 : 16;
-		pt->other = xrealloc(pt->other, pt->cap * sizeof(char *));
-	}
+	pt->other = xgrowarray(pt->other, &pt->cap, pt->nother + 1,
+	    sizeof(*pt->other));
 	pt->other[pt->nother++] = xstrdup(se->key);
 	return SW_OK;
 }

@@ -59,10 +59,7 @@ struct files {
 static void
 files_add(struct files *f, const char *path)
 {
-	if (f->n == f->cap) {
-		f->cap = f->cap ? 2 * f->cap : 64;
-		f->v = xrealloc(f->v, f->cap * sizeof(*f->v));
-	}
+	f->v = xgrowarray(f->v, &f->cap, f->n + 1, sizeof(*f->v));
 	f->v[f->n++] = xstrdup(path);
 }
 

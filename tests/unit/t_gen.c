@@ -79,10 +79,7 @@ emit_collect(void *arg, const char *key, const void *data, size_t n)
 {
 	struct objs *o = arg;
 
-	if (o->n == o->cap) {
-		o->cap = o->cap ? 2 * o->cap : 256;
-		o->v = xrealloc(o->v, o->cap * sizeof(*o->v));
-	}
+	o->v = xgrowarray(o->v, &o->cap, o->n + 1, sizeof(*o->v));
 	o->v[o->n].key = xstrdup(key);
 	sha256_hex(data, n, o->v[o->n].sha);
 	o->v[o->n].n = n;

@@ -1,8 +1,11 @@
 /* t_util.c - buffers, sizes, hex, errors, the worker pool. */
 #include "config.h"
 
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/pool.h"
@@ -24,6 +27,80 @@ job_fail(void *arg)
 {
 	(void)arg;
 	return sw_seterr(SW_ERR_DATA, "job failed on purpose");
+}
+
+/* Run fn in a child with stderr into a pipe: whether it died of SIGABRT
+ * after saying "out of memory". */
+static int
+aborts_oom(void (*fn)(void))
+{
+	char text[512] = "";
+	int fd[2], st;
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe(fd) != 0 || (pid = fork()) < 0)
+		return 0;
+	if (pid == 0) {
+		dup2(fd[1], 2);
+		close(fd[0]);
+		fn();
+		_exit(0);
+	}
+	close(fd[1]);
+	while (got < sizeof(text) - 1 &&
+	    (r = read(fd[0], text + got, sizeof(text) - 1 - got)) > 0)
+		got += (size_t)r;
+	close(fd[0]);
+	waitpid(pid, &st, 0);
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT ||
+	    strstr(text, "out of memory") == NULL) {
+		diag("child: status %d, said '%s'", st, text);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+overflow_array(void)
+{
+	free(xreallocarray(NULL, SIZE_MAX / 8 + 1, 16));
+}
+
+static void
+overflow_grow(void)
+{
+	size_t cap = SIZE_MAX / 2 + 1;
+
+	free(xgrowarray(NULL, &cap, cap + 1, 1));
+}
+
+static void
+test_alloc(void)
+{
+	size_t cap = 0, i, bad = 0;
+	int *v = NULL;
+
+	v = xgrowarray(v, &cap, 1, sizeof(*v));
+	ok(v != NULL && cap == 16, "xgrowarray starts at 16 (%zu)", cap);
+	for (i = 0; i < 1000; i++) {
+		v = xgrowarray(v, &cap, i + 1, sizeof(*v));
+		v[i] = (int)i;
+	}
+	for (i = 0; i < 1000; i++)
+		bad += v[i] != (int)i;
+	ok(bad == 0 && cap == 1024, "1000 elements kept, capacity %zu", cap);
+	v = xgrowarray(v, &cap, 5000, sizeof(*v));
+	ok(cap == 5000 && v[999] == 999, "a larger need is met at once");
+	free(v);
+	v = xreallocarray(NULL, 10, sizeof(*v));
+	v[9] = 1;
+	free(v);
+	ok(aborts_oom(overflow_array), "xreallocarray: an overflowing size "
+	    "aborts, saying so");
+	ok(aborts_oom(overflow_grow), "xgrowarray: an overflowing capacity "
+	    "aborts, saying so");
 }
 
 int
@@ -130,5 +207,6 @@ main(void)
 	ok(batch_wait(&bt) == SW_OK, "the batch is reusable");
 	batch_release(&bt);
 	pool_free(p);
+	test_alloc();
 	return done_testing();
 }
