@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,34 @@ sha256_hex(const void *p, size_t n, char out[65])
 
 	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
 	hex_encode(md, 32, out);
+}
+
+/* The first failure of the rmtree() running in this thread. */
+static __thread int rmtree_errno;
+
+static int
+rmtree_entry(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) != 0 && rmtree_errno == 0)
+		rmtree_errno = errno;
+	return 0;       /* go on: remove what can be removed */
+}
+
+int
+rmtree(const char *path)
+{
+	rmtree_errno = 0;
+	if (nftw(path, rmtree_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		return -1;
+	if (rmtree_errno != 0) {
+		errno = rmtree_errno;
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -73,6 +73,12 @@ int parse_size(const char *s, uint64_t *out);
  * Content-Length): digits only, no sign, blank, unit or other character,
  * at most max.  0 on success, -1 otherwise (*out untouched). */
 int parse_u64_strict(const char *s, uint64_t max, uint64_t *out);
+/* Remove path and, when it is a directory, everything below it, depth
+ * first (nftw(3) with FTW_DEPTH | FTW_PHYS): a symbolic link is removed,
+ * never followed.  Every entry is tried; 0 when all went, else -1 with
+ * errno of the first that stayed. */
+int rmtree(const char *path);
+
 /* Format bytes as "12.3 MiB". */
 void format_size(uint64_t n, char *out, size_t outlen);
 

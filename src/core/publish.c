@@ -897,7 +897,7 @@ out:
 		close(ifd);
 	if (ofd >= 0)
 		close(ofd);
-	cache_rmtree(dir);
+	rmtree(dir);
 	return rc;
 }
 

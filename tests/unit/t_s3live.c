@@ -24,6 +24,7 @@
 #include "base/pool.h"
 #include "store/store.h"
 #include "tap.h"
+#include "testlib.h"
 #include "base/util.h"
 
 static const char *server;
@@ -267,7 +268,8 @@ main(void)
 	struct batch b;
 	struct put_job *jobs;
 	struct buf got, url;
-	char path[256], sha[65], sha2[65], tmpdir[] = "/tmp/t_s3live.XXXXXX";
+	const char *tmpdir;
+	char path[256], sha[65], sha2[65];
 	long n;
 	int i, fd;
 	sw_err rc;
@@ -279,8 +281,7 @@ main(void)
 	if (server == NULL || bucket == NULL)
 		skip_all("S3_URL and S3_BUCKET not set (run by "
 		    "tests/integration/30-s3-store.sh)");
-	if (mkdtemp(tmpdir) == NULL)
-		skip_all("no temporary directory");
+	tmpdir = test_tmpdir("t_s3live");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	buf_init(&url);
 	buf_printf(&url, "s3://%s/", bucket);
@@ -737,7 +738,7 @@ main(void)
 	store_free(st0);
 	config_release(&cfg);
 	config_release(&cfg0);
-	rmdir(tmpdir);
+	test_tmpdir_remove();
 	curl_global_cleanup();
 	return done_testing();
 }

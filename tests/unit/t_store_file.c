@@ -16,6 +16,7 @@
 #include "base/pool.h"
 #include "store/store.h"
 #include "tap.h"
+#include "testlib.h"
 #include "base/util.h"
 
 struct listing {
@@ -272,7 +273,8 @@ conditional_puts(struct store *st, const char *url, const char *dir)
 int
 main(void)
 {
-	char dir[] = "/tmp/t_store_file.XXXXXX", url[300], path[400];
+	const char *dir;
+	char url[600], path[600];
 	struct sw_config cfg;
 	struct store *st;
 	struct store_info info;
@@ -285,8 +287,7 @@ main(void)
 	};
 	int i, fd;
 
-	if (mkdtemp(dir) == NULL)
-		skip_all("no temporary directory");
+	dir = test_tmpdir("t_store_file");
 	config_defaults(&cfg);
 	snprintf(url, sizeof(url), "file://%s", dir);
 	ok(store_open(url, &cfg, &st) == SW_OK, "open %s", url);
@@ -386,12 +387,6 @@ main(void)
 	ok(store_open("ftp://x", &cfg, &st) == SW_ERR_CONFIG,
 	    "unknown scheme refused");
 	config_release(&cfg);
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			diag("could not remove %s", dir);
-	}
+	test_tmpdir_remove();
 	return done_testing();
 }

@@ -1,15 +1,19 @@
 /* t_util.c - buffers, sizes, hex, errors, the worker pool. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/pool.h"
 #include "tap.h"
+#include "testlib.h"
 #include "base/util.h"
 
 static sw_err
@@ -101,6 +105,54 @@ test_alloc(void)
 	    "aborts, saying so");
 	ok(aborts_oom(overflow_grow), "xgrowarray: an overflowing capacity "
 	    "aborts, saying so");
+}
+
+static void
+touch(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f != NULL)
+		fclose(f);
+}
+
+/* rmtree removes a tree with links in it, never what they name. */
+static void
+test_rmtree(void)
+{
+	const char *dir = test_tmpdir("t_util");
+	char tree[600], p[700], keep[600], keepdir[600];
+	struct stat sb;
+
+	snprintf(tree, sizeof(tree), "%s/tree", dir);
+	snprintf(keep, sizeof(keep), "%s/keep", dir);
+	snprintf(keepdir, sizeof(keepdir), "%s/keepdir", dir);
+	touch(keep);
+	mkdir(keepdir, 0700);
+	snprintf(p, sizeof(p), "%s/inside", keepdir);
+	touch(p);
+	mkdir(tree, 0700);
+	snprintf(p, sizeof(p), "%s/a", tree);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/a/b", tree);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/a/b/file", tree);
+	touch(p);
+	snprintf(p, sizeof(p), "%s/a/link-to-file", tree);
+	ok(symlink(keep, p) == 0, "a link to a file outside");
+	snprintf(p, sizeof(p), "%s/a/b/link-to-dir", tree);
+	ok(symlink(keepdir, p) == 0, "a link to a directory outside");
+	snprintf(p, sizeof(p), "%s/dangling", tree);
+	ok(symlink("/nonexistent/x", p) == 0, "a dangling link");
+	ok(rmtree(tree) == 0, "rmtree succeeds");
+	ok(lstat(tree, &sb) != 0 && errno == ENOENT, "the tree is gone");
+	snprintf(p, sizeof(p), "%s/inside", keepdir);
+	ok(stat(keep, &sb) == 0 && stat(p, &sb) == 0,
+	    "what the links name is untouched");
+	ok(rmtree(tree) != 0 && errno == ENOENT, "a missing path: ENOENT");
+	ok(rmtree(keep) == 0 && lstat(keep, &sb) != 0, "a file is removed");
+	test_tmpdir_remove();
+	ok(lstat(dir, &sb) != 0, "test_tmpdir_remove removes the rest");
 }
 
 int
@@ -208,5 +260,6 @@ main(void)
 	batch_release(&bt);
 	pool_free(p);
 	test_alloc();
+	test_rmtree();
 	return done_testing();
 }
