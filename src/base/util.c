@@ -45,20 +45,16 @@ sw_err
 buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need, cap;
-	char *p;
 
 	if (extra > SIZE_MAX - b->len - 1)
-		return sw_seterr(SW_ERR_NOMEM, "buffer too large");
+		xoom(1, SIZE_MAX);
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return SW_OK;
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	p = realloc(b->data, cap);
-	if (p == NULL)
-		return sw_seterr(SW_ERR_NOMEM, "out of memory (%zu bytes)", cap);
-	b->data = p;
+	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
 	return SW_OK;
 }
@@ -66,10 +62,7 @@ buf_reserve(struct buf *b, size_t extra)
 sw_err
 buf_append(struct buf *b, const void *p, size_t n)
 {
-	sw_err rc;
-
-	if ((rc = buf_reserve(b, n)) != SW_OK)
-		return rc;
+	buf_reserve(b, n);
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -94,19 +87,27 @@ buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
-	sw_err rc;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return sw_seterr(SW_ERR_INTERNAL, "bad format");
-	if ((rc = buf_reserve(b, (size_t)n)) != SW_OK)
-		return rc;
+	if (n < 0) {
+		/* only a format the program got wrong, or text over 2 GiB */
+		log_error("cannot format '%s': %s", fmt, strerror(errno));
+		abort();
+	}
+	buf_reserve(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+	return SW_OK;
+}
+
+sw_err
+buf_sink(void *arg, const void *p, size_t n)
+{
+	buf_append(arg, p, n);
 	return SW_OK;
 }
 
@@ -204,6 +205,16 @@ xstrdup(const char *s)
 
 	if (p == NULL)
 		xoom(1, strlen(s) + 1);
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL)
+		xoom(1, n + 1);
 	return p;
 }
 

@@ -10,7 +10,14 @@
 
 #include "base/err.h"
 
-/* A growable, always NUL-terminated byte buffer.  A zeroed struct is empty. */
+/*
+ * A growable, always NUL-terminated byte buffer.  A zeroed struct is empty.
+ * Like git's strbuf, growing cannot fail: running out of memory (or a size
+ * that overflows) aborts with a message (xoom()), so the functions that add
+ * to a buffer return SW_OK, always.  New code ignores their value; the
+ * sw_err type stays only while callers that test it remain (avro/), to
+ * become void when they are gone.
+ */
 struct buf {
 	char *data;
 	size_t len;
@@ -30,6 +37,8 @@ sw_err buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Hand the storage to the caller (who frees it) and empty the buffer. */
 char *buf_detach(struct buf *b);
+/* A sw_sink_fn (base/sink.h) that appends to the struct buf at arg. */
+sw_err buf_sink(void *arg, const void *p, size_t n);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *p, size_t n, char *out);
@@ -51,6 +60,7 @@ void freezero_str(char *s);
  * allocates through them (struct buf too), so no caller checks for NULL.
  */
 char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
 /* realloc(p, n * size), the product checked (OpenBSD's reallocarray). */

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "core/manifest.h"
 
@@ -416,8 +417,10 @@ manifest_json(const struct manifest *m, const struct day *d, size_t *len)
 	}
 	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(root);
-	if (text == NULL)
+	if (text == NULL) {
+		log_error("out of memory (a manifest's text)");
 		abort();
+	}
 	n = strlen(text);
 	text = xrealloc(text, n + 2);
 	text[n++] = '\n';

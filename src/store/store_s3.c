@@ -959,8 +959,8 @@ parse_endpoint(const char *url, char **scheme, char **authority)
 	if (end == p)
 		return sw_seterr(SW_ERR_CONFIG, "endpoint URL '%s' has no host",
 		    url);
-	*scheme = strndup(url, (size_t)(p - 3 - url));
-	*authority = strndup(p, (size_t)(end - p));
+	*scheme = xstrndup(url, (size_t)(p - 3 - url));
+	*authority = xstrndup(p, (size_t)(end - p));
 	return SW_OK;
 }
 
@@ -1029,7 +1029,7 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 	sw_err rc;
 
 	c = xcalloc(1, sizeof(*c));
-	c->bucket = slash ? strndup(rest, (size_t)(slash - rest)) :
+	c->bucket = slash ? xstrndup(rest, (size_t)(slash - rest)) :
 	    xstrdup(rest);
 	c->root = xstrdup(slash ? slash + 1 : "");
 	st->impl = c;

@@ -81,6 +81,14 @@ overflow_grow(void)
 }
 
 static void
+overflow_buf(void)
+{
+	struct buf b = { NULL, 1, 0 };
+
+	buf_reserve(&b, SIZE_MAX);
+}
+
+static void
 test_alloc(void)
 {
 	size_t cap = 0, i, bad = 0;
@@ -104,6 +112,8 @@ test_alloc(void)
 	ok(aborts_oom(overflow_array), "xreallocarray: an overflowing size "
 	    "aborts, saying so");
 	ok(aborts_oom(overflow_grow), "xgrowarray: an overflowing capacity "
+	    "aborts, saying so");
+	ok(aborts_oom(overflow_buf), "buf_reserve: an overflowing size "
 	    "aborts, saying so");
 }
 
@@ -173,6 +183,12 @@ main(void)
 	is_int((long long)b.len, 8, "buf length");
 	buf_wipe(&b);
 	ok(b.data == NULL && b.len == 0, "buf_wipe empties");
+	for (i = 0; i < 100000; i++)
+		buf_sink(&b, "0123456789", 10);
+	ok(b.len == 1000000 && b.cap > b.len && b.data[b.len] == '\0' &&
+	    memcmp(b.data + 999990, "0123456789", 10) == 0,
+	    "buf_sink: a million bytes in, NUL-terminated");
+	buf_release(&b);
 
 	ok(parse_size("64M", &v) == 0 && v == 64ULL << 20, "64M");
 	ok(parse_size("1GiB", &v) == 0 && v == 1ULL << 30, "1GiB");
