@@ -124,43 +124,10 @@ bad_request(const struct sigv4_request *req, const char *fmt, ...)
 	    what);
 }
 
-static void
-put_digits(char *out, long long v, int width)
-{
-	while (width-- > 0) {
-		out[width] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
-/* By hand (civil_from_days), as glibc's gmtime_r() reads TZ, and may load
- * a zone file, on its first call: the signer reads nothing. */
 void
 sigv4_amz_date(time_t t, char out[17])
 {
-	int64_t secs = (int64_t)t, days, sod, y;
-	int m, d;
-
-	days = secs / 86400;
-	sod = secs % 86400;
-	if (sod < 0) {
-		sod += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
-	if (y < 0 || y > 9999) {
-		out[0] = '\0';
-		return;
-	}
-	put_digits(out, y, 4);
-	put_digits(out + 4, m, 2);
-	put_digits(out + 6, d, 2);
-	out[8] = 'T';
-	put_digits(out + 9, sod / 3600, 2);
-	put_digits(out + 11, sod / 60 % 60, 2);
-	put_digits(out + 13, sod % 60, 2);
-	out[15] = 'Z';
-	out[16] = '\0';
+	date_format_iso8601((int64_t)t, 1, out);
 }
 
 void

@@ -55,6 +55,53 @@ civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+static char *
+put_digits(char *out, int64_t v, int width)
+{
+	int i;
+
+	for (i = width - 1; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return out + width;
+}
+
+void
+date_format_iso8601(int64_t t, int basic, char *out)
+{
+	int64_t days = t / 86400, sod = t % 86400, y;
+	int m, d;
+	char *p = out;
+
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	if (y < 0 || y > 9999) {
+		out[0] = '\0';
+		return;
+	}
+	p = put_digits(p, y, 4);
+	if (!basic)
+		*p++ = '-';
+	p = put_digits(p, m, 2);
+	if (!basic)
+		*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, sod / 3600, 2);
+	if (!basic)
+		*p++ = ':';
+	p = put_digits(p, sod / 60 % 60, 2);
+	if (!basic)
+		*p++ = ':';
+	p = put_digits(p, sod % 60, 2);
+	*p++ = 'Z';
+	*p = '\0';
+}
+
 /* The value of n digits at *s, advancing *s past them, or -1 if one of
  * them is not a digit (no blank or sign slips through, as with sscanf). */
 static int

@@ -21,6 +21,13 @@ int64_t days_from_civil(int64_t y, int m, int d);
 /* The date of day z since 1970-01-01. */
 void civil_from_days(int64_t z, int64_t *y, int *m, int *d);
 
+/* t (seconds since the epoch) as ISO 8601 in UTC, the extended form
+ * "YYYY-MM-DDThh:mm:ssZ" (DATE_ISO8601_LEN bytes with the NUL), or with
+ * basic the form without separators that SigV4 signs, "YYYYMMDDThhmmssZ"
+ * (17 bytes).  A year outside 0000..9999 gives "". */
+#define DATE_ISO8601_LEN 21
+void date_format_iso8601(int64_t t, int basic, char *out);
+
 /* Strict "YYYY-MM-DD": four, two and two digits (no blank or sign), a day
  * of the calendar, years 0000..9999.  0 on success, -1 when s is not of
  * that form, -2 when it is but names no day ("2023-02-29"); the outputs

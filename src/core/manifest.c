@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "base/dates.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "core/manifest.h"
@@ -344,15 +345,12 @@ char *
 manifest_json(const struct manifest *m, const struct day *d, size_t *len)
 {
 	json_t *root = json_object(), *o, *a;
-	char ds[11], when[32];
-	time_t now = time(NULL);
-	struct tm tm;
+	char ds[11], when[DATE_ISO8601_LEN];
 	size_t i, n;
 	char *text;
 
 	day_format(d, ds);
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	date_format_iso8601((int64_t)time(NULL), 0, when);
 	json_object_set_new(root, "format", json_string(MANIFEST_FORMAT));
 	json_object_set_new(root, "version", json_integer(MANIFEST_VERSION));
 	json_object_set_new(root, "day", json_string(ds));

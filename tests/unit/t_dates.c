@@ -189,6 +189,7 @@ test_iso8601(void)
 		"2024-05-01T12-00-00Z", "2024-5-01T12:00:00Z",
 		" 2024-05-01T12:00:00Z", "2024-05-01T12:00:00Z ",
 		"2024-05-01T+2:00:00Z", "2024-05-01T12:00:00 Z", NULL };
+	char mine[DATE_ISO8601_LEN];
 	int64_t t;
 	size_t i;
 	int n, bad_rt = 0;
@@ -218,14 +219,25 @@ test_iso8601(void)
 		snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02dZ",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec);
-		if (date_parse_iso8601(text, &t) != 0 || t != (int64_t)s) {
+		date_format_iso8601((int64_t)s, 0, mine);
+		if (date_parse_iso8601(text, &t) != 0 || t != (int64_t)s ||
+		    strcmp(mine, text) != 0) {
 			if (bad_rt++ == 0)
-				diag("'%s' gave %lld, not %lld", text,
-				    (long long)t, (long long)s);
+				diag("'%s' gave %lld, not %lld; formatted "
+				    "'%s'", text, (long long)t, (long long)s,
+				    mine);
 		}
 	}
-	ok(bad_rt == 0, "200000 times from year 0 to 9500 come back from "
-	    "their text (%d differ)", bad_rt);
+	ok(bad_rt == 0, "200000 times from year 0 to 9500: formatted as "
+	    "gmtime_r does, and parsed back (%d differ)", bad_rt);
+	date_format_iso8601(1440938160, 1, mine);
+	is_str(mine, "20150830T123600Z", "the basic form");
+	date_format_iso8601(-1, 0, mine);
+	is_str(mine, "1969-12-31T23:59:59Z", "a second before the epoch");
+	date_format_iso8601(-62167219201LL, 0, mine);
+	is_str(mine, "", "before the year 0: empty");
+	date_format_iso8601(253402300800LL, 0, mine);
+	is_str(mine, "", "after the year 9999: empty");
 }
 
 int
