@@ -173,6 +173,16 @@ rmtree(const char *path)
 	return 0;
 }
 
+void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 int
 strv_cmp(const void *a, const void *b)
 {

@@ -50,6 +50,8 @@ void sha256_hex(const void *p, size_t n, char out[65]);
 
 /* The qsort(3)/bsearch(3) comparator of an array of strings (char *). */
 int strv_cmp(const void *a, const void *b);
+/* Free the n strings of v, then v; accepts NULL. */
+void strv_free(char **v, size_t n);
 
 /* Wipe and free a string holding a secret; accepts NULL. */
 void freezero_str(char *s);

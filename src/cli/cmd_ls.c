@@ -281,9 +281,7 @@ cmd_ls(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	}
 	store_free(l.st);
 	cache_close(l.cache);
-	for (i = 0; i < (int)l.nsel; i++)
-		free(l.sel[i]);
-	free(l.sel);
+	strv_free(l.sel, l.nsel);
 	free(l.published);
 	return rc == SW_OK ? empty : cmd_fail(rc);
 }

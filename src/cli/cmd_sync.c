@@ -45,18 +45,15 @@ static const struct cmd_opt sync_opts[] = {
 
 /* ---- --shard ---- */
 
+/* parse_u64_strict() into an unsigned long. */
 static int
 parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	if (s == NULL || *s < '0' || *s > '9')
+	if (parse_u64_strict(s, max, &v) != 0)
 		return -1;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || v > max)
-		return -1;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 
@@ -741,9 +738,7 @@ out:
 	pthread_cancel(sigth);
 	pthread_join(sigth, NULL);
 	pthread_sigmask(SIG_SETMASK, &oldsigs, NULL);
-	for (k = 0; k < r.nfailed; k++)
-		free(r.failed[k]);
-	free(r.failed);
+	strv_free(r.failed, r.nfailed);
 	for (k = 0; k < r.ndays; k++)
 		free(r.lines[k].text);
 	free(r.lines);

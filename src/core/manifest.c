@@ -21,16 +21,6 @@
 #define NUM_MAX ((json_int_t)1 << 62)
 
 void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void
 manifest_free(struct manifest *m)
 {
 	if (m == NULL)

@@ -282,9 +282,9 @@ add_partition_entry(void *arg, const struct store_entry *se)
 static void
 partition_free(struct partition *pt)
 {
-	while (pt->nother > 0)
-		free(pt->other[--pt->nother]);
-	free(pt->other);
+	strv_free(pt->other, pt->nother);
+	pt->other = NULL;
+	pt->nother = pt->cap = 0;
 }
 
 static sw_err
