@@ -44,18 +44,9 @@ buf_wipe(struct buf *b)
 sw_err
 buf_reserve(struct buf *b, size_t extra)
 {
-	size_t need, cap;
-
 	if (extra > SIZE_MAX - b->len - 1)
 		xoom(1, SIZE_MAX);
-	need = b->len + extra + 1;
-	if (need <= b->cap)
-		return SW_OK;
-	cap = b->cap ? b->cap : 64;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	b->data = xrealloc(b->data, cap);
-	b->cap = cap;
+	b->data = xgrowarray(b->data, &b->cap, b->len + extra + 1, 1);
 	return SW_OK;
 }
 
