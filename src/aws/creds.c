@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "aws/creds.h"
+#include "base/dates.h"
 #include "base/log.h"
 #include "base/options.h"
 #include "base/util.h"
@@ -94,36 +95,25 @@ is_true(const char *v)
 }
 
 /* Like buf_reserve(), but a secret never stays behind in freed memory. */
-static sw_err
+static void
 secret_reserve(struct buf *b, size_t extra)
 {
 	struct buf nb;
-	sw_err rc;
 
 	if (b->data != NULL && extra < b->cap - b->len)
-		return SW_OK;
+		return;
 	buf_init(&nb);
-	if ((rc = buf_reserve(&nb, b->len + extra + (b->cap > 4096 ?
-	    b->cap : 4096))) != SW_OK)
-		return rc;
-	if ((rc = buf_append(&nb, b->data != NULL ? b->data : "",
-	    b->len)) != SW_OK) {
-		buf_release(&nb);
-		return rc;
-	}
+	buf_reserve(&nb, b->len + extra + (b->cap > 4096 ? b->cap : 4096));
+	buf_append(&nb, b->data != NULL ? b->data : "", b->len);
 	buf_wipe(b);
 	*b = nb;
-	return SW_OK;
 }
 
-static sw_err
+static void
 secret_append(struct buf *b, const char *p, size_t n)
 {
-	sw_err rc;
-
-	if ((rc = secret_reserve(b, n)) != SW_OK)
-		return rc;
-	return buf_append(b, p, n);
+	secret_reserve(b, n);
+	buf_append(b, p, n);
 }
 
 /* "~/x" with $HOME (or the password database) in front. */
@@ -142,8 +132,7 @@ expand_home(const char *path)
 	if (home == NULL)
 		return xstrdup(path);
 	buf_init(&b);
-	if (buf_printf(&b, "%s%s", home, path + 1) != SW_OK)
-		abort();
+	buf_printf(&b, "%s%s", home, path + 1);
 	return buf_detach(&b);
 }
 
@@ -179,10 +168,9 @@ read_file(const char *path, struct buf *b, int *exists)
 	}
 	/* Regular files are read without growing; pipes grow in steps. */
 	if (S_ISREG(st.st_mode) && st.st_size < FILE_MAX)
-		rc = secret_reserve(b, (size_t)st.st_size + 1);
+		secret_reserve(b, (size_t)st.st_size + 1);
 	while (rc == SW_OK) {
-		if ((rc = secret_reserve(b, 1)) != SW_OK)
-			break;
+		secret_reserve(b, 1);
 		n = read(fd, b->data + b->len, b->cap - b->len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -310,25 +298,18 @@ ini_get(const struct ini_file *f, const struct ini_sec *s, const char *key)
 }
 
 /* Append a continuation line to kv's value (wiping the old copy). */
-static sw_err
+static void
 ini_continue(struct ini_kv *kv, int blank_lines, const char *text)
 {
 	struct buf b;
-	sw_err rc;
 
 	buf_init(&b);
-	rc = secret_append(&b, kv->val, strlen(kv->val));
-	while (rc == SW_OK && blank_lines-- >= 0)
-		rc = secret_append(&b, "\n", 1);
-	if (rc == SW_OK)
-		rc = secret_append(&b, text, strlen(text));
-	if (rc != SW_OK) {
-		buf_wipe(&b);
-		return rc;
-	}
+	secret_append(&b, kv->val, strlen(kv->val));
+	while (blank_lines-- >= 0)
+		secret_append(&b, "\n", 1);
+	secret_append(&b, text, strlen(text));
 	freezero_str(kv->val);
 	kv->val = buf_detach(&b);
-	return SW_OK;
 }
 
 static int
@@ -354,7 +335,6 @@ ini_parse(struct ini_file *f, char *data, size_t len)
 	const struct ini_kv *dup;
 	size_t indent, opt_indent = 0;
 	int lineno = 0, blanks = 0;
-	sw_err rc;
 
 	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
@@ -389,8 +369,7 @@ ini_parse(struct ini_file *f, char *data, size_t len)
 				if (opt->bad_line == 0)
 					opt->bad_line = lineno;
 			}
-			if ((rc = ini_continue(opt, blanks, s)) != SW_OK)
-				return rc;
+			ini_continue(opt, blanks, s);
 			blanks = 0;
 			continue;
 		}
@@ -673,74 +652,6 @@ set_static(struct creds_provider *p, const char *ak, const char *sk,
 	p->source = xstrdup(source);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static long long
-days_from_civil(long long y, int m, int d)
-{
-	long long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int
-digits(const char **s, int n)
-{
-	int v = 0;
-
-	while (n-- > 0) {
-		if (!isdigit((unsigned char)**s))
-			return -1;
-		v = v * 10 + (*(*s)++ - '0');
-	}
-	return v;
-}
-
-/* "2024-05-01T12:00:00Z", with optional fraction and a Z or ±hh:mm zone. */
-static int
-parse_utc(const char *s, time_t *out)
-{
-	int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0;
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
-
-	if ((Y = digits(&s, 4)) < 0 || *s++ != '-' ||
-	    (M = digits(&s, 2)) < 0 || *s++ != '-' ||
-	    (D = digits(&s, 2)) < 0 || (*s != 'T' && *s != 't' && *s != ' '))
-		return -1;
-	s++;
-	if ((h = digits(&s, 2)) < 0 || *s++ != ':' ||
-	    (m = digits(&s, 2)) < 0 || *s++ != ':' ||
-	    (sec = digits(&s, 2)) < 0)
-		return -1;
-	if (*s == '.') {
-		if (!isdigit((unsigned char)*++s))
-			return -1;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s++ == '-' ? -1 : 1;
-		if ((oh = digits(&s, 2)) < 0 || (*s == ':' && *++s == '\0') ||
-		    (om = digits(&s, 2)) < 0)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*s != '\0' || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] ||
-	    h > 23 || m > 59 || sec > 60 || oh > 23 || om > 59)
-		return -1;
-	*out = (time_t)(days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 +
-	    sec - sign * (oh * 3600 + om * 60));
-	return 0;
-}
-
 /* Overwrite every string in a JSON document before it is freed. */
 static void
 json_wipe(json_t *j)
@@ -771,6 +682,7 @@ creds_from_json(const char *what, const struct buf *body,
 	const char *v[4], *code, *msg;
 	json_error_t jerr;
 	json_t *root, *j;
+	int64_t exp;
 	size_t i;
 	sw_err rc = SW_OK;
 
@@ -806,11 +718,12 @@ creds_from_json(const char *what, const struct buf *body,
 			goto out;
 		}
 	}
-	if (parse_utc(v[3], &out->expiration) != 0) {
+	if (date_parse_iso8601(v[3], &exp) != 0) {
 		rc = sw_seterr(SW_ERR_PROTO, "%s sent an Expiration that is not "
 		    "an ISO 8601 time: '%.40s'", what, v[3]);
 		goto out;
 	}
+	out->expiration = (time_t)exp;
 	out->access_key = xstrdup(v[0]);
 	out->secret_key = xstrdup(v[1]);
 	out->session_token = xstrdup(v[2]);
@@ -831,8 +744,9 @@ http_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct buf *b = arg;
 	size_t n = size * nmemb;
 
-	if (n > HTTP_BODY_MAX - b->len || secret_append(b, ptr, n) != SW_OK)
+	if (n > HTTP_BODY_MAX - b->len)
 		return 0;
+	secret_append(b, ptr, n);
 	return n;
 }
 
@@ -853,18 +767,15 @@ slist_add(struct curl_slist **l, const char *name, const char *value)
 {
 	struct curl_slist *n;
 	struct buf b;
-	sw_err rc;
+	sw_err rc = SW_OK;
 
 	buf_init(&b);
-	if ((rc = secret_reserve(&b, strlen(name) + strlen(value) + 3)) ==
-	    SW_OK)
-		rc = buf_printf(&b, "%s: %s", name, value);
-	if (rc == SW_OK) {
-		if ((n = curl_slist_append(*l, b.data)) == NULL)
-			rc = sw_seterr(SW_ERR_NOMEM, "out of memory");
-		else
-			*l = n;
-	}
+	secret_reserve(&b, strlen(name) + strlen(value) + 3);
+	buf_printf(&b, "%s: %s", name, value);
+	if ((n = curl_slist_append(*l, b.data)) == NULL)
+		rc = sw_seterr(SW_ERR_NOMEM, "out of memory");
+	else
+		*l = n;
 	buf_wipe(&b);
 	return rc;
 }
@@ -1051,13 +962,14 @@ from_ecs(struct creds_provider *p, int *found, struct buf *tried)
 	struct buf b;
 	sw_err rc;
 
-	if (rel == NULL && full == NULL)
-		return buf_puts(tried, "; ECS (AWS_CONTAINER_CREDENTIALS_"
-		    "RELATIVE_URI and _FULL_URI not set)");
+	if (rel == NULL && full == NULL) {
+		buf_puts(tried, "; ECS (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
+		    "and _FULL_URI not set)");
+		return SW_OK;
+	}
 	buf_init(&b);
 	if (rel != NULL) {
-		if (buf_printf(&b, "%s%s", ECS_HOST, rel) != SW_OK)
-			abort();
+		buf_printf(&b, "%s%s", ECS_HOST, rel);
 		p->ecs_url = buf_detach(&b);
 		/* The relative URI names the task's credentials: keep it
 		 * out of log lines. */
@@ -1077,9 +989,7 @@ from_ecs(struct creds_provider *p, int *found, struct buf *tried)
 	/* As in botocore, a failure here ends the search. */
 	if ((rc = ecs_fetch(p, &p->cur)) != SW_OK)
 		return rc;
-	if (buf_printf(&b, "ECS container endpoint '%s'", p->ecs_label) !=
-	    SW_OK)
-		abort();
+	buf_printf(&b, "ECS container endpoint '%s'", p->ecs_label);
 	p->source = buf_detach(&b);
 	*found = 1;
 	return SW_OK;
@@ -1100,8 +1010,7 @@ imds_get(struct creds_provider *p, const char *path, const char *token,
 	sw_err rc = SW_OK;
 
 	buf_init(&url);
-	if (buf_printf(&url, "%s%s", p->imds_base, path) != SW_OK)
-		abort();
+	buf_printf(&url, "%s%s", p->imds_base, path);
 	if (token != NULL)
 		rc = slist_add(&hdrs, "X-aws-ec2-metadata-token", token);
 	if (rc == SW_OK)
@@ -1138,8 +1047,7 @@ imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
 	buf_init(&body);
 	buf_init(&path);
 	buf_init(&url);
-	if (buf_printf(&url, "%s/latest/api/token", p->imds_base) != SW_OK)
-		abort();
+	buf_printf(&url, "%s/latest/api/token", p->imds_base);
 	rc = slist_add(&hdrs, "X-aws-ec2-metadata-token-ttl-seconds", "21600");
 	if (rc == SW_OK)
 		rc = http_retry("PUT", url.data, hdrs, p->imds_timeout_ms,
@@ -1196,8 +1104,7 @@ imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
 		goto out;
 	}
 
-	if (buf_printf(&path, "%s%s", IMDS_CREDS_PATH, name) != SW_OK)
-		abort();
+	buf_printf(&path, "%s%s", IMDS_CREDS_PATH, name);
 	rc = imds_get(p, path.data, have_token ? token.data : NULL, &status,
 	    &body);
 	snprintf(what, sizeof(what), "IMDS role '%s'", name);
@@ -1251,9 +1158,10 @@ from_imds(const struct profile *pr, struct creds_provider *p, int *found,
 	struct buf b;
 	sw_err rc;
 
-	if (is_true(getenv("AWS_EC2_METADATA_DISABLED")))
-		return buf_puts(tried, "; IMDS (AWS_EC2_METADATA_DISABLED is "
-		    "true)");
+	if (is_true(getenv("AWS_EC2_METADATA_DISABLED"))) {
+		buf_puts(tried, "; IMDS (AWS_EC2_METADATA_DISABLED is true)");
+		return SW_OK;
+	}
 	if ((v = imds_setting(pr, "AWS_EC2_METADATA_SERVICE_ENDPOINT",
 	    "ec2_metadata_service_endpoint")) != NULL)
 		p->imds_base = xstrdup(v);
@@ -1282,12 +1190,13 @@ from_imds(const struct profile *pr, struct creds_provider *p, int *found,
 		return rc;
 
 	/* As in botocore, IMDS failing means "not found here". */
-	if (imds_fetch_role(p, &p->cur, &role) != SW_OK)
-		return buf_printf(tried, "; IMDS (%s)", sw_errmsg());
+	if (imds_fetch_role(p, &p->cur, &role) != SW_OK) {
+		buf_printf(tried, "; IMDS (%s)", sw_errmsg());
+		return SW_OK;
+	}
 	p->fetch = imds_fetch;
 	buf_init(&b);
-	if (buf_printf(&b, "IMDS role '%s'", role) != SW_OK)
-		abort();
+	buf_printf(&b, "IMDS role '%s'", role);
 	p->source = buf_detach(&b);
 	free(role);
 	*found = 1;
@@ -1304,13 +1213,17 @@ from_env(const struct profile *pr, struct creds_provider *p, int *found,
 {
 	const char *ak, *sk, *tok;
 
-	if (pr->is_explicit)
-		return buf_printf(tried, "environment (skipped: profile '%s' "
-		    "was named)", pr->name);
+	if (pr->is_explicit) {
+		buf_printf(tried, "environment (skipped: profile '%s' was "
+		    "named)", pr->name);
+		return SW_OK;
+	}
 	ak = env_get("AWS_ACCESS_KEY_ID");
 	sk = env_get("AWS_SECRET_ACCESS_KEY");
-	if (ak == NULL && sk == NULL)
-		return buf_puts(tried, "environment (AWS_ACCESS_KEY_ID not set)");
+	if (ak == NULL && sk == NULL) {
+		buf_puts(tried, "environment (AWS_ACCESS_KEY_ID not set)");
+		return SW_OK;
+	}
 	if (ak == NULL)
 		return sw_seterr(SW_ERR_CREDS, "AWS_SECRET_ACCESS_KEY is set but "
 		    "AWS_ACCESS_KEY_ID is not");
@@ -1354,9 +1267,7 @@ keys_from_file(const struct profile *pr, const struct ini_file *f,
 		    "aws_secret_access_key but no aws_access_key_id (%s:%d)",
 		    pr->name, f->path, sk->line);
 	buf_init(&src);
-	if (buf_printf(&src, "profile '%s' in '%s'", pr->name, f->path) !=
-	    SW_OK)
-		abort();
+	buf_printf(&src, "profile '%s' in '%s'", pr->name, f->path);
 	set_static(p, ak->val, sk->val, tok != NULL ? tok->val : NULL,
 	    src.data);
 	buf_release(&src);
@@ -1433,12 +1344,12 @@ from_profile(const struct profile *pr, struct creds_provider *p, int *found,
 	if ((rc = keys_from_file(pr, &pr->conf, pr->conf_sec, p, found)) !=
 	    SW_OK || *found)
 		return rc;
-	return buf_printf(tried, "; profile '%s' ('%s' %s, '%s' %s)",
-	    pr->name, pr->cred.path, !pr->cred.exists ? "missing" :
-	    pr->cred_sec != NULL ? "has no keys for it" : "has no section "
-	    "for it", pr->conf.path, !pr->conf.exists ? "missing" :
-	    pr->conf_sec != NULL ? "has no keys for it" : "has no section "
-	    "for it");
+	buf_printf(tried, "; profile '%s' ('%s' %s, '%s' %s)", pr->name,
+	    pr->cred.path, !pr->cred.exists ? "missing" : pr->cred_sec !=
+	    NULL ? "has no keys for it" : "has no section for it",
+	    pr->conf.path, !pr->conf.exists ? "missing" : pr->conf_sec !=
+	    NULL ? "has no keys for it" : "has no section for it");
+	return SW_OK;
 }
 
 /*

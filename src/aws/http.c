@@ -135,8 +135,10 @@ handle_take(struct http_client *c)
 	if (c->nhandles > 0)
 		h = c->handles[--c->nhandles];
 	pthread_mutex_unlock(&c->handles_mu);
-	if (h == NULL && (h = curl_easy_init()) == NULL)
+	if (h == NULL && (h = curl_easy_init()) == NULL) {
+		log_error("out of memory (a curl handle)");
 		abort();
+	}
 	curl_easy_reset(h);
 	return h;
 }
@@ -145,11 +147,8 @@ static void
 handle_give(struct http_client *c, CURL *h)
 {
 	pthread_mutex_lock(&c->handles_mu);
-	if (c->nhandles == c->caphandles) {
-		c->caphandles = c->caphandles ? c->caphandles * 2 : 16;
-		c->handles = xrealloc(c->handles,
-		    c->caphandles * sizeof(*c->handles));
-	}
+	c->handles = xgrowarray(c->handles, &c->caphandles, c->nhandles + 1,
+	    sizeof(*c->handles));
 	c->handles[c->nhandles++] = h;
 	pthread_mutex_unlock(&c->handles_mu);
 }
@@ -342,8 +341,7 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	}
 	if (r->body.len + len > XML_MAX)
 		return 0;
-	if (buf_append(&r->body, p, len) != SW_OK)
-		return 0;
+	buf_append(&r->body, p, len);
 	return len;
 }
 
@@ -874,8 +872,10 @@ http_client_new(const struct http_client_opts *o, struct http_client **out)
 	c->retry_max_time = o->retry_max_time;
 	c->connect_timeout = o->connect_timeout;
 	c->request_timeout = o->request_timeout;
-	if ((c->share = curl_share_init()) == NULL)
+	if ((c->share = curl_share_init()) == NULL) {
+		log_error("out of memory (a curl share)");
 		abort();
+	}
 	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);

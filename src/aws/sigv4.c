@@ -22,6 +22,7 @@
 #include <openssl/hmac.h>
 
 #include "aws/sigv4.h"
+#include "base/dates.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define SIGV4_TERMINATOR "aws4_request"
@@ -123,75 +124,21 @@ bad_request(const struct sigv4_request *req, const char *fmt, ...)
 	    what);
 }
 
-static void
-put_digits(char *out, long long v, int width)
-{
-	while (width-- > 0) {
-		out[width] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
-/*
- * Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
- * civil_from_days).  Done by hand because glibc's gmtime_r() reads TZ, and
- * may load a zone file, on its first call; the signer reads nothing.
- */
-static void
-civil_from_days(long long z, long long *y, int *m, int *d)
-{
-	long long era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 void
 sigv4_amz_date(time_t t, char out[17])
 {
-	long long secs = (long long)t, days, sod, y;
-	int m, d;
-
-	days = secs / 86400;
-	sod = secs % 86400;
-	if (sod < 0) {
-		sod += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
-	if (y < 0 || y > 9999) {
-		out[0] = '\0';
-		return;
-	}
-	put_digits(out, y, 4);
-	put_digits(out + 4, m, 2);
-	put_digits(out + 6, d, 2);
-	out[8] = 'T';
-	put_digits(out + 9, sod / 3600, 2);
-	put_digits(out + 11, sod / 60 % 60, 2);
-	put_digits(out + 13, sod % 60, 2);
-	out[15] = 'Z';
-	out[16] = '\0';
+	date_format_iso8601((int64_t)t, 1, out);
 }
 
-sw_err
+void
 sigv4_uri_encode(struct buf *out, const char *s, size_t n, int encode_slash)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	sw_err rc;
 	size_t i;
 
 	if (n > (SIZE_MAX - 1) / 3)
-		return sw_seterr(SW_ERR_NOMEM, "string too long to encode");
-	if ((rc = buf_reserve(out, 3 * n)) != SW_OK)
-		return rc;
+		xoom(n, 3);
+	buf_reserve(out, 3 * n);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -204,7 +151,6 @@ sigv4_uri_encode(struct buf *out, const char *s, size_t n, int encode_slash)
 		}
 	}
 	out->data[out->len] = '\0';
-	return SW_OK;
 }
 
 /*
@@ -215,11 +161,9 @@ static sw_err
 uri_decode(const struct sigv4_request *req, struct buf *out, const char *s,
     size_t n)
 {
-	sw_err rc;
 	size_t i;
 
-	if ((rc = buf_reserve(out, n)) != SW_OK)
-		return rc;
+	buf_reserve(out, n);
 	for (i = 0; i < n; i++) {
 		int hi, lo;
 
@@ -275,16 +219,15 @@ check_s3_path(const struct sigv4_request *req, const char *path)
  * section 5.2.4, plus the empty ones as the test suite wants), keep a
  * trailing slash, and percent-encode each segment once more.
  */
-static sw_err
+static void
 normalized_uri(struct buf *out, const char *path)
 {
 	struct buf raw = { 0 };
 	const char *p, *end;
 	int trailing = 0;
-	sw_err rc = SW_OK;
 
 	/* p is at a '/' at the top of each round. */
-	for (p = path; rc == SW_OK && *p != '\0'; p = end) {
+	for (p = path; *p != '\0'; p = end) {
 		size_t n;
 
 		p++;
@@ -303,35 +246,33 @@ normalized_uri(struct buf *out, const char *path)
 			continue;
 		}
 		trailing = 0;
-		rc = buf_putc(&raw, '/');
-		if (rc == SW_OK)
-			rc = buf_append(&raw, p, n);
+		buf_putc(&raw, '/');
+		buf_append(&raw, p, n);
 	}
-	if (rc == SW_OK && raw.len == 0)
-		rc = buf_putc(out, '/');
-	else if (rc == SW_OK)
-		rc = sigv4_uri_encode(out, raw.data, raw.len, 0);
-	if (rc == SW_OK && raw.len > 0 && trailing)
-		rc = buf_putc(out, '/');
+	if (raw.len == 0)
+		buf_putc(out, '/');
+	else
+		sigv4_uri_encode(out, raw.data, raw.len, 0);
+	if (raw.len > 0 && trailing)
+		buf_putc(out, '/');
 	buf_release(&raw);
-	return rc;
 }
 
 static sw_err
 canonical_uri(const struct sigv4_request *req, int s3_rules, struct buf *out)
 {
 	const char *path = req->path;
-	sw_err rc;
+	sw_err rc = SW_OK;
 
 	if (path == NULL || *path == '\0')
 		path = "/";
 	if (path[0] != '/')
 		return bad_request(req, "the path does not start with '/'");
 	if (!s3_rules)
-		return normalized_uri(out, path);
-	if ((rc = check_s3_path(req, path)) != SW_OK)
-		return rc;
-	return buf_puts(out, path);
+		normalized_uri(out, path);
+	else if ((rc = check_s3_path(req, path)) == SW_OK)
+		buf_puts(out, path);
+	return rc;
 }
 
 static int
@@ -362,8 +303,7 @@ canonical_query(const struct sigv4_request *req, struct buf *out)
 		return SW_OK;
 	for (p = req->query; *p != '\0'; p++)
 		n += *p == '&';
-	if ((params = calloc(n, sizeof(*params))) == NULL)
-		return sw_seterr(SW_ERR_NOMEM, "out of memory");
+	params = xcalloc(n, sizeof(*params));
 	for (p = req->query; rc == SW_OK; p = amp + 1) {
 		size_t len, klen;
 
@@ -375,16 +315,16 @@ canonical_query(const struct sigv4_request *req, struct buf *out)
 			tmp.len = 0;
 			rc = uri_decode(req, &tmp, p, klen);
 			if (rc == SW_OK)
-				rc = sigv4_uri_encode(&params[np].key,
-				    tmp.data, tmp.len, 1);
+				sigv4_uri_encode(&params[np].key, tmp.data,
+				    tmp.len, 1);
 			tmp.len = 0;
 			if (rc == SW_OK)
 				rc = uri_decode(req, &tmp,
 				    p + klen + (eq != NULL),
 				    len - klen - (eq != NULL));
 			if (rc == SW_OK)
-				rc = sigv4_uri_encode(&params[np].value,
-				    tmp.data, tmp.len, 1);
+				sigv4_uri_encode(&params[np].value, tmp.data,
+				    tmp.len, 1);
 			np++;
 		}
 		if (amp == NULL)
@@ -394,15 +334,10 @@ canonical_query(const struct sigv4_request *req, struct buf *out)
 		qsort(params, np, sizeof(*params), qparam_cmp);
 	for (i = 0; rc == SW_OK && i < np; i++) {
 		if (i > 0)
-			rc = buf_putc(out, '&');
-		if (rc == SW_OK)
-			rc = buf_append(out, params[i].key.data,
-			    params[i].key.len);
-		if (rc == SW_OK)
-			rc = buf_putc(out, '=');
-		if (rc == SW_OK)
-			rc = buf_append(out, params[i].value.data,
-			    params[i].value.len);
+			buf_putc(out, '&');
+		buf_append(out, params[i].key.data, params[i].key.len);
+		buf_putc(out, '=');
+		buf_append(out, params[i].value.data, params[i].value.len);
 	}
 	for (i = 0; i < np; i++) {
 		buf_release(&params[i].key);
@@ -449,39 +384,34 @@ run_end(const struct hent *v, size_t n, size_t i)
 	return j;
 }
 
-static sw_err
+static void
 append_lower(struct buf *out, const char *s)
 {
 	size_t n = strlen(s), i;
-	sw_err rc;
 
-	if ((rc = buf_reserve(out, n)) != SW_OK)
-		return rc;
+	buf_reserve(out, n);
 	for (i = 0; i < n; i++)
 		out->data[out->len++] = (char)ascii_lower((unsigned char)s[i]);
 	out->data[out->len] = '\0';
-	return SW_OK;
 }
 
 /*
  * The values of v[i..j) trimmed, inner runs of blanks collapsed to one
  * space (quoted strings too, as the test suite expects), joined by ','.
  */
-static sw_err
+static void
 append_values(struct buf *out, const struct hent *v, size_t i, size_t j)
 {
-	sw_err rc = SW_OK;
 	size_t k;
 
-	for (k = i; rc == SW_OK && k < j; k++) {
+	for (k = i; k < j; k++) {
 		const char *s = v[k].h->value;
 		int blank = 0, any = 0;
 
 		if (k > i)
-			rc = buf_putc(out, ',');
-		if (rc == SW_OK)
-			rc = buf_reserve(out, strlen(s));
-		for (; rc == SW_OK && *s != '\0'; s++) {
+			buf_putc(out, ',');
+		buf_reserve(out, strlen(s));
+		for (; *s != '\0'; s++) {
 			if (is_ows((unsigned char)*s)) {
 				blank = 1;
 				continue;
@@ -492,44 +422,38 @@ append_values(struct buf *out, const struct hent *v, size_t i, size_t j)
 			blank = 0;
 			any = 1;
 		}
-		if (rc == SW_OK)
-			out->data[out->len] = '\0';
+		out->data[out->len] = '\0';
 	}
-	return rc;
 }
 
-/* The canonical value of header lname into out; *found says if present. */
-static sw_err
+/* The canonical value of header lname into out; whether it is there. */
+static int
 header_value(const struct hent *v, size_t n, const char *lname,
-    struct buf *out, int *found)
+    struct buf *out)
 {
 	size_t i, j;
 
-	*found = 0;
 	for (i = 0; i < n; i = j) {
 		j = run_end(v, n, i);
 		if (ascii_casecmp(v[i].h->name, lname) == 0) {
-			*found = 1;
-			return append_values(out, v, i, j);
+			append_values(out, v, i, j);
+			return 1;
 		}
 	}
-	return SW_OK;
+	return 0;
 }
 
-static sw_err
+static void
 append_signed_headers(struct buf *out, const struct hent *v, size_t n)
 {
-	sw_err rc = SW_OK;
 	size_t i, j;
 
-	for (i = 0; rc == SW_OK && i < n; i = j) {
+	for (i = 0; i < n; i = j) {
 		j = run_end(v, n, i);
 		if (i > 0)
-			rc = buf_putc(out, ';');
-		if (rc == SW_OK)
-			rc = append_lower(out, v[i].h->name);
+			buf_putc(out, ';');
+		append_lower(out, v[i].h->name);
 	}
-	return rc;
 }
 
 /* Header names must be tokens and values free of CR, LF and other CTLs. */
@@ -568,34 +492,28 @@ check_consistency(const struct sigv4_request *req, const struct hent *v,
     size_t n, const char *date, const char *token)
 {
 	struct buf val = { 0 };
-	int found;
-	sw_err rc;
+	sw_err rc = SW_OK;
 
-	rc = header_value(v, n, "host", &val, &found);
-	if (rc == SW_OK && (!found || val.len == 0))
+	if (!header_value(v, n, "host", &val) || val.len == 0)
 		rc = bad_request(req, "no host header");
 	val.len = 0;
-	if (rc == SW_OK)
-		rc = header_value(v, n, "x-amz-date", &val, &found);
-	if (rc == SW_OK && !found)
+	if (rc == SW_OK && !header_value(v, n, "x-amz-date", &val))
 		rc = bad_request(req, "no x-amz-date header");
 	else if (rc == SW_OK && strcmp(val.data, date) != 0)
 		rc = bad_request(req, "x-amz-date '%s' is not the signing "
 		    "time %s", val.data, date);
 	val.len = 0;
-	if (rc == SW_OK)
-		rc = header_value(v, n, "x-amz-content-sha256", &val, &found);
-	if (rc == SW_OK && found && strcmp(val.data, req->payload_hash) != 0)
+	if (rc == SW_OK && header_value(v, n, "x-amz-content-sha256", &val) &&
+	    strcmp(val.data, req->payload_hash) != 0)
 		rc = bad_request(req, "x-amz-content-sha256 '%s' is not the "
 		    "payload hash '%s'", val.data, req->payload_hash);
 	buf_release(&val);
 	if (rc != SW_OK || token == NULL)
 		return rc;
-	rc = header_value(v, n, SIGV4_TOKEN_HEADER, &val, &found);
-	if (rc == SW_OK && !found)
+	if (!header_value(v, n, SIGV4_TOKEN_HEADER, &val))
 		rc = bad_request(req, "the session token is not among the "
 		    "signed headers (" SIGV4_TOKEN_HEADER ")");
-	else if (rc == SW_OK && strcmp(val.data, token) != 0)
+	else if (strcmp(val.data, token) != 0)
 		rc = bad_request(req, SIGV4_TOKEN_HEADER " does not hold the "
 		    "session token being signed with");
 	buf_wipe(&val);
@@ -614,39 +532,30 @@ build_canonical_request(const struct sigv4_request *req,
 	sw_err rc;
 	size_t i, j;
 
-	rc = buf_puts(out, req->method);
-	if (rc == SW_OK)
-		rc = buf_putc(out, '\n');
-	if (rc == SW_OK)
-		rc = canonical_uri(req, scope->s3_rules, out);
-	if (rc == SW_OK)
-		rc = buf_putc(out, '\n');
-	if (rc == SW_OK)
-		rc = canonical_query(req, out);
-	if (rc == SW_OK)
-		rc = buf_putc(out, '\n');
-	for (i = 0; rc == SW_OK && i < n; i = j) {
+	buf_puts(out, req->method);
+	buf_putc(out, '\n');
+	if ((rc = canonical_uri(req, scope->s3_rules, out)) != SW_OK)
+		return rc;
+	buf_putc(out, '\n');
+	if ((rc = canonical_query(req, out)) != SW_OK)
+		return rc;
+	buf_putc(out, '\n');
+	for (i = 0; i < n; i = j) {
 		j = run_end(v, n, i);
-		rc = append_lower(out, v[i].h->name);
-		if (rc == SW_OK)
-			rc = buf_putc(out, ':');
-		if (rc == SW_OK && redact &&
+		append_lower(out, v[i].h->name);
+		buf_putc(out, ':');
+		if (redact &&
 		    ascii_casecmp(v[i].h->name, SIGV4_TOKEN_HEADER) == 0)
-			rc = buf_puts(out, SIGV4_REDACTED);
-		else if (rc == SW_OK)
-			rc = append_values(out, v, i, j);
-		if (rc == SW_OK)
-			rc = buf_putc(out, '\n');
+			buf_puts(out, SIGV4_REDACTED);
+		else
+			append_values(out, v, i, j);
+		buf_putc(out, '\n');
 	}
-	if (rc == SW_OK)
-		rc = buf_putc(out, '\n');
-	if (rc == SW_OK)
-		rc = append_signed_headers(out, v, n);
-	if (rc == SW_OK)
-		rc = buf_putc(out, '\n');
-	if (rc == SW_OK)
-		rc = buf_puts(out, req->payload_hash);
-	return rc;
+	buf_putc(out, '\n');
+	append_signed_headers(out, v, n);
+	buf_putc(out, '\n');
+	buf_puts(out, req->payload_hash);
+	return SW_OK;
 }
 
 static sw_err
@@ -678,13 +587,10 @@ compute_signature(const char *secret, const char *date,
 	 * One allocation of the final size: growing the buffer would leave
 	 * a copy of the secret in memory that realloc() freed.
 	 */
-	rc = buf_reserve(&ksecret, 4 + strlen(secret));
-	if (rc == SW_OK)
-		rc = buf_puts(&ksecret, "AWS4");
-	if (rc == SW_OK)
-		rc = buf_puts(&ksecret, secret);
-	if (rc == SW_OK)
-		rc = hmac_sha256(ksecret.data, ksecret.len, date, 8, k1);
+	buf_reserve(&ksecret, 4 + strlen(secret));
+	buf_puts(&ksecret, "AWS4");
+	buf_puts(&ksecret, secret);
+	rc = hmac_sha256(ksecret.data, ksecret.len, date, 8, k1);
 	if (rc == SW_OK)
 		rc = hmac_sha256(k1, 32, scope->region, strlen(scope->region),
 		    k2);
@@ -781,8 +687,7 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
 		    (long long)t);
 
 	n = req->nheaders;
-	if ((v = calloc(n, sizeof(*v))) == NULL)
-		return sw_seterr(SW_ERR_NOMEM, "out of memory");
+	v = xcalloc(n, sizeof(*v));
 	for (i = 0; i < n; i++) {
 		v[i].h = &req->headers[i];
 		v[i].order = i;
@@ -794,20 +699,18 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
 		rc = build_canonical_request(req, scope, v, n, 0, &creq);
 	if (rc == SW_OK) {
 		sha256_hex(creq.data, creq.len, hash);
-		rc = buf_printf(&sts, "%s\n%s\n%.8s/%s/%s/%s\n%s",
-		    SIGV4_ALGORITHM, date, date, scope->region,
-		    scope->service, SIGV4_TERMINATOR, hash);
-	}
-	if (rc == SW_OK)
+		buf_printf(&sts, "%s\n%s\n%.8s/%s/%s/%s\n%s", SIGV4_ALGORITHM,
+		    date, date, scope->region, scope->service,
+		    SIGV4_TERMINATOR, hash);
 		rc = compute_signature(key->secret_key, date, scope, &sts, sig);
-	if (rc == SW_OK)
-		rc = buf_printf(&auth, "%s Credential=%s/%.8s/%s/%s/%s, "
+	}
+	if (rc == SW_OK) {
+		buf_printf(&auth, "%s Credential=%s/%.8s/%s/%s/%s, "
 		    "SignedHeaders=", SIGV4_ALGORITHM, key->access_key, date,
 		    scope->region, scope->service, SIGV4_TERMINATOR);
-	if (rc == SW_OK)
-		rc = append_signed_headers(&auth, v, n);
-	if (rc == SW_OK)
-		rc = buf_printf(&auth, ", Signature=%s", sig);
+		append_signed_headers(&auth, v, n);
+		buf_printf(&auth, ", Signature=%s", sig);
+	}
 	if (rc == SW_OK && canonical_request != NULL)
 		rc = build_canonical_request(req, scope, v, n, 1, &shown);
 

@@ -101,8 +101,8 @@ void sigv4_amz_date(time_t t, char out[17]);
  * x-amz-date header, an x-amz-date other than t, an x-amz-content-sha256
  * other than payload_hash, a session token not signed or different, an S3
  * path not in sigv4_uri_encode() form, a malformed query escape, a bad
- * header name or a CR/LF in a value.  SW_ERR_CREDS for a missing key;
- * SW_ERR_NOMEM.  Messages name the faulty part but never a secret.
+ * header name or a CR/LF in a value; SW_ERR_CREDS for a missing key.
+ * Messages name the faulty part but never a secret.
  */
 sw_err sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
     const struct sigv4_scope *scope, time_t t, struct buf *authorization,
@@ -116,7 +116,7 @@ sw_err sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
  * already in canonical form and the signature does not depend on how the
  * server decodes '+'.
  */
-sw_err sigv4_uri_encode(struct buf *out, const char *s, size_t n,
+void sigv4_uri_encode(struct buf *out, const char *s, size_t n,
     int encode_slash);
 
 #endif

@@ -74,7 +74,7 @@ sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
 			    "endpoint '%s'", ep);
 			goto out;
 		}
-		scheme = strndup(ep, (size_t)(p - ep));
+		scheme = xstrndup(ep, (size_t)(p - ep));
 		host = xstrdup(p + 3);
 		host[strcspn(host, "/")] = '\0';
 	}

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/dates.h"
 #include "base/log.h"
 
 int log_level = LOG_LVL_NOTICE;
@@ -69,14 +70,12 @@ static void
 emit(int level, const char *line)
 {
 	static const char *tag[] = { "error: ", "warning: ", "", "", "debug: " };
-	char ts[32] = "";
+	char ts[DATE_ISO8601_LEN + 1] = "";
 
 	if (want_stamp()) {
-		time_t now = time(NULL);
-		struct tm tm;
-
-		gmtime_r(&now, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+		date_format_iso8601((int64_t)time(NULL), 0, ts);
+		if (ts[0] != '\0')
+			strcat(ts, " ");
 	}
 	if (status[0] != '\0')
 		fputs("\r\033[K", stderr);

@@ -196,7 +196,7 @@ config_set(struct sw_config *cfg, const struct opt_def *o, const char *value,
 				p = strchr(p, '|') + 1;
 			len = strcspn(p, "|");
 			free(*str_field(cfg, o));
-			*str_field(cfg, o) = strndup(p, len);
+			*str_field(cfg, o) = xstrndup(p, len);
 		}
 		return SW_OK;
 	case OPT_BOOL:

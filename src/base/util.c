@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "base/log.h"
 #include "base/util.h"
 
 void
@@ -42,32 +44,16 @@ buf_wipe(struct buf *b)
 sw_err
 buf_reserve(struct buf *b, size_t extra)
 {
-	size_t need, cap;
-	char *p;
-
 	if (extra > SIZE_MAX - b->len - 1)
-		return sw_seterr(SW_ERR_NOMEM, "buffer too large");
-	need = b->len + extra + 1;
-	if (need <= b->cap)
-		return SW_OK;
-	cap = b->cap ? b->cap : 64;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	p = realloc(b->data, cap);
-	if (p == NULL)
-		return sw_seterr(SW_ERR_NOMEM, "out of memory (%zu bytes)", cap);
-	b->data = p;
-	b->cap = cap;
+		xoom(1, SIZE_MAX);
+	b->data = xgrowarray(b->data, &b->cap, b->len + extra + 1, 1);
 	return SW_OK;
 }
 
 sw_err
 buf_append(struct buf *b, const void *p, size_t n)
 {
-	sw_err rc;
-
-	if ((rc = buf_reserve(b, n)) != SW_OK)
-		return rc;
+	buf_reserve(b, n);
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -92,19 +78,27 @@ buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
-	sw_err rc;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return sw_seterr(SW_ERR_INTERNAL, "bad format");
-	if ((rc = buf_reserve(b, (size_t)n)) != SW_OK)
-		return rc;
+	if (n < 0) {
+		/* only a format the program got wrong, or text over 2 GiB */
+		log_error("cannot format '%s': %s", fmt, strerror(errno));
+		abort();
+	}
+	buf_reserve(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+	return SW_OK;
+}
+
+sw_err
+buf_sink(void *arg, const void *p, size_t n)
+{
+	buf_append(arg, p, n);
 	return SW_OK;
 }
 
@@ -142,6 +136,50 @@ sha256_hex(const void *p, size_t n, char out[65])
 	hex_encode(md, 32, out);
 }
 
+/* The first failure of the rmtree() running in this thread. */
+static __thread int rmtree_errno;
+
+static int
+rmtree_entry(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) != 0 && rmtree_errno == 0)
+		rmtree_errno = errno;
+	return 0;       /* go on: remove what can be removed */
+}
+
+int
+rmtree(const char *path)
+{
+	rmtree_errno = 0;
+	if (nftw(path, rmtree_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		return -1;
+	if (rmtree_errno != 0) {
+		errno = rmtree_errno;
+		return -1;
+	}
+	return 0;
+}
+
+void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int
+strv_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void
 freezero_str(char *s)
 {
@@ -151,32 +189,79 @@ freezero_str(char *s)
 	free(s);
 }
 
+void
+xoom(size_t n, size_t size)
+{
+	if (n == 1)
+		log_error("out of memory (%zu bytes)", size);
+	else
+		log_error("out of memory (%zu elements of %zu bytes)", n, size);
+	abort();
+}
+
 char *
 xstrdup(const char *s)
 {
 	char *p = strdup(s);
 
 	if (p == NULL)
-		abort();
+		xoom(1, strlen(s) + 1);
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL)
+		xoom(1, n + 1);
 	return p;
 }
 
 void *
 xcalloc(size_t n, size_t size)
 {
-	void *p = calloc(n ? n : 1, size ? size : 1);
+	void *p;
 
-	if (p == NULL)
-		abort();
+	if ((p = calloc(n ? n : 1, size ? size : 1)) == NULL)
+		xoom(n, size);
 	return p;
 }
 
 void *
 xrealloc(void *p, size_t size)
 {
-	p = realloc(p, size ? size : 1);
-	if (p == NULL)
-		abort();
+	if ((p = realloc(p, size ? size : 1)) == NULL)
+		xoom(1, size);
+	return p;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (n != 0 && size > SIZE_MAX / n)
+		xoom(n, size);
+	return xrealloc(p, n * size);
+}
+
+void *
+xgrowarray(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t n;
+
+	if (need <= *cap)
+		return p;
+	if (*cap == 0)
+		n = 16;
+	else if (*cap > SIZE_MAX / 2)
+		xoom(*cap, 2 * size);
+	else
+		n = *cap * 2;
+	if (n < need)
+		n = need;
+	p = xreallocarray(p, n, size);
+	*cap = n;
 	return p;
 }
 

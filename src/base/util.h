@@ -10,7 +10,14 @@
 
 #include "base/err.h"
 
-/* A growable, always NUL-terminated byte buffer.  A zeroed struct is empty. */
+/*
+ * A growable, always NUL-terminated byte buffer.  A zeroed struct is empty.
+ * Like git's strbuf, growing cannot fail: running out of memory (or a size
+ * that overflows) aborts with a message (xoom()), so the functions that add
+ * to a buffer return SW_OK, always.  New code ignores their value; the
+ * sw_err type stays only while callers that test it remain (avro/), to
+ * become void when they are gone.
+ */
 struct buf {
 	char *data;
 	size_t len;
@@ -30,6 +37,8 @@ sw_err buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Hand the storage to the caller (who frees it) and empty the buffer. */
 char *buf_detach(struct buf *b);
+/* A sw_sink_fn (base/sink.h) that appends to the struct buf at arg. */
+sw_err buf_sink(void *arg, const void *p, size_t n);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *p, size_t n, char *out);
@@ -39,13 +48,33 @@ sw_err fd_md5_hex(int fd, uint64_t size, const char *name, char out[33]);
 /* SHA-256 of n bytes as 64 lowercase hex digits + NUL. */
 void sha256_hex(const void *p, size_t n, char out[65]);
 
+/* The qsort(3)/bsearch(3) comparator of an array of strings (char *). */
+int strv_cmp(const void *a, const void *b);
+/* Free the n strings of v, then v; accepts NULL. */
+void strv_free(char **v, size_t n);
+
 /* Wipe and free a string holding a secret; accepts NULL. */
 void freezero_str(char *s);
 
-/* strdup that aborts on failure (allocation failure of a few bytes). */
+/*
+ * Allocation that cannot fail: on failure, or when a size overflows, they
+ * log "out of memory" and abort(), as git's xmalloc does.  Every module
+ * allocates through them (struct buf too), so no caller checks for NULL.
+ */
 char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
+/* realloc(p, n * size), the product checked (OpenBSD's reallocarray). */
+void *xreallocarray(void *p, size_t n, size_t size);
+/* Make the array p of *cap elements of size bytes hold at least need:
+ * when it does not, its capacity doubles (from 16, or need if larger) and
+ * *cap says the new one.  Returns the array, moved or not.  The one way
+ * arrays grow:  v = xgrowarray(v, &cap, n + 1, sizeof(*v));  v[n++] = x; */
+void *xgrowarray(void *p, size_t *cap, size_t need, size_t size);
+/* Say "out of memory" with the size asked for (n elements of size bytes),
+ * and abort(). */
+void xoom(size_t n, size_t size) __attribute__((noreturn));
 
 /* Parse "64M", "1G", "512k", "100" (bytes, binary units).  0 on success. */
 int parse_size(const char *s, uint64_t *out);
@@ -56,6 +85,12 @@ int parse_size(const char *s, uint64_t *out);
  * Content-Length): digits only, no sign, blank, unit or other character,
  * at most max.  0 on success, -1 otherwise (*out untouched). */
 int parse_u64_strict(const char *s, uint64_t max, uint64_t *out);
+/* Remove path and, when it is a directory, everything below it, depth
+ * first (nftw(3) with FTW_DEPTH | FTW_PHYS): a symbolic link is removed,
+ * never followed.  Every entry is tried; 0 when all went, else -1 with
+ * errno of the first that stayed. */
+int rmtree(const char *path);
+
 /* Format bytes as "12.3 MiB". */
 void format_size(uint64_t n, char *out, size_t outlen);
 

@@ -48,12 +48,6 @@ struct ls_ctx {
 };
 
 static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 cmp_obj(const void *a, const void *b)
 {
 	return strcmp(((const struct cache_obj *)a)->key,
@@ -105,19 +99,13 @@ on_object(void *arg, const struct store_entry *e, const struct coldkey *k)
 {
 	struct ls_ctx *l = arg;
 
-	if (l->nseries == l->capseries) {
-		l->capseries = l->capseries ? l->capseries * 2 : 256;
-		l->series = xrealloc(l->series,
-		    l->capseries * sizeof(*l->series));
-	}
+	l->series = xgrowarray(l->series, &l->capseries, l->nseries + 1,
+	    sizeof(*l->series));
 	l->series[l->nseries++] = xstrdup(k->series);
 	if (l->cache != NULL && (l->all || (l->nsel > 0 && bsearch(&k->series,
-	    l->sel, l->nsel, sizeof(*l->sel), cmp_str) != NULL))) {
-		if (l->nobjs == l->capobjs) {
-			l->capobjs = l->capobjs ? l->capobjs * 2 : 256;
-			l->objs = xrealloc(l->objs, l->capobjs *
-			    sizeof(*l->objs));
-		}
+	    l->sel, l->nsel, sizeof(*l->sel), strv_cmp) != NULL))) {
+		l->objs = xgrowarray(l->objs, &l->capobjs, l->nobjs + 1,
+		    sizeof(*l->objs));
 		l->objs[l->nobjs].key = xstrdup(e->key);
 		l->objs[l->nobjs].etag = xstrdup(e->etag);
 		l->objs[l->nobjs++].size = e->size;
@@ -142,7 +130,7 @@ on_day(void *arg, const struct day *d)
 		printf("%s:\n", ds);
 	rc = coldtier_list_day(l->st, l->prefix, d, on_object, NULL, l, &cs);
 	if (rc == SW_OK) {
-		qsort(l->series, l->nseries, sizeof(*l->series), cmp_str);
+		qsort(l->series, l->nseries, sizeof(*l->series), strv_cmp);
 		for (i = 0; i < l->nseries; i++)
 			if (i == 0 || strcmp(l->series[i], l->series[i - 1]))
 				uniq++;
@@ -180,11 +168,8 @@ on_index(void *arg, const struct store_entry *e)
 	    "/swrepart-manifest.json") == NULL ||
 	    day_partition_parse(p, &d) == NULL)
 		return SW_OK;
-	if (l->npublished == l->cappub) {
-		l->cappub = l->cappub ? l->cappub * 2 : 64;
-		l->published = xrealloc(l->published, l->cappub *
-		    sizeof(*l->published));
-	}
+	l->published = xgrowarray(l->published, &l->cappub, l->npublished + 1,
+	    sizeof(*l->published));
 	l->published[l->npublished++] = d;
 	return SW_OK;
 }
@@ -296,9 +281,7 @@ cmd_ls(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	}
 	store_free(l.st);
 	cache_close(l.cache);
-	for (i = 0; i < (int)l.nsel; i++)
-		free(l.sel[i]);
-	free(l.sel);
+	strv_free(l.sel, l.nsel);
 	free(l.published);
 	return rc == SW_OK ? empty : cmd_fail(rc);
 }

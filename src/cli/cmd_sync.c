@@ -45,18 +45,15 @@ static const struct cmd_opt sync_opts[] = {
 
 /* ---- --shard ---- */
 
+/* parse_u64_strict() into an unsigned long. */
 static int
 parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	if (s == NULL || *s < '0' || *s > '9')
+	if (parse_u64_strict(s, max, &v) != 0)
 		return -1;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || v > max)
-		return -1;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 
@@ -479,12 +476,6 @@ worker(void *arg)
 	return NULL;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The summary, always (mu held, or no other thread left). */
 static void
 summary(struct run *r)
@@ -509,7 +500,7 @@ summary(struct run *r)
 	log_stdout(b.data);
 	buf_release(&b);
 	if (r->nfailed > 0) {
-		qsort(r->failed, r->nfailed, sizeof(char *), cmp_str);
+		qsort(r->failed, r->nfailed, sizeof(char *), strv_cmp);
 		buf_init(&b);
 		for (k = 0; k < r->nfailed; k++)
 			buf_printf(&b, "%s%s", k ? " " : "", r->failed[k]);
@@ -747,9 +738,7 @@ out:
 	pthread_cancel(sigth);
 	pthread_join(sigth, NULL);
 	pthread_sigmask(SIG_SETMASK, &oldsigs, NULL);
-	for (k = 0; k < r.nfailed; k++)
-		free(r.failed[k]);
-	free(r.failed);
+	strv_free(r.failed, r.nfailed);
 	for (k = 0; k < r.ndays; k++)
 		free(r.lines[k].text);
 	free(r.lines);

@@ -8,59 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dates.h"
 #include "core/coldkey.h"
-
-static int
-is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-days_in_month(int y, int m)
-{
-	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-
-	return m == 2 && is_leap(y) ? 29 : dm[m - 1];
-}
 
 static int
 day_valid(int y, int m, int d)
 {
-	return y >= 1970 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 &&
-	    d <= days_in_month(y, m);
+	return y >= 1970 && y <= 9999 && date_valid(y, m, d);
 }
 
-/* Days from civil (Howard Hinnant's algorithm). */
 int64_t
 day_to_epoch_days(const struct day *d)
 {
-	int64_t y = d->year - (d->month <= 2);
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t mp = (d->month + 9) % 12;
-	int64_t doy = (153 * mp + 2) / 5 + d->day - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
+	return days_from_civil(d->year, d->month, d->day);
 }
 
 void
 day_from_epoch_days(int64_t z, struct day *out)
 {
-	int64_t era, doe, yoe, y, doy, mp;
+	int64_t y;
 
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
-	out->month = (int)(mp < 10 ? mp + 3 : mp - 9);
-	out->year = (int)(y + (out->month <= 2));
+	civil_from_days(z, &y, &out->month, &out->day);
+	out->year = (int)y;
 }
 
 int
@@ -75,33 +44,15 @@ day_cmp(const struct day *a, const struct day *b)
 	return 0;
 }
 
-/* The value of n digits at s, or -1 if one of them is not a digit
- * (isdigit() alone: no blank, sign or other character slips through, as
- * with sscanf's "%2d"). */
-static int
-digits(const char *s, int n)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
 sw_err
 day_parse(const char *s, struct day *out)
 {
-	int y, m, d;
+	int y, m, d, r;
 
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
-	    (y = digits(s, 4)) < 0 || (m = digits(s + 5, 2)) < 0 ||
-	    (d = digits(s + 8, 2)) < 0)
+	if ((r = date_parse_ymd(s, &y, &m, &d)) == -1)
 		return sw_seterr(SW_ERR_USAGE, "'%s' is not a date of the form "
 		    "YYYY-MM-DD", s);
-	if (!day_valid(y, m, d))
+	if (r != 0 || !day_valid(y, m, d))
 		return sw_seterr(SW_ERR_USAGE, "'%s' is not a valid date", s);
 	out->year = y;
 	out->month = m;
@@ -151,17 +102,26 @@ expect(const char *p, const char *lit)
 	return strncmp(p, lit, n) == 0 ? p + n : NULL;
 }
 
+/* "startYear=Y/startMonth=M/startDay=D" at p (no calendar check); what
+ * follows it, or NULL. */
+static const char *
+read_partition(const char *p, long *y, long *m, long *d)
+{
+	if ((p = expect(p, "startYear=")) == NULL ||
+	    (p = read_num(p, 4, y)) == NULL ||
+	    (p = expect(p, "/startMonth=")) == NULL ||
+	    (p = read_num(p, 2, m)) == NULL ||
+	    (p = expect(p, "/startDay=")) == NULL)
+		return NULL;
+	return read_num(p, 2, d);
+}
+
 const char *
 day_partition_parse(const char *p, struct day *out)
 {
 	long y, m, d;
 
-	if ((p = expect(p, "startYear=")) == NULL ||
-	    (p = read_num(p, 4, &y)) == NULL ||
-	    (p = expect(p, "/startMonth=")) == NULL ||
-	    (p = read_num(p, 2, &m)) == NULL ||
-	    (p = expect(p, "/startDay=")) == NULL ||
-	    (p = read_num(p, 2, &d)) == NULL || *p != '/' ||
+	if ((p = read_partition(p, &y, &m, &d)) == NULL || *p != '/' ||
 	    !day_valid((int)y, (int)m, (int)d))
 		return NULL;
 	out->year = (int)y;
@@ -210,12 +170,7 @@ coldkey_parse(const char *key, const char *prefix, struct coldkey *out)
 	if (plen > 0 && strncmp(key, prefix, plen) != 0)
 		return sw_seterr(SW_ERR_BADKEY, "key is not under '%s'", prefix);
 	p += plen;
-	if ((p = expect(p, "startYear=")) == NULL ||
-	    (p = read_num(p, 4, &y)) == NULL ||
-	    (p = expect(p, "/startMonth=")) == NULL ||
-	    (p = read_num(p, 2, &m)) == NULL ||
-	    (p = expect(p, "/startDay=")) == NULL ||
-	    (p = read_num(p, 2, &d)) == NULL ||
+	if ((p = read_partition(p, &y, &m, &d)) == NULL ||
 	    (p = expect(p, "/seriesBucket=")) == NULL)
 		return sw_seterr(SW_ERR_BADKEY, "not a cold-tier partition "
 		    "(startYear=Y/startMonth=M/startDay=D/seriesBucket=hh/)");

@@ -44,10 +44,7 @@ level_add(void *arg, const struct store_entry *e)
 	if (end == p || *end != '/' || end[1] != '\0' ||
 	    (*p == '0' && end - p > 1) || v < lv->min || v > lv->max)
 		goto odd;
-	if (lv->n == lv->cap) {
-		lv->cap = lv->cap ? lv->cap * 2 : 16;
-		lv->vals = xrealloc(lv->vals, lv->cap * sizeof(*lv->vals));
-	}
+	lv->vals = xgrowarray(lv->vals, &lv->cap, lv->n + 1, sizeof(*lv->vals));
 	lv->vals[lv->n++] = v;
 	return SW_OK;
 odd:

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "avro/ocf.h"
+#include "base/dates.h"
 #include "base/util.h"
 #include "core/gen.h"
 
@@ -166,61 +167,15 @@ make_uuid(uint64_t seed, uint64_t tag, uint64_t n, char out[37])
 
 /* ---- dates -------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
-}
-
 /* Strict "YYYY-MM-DD" (1970..9999) to days since the epoch. */
 static int
 parse_date(const char *s, int64_t *out)
 {
-	int y, m, d, ry, rm, rd;
-	int64_t z;
+	int y, m, d;
 
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+	if (date_parse_ymd(s, &y, &m, &d) != 0 || y < 1970)
 		return -1;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return -1;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
-		return -1;
-	z = days_from_civil(y, (unsigned)m, (unsigned)d);
-	civil_from_days(z, &ry, &rm, &rd);
-	if (ry != y || rm != m || rd != d)  /* 2022-02-30 */
-		return -1;
-	*out = z;
+	*out = days_from_civil(y, m, d);
 	return 0;
 }
 
@@ -514,26 +469,25 @@ static const char *const variant_ns[NVARIANTS] = {
 	"com.amazonaws.iotsitewise.export",
 };
 
-static sw_err
+static void
 build_schema(int v, struct buf *b)
 {
-	sw_err rc = SW_OK;
 	int i;
 
-	if (v == 0)
-		return buf_puts(b, ocf_rawdatum_schema);
-	rc = buf_printf(b, "{\"type\":\"record\",\"name\":\"RawDatum\","
+	if (v == 0) {
+		buf_puts(b, ocf_rawdatum_schema);
+		return;
+	}
+	buf_printf(b, "{\"type\":\"record\",\"name\":\"RawDatum\","
 	    "\"namespace\":\"%s\",\"fields\":[", variant_ns[v]);
-	for (i = 0; i < F__COUNT && rc == SW_OK; i++) {
+	for (i = 0; i < F__COUNT; i++) {
 		enum field f = variant_order[v][i];
 
-		rc = buf_printf(b, "%s{\"name\":\"%s\",\"type\":%s%s}",
+		buf_printf(b, "%s{\"name\":\"%s\",\"type\":%s%s}",
 		    i ? "," : "", fields[f].name, fields[f].type,
 		    fields[f].nullable ? ",\"default\":null" : "");
 	}
-	if (rc == SW_OK)
-		rc = buf_puts(b, "]}");
-	return rc;
+	buf_puts(b, "]}");
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -566,13 +520,15 @@ put_field(struct buf *b, enum field f, const struct record *r)
 
 	switch (f) {
 	case F_SERIES:
-		return buf_append(b, r->sid->data, r->sid->len);
+		buf_append(b, r->sid->data, r->sid->len);
+		return SW_OK;
 	case F_TIME:
 		return avro_put_long(b, r->t);
 	case F_OFFSET:
 		return avro_put_long(b, r->ns);
 	case F_QUALITY:
-		return buf_append(b, r->qual->data, r->qual->len);
+		buf_append(b, r->qual->data, r->qual->len);
+		return SW_OK;
 	case F_DOUBLE:
 		set = r->type == GEN_TYPE_DOUBLE;
 		if ((rc = put_optional(b, set)) != SW_OK || !set)
@@ -697,9 +653,9 @@ gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
 	const char *codec = "snappy";
 	double u, walk;
 	char tmp[256];
-	int64_t start = day * DAY_SECONDS + (int64_t)w * GEN_WINDOW_SECONDS;
+	int64_t start = day * DAY_SECONDS + (int64_t)w * GEN_WINDOW_SECONDS, y;
 	uint64_t slot, pos, a, b;
-	int variant = 0, n, k, y, m, d, i;
+	int variant = 0, n, k, m, d, i;
 	sw_err rc;
 
 	/* choices about the file, then its contents, each from its own hash */
@@ -766,11 +722,11 @@ gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
 
 	civil_from_days(day, &y, &m, &d);
 	g->key.len = 0;
-	rc = buf_printf(&g->key, "%sstartYear=%d/startMonth=%d/startDay=%d/"
-	    "seriesBucket=%s/raw_%s_%" PRId64 "_%s.avro", p->prefix, y, m, d,
-	    s->bucket, s->id, start, quality_names[q]);
-	if (!rc) rc = emit_object(g, g->key.data, g->obj.data, g->obj.len);
-	if (rc != SW_OK)
+	buf_printf(&g->key, "%sstartYear=%d/startMonth=%d/startDay=%d/"
+	    "seriesBucket=%s/raw_%s_%" PRId64 "_%s.avro", p->prefix, (int)y, m,
+	    d, s->bucket, s->id, start, quality_names[q]);
+	if ((rc = emit_object(g, g->key.data, g->obj.data, g->obj.len)) !=
+	    SW_OK)
 		goto out;
 	g->st->data_objects++;
 	g->st->records += (uint64_t)n;
@@ -780,38 +736,35 @@ out:
 }
 
 /* A JSON string (the generator's strings need no escapes beyond these). */
-static sw_err
+static void
 json_str(struct buf *b, const char *s)
 {
-	sw_err rc = buf_putc(b, '"');
-
-	for (; *s != '\0' && rc == SW_OK; s++) {
+	buf_putc(b, '"');
+	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			rc = buf_printf(b, "\\%c", c);
+			buf_printf(b, "\\%c", c);
 		else if (c < 0x20)
-			rc = buf_printf(b, "\\u%04x", c);
+			buf_printf(b, "\\u%04x", c);
 		else
-			rc = buf_putc(b, (char)c);
+			buf_putc(b, (char)c);
 	}
-	if (rc == SW_OK)
-		rc = buf_putc(b, '"');
-	return rc;
+	buf_putc(b, '"');
 }
 
-static sw_err
+static void
 json_field(struct buf *b, const char *name, const char *value, int first)
 {
-	sw_err rc = buf_printf(b, "%s\"%s\":", first ? "{" : ",", name);
-
-	if (rc != SW_OK)
-		return rc;
-	return value ? json_str(b, value) : buf_puts(b, "null");
+	buf_printf(b, "%s\"%s\":", first ? "{" : ",", name);
+	if (value != NULL)
+		json_str(b, value);
+	else
+		buf_puts(b, "null");
 }
 
 /* One asset_metadata line for an associated series. */
-static sw_err
+static void
 metadata_line(struct gen *g, struct buf *b, const struct gen_series *s)
 {
 	uint64_t seed = g->p->seed;
@@ -823,37 +776,32 @@ metadata_line(struct gen *g, struct buf *b, const struct gen_series *s)
 	int64_t updated = created + (int64_t)((dates >> 32) %
 	    (365 * DAY_SECONDS));
 	char model_id[37], name[64], arn[128];
-	sw_err rc = SW_OK;
 
 	make_uuid(seed, T_MODEL_ID, (uint64_t)model, model_id);
 	snprintf(name, sizeof(name), "%s %d", models[model].name, asset + 1);
 	snprintf(arn, sizeof(arn), "arn:aws:iotsitewise:%s:%s:asset/%s",
 	    GEN_REGION, GEN_ACCOUNT, s->asset_id);
-	if (!rc) rc = json_field(b, "assetId", s->asset_id, 1);
-	if (!rc) rc = json_field(b, "assetName", name, 0);
-	if (!rc) rc = json_field(b, "assetModelId", model_id, 0);
-	if (!rc) rc = json_field(b, "assetModelName", models[model].name, 0);
-	if (!rc) rc = json_field(b, "assetPropertyId", s->property_id, 0);
-	if (!rc) rc = json_field(b, "assetPropertyName",
-	    props[s->type][slot].name, 0);
-	if (!rc) rc = json_field(b, "assetPropertyDataType",
-	    gen_type_sitewise(s->type), 0);
-	if (!rc) rc = json_field(b, "assetPropertyUnit",
-	    props[s->type][slot].unit, 0);
-	if (!rc) rc = json_field(b, "assetPropertyAlias", s->alias, 0);
-	if (!rc) rc = json_field(b, "timeSeriesId", s->id, 0);
-	if (!rc) rc = json_field(b, "timeSeriesBucket", s->bucket, 0);
-	if (!rc) rc = json_field(b, "assetArn", arn, 0);
-	if (!rc) rc = json_field(b, "assetCompositeModelDescription", NULL, 0);
-	if (!rc) rc = json_field(b, "assetCompositeModelName", NULL, 0);
-	if (!rc) rc = json_field(b, "assetCompositeModelType", NULL, 0);
-	if (!rc) rc = buf_printf(b, ",\"assetCreationDate\":%" PRId64
+	json_field(b, "assetId", s->asset_id, 1);
+	json_field(b, "assetName", name, 0);
+	json_field(b, "assetModelId", model_id, 0);
+	json_field(b, "assetModelName", models[model].name, 0);
+	json_field(b, "assetPropertyId", s->property_id, 0);
+	json_field(b, "assetPropertyName", props[s->type][slot].name, 0);
+	json_field(b, "assetPropertyDataType", gen_type_sitewise(s->type), 0);
+	json_field(b, "assetPropertyUnit", props[s->type][slot].unit, 0);
+	json_field(b, "assetPropertyAlias", s->alias, 0);
+	json_field(b, "timeSeriesId", s->id, 0);
+	json_field(b, "timeSeriesBucket", s->bucket, 0);
+	json_field(b, "assetArn", arn, 0);
+	json_field(b, "assetCompositeModelDescription", NULL, 0);
+	json_field(b, "assetCompositeModelName", NULL, 0);
+	json_field(b, "assetCompositeModelType", NULL, 0);
+	buf_printf(b, ",\"assetCreationDate\":%" PRId64
 	    ",\"assetLastUpdateDate\":%" PRId64, created, updated);
-	if (!rc) rc = json_field(b, "assetStatusErrorCode", NULL, 0);
-	if (!rc) rc = json_field(b, "assetStatusErrorMessage", NULL, 0);
-	if (!rc) rc = json_field(b, "assetStatusState", "ACTIVE", 0);
-	if (!rc) rc = buf_puts(b, "}\n");
-	return rc;
+	json_field(b, "assetStatusErrorCode", NULL, 0);
+	json_field(b, "assetStatusErrorMessage", NULL, 0);
+	json_field(b, "assetStatusState", "ACTIVE", 0);
+	buf_puts(b, "}\n");
 }
 
 static sw_err
@@ -873,18 +821,16 @@ gen_metadata(struct gen *g)
 			s = &g->series[i];
 			if (!s->associated)
 				continue;
-			if ((rc = metadata_line(g, &g->obj, s)) != SW_OK)
-				return rc;
+			metadata_line(g, &g->obj, s);
 			asset_id = s->asset_id;
 		}
 		if (asset_id == NULL)  /* no associated series: no asset */
 			continue;
 		g->key.len = 0;
-		rc = buf_printf(&g->key, "%sasset_metadata/asset_%s.ndjson",
+		buf_printf(&g->key, "%sasset_metadata/asset_%s.ndjson",
 		    g->meta_parent, asset_id);
-		if (!rc) rc = emit_object(g, g->key.data, g->obj.data,
-		    g->obj.len);
-		if (rc != SW_OK)
+		if ((rc = emit_object(g, g->key.data, g->obj.data,
+		    g->obj.len)) != SW_OK)
 			return rc;
 		g->st->metadata_objects++;
 	}
@@ -937,10 +883,8 @@ gen_run(const struct gen_params *p, gen_emit_fn emit, void *arg,
 	g.series = xcalloc((size_t)p->series, sizeof(*g.series));
 	for (i = 0; i < p->series; i++)
 		gen_series_get(p, i, &g.series[i]);
-	for (v = 0; v < NVARIANTS && rc == SW_OK; v++)
-		rc = build_schema(v, &g.schema[v]);
-	if (rc != SW_OK)
-		goto out;
+	for (v = 0; v < NVARIANTS; v++)
+		build_schema(v, &g.schema[v]);
 
 	if (p->asset_metadata && (rc = gen_metadata(&g)) != SW_OK)
 		goto out;

@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "base/dates.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "core/manifest.h"
 
@@ -17,16 +19,6 @@
 /* Sizes and counts in a manifest fit in 2^62: anything larger is not a
  * value swrepart wrote. */
 #define NUM_MAX ((json_int_t)1 << 62)
-
-void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && i < n; i++)
-		free(v[i]);
-	free(v);
-}
 
 void
 manifest_free(struct manifest *m)
@@ -375,15 +367,12 @@ char *
 manifest_json(const struct manifest *m, const struct day *d, size_t *len)
 {
 	json_t *root = json_object(), *o, *a;
-	char ds[11], when[32];
-	time_t now = time(NULL);
-	struct tm tm;
+	char ds[11], when[DATE_ISO8601_LEN];
 	size_t i, n;
 	char *text;
 
 	day_format(d, ds);
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	date_format_iso8601((int64_t)time(NULL), 0, when);
 	json_object_set_new(root, "format", json_string(MANIFEST_FORMAT));
 	json_object_set_new(root, "version", json_integer(MANIFEST_VERSION));
 	json_object_set_new(root, "day", json_string(ds));
@@ -448,20 +437,16 @@ manifest_json(const struct manifest *m, const struct day *d, size_t *len)
 	}
 	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(root);
-	if (text == NULL)
+	if (text == NULL) {
+		log_error("out of memory (a manifest's text)");
 		abort();
+	}
 	n = strlen(text);
 	text = xrealloc(text, n + 2);
 	text[n++] = '\n';
 	text[n] = '\0';
 	*len = n;
 	return text;
-}
-
-static int
-cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 sw_err
@@ -491,10 +476,7 @@ series_parse(const void *data, size_t len, const char *where, char ***out,
 			}
 		}
 		if (l > 0) {
-			if (k == cap) {
-				cap = cap ? cap * 2 : 256;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
+			v = xgrowarray(v, &cap, k + 1, sizeof(*v));
 			v[k] = xcalloc(1, l + 1);
 			memcpy(v[k++], p, l);
 		}
@@ -503,7 +485,7 @@ series_parse(const void *data, size_t len, const char *where, char ***out,
 		p = nl + 1;
 	}
 	if (k > 0) {
-		qsort(v, k, sizeof(*v), cmp_strp);
+		qsort(v, k, sizeof(*v), strv_cmp);
 		for (i = 1, cap = 1; i < k; i++) {
 			if (strcmp(v[i], v[cap - 1]) == 0)
 				free(v[i]);

@@ -88,7 +88,6 @@ char *manifest_json(const struct manifest *m, const struct day *d,
  * the error names the line of anything that cannot be one. */
 sw_err series_parse(const void *data, size_t len, const char *where,
     char ***out, size_t *n);
-void strv_free(char **v, size_t n);
 
 /* A key the Python sample wrote: ".../merged_series_<digits>.avro". */
 int manifest_is_sample_key(const char *key);

@@ -123,14 +123,15 @@ publisher_check(struct publisher *p)
 /* ---- small objects ---- */
 
 static sw_err
-buf_sink(void *arg, const void *p, size_t n)
+small_sink(void *arg, const void *p, size_t n)
 {
 	struct buf *b = arg;
 
 	if (b->len + n > SMALL_MAX)
 		return sw_seterr(SW_ERR_DATA, "larger than %u MiB",
 		    SMALL_MAX >> 20);
-	return buf_append(b, p, n);
+	buf_append(b, p, n);
+	return SW_OK;
 }
 
 /* GET a small object into b (SW_ERR_NOTFOUND when absent). */
@@ -141,7 +142,7 @@ get_small(struct publisher *p, const char *key, struct buf *b,
 	sw_err rc;
 
 	b->len = 0;
-	rc = store_get(p->target, key, 0, 0, buf_sink, b, info);
+	rc = store_get(p->target, key, 0, 0, small_sink, b, info);
 	if (rc == SW_ERR_DATA)
 		rc = sw_seterr(SW_ERR_DATA, "'%s%s' is %s", store_url(p->target),
 		    key, sw_errmsg());
@@ -272,10 +273,8 @@ add_partition_entry(void *arg, const struct store_entry *se)
 		    se->etag);
 		return SW_OK;
 	}
-	if (pt->nother == pt->cap) {
-		pt->cap = pt->cap ? pt->cap * 2 : 16;
-		pt->other = xrealloc(pt->other, pt->cap * sizeof(char *));
-	}
+	pt->other = xgrowarray(pt->other, &pt->cap, pt->nother + 1,
+	    sizeof(*pt->other));
 	pt->other[pt->nother++] = xstrdup(se->key);
 	return SW_OK;
 }
@@ -283,9 +282,9 @@ add_partition_entry(void *arg, const struct store_entry *se)
 static void
 partition_free(struct partition *pt)
 {
-	while (pt->nother > 0)
-		free(pt->other[--pt->nother]);
-	free(pt->other);
+	strv_free(pt->other, pt->nother);
+	pt->other = NULL;
+	pt->nother = pt->cap = 0;
 }
 
 static sw_err
@@ -899,7 +898,7 @@ out:
 		close(ifd);
 	if (ofd >= 0)
 		close(ofd);
-	cache_rmtree(dir);
+	rmtree(dir);
 	return rc;
 }
 

@@ -216,10 +216,7 @@ walk_dir(struct walk *w, int dfd, const char *dirkey)
 			continue; /* vanished meanwhile */
 		if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
 			continue; /* symlinks, sockets: not objects */
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			ents = xrealloc(ents, cap * sizeof(*ents));
-		}
+		ents = xgrowarray(ents, &cap, n + 1, sizeof(*ents));
 		len = strlen(de->d_name);
 		ents[n].sortkey = xcalloc(1, len + 2);
 		memcpy(ents[n].sortkey, de->d_name, len);

@@ -510,9 +510,10 @@ put_once(struct s3 *c, const char *fk, const char *query, const char *mem,
 	return s3_perform(c, &req, resp);
 }
 
+/* One PUT of a whole object, from memory (mem) or else from fd. */
 static sw_err
-s3_put_mem(struct store *st, const char *key, const void *p, size_t n,
-    const struct store_put_opts *opts, struct store_info *info)
+put_whole(struct store *st, const char *key, const char *mem, int fd,
+    uint64_t n, const struct store_put_opts *opts, struct store_info *info)
 {
 	struct s3 *c = S3(st);
 	struct http_resp resp;
@@ -521,7 +522,7 @@ s3_put_mem(struct store *st, const char *key, const void *p, size_t n,
 	sw_err rc;
 
 	snprintf(what, sizeof(what), "upload '%s%s'", st->url, key);
-	rc = put_once(c, fk, NULL, p ? p : "", -1, 0, n, opts, 1, what, &resp);
+	rc = put_once(c, fk, NULL, mem, fd, 0, n, opts, 1, what, &resp);
 	rc = cond_result(rc, &resp, opts, st->url, key);
 	if (rc == SW_OK) {
 		fill_info(&resp, info);
@@ -531,6 +532,13 @@ s3_put_mem(struct store *st, const char *key, const void *p, size_t n,
 	buf_release(&resp.body);
 	free(fk);
 	return rc;
+}
+
+static sw_err
+s3_put_mem(struct store *st, const char *key, const void *p, size_t n,
+    const struct store_put_opts *opts, struct store_info *info)
+{
+	return put_whole(st, key, p ? p : "", -1, n, opts, info);
 }
 
 /* POST a small XML or empty body with a query; the answer in resp.  o
@@ -782,26 +790,9 @@ static sw_err
 s3_put_fd(struct store *st, const char *key, int fd, uint64_t size,
     const struct store_put_opts *opts, struct store_info *info)
 {
-	struct s3 *c = S3(st);
-	struct http_resp resp;
-	char what[1200];
-	char *fk;
-	sw_err rc;
-
-	if (size > c->multipart_threshold)
+	if (size > S3(st)->multipart_threshold)
 		return s3_put_multipart(st, key, fd, size, opts, info);
-	fk = full_key(c, key);
-	snprintf(what, sizeof(what), "upload '%s%s'", st->url, key);
-	rc = put_once(c, fk, NULL, NULL, fd, 0, size, opts, 1, what, &resp);
-	rc = cond_result(rc, &resp, opts, st->url, key);
-	if (rc == SW_OK) {
-		fill_info(&resp, info);
-		if (info != NULL)
-			info->size = size;
-	}
-	buf_release(&resp.body);
-	free(fk);
-	return rc;
+	return put_whole(st, key, NULL, fd, size, opts, info);
 }
 
 static sw_err
@@ -959,8 +950,8 @@ parse_endpoint(const char *url, char **scheme, char **authority)
 	if (end == p)
 		return sw_seterr(SW_ERR_CONFIG, "endpoint URL '%s' has no host",
 		    url);
-	*scheme = strndup(url, (size_t)(p - 3 - url));
-	*authority = strndup(p, (size_t)(end - p));
+	*scheme = xstrndup(url, (size_t)(p - 3 - url));
+	*authority = xstrndup(p, (size_t)(end - p));
 	return SW_OK;
 }
 
@@ -1029,7 +1020,7 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 	sw_err rc;
 
 	c = xcalloc(1, sizeof(*c));
-	c->bucket = slash ? strndup(rest, (size_t)(slash - rest)) :
+	c->bucket = slash ? xstrndup(rest, (size_t)(slash - rest)) :
 	    xstrdup(rest);
 	c->root = xstrdup(slash ? slash + 1 : "");
 	st->impl = c;

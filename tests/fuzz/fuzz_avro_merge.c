@@ -41,44 +41,6 @@ static const unsigned char sync_marker[OCF_SYNC_SIZE] = "fuzz-sync-marker";
 
 /* Records of the container in fd (from offset 0, the first limit bytes),
  * every block decompressed and walked; -1 when the reader refuses it. */
-static int64_t
-count_fd(int fd, uint64_t limit)
-{
-	struct ocf_reader *r = NULL;
-	struct ocf_block b;
-	struct buf data;
-	int64_t total = 0;
-	int got = 1;
-
-	buf_init(&data);
-	if (lseek(fd, 0, SEEK_SET) != 0 ||
-	    ocf_reader_open(fd, "re-read", limit, NULL, &r) != SW_OK)
-		total = -1;
-	while (total >= 0 && got) {
-		if (ocf_reader_next(r, &b, &got) != SW_OK)
-			total = -1;
-		else if (got && (ocf_reader_decompress(r, &b, &data) != SW_OK ||
-		    ocf_reader_check_count(r, &b, data.data, data.len) !=
-		    SW_OK))
-			total = -1;
-		else if (got)
-			total += b.count;
-	}
-	ocf_reader_free(r);
-	buf_release(&data);
-	return total;
-}
-
-static int64_t
-count_buf(const struct buf *out)
-{
-	int fd = fuzz_memfd(out->data, out->len);
-	int64_t n = count_fd(fd, OCF_TO_EOF);
-
-	close(fd);
-	return n;
-}
-
 /* Merge the input twice into a day, in out; the first call's verdict. */
 static sw_err
 merge_twice(int in, int workers, struct buf *out)
@@ -113,7 +75,7 @@ merge_twice(int in, int workers, struct buf *out)
 	}
 	FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s", sw_errmsg());
 	merge_stats(m, &tot);
-	n = count_buf(out);
+	n = fuzz_ocf_records_mem(out->data, out->len);
 	FUZZ_ASSERT(n >= 0, "the merged day does not read back: %s",
 	    sw_errmsg());
 	FUZZ_ASSERT((uint64_t)n == tot.records, "the day holds %lld records, "
@@ -162,7 +124,7 @@ series_check(int in)
 		    "series not sorted and unique at '%s'", c[i].series);
 		sum += c[i].records;
 	}
-	n = count_fd(in, OCF_TO_EOF);
+	n = fuzz_ocf_records(in, OCF_TO_EOF);
 	FUZZ_ASSERT(n >= 0 && (uint64_t)n == sum, "%llu records by series, "
 	    "%lld by the reader", (unsigned long long)sum, (long long)n);
 	merge_counts_free(c, k);
@@ -198,7 +160,7 @@ blocks_check(const uint8_t *data, size_t size)
 		records = 0;
 	}
 	FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s", sw_errmsg());
-	n = count_buf(&out);
+	n = fuzz_ocf_records_mem(out.data, out.len);
 	FUZZ_ASSERT(n >= 0 && (uint64_t)n == records, "blocks of %llu records "
 	    "%s; the day reads back %lld", (unsigned long long)records,
 	    rc == SW_OK ? "accepted" : "refused", (long long)n);
@@ -222,7 +184,7 @@ append_check(int in)
 	    &m, &ex) == SW_OK) {
 		FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s",
 		    sw_errmsg());
-		n = count_fd(in, ex.out_end);
+		n = fuzz_ocf_records(in, ex.out_end);
 		FUZZ_ASSERT(n >= 0 && (uint64_t)n == ex.records, "append "
 		    "accepted a day of %llu records that reads back as %lld",
 		    (unsigned long long)ex.records, (long long)n);

@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
+#include "avro/ocf.h"
 #include "base/log.h"
+#include "base/options.h"
+#include "base/util.h"
 
 void
 fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
@@ -473,4 +476,57 @@ fuzz_http_start(void)
 	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d",
 	    ntohs(a.sin_port));
 	return base_url;
+}
+
+void
+fuzz_aws_config(struct sw_config *cfg)
+{
+	setenv("AWS_ACCESS_KEY_ID", "AKIDFUZZFUZZFUZZFUZZ", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz",
+	    1);
+	config_defaults(cfg);
+	free(cfg->region);
+	cfg->region = xstrdup("eu-west-1");
+	cfg->max_retries = 0;
+	cfg->retry_max_time = 1;
+	cfg->connect_timeout = 5;
+	cfg->request_timeout = 5;
+}
+
+int64_t
+fuzz_ocf_records(int fd, uint64_t limit)
+{
+	struct ocf_reader *r = NULL;
+	struct ocf_block b;
+	struct buf data;
+	int64_t total = 0;
+	int got = 1;
+
+	buf_init(&data);
+	if (lseek(fd, 0, SEEK_SET) != 0 ||
+	    ocf_reader_open(fd, "re-read", limit, NULL, &r) != SW_OK)
+		total = -1;
+	while (total >= 0 && got) {
+		if (ocf_reader_next(r, &b, &got) != SW_OK)
+			total = -1;
+		else if (got && (ocf_reader_decompress(r, &b, &data) != SW_OK ||
+		    ocf_reader_check_count(r, &b, data.data, data.len) !=
+		    SW_OK))
+			total = -1;
+		else if (got)
+			total += b.count;
+	}
+	ocf_reader_free(r);
+	buf_release(&data);
+	return total;
+}
+
+int64_t
+fuzz_ocf_records_mem(const void *p, size_t n)
+{
+	int fd = fuzz_memfd(p, n);
+	int64_t total = fuzz_ocf_records(fd, OCF_TO_EOF);
+
+	close(fd);
+	return total;
 }

@@ -23,6 +23,8 @@
 void fuzz_fail(const char *file, int line, const char *cond,
     const char *fmt, ...) __attribute__((noreturn, format(printf, 4, 5)));
 
+struct sw_config;
+
 /* Once per process: no log lines below errors (set FUZZ_VERBOSE=1 to see
  * them all), no AWS settings of the machine (files, profile, keys,
  * container and instance endpoints). */
@@ -74,5 +76,17 @@ unsigned fuzz_http_used(void);
  * the client took from an answer), or returns NULL. */
 void fuzz_http_expect_headers(const char *const *names);
 const char *fuzz_http_unexpected(void);
+
+/* The defaults with what the HTTP harnesses share: fuzz keys in the
+ * environment, region eu-west-1, no retries, short timeouts.  The caller
+ * points an endpoint at fuzz_http_start(). */
+void fuzz_aws_config(struct sw_config *cfg);
+
+/* The records of the Avro file at fd (read from its start, at most limit
+ * bytes: OCF_TO_EOF for all), each block decompressed and its count
+ * checked; -1 when any of that fails. */
+int64_t fuzz_ocf_records(int fd, uint64_t limit);
+/* The same for a file held in memory. */
+int64_t fuzz_ocf_records_mem(const void *p, size_t n);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "core/coldkey.h"
 #include "fuzz_common.h"
 #include "core/manifest.h"

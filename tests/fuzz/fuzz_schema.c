@@ -25,34 +25,6 @@
 
 static const unsigned char sync_marker[OCF_SYNC_SIZE] = "fuzz-sync-marker";
 
-static int64_t
-count_buf(const struct buf *out)
-{
-	struct ocf_reader *r = NULL;
-	struct ocf_block b;
-	struct buf data;
-	int64_t total = 0;
-	int got = 1, fd = fuzz_memfd(out->data, out->len);
-
-	buf_init(&data);
-	if (ocf_reader_open(fd, "re-read", OCF_TO_EOF, NULL, &r) != SW_OK)
-		total = -1;
-	while (total >= 0 && got) {
-		if (ocf_reader_next(r, &b, &got) != SW_OK)
-			total = -1;
-		else if (got && (ocf_reader_decompress(r, &b, &data) != SW_OK ||
-		    ocf_reader_check_count(r, &b, data.data, data.len) !=
-		    SW_OK))
-			total = -1;
-		else if (got)
-			total += b.count;
-	}
-	ocf_reader_free(r);
-	buf_release(&data);
-	close(fd);
-	return total;
-}
-
 /* Write a container of the records and merge it into a day. */
 static void
 merge_records(const char *json, int64_t count, const uint8_t *rec, size_t n)
@@ -87,7 +59,7 @@ merge_records(const char *json, int64_t count, const uint8_t *rec, size_t n)
 		    (long long)count);
 		FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s",
 		    sw_errmsg());
-		got = count_buf(&day);
+		got = fuzz_ocf_records_mem(day.data, day.len);
 		FUZZ_ASSERT(got == count, "the day reads back %lld records, "
 		    "not %lld: %s", (long long)got, (long long)count,
 		    sw_errmsg());

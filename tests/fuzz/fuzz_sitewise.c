@@ -21,6 +21,7 @@
 #include "fuzz_common.h"
 #include "aws/sitewise.h"
 #include "base/options.h"
+#include "base/util.h"
 
 #define SEP "\n=====\n"
 
@@ -34,18 +35,9 @@ setup(void)
 	if (done++)
 		return;
 	fuzz_init();
-	setenv("AWS_ACCESS_KEY_ID", "AKIDFUZZFUZZFUZZFUZZ", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz",
-	    1);
-	config_defaults(&cfg);
+	fuzz_aws_config(&cfg);
 	free(cfg.sitewise_endpoint_url);
-	cfg.sitewise_endpoint_url = strdup(fuzz_http_start());
-	free(cfg.region);
-	cfg.region = strdup("eu-west-1");
-	cfg.max_retries = 0;
-	cfg.retry_max_time = 1;
-	cfg.connect_timeout = 5;
-	cfg.request_timeout = 5;
+	cfg.sitewise_endpoint_url = xstrdup(fuzz_http_start());
 }
 
 static sw_err

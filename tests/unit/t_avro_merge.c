@@ -32,21 +32,12 @@
 #include "base/util.h"
 #include "core/gen.h"
 #include "tap.h"
+#include "testlib.h"
 
-#define PYTHON "/usr/bin/python3"
-
-static char tmpdir[256];
-static char tool[1024];
+static const char *tmpdir;
 static const char *no_python;  /* why the python checks are skipped */
 static int workers = -1;       /* merge_set_workers() of each merge, or
                                 * -1 for the default */
-
-static void
-skip(const char *what)
-{
-	tap_n++;
-	printf("ok %d - %s # SKIP %s\n", tap_n, what, no_python);
-}
 
 /* ---- files -------------------------------------------------------------- */
 
@@ -59,10 +50,7 @@ struct files {
 static void
 files_add(struct files *f, const char *path)
 {
-	if (f->n == f->cap) {
-		f->cap = f->cap ? 2 * f->cap : 64;
-		f->v = xrealloc(f->v, f->cap * sizeof(*f->v));
-	}
+	f->v = xgrowarray(f->v, &f->cap, f->n + 1, sizeof(*f->v));
 	f->v[f->n++] = xstrdup(path);
 }
 
@@ -153,34 +141,6 @@ generate(const struct gen_params *p, const char *sub, struct files *out)
 
 /* ---- independent readers ------------------------------------------------ */
 
-/* Run avro_tool.py with the words of args; its output becomes
- * diagnostics (unless quiet), or goes to out.  Exit status. */
-static int
-run_tool(const char *args, int quiet, struct buf *out)
-{
-	struct buf cmd = { 0 };
-	char line[2048];
-	FILE *f;
-	int st;
-
-	buf_printf(&cmd, PYTHON " '%s' %s 2>&1", tool, args);
-	fflush(stdout);
-	f = popen(cmd.data, "r");
-	buf_release(&cmd);
-	if (f == NULL)
-		return -1;
-	if (out != NULL)
-		out->len = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (out != NULL)
-			buf_puts(out, line);
-		else if (!quiet)
-			diag("%.*s", (int)strcspn(line, "\n"), line);
-	}
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* same-records over in[from, to) -- outputs */
 static int
 same_records(const struct files *in, size_t from, size_t to,
@@ -196,7 +156,7 @@ same_records(const struct files *in, size_t from, size_t to,
 	buf_puts(&args, " --");
 	for (i = 0; i < nout; i++)
 		buf_printf(&args, " '%s'", outs[i]);
-	rc = run_tool(args.data, 0, NULL);
+	rc = test_avro_tool(args.data, 0, NULL);
 	buf_release(&args);
 	return rc;
 }
@@ -242,11 +202,11 @@ check_meta(const char *path, const char *what)
 	int okay;
 
 	if (no_python != NULL) {
-		skip("meta of the output");
+		skip("meta of the output", no_python);
 		return;
 	}
 	buf_printf(&args, "meta '%s'", path);
-	okay = run_tool(args.data, 0, &out) == 0 &&
+	okay = test_avro_tool(args.data, 0, &out) == 0 &&
 	    strstr(out.data, "codec snappy\n") != NULL &&
 	    strstr(out.data, "name RawDatum\n") != NULL &&
 	    strstr(out.data, "namespace amazon.aws.iot.sitewise.raw\n") !=
@@ -694,7 +654,7 @@ test_merge_mixed(void)
 	    "our reader validates every block of the output");
 	check_meta(out, "merged day");
 	if (no_python != NULL)
-		skip("same-records inputs -- output");
+		skip("same-records inputs -- output", no_python);
 	else
 		ok(same_records(&in, 0, in.n, outs, 1) == 0, "python3-avro: "
 		    "the output holds the inputs' records, each once");
@@ -766,7 +726,7 @@ test_append(void)
 	is_int(own_count(out), (long long)all.records,
 	    "our reader validates the extended day");
 	if (no_python != NULL)
-		skip("same-records all windows -- extended day");
+		skip("same-records all windows -- extended day", no_python);
 	else
 		ok(same_records(&all, 0, all.n, outs, 1) == 0, "python3-avro: "
 		    "the extended day holds the records of all windows");
@@ -1279,7 +1239,7 @@ test_resolution(void)
 	    "resolved%s%s", rc ? ": " : "", rc ? sw_errmsg() : "");
 	is_int(avro_c_count(out), 50, "avro-c reads the resolved records");
 	if (no_python != NULL)
-		skip("python3-avro resolves the same records");
+		skip("python3-avro resolves the same records", no_python);
 	else
 		ok(same_records(&in, 0, 1, outs, 1) == 0, "python3-avro "
 		    "resolves the input to the same records");
@@ -1484,34 +1444,11 @@ test_bench(void)
 	files_free(&in);
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
-	const char *top = getenv("top_srcdir");
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/t_avro_merge.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		printf("Bail out! cannot create %s: %s\n", tmpdir,
-		    strerror(errno));
-		return 1;
-	}
-	snprintf(tool, sizeof(tool), "%s/tests/integration/avro_tool.py",
-	    top && *top ? top : ".");
-	if (access(tool, R_OK) != 0)
-		no_python = "avro_tool.py not found (set top_srcdir)";
-	else if (system(PYTHON " -c 'import avro, snappy' 2>/dev/null") != 0)
-		no_python = PYTHON " lacks python3-avro or python3-snappy";
+	tmpdir = test_tmpdir("t_avro_merge");
+	no_python = test_avro_tool_missing();
 
 	test_schema();
 	test_reader_header();
@@ -1526,6 +1463,6 @@ main(void)
 	test_sink_failure();
 	test_bench();
 
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_tmpdir_remove();
 	return done_testing();
 }

@@ -23,19 +23,10 @@
 #include "avro/ocf.h"
 #include "base/util.h"
 #include "tap.h"
+#include "testlib.h"
 
-#define PYTHON "/usr/bin/python3"
-
-static char tmpdir[256];
-static char tool[1024];
+static const char *tmpdir;
 static const char *no_python;  /* why the python checks are skipped */
-
-static void
-skip(const char *what)
-{
-	tap_n++;
-	printf("ok %d - %s # SKIP %s\n", tap_n, what, no_python);
-}
 
 /* ---- encoding ----------------------------------------------------------- */
 
@@ -352,26 +343,6 @@ save(const char *name, const struct buf *b, char *path, size_t pathlen)
 	return fclose(f) == 0 && okay;
 }
 
-/* Run avro_tool.py with args; its stdout into out.  Exit status. */
-static int
-run_tool(const char *args, struct buf *out)
-{
-	char cmd[4096], chunk[4096];
-	FILE *f;
-	size_t n;
-	int st;
-
-	snprintf(cmd, sizeof(cmd), PYTHON " '%s' %s", tool, args);
-	f = popen(cmd, "r");
-	if (f == NULL)
-		return -1;
-	out->len = 0;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(out, chunk, n);
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* Compare dump output with the expected lines; say where they part. */
 static int
 same_text(const struct buf *got, const struct buf *want, const char *name)
@@ -526,18 +497,18 @@ check_file(const char *name, const struct buf *file, int n, const char *codec,
 	ok(read_ok, "%s: avro-c reads the %d records back (read %" PRId64 ")",
 	    name, n, nread);
 	if (no_python != NULL) {
-		skip("python3-avro dump");
+		skip("python3-avro dump", no_python);
 		return;
 	}
 	for (i = 0; i < n; i++)
 		expect_json(i, &want);
 	snprintf(args, sizeof(args), "dump '%s'", path);
-	st = run_tool(args, &out);
+	st = test_avro_tool(args, 0, &out);
 	snprintf(label, sizeof(label), "%s: python3-avro dumps the records "
 	    "that were encoded (exit %d)", name, st);
 	same_text(&out, &want, label);
 	snprintf(args, sizeof(args), "meta '%s'", path);
-	run_tool(args, &out);
+	test_avro_tool(args, 0, &out);
 	txt = out.data ? out.data : "";
 	snprintf(label, sizeof(label), "codec %s\n", codec);
 	ok(strstr(txt, label) != NULL &&
@@ -883,34 +854,11 @@ test_fd_sink(void)
 	buf_release(&d);
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
-	const char *top = getenv("top_srcdir");
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/t_avro_ocf.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		printf("Bail out! cannot create %s: %s\n", tmpdir,
-		    strerror(errno));
-		return 1;
-	}
-	snprintf(tool, sizeof(tool), "%s/tests/integration/avro_tool.py",
-	    top && *top ? top : ".");
-	if (access(tool, R_OK) != 0)
-		no_python = "avro_tool.py not found (set top_srcdir)";
-	else if (system(PYTHON " -c 'import avro, snappy' 2>/dev/null") != 0)
-		no_python = PYTHON " lacks python3-avro or python3-snappy";
+	tmpdir = test_tmpdir("t_avro_ocf");
+	no_python = test_avro_tool_missing();
 
 	test_long_bytes();
 	test_long_roundtrip();
@@ -923,6 +871,6 @@ main(void)
 	test_writer_errors();
 	test_fd_sink();
 
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_tmpdir_remove();
 	return done_testing();
 }

@@ -12,6 +12,7 @@
 #include "core/coldtier.h"
 #include "store/store.h"
 #include "tap.h"
+#include "testlib.h"
 #include "base/util.h"
 
 #define A "7020c8e2-e6db-40fa-9845-ed0dddd4c77d"
@@ -184,7 +185,8 @@ main(void)
 	/* Partitions out of range are skipped with a warning naming them,
 	 * like any other name that is not a partition. */
 	{
-		char dir[] = "/tmp/t_coldkey.XXXXXX", url[64];
+		const char *dir;
+		char url[600];
 		static const char *keys[] = {
 		    "raw/startYear=2022/startMonth=3/startDay=1/seriesBucket=00/o",
 		    "raw/startYear=2022/startMonth=13/startDay=1/seriesBucket=00/o",
@@ -216,8 +218,7 @@ main(void)
 
 		buf_init(&days);
 		buf_init(&warn);
-		if (mkdtemp(dir) == NULL)
-			abort();
+		dir = test_tmpdir("t_coldkey");
 		for (i = 0; keys[i] != NULL; i++)
 			touch(dir, keys[i]);
 		snprintf(url, sizeof(url), "file://%s", dir);
@@ -233,9 +234,7 @@ main(void)
 		store_free(st);
 		buf_release(&days);
 		buf_release(&warn);
-		snprintf(url, sizeof(url), "rm -rf '%s'", dir);
-		if (system(url) != 0)
-			diag("could not remove %s", dir);
+		test_tmpdir_remove();
 	}
 	return done_testing();
 }

@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -36,11 +35,12 @@
 #include "base/log.h"
 #include "base/options.h"
 #include "tap.h"
+#include "testlib.h"
 #include "base/util.h"
 
 extern char **environ;
 
-static char tmpdir[256];
+static const char *tmpdir;
 static char cred_path[300], conf_path[300], log_path[300];
 
 /*
@@ -123,36 +123,10 @@ reset(void)
 static void
 setup(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/t_creds.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		printf("Bail out! cannot create %s\n", tmpdir);
-		exit(1);
-	}
+	tmpdir = test_tmpdir("t_creds");
 	snprintf(cred_path, sizeof(cred_path), "%s/credentials", tmpdir);
 	snprintf(conf_path, sizeof(conf_path), "%s/config", tmpdir);
 	snprintf(log_path, sizeof(log_path), "%s/log", tmpdir);
-}
-
-static void
-teardown(void)
-{
-	struct dirent *d;
-	char path[600];
-	DIR *dir;
-
-	if ((dir = opendir(tmpdir)) != NULL) {
-		while ((d = readdir(dir)) != NULL) {
-			if (d->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", tmpdir, d->d_name);
-			unlink(path);
-		}
-		closedir(dir);
-	}
-	rmdir(tmpdir);
 }
 
 /*
@@ -1316,7 +1290,7 @@ main(int argc, char **argv)
 	setup();
 	if (argc == 3 && strcmp(argv[1], "--mock") == 0) {
 		rc = mock_tests(argv[2]);
-		teardown();
+		test_tmpdir_remove();
 		return rc;
 	}
 	if (argc != 1) {
@@ -1336,6 +1310,6 @@ main(int argc, char **argv)
 	test_refresh();
 	test_threads();
 	test_wipe();
-	teardown();
+	test_tmpdir_remove();
 	return done_testing();
 }

@@ -18,19 +18,10 @@
 #include "base/util.h"
 #include "core/gen.h"
 #include "tap.h"
+#include "testlib.h"
 
-#define PYTHON "/usr/bin/python3"
-
-static char tmpdir[256];
-static char tool[1024];
+static const char *tmpdir;
 static const char *no_python;
-
-static void
-skip(const char *what)
-{
-	tap_n++;
-	printf("ok %d - %s # SKIP %s\n", tap_n, what, no_python);
-}
 
 /* ---- emit callbacks ----------------------------------------------------- */
 
@@ -79,10 +70,7 @@ emit_collect(void *arg, const char *key, const void *data, size_t n)
 {
 	struct objs *o = arg;
 
-	if (o->n == o->cap) {
-		o->cap = o->cap ? 2 * o->cap : 256;
-		o->v = xrealloc(o->v, o->cap * sizeof(*o->v));
-	}
+	o->v = xgrowarray(o->v, &o->cap, o->n + 1, sizeof(*o->v));
 	o->v[o->n].key = xstrdup(key);
 	sha256_hex(data, n, o->v[o->n].sha);
 	o->v[o->n].n = n;
@@ -162,36 +150,6 @@ subset(const struct objs *a, const struct objs *b)
 }
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* Run avro_tool.py; its output (stdout and stderr) becomes diagnostics
- * unless quiet.  Returns its exit status. */
-static int
-run_tool(const char *args, int quiet)
-{
-	char cmd[8192], line[1024];
-	FILE *f;
-	int st;
-
-	snprintf(cmd, sizeof(cmd), PYTHON " '%s' %s 2>&1", tool, args);
-	fflush(stdout);
-	f = popen(cmd, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (!quiet)
-			diag("%.*s", (int)strcspn(line, "\n"), line);
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int nfiles;
 
@@ -370,11 +328,11 @@ test_tree(void)
 	}
 
 	if (no_python != NULL) {
-		skip("avro_tool.py check-gen --require-all");
+		skip("avro_tool.py check-gen --require-all", no_python);
 		return;
 	}
 	snprintf(args, sizeof(args), "check-gen --require-all '%s'", dir);
-	ok(run_tool(args, 0) == 0, "check-gen --require-all passes "
+	ok(test_avro_tool(args, 0, NULL) == 0, "check-gen --require-all passes "
 	    "(independent reader, every record against its key)");
 
 	/* check-gen notices a broken file (a byte of the last sync marker) */
@@ -387,7 +345,7 @@ test_tree(void)
 		fputc('!', f);
 		fclose(f);
 	}
-	ok(f != NULL && run_tool(args, 1) == 1, "check-gen fails on a "
+	ok(f != NULL && test_avro_tool(args, 1, NULL) == 1, "check-gen fails on a "
 	    "corrupted file");
 }
 
@@ -490,12 +448,12 @@ test_variants_resolve(void)
 	p.null_share = 0.4;
 	gen_run(&p, emit_to_dir, b, NULL);
 	if (no_python != NULL) {
-		skip("avro_tool.py same-records");
+		skip("avro_tool.py same-records", no_python);
 		return;
 	}
 	snprintf(args, sizeof(args), "same-records $(find '%s' -name "
 	    "'*.avro') -- $(find '%s' -name '*.avro')", a, b);
-	ok(run_tool(args, 0) == 0, "variant schemas and codecs resolve to the "
+	ok(test_avro_tool(args, 0, NULL) == 0, "variant schemas and codecs resolve to the "
 	    "same records");
 }
 
@@ -551,22 +509,8 @@ test_speed(void)
 int
 main(void)
 {
-	const char *top = getenv("top_srcdir");
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/t_gen.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		printf("Bail out! cannot create %s: %s\n", tmpdir,
-		    strerror(errno));
-		return 1;
-	}
-	snprintf(tool, sizeof(tool), "%s/tests/integration/avro_tool.py",
-	    top && *top ? top : ".");
-	if (access(tool, R_OK) != 0)
-		no_python = "avro_tool.py not found (set top_srcdir)";
-	else if (system(PYTHON " -c 'import avro, snappy' 2>/dev/null") != 0)
-		no_python = PYTHON " lacks python3-avro or python3-snappy";
+	tmpdir = test_tmpdir("t_gen");
+	no_python = test_avro_tool_missing();
 
 	test_params();
 	test_series_list();
@@ -578,6 +522,6 @@ main(void)
 	test_prefix();
 	test_speed();
 
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_tmpdir_remove();
 	return done_testing();
 }

@@ -8,8 +8,9 @@
 
 #include "base/options.h"
 #include "tap.h"
+#include "testlib.h"
 
-static char dir[] = "/tmp/t_options.XXXXXX";
+static const char *dir;
 
 static const char *
 write_file(const char *name, const char *text)
@@ -39,8 +40,7 @@ main(void)
 	char *found;
 	sw_err rc;
 
-	if (mkdtemp(dir) == NULL)
-		skip_all("no temporary directory");
+	dir = test_tmpdir("t_options");
 	config_defaults(&cfg);
 	is_str(cfg.cold_prefix, "raw/", "default cold prefix");
 	is_str(cfg.target_data_prefix, "consolidated/", "default data prefix");
@@ -162,12 +162,6 @@ main(void)
 	free(found);
 
 	config_release(&cfg);
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			diag("could not remove %s", dir);
-	}
+	test_tmpdir_remove();
 	return done_testing();
 }

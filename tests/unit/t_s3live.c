@@ -24,6 +24,7 @@
 #include "base/pool.h"
 #include "store/store.h"
 #include "tap.h"
+#include "testlib.h"
 #include "base/util.h"
 
 static const char *server;
@@ -166,12 +167,6 @@ list(struct store *st, const char *prefix, const char *delim,
 }
 
 static sw_err
-sink_buf(void *arg, const void *p, size_t n)
-{
-	return buf_append(arg, p, n);
-}
-
-static sw_err
 sink_sha(void *arg, const void *p, size_t n)
 {
 	EVP_DigestUpdate(arg, p, n);
@@ -267,7 +262,8 @@ main(void)
 	struct batch b;
 	struct put_job *jobs;
 	struct buf got, url;
-	char path[256], sha[65], sha2[65], tmpdir[] = "/tmp/t_s3live.XXXXXX";
+	const char *tmpdir;
+	char path[256], sha[65], sha2[65];
 	long n;
 	int i, fd;
 	sw_err rc;
@@ -279,8 +275,7 @@ main(void)
 	if (server == NULL || bucket == NULL)
 		skip_all("S3_URL and S3_BUCKET not set (run by "
 		    "tests/integration/30-s3-store.sh)");
-	if (mkdtemp(tmpdir) == NULL)
-		skip_all("no temporary directory");
+	tmpdir = test_tmpdir("t_s3live");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	buf_init(&url);
 	buf_printf(&url, "s3://%s/", bucket);
@@ -357,7 +352,7 @@ main(void)
 	    "listing a key with XML specials");
 	for (i = 0; odd[i] != NULL; i++) {
 		got.len = 0;
-		rc = store_get(st, odd[i], 0, 0, sink_buf, &got, NULL);
+		rc = store_get(st, odd[i], 0, 0, buf_sink, &got, NULL);
 		ok(rc == SW_OK && got.len == strlen(odd[i]) &&
 		    memcmp(got.data, odd[i], got.len) == 0,
 		    "get '%s' back", odd[i]);
@@ -365,13 +360,13 @@ main(void)
 
 	/* Ranges and HEAD. */
 	got.len = 0;
-	ok(store_get(st, "many/k0042", 2, 5, sink_buf, &got, &info) == SW_OK &&
+	ok(store_get(st, "many/k0042", 2, 5, buf_sink, &got, &info) == SW_OK &&
 	    got.len == 5 && memcmp(got.data, "ny/k0", 5) == 0,
 	    "ranged GET (bytes 2-6)");
 	ok(info.size == 10, "the ranged GET reports the whole size (%llu)",
 	    (unsigned long long)info.size);
 	got.len = 0;
-	ok(store_get(st, "many/k0042", 6, 0, sink_buf, &got, NULL) == SW_OK &&
+	ok(store_get(st, "many/k0042", 6, 0, buf_sink, &got, NULL) == SW_OK &&
 	    got.len == 4 && memcmp(got.data, "0042", 4) == 0,
 	    "open-ended range (bytes 6-)");
 	ok(store_head(st, "many/k0042", &info) == SW_OK && info.size == 10 &&
@@ -380,7 +375,7 @@ main(void)
 	ok(store_head(st, "many/nope", &info) == SW_ERR_NOTFOUND,
 	    "HEAD of a missing key: not found");
 	got.len = 0;
-	rc = store_get(st, "many/nope", 0, 0, sink_buf, &got, NULL);
+	rc = store_get(st, "many/nope", 0, 0, buf_sink, &got, NULL);
 	ok(rc == SW_ERR_NOTFOUND && strstr(sw_errmsg(), "NoSuchKey") &&
 	    strstr(sw_errmsg(), "many/nope"), "GET of a missing key: %s",
 	    sw_errmsg());
@@ -459,7 +454,7 @@ main(void)
 	fault("GET", "many/k0001", "reset", 1);
 	fault("GET", "many/k0001", "500", 1);
 	got.len = 0;
-	ok(store_get(st, "many/k0001", 0, 0, sink_buf, &got, NULL) == SW_OK &&
+	ok(store_get(st, "many/k0001", 0, 0, buf_sink, &got, NULL) == SW_OK &&
 	    got.len == 10, "GET survives SlowDown, 503, reset and 500: %s",
 	    sw_errmsg());
 	is_int(op_count("GetObject"), 5, "after four retries");
@@ -469,7 +464,7 @@ main(void)
 	ok(store_put_mem(st, "retry/put", "payload", 7, NULL, NULL) == SW_OK,
 	    "PUT survives 503s and a reset");
 	got.len = 0;
-	ok(store_get(st, "retry/put", 0, 0, sink_buf, &got, NULL) == SW_OK &&
+	ok(store_get(st, "retry/put", 0, 0, buf_sink, &got, NULL) == SW_OK &&
 	    got.len == 7, "and the object is whole");
 	reset_stats();
 	fault(NULL, "list-type=2", "slowdown", 1);
@@ -480,7 +475,7 @@ main(void)
 	reset_stats();
 	fault("GET", "many/k0002", "slowdown", 10);
 	got.len = 0;
-	rc = store_get(st0, "many/k0002", 0, 0, sink_buf, &got, NULL);
+	rc = store_get(st0, "many/k0002", 0, 0, buf_sink, &got, NULL);
 	ok(rc == SW_ERR_SERVER && strstr(sw_errmsg(), "503 SlowDown") &&
 	    strstr(sw_errmsg(), "2 attempts"), "gives up: %s", sw_errmsg());
 	is_int(op_count("GetObject"), 2, "after max_retries=1");
@@ -540,7 +535,7 @@ main(void)
 		    strstr(sw_errmsg(), "was changed by another writer"),
 		    "If-Match with a stale ETag: %s", sw_errmsg());
 		got.len = 0;
-		ok(store_get(st, "cond/m", 0, 0, sink_buf, &got, NULL) ==
+		ok(store_get(st, "cond/m", 0, 0, buf_sink, &got, NULL) ==
 		    SW_OK && got.len == 3 && memcmp(got.data, "two", 3) == 0,
 		    "the object is the one If-Match let through");
 		store_delete(st, "cond/m");
@@ -609,19 +604,19 @@ main(void)
 	reset_stats();
 	fault("GET", "many/k0003", "501", 5);
 	got.len = 0;
-	rc = store_get(st, "many/k0003", 0, 0, sink_buf, &got, NULL);
+	rc = store_get(st, "many/k0003", 0, 0, buf_sink, &got, NULL);
 	ok(rc == SW_ERR_UNSUPPORTED && strstr(sw_errmsg(), "501 NotImplemented"),
 	    "a 501 answer: %s", sw_errmsg());
 	is_int(op_count("GetObject"), 1, "is not retried");
 	reset_stats();
 	fault("GET", "many/k0003", "403", 5);
-	rc = store_get(st, "many/k0003", 0, 0, sink_buf, &got, NULL);
+	rc = store_get(st, "many/k0003", 0, 0, buf_sink, &got, NULL);
 	ok(rc == SW_ERR_AUTH && strstr(sw_errmsg(), "403 AccessDenied"),
 	    "a 403 answer: %s", sw_errmsg());
 	is_int(op_count("GetObject"), 1, "is not retried");
 	reset_stats();
 	fault("GET", "many/k0003", "conflict", 1);
-	ok(store_get(st, "many/k0003", 0, 0, sink_buf, &got, NULL) == SW_OK,
+	ok(store_get(st, "many/k0003", 0, 0, buf_sink, &got, NULL) == SW_OK,
 	    "a 409 ConditionalRequestConflict is retried");
 	is_int(op_count("GetObject"), 2, "once");
 	reset_stats();
@@ -737,7 +732,7 @@ main(void)
 	store_free(st0);
 	config_release(&cfg);
 	config_release(&cfg0);
-	rmdir(tmpdir);
+	test_tmpdir_remove();
 	curl_global_cleanup();
 	return done_testing();
 }

@@ -100,8 +100,7 @@ slurp(const char *dir, const char *name, const char *file, size_t *lenp)
 		return NULL;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&b, chunk, n) != SW_OK)
-			abort();
+		buf_append(&b, chunk, n);
 	fclose(f);
 	if (lenp != NULL)
 		*lenp = b.len;
@@ -428,7 +427,7 @@ encode_is(const char *s, size_t n, int encode_slash, const char *want)
 
 	snprintf(label, sizeof(label), "uri_encode('%.*s', %d)", (int)n, s,
 	    encode_slash);
-	ok(sigv4_uri_encode(&b, s, n, encode_slash) == SW_OK, "%s: ok", label);
+	sigv4_uri_encode(&b, s, n, encode_slash);
 	is_str(b.data, want, label);
 	buf_release(&b);
 }

@@ -16,6 +16,7 @@
 #include "base/pool.h"
 #include "store/store.h"
 #include "tap.h"
+#include "testlib.h"
 #include "base/util.h"
 
 struct listing {
@@ -44,12 +45,6 @@ list(struct store *st, const char *prefix, const char *delim,
 	return l.out.data;
 }
 
-static sw_err
-to_buf(void *arg, const void *p, size_t n)
-{
-	return buf_append(arg, p, n);
-}
-
 /* The content of key, as a string ("" when it cannot be read). */
 static const char *
 content(struct store *st, const char *key)
@@ -58,7 +53,7 @@ content(struct store *st, const char *key)
 
 	b.len = 0;
 	buf_puts(&b, "");
-	if (store_get(st, key, 0, 0, to_buf, &b, NULL) != SW_OK)
+	if (store_get(st, key, 0, 0, buf_sink, &b, NULL) != SW_OK)
 		return "";
 	buf_putc(&b, '\0');
 	return b.data;
@@ -272,7 +267,8 @@ conditional_puts(struct store *st, const char *url, const char *dir)
 int
 main(void)
 {
-	char dir[] = "/tmp/t_store_file.XXXXXX", url[300], path[400];
+	const char *dir;
+	char url[600], path[600];
 	struct sw_config cfg;
 	struct store *st;
 	struct store_info info;
@@ -285,8 +281,7 @@ main(void)
 	};
 	int i, fd;
 
-	if (mkdtemp(dir) == NULL)
-		skip_all("no temporary directory");
+	dir = test_tmpdir("t_store_file");
 	config_defaults(&cfg);
 	snprintf(url, sizeof(url), "file://%s", dir);
 	ok(store_open(url, &cfg, &st) == SW_OK, "open %s", url);
@@ -322,16 +317,16 @@ main(void)
 	is_str(list(st, "zzz", NULL, NULL), "", "empty listing");
 
 	buf_init(&got);
-	ok(store_get(st, "a/b/c.txt", 2, 3, to_buf, &got, &info) == SW_OK,
+	ok(store_get(st, "a/b/c.txt", 2, 3, buf_sink, &got, &info) == SW_OK,
 	    "ranged get");
 	is_str(got.data, "b/c", "range bytes");
 	ok(info.size == strlen("a/b/c.txt") && info.etag[0] == '"',
 	    "info: size and etag");
 	buf_release(&got);
-	ok(store_get(st, "a/b/c.txt", 0, 0, to_buf, &got, NULL) == SW_OK &&
+	ok(store_get(st, "a/b/c.txt", 0, 0, buf_sink, &got, NULL) == SW_OK &&
 	    strcmp(got.data, "a/b/c.txt") == 0, "whole get");
 	buf_release(&got);
-	ok(store_get(st, "nope", 0, 0, to_buf, &got, NULL) == SW_ERR_NOTFOUND,
+	ok(store_get(st, "nope", 0, 0, buf_sink, &got, NULL) == SW_ERR_NOTFOUND,
 	    "missing key: not found");
 	ok(strstr(sw_errmsg(), "nope") != NULL, "message names the key: %s",
 	    sw_errmsg());
@@ -345,7 +340,7 @@ main(void)
 	    info.size == 10, "put_fd");
 	close(fd);
 	unlink(path);
-	ok(store_get(st, "fd/obj", 0, 0, to_buf, &got, NULL) == SW_OK &&
+	ok(store_get(st, "fd/obj", 0, 0, buf_sink, &got, NULL) == SW_OK &&
 	    strcmp(got.data, "0123456789") == 0, "put_fd content");
 	buf_release(&got);
 
@@ -370,7 +365,7 @@ main(void)
 	    SW_ERR_BADKEY, "writing through a symlink refused: %s",
 	    sw_errmsg());
 	ok(access("/tmp/escape", F_OK) != 0, "nothing written outside");
-	ok(store_get(st, "link/escape", 0, 0, to_buf, &got, NULL) != SW_OK,
+	ok(store_get(st, "link/escape", 0, 0, buf_sink, &got, NULL) != SW_OK,
 	    "reading through a symlink refused");
 	is_str(list(st, "", "/", NULL), "a-z.txt P:a/ b.txt P:raw/ P:sp ace/ ",
 	    "symlinks are not listed");
@@ -386,12 +381,6 @@ main(void)
 	ok(store_open("ftp://x", &cfg, &st) == SW_ERR_CONFIG,
 	    "unknown scheme refused");
 	config_release(&cfg);
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			diag("could not remove %s", dir);
-	}
+	test_tmpdir_remove();
 	return done_testing();
 }

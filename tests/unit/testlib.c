@@ -1,0 +1,88 @@
+/*
+ * testlib.c - the unit tests' temporary directory.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "tap.h"
+#include "testlib.h"
+
+#define PYTHON "/usr/bin/python3"
+
+static char tmpdir[512];
+static char tool[1024];
+
+const char *
+test_tmpdir(const char *name)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/%s.XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp", name);
+	if (mkdtemp(tmpdir) == NULL) {
+		printf("Bail out! cannot create %s: %s\n", tmpdir,
+		    strerror(errno));
+		exit(1);
+	}
+	return tmpdir;
+}
+
+void
+test_tmpdir_remove(void)
+{
+	if (tmpdir[0] != '\0' && rmtree(tmpdir) != 0)
+		diag("could not remove %s: %s", tmpdir, strerror(errno));
+	tmpdir[0] = '\0';
+}
+
+const char *
+test_avro_tool_missing(void)
+{
+	const char *top = getenv("top_srcdir");
+
+	snprintf(tool, sizeof(tool), "%s/tests/integration/avro_tool.py",
+	    top != NULL && *top != '\0' ? top : ".");
+	if (access(tool, R_OK) != 0)
+		return "avro_tool.py not found (set top_srcdir)";
+	if (system(PYTHON " -c 'import avro, snappy' 2>/dev/null") != 0)
+		return PYTHON " lacks python3-avro or python3-snappy";
+	return NULL;
+}
+
+int
+test_avro_tool(const char *args, int quiet, struct buf *out)
+{
+	struct buf cmd = { 0 };
+	char chunk[4096];
+	FILE *f;
+	size_t n;
+	int st;
+
+	buf_printf(&cmd, PYTHON " '%s' %s%s", tool, args,
+	    out != NULL ? "" : " 2>&1");
+	fflush(stdout);
+	f = popen(cmd.data, "r");
+	buf_release(&cmd);
+	if (f == NULL)
+		return -1;
+	if (out != NULL) {
+		out->len = 0;
+		buf_puts(out, "");
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			buf_append(out, chunk, n);
+	} else {
+		while (fgets(chunk, sizeof(chunk), f) != NULL)
+			if (!quiet)
+				diag("%.*s", (int)strcspn(chunk, "\n"),
+				    chunk);
+	}
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -1,0 +1,32 @@
+/*
+ * testlib.h - what the unit tests share beyond TAP (tap.h): one temporary
+ * directory per test program, made fresh and removed with all in it.
+ *
+ *   const char *dir = test_tmpdir("t_gen");
+ *   ...
+ *   test_tmpdir_remove();
+ *   return done_testing();
+ */
+#ifndef SWREPART_TESTLIB_H
+#define SWREPART_TESTLIB_H
+
+/* Make $TMPDIR/NAME.XXXXXX (/tmp when TMPDIR is unset or empty) and return
+ * its path, valid until test_tmpdir_remove(); bails out of the test when
+ * it cannot be made. */
+const char *test_tmpdir(const char *name);
+/* Remove that directory and everything below it (rmtree(): symbolic links
+ * are removed, never followed); a diagnostic says what stayed. */
+void test_tmpdir_remove(void);
+
+struct buf;
+
+/* Why the checks against the independent Avro implementation
+ * (tests/integration/avro_tool.py under $top_srcdir, with python3-avro
+ * and python3-snappy) cannot run here, or NULL when they can. */
+const char *test_avro_tool_missing(void);
+/* Run avro_tool.py with args (shell words).  With out, its standard
+ * output replaces out's contents; without, its output and errors become
+ * diagnostics unless quiet.  Its exit status, or -1. */
+int test_avro_tool(const char *args, int quiet, struct buf *out);
+
+#endif
