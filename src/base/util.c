@@ -378,21 +378,23 @@ now_wall(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The MD5 of the first size bytes of fd, as hex. */
 sw_err
-fd_md5_hex(int fd, uint64_t size, const char *name, char out[33])
+fd_stream(int fd, uint64_t size, uint64_t boundary, const char *name,
+    sw_sink_fn fn, void *arg)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char *chunk = xcalloc(1, 1 << 20), md[16];
+	unsigned char *chunk = xrealloc(NULL, 1 << 20);
 	uint64_t off = 0;
 	sw_err rc = SW_OK;
 
-	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-	while (off < size) {
-		size_t want = size - off > (1 << 20) ? (1 << 20) :
-		    (size_t)(size - off);
-		ssize_t r = pread(fd, chunk, want, (off_t)off);
+	while (off < size && rc == SW_OK) {
+		uint64_t want = size - off;
+		ssize_t r;
 
+		if (want > (1 << 20))
+			want = 1 << 20;
+		if (boundary > 0 && want > boundary - off % boundary)
+			want = boundary - off % boundary;
+		r = pread(fd, chunk, (size_t)want, (off_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -400,12 +402,31 @@ fd_md5_hex(int fd, uint64_t size, const char *name, char out[33])
 			    r < 0 ? strerror(errno) : "shorter than recorded");
 			break;
 		}
-		EVP_DigestUpdate(ctx, chunk, (size_t)r);
 		off += (uint64_t)r;
+		rc = fn(arg, chunk, (size_t)r);
 	}
+	free(chunk);
+	return rc;
+}
+
+static sw_err
+md5_sink(void *arg, const void *p, size_t n)
+{
+	EVP_DigestUpdate(arg, p, n);
+	return SW_OK;
+}
+
+sw_err
+fd_md5_hex(int fd, uint64_t size, const char *name, char out[33])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[16];
+	sw_err rc;
+
+	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	rc = fd_stream(fd, size, 0, name, md5_sink, ctx);
 	EVP_DigestFinal_ex(ctx, md, NULL);
 	EVP_MD_CTX_free(ctx);
-	free(chunk);
 	hex_encode(md, sizeof(md), out);
 	return rc;
 }

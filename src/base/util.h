@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/sink.h"
 
 /*
  * A growable, always NUL-terminated byte buffer.  A zeroed struct is empty.
@@ -42,8 +43,13 @@ sw_err buf_sink(void *arg, const void *p, size_t n);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *p, size_t n, char *out);
-/* The MD5 of the first size bytes of fd (read with pread: the offset is
- * untouched), as 32 hex digits; name names the file in messages. */
+/* Send the first size bytes of fd to fn in order, read with pread (the
+ * offset is untouched) in chunks of at most 1 MiB that never cross a
+ * multiple of boundary (0: no boundary); name names the file in
+ * messages.  A short file is SW_ERR_IO; fn's error stops it. */
+sw_err fd_stream(int fd, uint64_t size, uint64_t boundary, const char *name,
+    sw_sink_fn fn, void *arg);
+/* The MD5 of the first size bytes of fd (fd_stream), as 32 hex digits. */
 sw_err fd_md5_hex(int fd, uint64_t size, const char *name, char out[33]);
 /* SHA-256 of n bytes as 64 lowercase hex digits + NUL. */
 void sha256_hex(const void *p, size_t n, char out[65]);

@@ -191,6 +191,33 @@ objs_digest(const struct cache_obj *v, size_t n, char out[65],
 	hex_encode(md, sizeof(md), out);
 }
 
+struct digests {
+	EVP_MD_CTX *all, *part, *parts;
+	uint64_t size, off, part_size;
+	unsigned nparts;
+};
+
+/* Chunks never cross a part's end (fd_stream's boundary): a part ends
+ * where a chunk does. */
+static sw_err
+digests_sink(void *arg, const void *p, size_t n)
+{
+	struct digests *g = arg;
+	unsigned char md[16];
+
+	EVP_DigestUpdate(g->all, p, n);
+	EVP_DigestUpdate(g->part, p, n);
+	g->off += n;
+	if ((g->part_size > 0 && g->off % g->part_size == 0) ||
+	    g->off == g->size) {
+		EVP_DigestFinal_ex(g->part, md, NULL);
+		EVP_DigestUpdate(g->parts, md, sizeof(md));
+		EVP_DigestInit_ex(g->part, EVP_md5(), NULL);
+		g->nparts++;
+	}
+	return SW_OK;
+}
+
 /*
  * The MD5 of a file and the ETag S3 gives it when uploaded in parts of
  * part_size ("\"<md5 of the parts' MD5s>-N\""), in one read.
@@ -199,54 +226,24 @@ static sw_err
 file_digests(int fd, uint64_t size, uint64_t part_size, const char *name,
     char md5hex[33], char *mpetag, size_t mplen)
 {
-	EVP_MD_CTX *all = EVP_MD_CTX_new(), *part = EVP_MD_CTX_new(),
-	    *parts = EVP_MD_CTX_new();
-	unsigned char md[16], *chunk = xcalloc(1, 1 << 20);
-	uint64_t off = 0, in_part = 0;
-	unsigned nparts = 0;
+	struct digests g = { EVP_MD_CTX_new(), EVP_MD_CTX_new(),
+	    EVP_MD_CTX_new(), size, 0, part_size, 0 };
+	unsigned char md[16];
 	char hex[33];
-	sw_err rc = SW_OK;
+	sw_err rc;
 
-	EVP_DigestInit_ex(all, EVP_md5(), NULL);
-	EVP_DigestInit_ex(part, EVP_md5(), NULL);
-	EVP_DigestInit_ex(parts, EVP_md5(), NULL);
-	while (off < size) {
-		uint64_t want = size - off;
-		ssize_t r;
-
-		if (want > (1 << 20))
-			want = 1 << 20;
-		if (want > part_size - in_part)
-			want = part_size - in_part;
-		r = pread(fd, chunk, (size_t)want, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s", name,
-			    r < 0 ? strerror(errno) : "shorter than recorded");
-			break;
-		}
-		EVP_DigestUpdate(all, chunk, (size_t)r);
-		EVP_DigestUpdate(part, chunk, (size_t)r);
-		off += (uint64_t)r;
-		in_part += (uint64_t)r;
-		if (in_part == part_size || off == size) {
-			EVP_DigestFinal_ex(part, md, NULL);
-			EVP_DigestUpdate(parts, md, sizeof(md));
-			EVP_DigestInit_ex(part, EVP_md5(), NULL);
-			nparts++;
-			in_part = 0;
-		}
-	}
-	EVP_DigestFinal_ex(all, md, NULL);
+	EVP_DigestInit_ex(g.all, EVP_md5(), NULL);
+	EVP_DigestInit_ex(g.part, EVP_md5(), NULL);
+	EVP_DigestInit_ex(g.parts, EVP_md5(), NULL);
+	rc = fd_stream(fd, size, part_size, name, digests_sink, &g);
+	EVP_DigestFinal_ex(g.all, md, NULL);
 	hex_encode(md, sizeof(md), md5hex);
-	EVP_DigestFinal_ex(parts, md, NULL);
+	EVP_DigestFinal_ex(g.parts, md, NULL);
 	hex_encode(md, sizeof(md), hex);
-	snprintf(mpetag, mplen, "\"%s-%u\"", hex, nparts);
-	EVP_MD_CTX_free(all);
-	EVP_MD_CTX_free(part);
-	EVP_MD_CTX_free(parts);
-	free(chunk);
+	snprintf(mpetag, mplen, "\"%s-%u\"", hex, g.nparts);
+	EVP_MD_CTX_free(g.all);
+	EVP_MD_CTX_free(g.part);
+	EVP_MD_CTX_free(g.parts);
 	return rc;
 }
 
