@@ -1,6 +1,6 @@
 /*
- * avro_merge.c - merge cold-tier raw files into one day file (see
- * avro_merge.h for the paths an input can take and for what a failure
+ * merge.c - merge cold-tier raw files into one day file (see
+ * merge.h for the paths an input can take and for what a failure
  * leaves in the output).
  *
  * Everything the merge produces goes through one output buffer (out_sink)
@@ -259,21 +259,21 @@ read_prim(enum ocf_type t, const unsigned char **p, const unsigned char *end,
 	case OCF_NULL:
 		return SW_OK;
 	case OCF_BOOLEAN:
-		return avro_get_boolean(p, end, &v->b);
+		return enc_get_boolean(p, end, &v->b);
 	case OCF_INT:
-		if (avro_get_int(p, end, &i32) != SW_OK)
+		if (enc_get_int(p, end, &i32) != SW_OK)
 			return SW_ERR_DATA;
 		v->l = i32;
 		return SW_OK;
 	case OCF_LONG:
-		return avro_get_long(p, end, &v->l);
+		return enc_get_long(p, end, &v->l);
 	case OCF_FLOAT:
-		return avro_get_float(p, end, &v->f);
+		return enc_get_float(p, end, &v->f);
 	case OCF_DOUBLE:
-		return avro_get_double(p, end, &v->d);
+		return enc_get_double(p, end, &v->d);
 	case OCF_BYTES:
 	case OCF_STRING:
-		return avro_get_bytes(p, end, &v->s, &v->n);
+		return enc_get_bytes(p, end, &v->s, &v->n);
 	default:
 		return sw_seterr(SW_ERR_INTERNAL, "not a primitive");
 	}
@@ -287,18 +287,18 @@ put_val(struct buf *b, const struct val *v)
 	double d = 0;
 	sw_err rc = SW_OK;
 
-	if (c->rbranch >= 0 && (rc = avro_put_union_index(b, c->rbranch)) !=
+	if (c->rbranch >= 0 && (rc = enc_put_union_index(b, c->rbranch)) !=
 	    SW_OK)
 		return rc;
 	switch (c->to) {
 	case OCF_NULL:
 		return SW_OK;
 	case OCF_BOOLEAN:
-		return avro_put_boolean(b, v->b);
+		return enc_put_boolean(b, v->b);
 	case OCF_INT:
-		return avro_put_int(b, (int32_t)v->l);
+		return enc_put_int(b, (int32_t)v->l);
 	case OCF_LONG:
-		return avro_put_long(b, v->l);
+		return enc_put_long(b, v->l);
 	case OCF_FLOAT:
 	case OCF_DOUBLE:
 		if (c->from == OCF_INT || c->from == OCF_LONG)
@@ -307,11 +307,11 @@ put_val(struct buf *b, const struct val *v)
 			d = v->f;
 		else
 			d = v->d;
-		return c->to == OCF_FLOAT ? avro_put_float(b, (float)d) :
-		    avro_put_double(b, d);
+		return c->to == OCF_FLOAT ? enc_put_float(b, (float)d) :
+		    enc_put_double(b, d);
 	case OCF_BYTES:
 	case OCF_STRING:
-		return avro_put_bytes(b, v->s, v->n);
+		return enc_put_bytes(b, v->s, v->n);
 	default:
 		return sw_seterr(SW_ERR_INTERNAL, "not a primitive");
 	}
@@ -340,7 +340,7 @@ resolve_record(const struct plan *pl, const struct ocf_node *reader,
 		t = wf->type;
 		br = 0;
 		if (t->type == OCF_UNION) {
-			if ((rc = avro_get_union_index(p, end, t->n, &br)) !=
+			if ((rc = enc_get_union_index(p, end, t->n, &br)) !=
 			    SW_OK)
 				goto bad;
 			t = t->branches[br];
@@ -357,7 +357,7 @@ resolve_record(const struct plan *pl, const struct ocf_node *reader,
 	}
 	for (i = 0; i < (int)reader->n; i++) {
 		if (pl->src[i] < 0)
-			rc = avro_put_union_index(out, 0);  /* null default */
+			rc = enc_put_union_index(out, 0);  /* null default */
 		else
 			rc = put_val(out, &vals[i]);
 		if (rc != SW_OK)
@@ -1264,7 +1264,7 @@ merge_series_counts(int fd, const char *name, struct merge_count **out,
 			const char *sid;
 			size_t len, f;
 
-			if ((rc = avro_get_string(&p, end, &sid, &len)) !=
+			if ((rc = enc_get_string(&p, end, &sid, &len)) !=
 			    SW_OK)
 				break;
 			if (nruns == 0 || strlen(runs[nruns - 1].series) != len

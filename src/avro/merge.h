@@ -1,5 +1,5 @@
 /*
- * avro_merge.h - merge cold-tier raw files into one day file.
+ * merge.h - merge cold-tier raw files into one day file.
  *
  * The output is one Avro object container with the RawDatum writer
  * schema, exactly ocf_rawdatum_schema, and the snappy codec, streamed to a

@@ -1,5 +1,5 @@
 /*
- * avro_ocf.c - Avro binary encoding, block codecs, schemas (parsing,
+ * ocf.c - Avro binary encoding, block codecs, schemas (parsing,
  * canonical form, a checking walk of data) and a streaming Object
  * Container File writer and reader (Avro 1.11 specification, "Object
  * Container Files").
@@ -50,7 +50,7 @@ const char ocf_rawdatum_schema[] =
 /* ---- binary encoding ---------------------------------------------------- */
 
 size_t
-avro_encode_long(int64_t v, unsigned char *out)
+enc_encode_long(int64_t v, unsigned char *out)
 {
 	/* zigzag: 0, -1, 1, -2 ... -> 0, 1, 2, 3 ... (no signed shifts) */
 	uint64_t u = ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
@@ -65,41 +65,41 @@ avro_encode_long(int64_t v, unsigned char *out)
 }
 
 sw_err
-avro_put_long(struct buf *b, int64_t v)
+enc_put_long(struct buf *b, int64_t v)
 {
-	unsigned char tmp[AVRO_LONG_MAX_BYTES];
+	unsigned char tmp[ENC_LONG_MAX_BYTES];
 
-	return buf_append(b, tmp, avro_encode_long(v, tmp));
+	return buf_append(b, tmp, enc_encode_long(v, tmp));
 }
 
 sw_err
-avro_put_int(struct buf *b, int32_t v)
+enc_put_int(struct buf *b, int32_t v)
 {
-	return avro_put_long(b, v);
+	return enc_put_long(b, v);
 }
 
 sw_err
-avro_put_bytes(struct buf *b, const void *p, size_t n)
+enc_put_bytes(struct buf *b, const void *p, size_t n)
 {
 	sw_err rc;
 
 	if (n > INT64_MAX)
 		return sw_seterr(SW_ERR_INTERNAL, "avro bytes too long");
-	if ((rc = buf_reserve(b, AVRO_LONG_MAX_BYTES + n)) != SW_OK)
+	if ((rc = buf_reserve(b, ENC_LONG_MAX_BYTES + n)) != SW_OK)
 		return rc;
-	if ((rc = avro_put_long(b, (int64_t)n)) != SW_OK)
+	if ((rc = enc_put_long(b, (int64_t)n)) != SW_OK)
 		return rc;
 	return buf_append(b, p, n);
 }
 
 sw_err
-avro_put_string(struct buf *b, const char *s, size_t n)
+enc_put_string(struct buf *b, const char *s, size_t n)
 {
-	return avro_put_bytes(b, s, n);
+	return enc_put_bytes(b, s, n);
 }
 
 sw_err
-avro_put_double(struct buf *b, double v)
+enc_put_double(struct buf *b, double v)
 {
 	unsigned char tmp[8];
 	uint64_t u;
@@ -112,7 +112,7 @@ avro_put_double(struct buf *b, double v)
 }
 
 sw_err
-avro_put_float(struct buf *b, float v)
+enc_put_float(struct buf *b, float v)
 {
 	unsigned char tmp[4];
 	uint32_t u;
@@ -125,7 +125,7 @@ avro_put_float(struct buf *b, float v)
 }
 
 sw_err
-avro_put_boolean(struct buf *b, int v)
+enc_put_boolean(struct buf *b, int v)
 {
 	unsigned char c = v ? 1 : 0;
 
@@ -133,13 +133,13 @@ avro_put_boolean(struct buf *b, int v)
 }
 
 sw_err
-avro_put_union_index(struct buf *b, int64_t idx)
+enc_put_union_index(struct buf *b, int64_t idx)
 {
-	return avro_put_long(b, idx);
+	return enc_put_long(b, idx);
 }
 
 sw_err
-avro_get_long(const unsigned char **p, const unsigned char *end, int64_t *out)
+enc_get_long(const unsigned char **p, const unsigned char *end, int64_t *out)
 {
 	const unsigned char *q = *p;
 	uint64_t u = 0;
@@ -166,13 +166,13 @@ avro_get_long(const unsigned char **p, const unsigned char *end, int64_t *out)
 }
 
 sw_err
-avro_get_int(const unsigned char **p, const unsigned char *end, int32_t *out)
+enc_get_int(const unsigned char **p, const unsigned char *end, int32_t *out)
 {
 	const unsigned char *q = *p;
 	int64_t v = 0;
 	sw_err rc;
 
-	if ((rc = avro_get_long(&q, end, &v)) != SW_OK)
+	if ((rc = enc_get_long(&q, end, &v)) != SW_OK)
 		return rc;
 	if (v < INT32_MIN || v > INT32_MAX)
 		return sw_seterr(SW_ERR_DATA, "avro int out of range: %lld",
@@ -183,14 +183,14 @@ avro_get_int(const unsigned char **p, const unsigned char *end, int32_t *out)
 }
 
 sw_err
-avro_get_bytes(const unsigned char **p, const unsigned char *end,
+enc_get_bytes(const unsigned char **p, const unsigned char *end,
     const unsigned char **data, size_t *n)
 {
 	const unsigned char *q = *p;
 	int64_t len = 0;
 	sw_err rc;
 
-	if ((rc = avro_get_long(&q, end, &len)) != SW_OK)
+	if ((rc = enc_get_long(&q, end, &len)) != SW_OK)
 		return rc;
 	if (len < 0)
 		return sw_seterr(SW_ERR_DATA, "negative avro length %lld",
@@ -206,20 +206,20 @@ avro_get_bytes(const unsigned char **p, const unsigned char *end,
 }
 
 sw_err
-avro_get_string(const unsigned char **p, const unsigned char *end,
+enc_get_string(const unsigned char **p, const unsigned char *end,
     const char **s, size_t *n)
 {
 	const unsigned char *d = NULL;
 	sw_err rc;
 
-	if ((rc = avro_get_bytes(p, end, &d, n)) != SW_OK)
+	if ((rc = enc_get_bytes(p, end, &d, n)) != SW_OK)
 		return rc;
 	*s = (const char *)d;
 	return SW_OK;
 }
 
 sw_err
-avro_get_double(const unsigned char **p, const unsigned char *end,
+enc_get_double(const unsigned char **p, const unsigned char *end,
     double *out)
 {
 	uint64_t u = 0;
@@ -235,7 +235,7 @@ avro_get_double(const unsigned char **p, const unsigned char *end,
 }
 
 sw_err
-avro_get_float(const unsigned char **p, const unsigned char *end, float *out)
+enc_get_float(const unsigned char **p, const unsigned char *end, float *out)
 {
 	uint32_t u = 0;
 	int i;
@@ -250,7 +250,7 @@ avro_get_float(const unsigned char **p, const unsigned char *end, float *out)
 }
 
 sw_err
-avro_get_boolean(const unsigned char **p, const unsigned char *end, int *out)
+enc_get_boolean(const unsigned char **p, const unsigned char *end, int *out)
 {
 	if (*p >= end)
 		return sw_seterr(SW_ERR_DATA, "truncated avro boolean");
@@ -263,14 +263,14 @@ avro_get_boolean(const unsigned char **p, const unsigned char *end, int *out)
 }
 
 sw_err
-avro_get_union_index(const unsigned char **p, const unsigned char *end,
+enc_get_union_index(const unsigned char **p, const unsigned char *end,
     size_t nbranches, size_t *out)
 {
 	const unsigned char *q = *p;
 	int64_t v = 0;
 	sw_err rc;
 
-	if ((rc = avro_get_long(&q, end, &v)) != SW_OK)
+	if ((rc = enc_get_long(&q, end, &v)) != SW_OK)
 		return rc;
 	if (v < 0 || (uint64_t)v >= nbranches)
 		return sw_seterr(SW_ERR_DATA,
@@ -554,7 +554,7 @@ ocf_decompress(enum ocf_codec c, const void *in, size_t n, size_t max_out,
 /* ---- container writer --------------------------------------------------- */
 
 /* Room kept in front of the compressed data for the two block longs. */
-#define FRAME_HEAD (2 * AVRO_LONG_MAX_BYTES)
+#define FRAME_HEAD (2 * ENC_LONG_MAX_BYTES)
 
 struct ocf_writer {
 	sw_sink_fn fn;
@@ -684,8 +684,8 @@ write_block(struct ocf_writer *w, int64_t count, const void *data, size_t n)
 		    "positive", (long long)count);
 	if ((rc = compress_into_frame(w, data, n, &clen)) != SW_OK)
 		return rc;
-	hlen = avro_encode_long(count, head);
-	hlen += avro_encode_long((int64_t)clen, head + hlen);
+	hlen = enc_encode_long(count, head);
+	hlen += enc_encode_long((int64_t)clen, head + hlen);
 	start = w->frame.data + FRAME_HEAD - hlen;
 	memcpy(start, head, hlen);
 	memcpy(w->frame.data + FRAME_HEAD + clen, w->sync, OCF_SYNC_SIZE);
@@ -719,12 +719,12 @@ write_header(struct ocf_writer *w, const char *schema_json)
 	sw_err rc = SW_OK;
 
 	if (!rc) rc = buf_append(&h, OCF_MAGIC, OCF_MAGIC_SIZE);
-	if (!rc) rc = avro_put_long(&h, 2);
-	if (!rc) rc = avro_put_string(&h, "avro.codec", 10);
-	if (!rc) rc = avro_put_bytes(&h, codec, strlen(codec));
-	if (!rc) rc = avro_put_string(&h, "avro.schema", 11);
-	if (!rc) rc = avro_put_bytes(&h, schema_json, strlen(schema_json));
-	if (!rc) rc = avro_put_long(&h, 0);
+	if (!rc) rc = enc_put_long(&h, 2);
+	if (!rc) rc = enc_put_string(&h, "avro.codec", 10);
+	if (!rc) rc = enc_put_bytes(&h, codec, strlen(codec));
+	if (!rc) rc = enc_put_string(&h, "avro.schema", 11);
+	if (!rc) rc = enc_put_bytes(&h, schema_json, strlen(schema_json));
+	if (!rc) rc = enc_put_long(&h, 0);
 	if (!rc) rc = buf_append(&h, w->sync, OCF_SYNC_SIZE);
 	if (!rc) rc = sink_out(w, h.data, h.len);
 	buf_release(&h);
@@ -834,8 +834,8 @@ ocf_writer_append_raw_block(struct ocf_writer *w, int64_t count,
 	if ((rc = flush_open_block(w)) != SW_OK)
 		return fail(w, rc);
 	/* three sink calls: copying a large block to join them costs more */
-	hlen = avro_encode_long(count, head);
-	hlen += avro_encode_long((int64_t)n, head + hlen);
+	hlen = enc_encode_long(count, head);
+	hlen += enc_encode_long((int64_t)n, head + hlen);
 	if (!rc) rc = sink_out(w, head, hlen);
 	if (!rc && n > 0) rc = sink_out(w, data, n);
 	if (!rc) rc = sink_out(w, w->sync, OCF_SYNC_SIZE);
@@ -1698,11 +1698,11 @@ skip_datum(const struct ocf_node *t, const unsigned char **p,
 	case OCF_NULL:
 		return SW_OK;
 	case OCF_BOOLEAN:
-		return avro_get_boolean(p, end, &b);
+		return enc_get_boolean(p, end, &b);
 	case OCF_INT:
-		return avro_get_int(p, end, &v32);
+		return enc_get_int(p, end, &v32);
 	case OCF_LONG:
-		return avro_get_long(p, end, &v64);
+		return enc_get_long(p, end, &v64);
 	case OCF_FLOAT:
 	case OCF_DOUBLE:
 	case OCF_FIXED:
@@ -1714,16 +1714,16 @@ skip_datum(const struct ocf_node *t, const unsigned char **p,
 		return SW_OK;
 	case OCF_BYTES:
 	case OCF_STRING:
-		return avro_get_bytes(p, end, &data, &n);
+		return enc_get_bytes(p, end, &data, &n);
 	case OCF_ENUM:
-		if ((rc = avro_get_long(p, end, &v64)) != SW_OK)
+		if ((rc = enc_get_long(p, end, &v64)) != SW_OK)
 			return rc;
 		if (v64 < 0 || (uint64_t)v64 >= t->n)
 			return sw_seterr(SW_ERR_DATA, "enum '%s': symbol index "
 			    "%lld out of range", t->name, (long long)v64);
 		return SW_OK;
 	case OCF_UNION:
-		if ((rc = avro_get_union_index(p, end, t->n, &i)) != SW_OK)
+		if ((rc = enc_get_union_index(p, end, t->n, &i)) != SW_OK)
 			return rc;
 		return skip_datum(t->branches[i], p, end, depth + 1);
 	case OCF_RECORD:
@@ -1736,7 +1736,7 @@ skip_datum(const struct ocf_node *t, const unsigned char **p,
 	case OCF_ARRAY:
 	case OCF_MAP:
 		for (;;) {
-			if ((rc = avro_get_long(p, end, &count)) != SW_OK)
+			if ((rc = enc_get_long(p, end, &count)) != SW_OK)
 				return rc;
 			if (count == 0)
 				return SW_OK;
@@ -1746,7 +1746,7 @@ skip_datum(const struct ocf_node *t, const unsigned char **p,
 					return sw_seterr(SW_ERR_DATA, "bad %s "
 					    "block count", type_names[t->type]);
 				count = -count;
-				if ((rc = avro_get_long(p, end, &size)) !=
+				if ((rc = enc_get_long(p, end, &size)) !=
 				    SW_OK)
 					return rc;
 				if (size < 0 || size > end - *p)
@@ -1770,7 +1770,7 @@ skip_datum(const struct ocf_node *t, const unsigned char **p,
 				    type_names[t->type], (long long)count);
 			for (k = 0; k < (size_t)count; k++) {
 				if (t->type == OCF_MAP &&
-				    (rc = avro_get_bytes(p, end, &data, &n)) !=
+				    (rc = enc_get_bytes(p, end, &data, &n)) !=
 				    SW_OK)
 					return rc;
 				if ((rc = skip_datum(t->items, p, end,
@@ -2110,7 +2110,7 @@ parse_header(struct ocf_reader *r, const unsigned char *h, size_t n,
 		    h[2], h[3]);
 	p += OCF_MAGIC_SIZE;
 	for (;;) {
-		if ((rc = avro_get_long(&p, end, &count)) != SW_OK)
+		if ((rc = enc_get_long(&p, end, &count)) != SW_OK)
 			goto short_input;
 		if (count == 0)
 			break;
@@ -2118,15 +2118,15 @@ parse_header(struct ocf_reader *r, const unsigned char *h, size_t n,
 			if (count == INT64_MIN)
 				goto bad_count;
 			count = -count;
-			if ((rc = avro_get_long(&p, end, &bsize)) != SW_OK)
+			if ((rc = enc_get_long(&p, end, &bsize)) != SW_OK)
 				goto short_input;
 		}
 		if (count > OCF_MAX_HEADER)
 			goto bad_count;
 		while (count-- > 0) {
-			if ((rc = avro_get_string(&p, end, &key, &keyn)) !=
+			if ((rc = enc_get_string(&p, end, &key, &keyn)) !=
 			    SW_OK ||
-			    (rc = avro_get_bytes(&p, end, &val, &valn)) !=
+			    (rc = enc_get_bytes(&p, end, &val, &valn)) !=
 			    SW_OK)
 				goto short_input;
 			if (keyn == 11 && memcmp(key, "avro.schema", 11) == 0) {
@@ -2353,7 +2353,7 @@ ocf_reader_next(struct ocf_reader *r, struct ocf_block *b, int *got)
 	if (r->failed != SW_OK)
 		return sw_seterr(r->failed, "'%s': reading failed earlier",
 		    r->name);
-	if ((rc = fill(r, 2 * AVRO_LONG_MAX_BYTES)) != SW_OK)
+	if ((rc = fill(r, 2 * ENC_LONG_MAX_BYTES)) != SW_OK)
 		return block_fail(r, rc);
 	avail = r->len - r->start;
 	off = r->buf_off + r->start;
@@ -2366,8 +2366,8 @@ ocf_reader_next(struct ocf_reader *r, struct ocf_block *b, int *got)
 		    idx ? "the last block" : "the header"));
 	p = r->buf + r->start;
 	end = p + avail;
-	if (avro_get_long(&p, end, &count) != SW_OK ||
-	    avro_get_long(&p, end, &size) != SW_OK)
+	if (enc_get_long(&p, end, &count) != SW_OK ||
+	    enc_get_long(&p, end, &size) != SW_OK)
 		return block_fail(r, sw_adderr(SW_ERR_DATA, "'%s': block %llu "
 		    "at offset %llu: corrupt block header", r->name, idx, off));
 	if (count < 0)

@@ -1,5 +1,5 @@
 /*
- * avro_ocf.h - Avro binary encoding, schemas, and a streaming Object
+ * ocf.h - Avro binary encoding, schemas, and a streaming Object
  * Container File writer and reader.
  *
  * avro-c's own writer picks its sync marker from srand(time(NULL)) and has
@@ -18,7 +18,7 @@
  * the records with the parsed writer schema), so the merge can copy
  * blocks without decoding them and still refuse a corrupt input.
  *
- * The avro_put_* / avro_get_* helpers implement the binary encoding of the
+ * The enc_put_* / enc_get_* helpers implement the binary encoding of the
  * Avro 1.11 specification ("Binary Encoding").  Writers append to a struct
  * buf; readers take a cursor (*p) and the end of the input, check every
  * length against it, and leave *p unchanged when they fail.
@@ -39,7 +39,7 @@
 /* Default uncompressed block size (avro-c's default as well). */
 #define OCF_DEFAULT_BLOCK_SIZE (16 * 1024)
 /* Longest encoding of a long: 64 bits in 7-bit groups. */
-#define AVRO_LONG_MAX_BYTES 10
+#define ENC_LONG_MAX_BYTES 10
 
 /*
  * The writer schema of the cold tier's raw files (COLD_TIER.md): record
@@ -51,30 +51,30 @@
 extern const char ocf_rawdatum_schema[];
 
 /* Branch indexes of the ["null", T] unions of RawDatum. */
-#define AVRO_UNION_NULL 0
-#define AVRO_UNION_VALUE 1
+#define ENC_UNION_NULL 0
+#define ENC_UNION_VALUE 1
 
 /* ---- binary encoding ---------------------------------------------------- */
 
 /* Zigzag varint of a long (1..10 bytes). */
-sw_err avro_put_long(struct buf *b, int64_t v);
+sw_err enc_put_long(struct buf *b, int64_t v);
 /* An int has the same encoding as a long (1..5 bytes). */
-sw_err avro_put_int(struct buf *b, int32_t v);
+sw_err enc_put_int(struct buf *b, int32_t v);
 /* bytes / string: a long length, then the n bytes (no NUL, no check that
  * a string is UTF-8). */
-sw_err avro_put_bytes(struct buf *b, const void *p, size_t n);
-sw_err avro_put_string(struct buf *b, const char *s, size_t n);
+sw_err enc_put_bytes(struct buf *b, const void *p, size_t n);
+sw_err enc_put_string(struct buf *b, const char *s, size_t n);
 /* 8 / 4 bytes, IEEE 754, little-endian. */
-sw_err avro_put_double(struct buf *b, double v);
-sw_err avro_put_float(struct buf *b, float v);
+sw_err enc_put_double(struct buf *b, double v);
+sw_err enc_put_float(struct buf *b, float v);
 /* One byte, 0 or 1 (any non-zero v writes 1). */
-sw_err avro_put_boolean(struct buf *b, int v);
+sw_err enc_put_boolean(struct buf *b, int v);
 /* The branch of a union, as a long; the branch's value follows (nothing
  * for null). */
-sw_err avro_put_union_index(struct buf *b, int64_t idx);
+sw_err enc_put_union_index(struct buf *b, int64_t idx);
 
-/* Encode v into out (AVRO_LONG_MAX_BYTES at least); returns the length. */
-size_t avro_encode_long(int64_t v, unsigned char *out);
+/* Encode v into out (ENC_LONG_MAX_BYTES at least); returns the length. */
+size_t enc_encode_long(int64_t v, unsigned char *out);
 
 /*
  * Decoders.  Each reads one value at *p (not past end), advances *p past
@@ -83,24 +83,24 @@ size_t avro_encode_long(int64_t v, unsigned char *out);
  * 10 bytes, or whose 10th byte carries more than the 64th bit, is
  * rejected; so is an int outside int32 and a boolean byte other than 0/1.
  */
-sw_err avro_get_long(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_long(const unsigned char **p, const unsigned char *end,
     int64_t *out);
-sw_err avro_get_int(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_int(const unsigned char **p, const unsigned char *end,
     int32_t *out);
 /* bytes / string: *data points into the input (not copied, not
  * NUL-terminated); a negative length or one past end is rejected. */
-sw_err avro_get_bytes(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_bytes(const unsigned char **p, const unsigned char *end,
     const unsigned char **data, size_t *n);
-sw_err avro_get_string(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_string(const unsigned char **p, const unsigned char *end,
     const char **s, size_t *n);
-sw_err avro_get_double(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_double(const unsigned char **p, const unsigned char *end,
     double *out);
-sw_err avro_get_float(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_float(const unsigned char **p, const unsigned char *end,
     float *out);
-sw_err avro_get_boolean(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_boolean(const unsigned char **p, const unsigned char *end,
     int *out);
 /* A union branch index, checked to be below nbranches. */
-sw_err avro_get_union_index(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_union_index(const unsigned char **p, const unsigned char *end,
     size_t nbranches, size_t *out);
 
 /* ---- codecs ------------------------------------------------------------- */

@@ -494,19 +494,19 @@ hand_header(struct buf *b, const char *codec, const char *schema,
 
 	b->len = 0;
 	buf_append(b, OCF_MAGIC, OCF_MAGIC_SIZE);
-	avro_put_long(b, -n);          /* the block form, with a byte size */
-	avro_put_long(b, 0);
-	avro_put_string(b, "user.thing", 10);
-	avro_put_bytes(b, "x", 1);
+	enc_put_long(b, -n);          /* the block form, with a byte size */
+	enc_put_long(b, 0);
+	enc_put_string(b, "user.thing", 10);
+	enc_put_bytes(b, "x", 1);
 	if (codec != NULL) {
-		avro_put_string(b, "avro.codec", 10);
-		avro_put_bytes(b, codec, strlen(codec));
+		enc_put_string(b, "avro.codec", 10);
+		enc_put_bytes(b, codec, strlen(codec));
 	}
 	if (schema != NULL) {
-		avro_put_string(b, "avro.schema", 11);
-		avro_put_bytes(b, schema, strlen(schema));
+		enc_put_string(b, "avro.schema", 11);
+		enc_put_bytes(b, schema, strlen(schema));
 	}
-	avro_put_long(b, 0);
+	enc_put_long(b, 0);
 	buf_append(b, sync, OCF_SYNC_SIZE);
 }
 
@@ -522,13 +522,13 @@ test_reader_header(void)
 
 	/* no codec: null; unknown keys ignored; a count-0 block is fine */
 	hand_header(&b, NULL, "\"long\"", sync);
-	avro_put_long(&b, 0);
-	avro_put_long(&b, 0);
+	enc_put_long(&b, 0);
+	enc_put_long(&b, 0);
 	buf_append(&b, sync, OCF_SYNC_SIZE);
-	avro_put_long(&b, 2);
-	avro_put_long(&b, 2);
-	avro_put_long(&d, 5);
-	avro_put_long(&d, -5);
+	enc_put_long(&b, 2);
+	enc_put_long(&b, 2);
+	enc_put_long(&d, 5);
+	enc_put_long(&d, -5);
 	buf_append(&b, d.data, d.len);
 	buf_append(&b, sync, OCF_SYNC_SIZE);
 	rc = open_buf(b.data, b.len, "hand://a", &r);
@@ -841,24 +841,24 @@ frames(const struct buf *f, struct frame *v, int max)
 
 	p += OCF_MAGIC_SIZE;
 	for (;;) {
-		if (avro_get_long(&p, end, &count) != SW_OK)
+		if (enc_get_long(&p, end, &count) != SW_OK)
 			return -1;
 		if (count == 0)
 			break;
 		if (count < 0) {
 			count = -count;
-			avro_get_long(&p, end, &n);
+			enc_get_long(&p, end, &n);
 		}
 		while (count-- > 0) {
-			avro_get_bytes(&p, end, &d, &dn);
-			avro_get_bytes(&p, end, &d, &dn);
+			enc_get_bytes(&p, end, &d, &dn);
+			enc_get_bytes(&p, end, &d, &dn);
 		}
 	}
 	p += OCF_SYNC_SIZE;
 	while (p < end && nb < max) {
 		v[nb].off = (size_t)(p - (const unsigned char *)f->data);
-		if (avro_get_long(&p, end, &v[nb].count) != SW_OK ||
-		    avro_get_long(&p, end, &v[nb].size) != SW_OK)
+		if (enc_get_long(&p, end, &v[nb].count) != SW_OK ||
+		    enc_get_long(&p, end, &v[nb].size) != SW_OK)
 			return -1;
 		v[nb].data = (size_t)(p - (const unsigned char *)f->data);
 		p += v[nb].size + OCF_SYNC_SIZE;
@@ -874,8 +874,8 @@ reframe(const struct buf *f, const struct frame *fr, int k, int64_t count,
 {
 	out->len = 0;
 	buf_append(out, f->data, fr[k].off);
-	avro_put_long(out, count);
-	avro_put_long(out, size);
+	enc_put_long(out, count);
+	enc_put_long(out, size);
 	buf_append(out, f->data + fr[k].data, f->len - fr[k].data);
 }
 
@@ -1075,7 +1075,7 @@ test_corrupt(void)
 		    fr[0].off - OCF_SYNC_SIZE;
 
 		/* a record whose seriesId length runs past the block */
-		avro_put_long(&dat, 1000);
+		enc_put_long(&dat, 1000);
 		buf_puts(&dat, "short");
 		ocf_writer_new(ocf_rawdatum_schema, "snappy", sync, 0,
 		    ocf_sink_buf, &blk, &w);
@@ -1186,7 +1186,7 @@ test_refused_schemas(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		/* records are never read: the header decides */
 		rec.len = 0;
-		avro_put_string(&rec, "x", 1);
+		enc_put_string(&rec, "x", 1);
 		write_container(path, cases[i].schema, "null", &rec, 1);
 		rc = merge_one(path, out, &st);
 		ok(rc == SW_ERR_DATA && strstr(sw_errmsg(), path) != NULL &&
@@ -1236,39 +1236,39 @@ test_resolution(void)
 	snprintf(out, sizeof(out), "%s/resolve-out.avro", tmpdir);
 	outs[0] = out;
 	for (i = 0; i < 50; i++) {
-		avro_put_long(&rec, i % 3);               /* extra: map */
+		enc_put_long(&rec, i % 3);               /* extra: map */
 		if (i % 3) {
-			avro_put_string(&rec, "k", 1);
-			avro_put_long(&rec, -1);          /* sized block */
-			avro_put_long(&rec, 4);
-			avro_put_string(&rec, "abc", 3);
-			avro_put_long(&rec, 0);
+			enc_put_string(&rec, "k", 1);
+			enc_put_long(&rec, -1);          /* sized block */
+			enc_put_long(&rec, 4);
+			enc_put_string(&rec, "abc", 3);
+			enc_put_long(&rec, 0);
 		}
 		if (i % 3 == 2) {
-			avro_put_string(&rec, "k2", 2);
-			avro_put_long(&rec, 0);
+			enc_put_string(&rec, "k2", 2);
+			enc_put_long(&rec, 0);
 		}
 		if (i % 3)
-			avro_put_long(&rec, 0);
-		avro_put_string(&rec, i % 2 ? "GOOD" : "BAD", i % 2 ? 4 : 3);
-		avro_put_string(&rec, "series-1", 8);
-		avro_put_int(&rec, 1646092800 + i);
-		avro_put_long(&rec, (int64_t)i * 1000);
+			enc_put_long(&rec, 0);
+		enc_put_string(&rec, i % 2 ? "GOOD" : "BAD", i % 2 ? 4 : 3);
+		enc_put_string(&rec, "series-1", 8);
+		enc_put_int(&rec, 1646092800 + i);
+		enc_put_long(&rec, (int64_t)i * 1000);
 		if (i % 4) {
-			avro_put_union_index(&rec, 0);    /* float */
-			avro_put_float(&rec, (float)i + 0.25f);
+			enc_put_union_index(&rec, 0);    /* float */
+			enc_put_float(&rec, (float)i + 0.25f);
 		} else {
-			avro_put_union_index(&rec, 1);    /* null */
+			enc_put_union_index(&rec, 1);    /* null */
 		}
-		avro_put_int(&rec, -i);
+		enc_put_int(&rec, -i);
 		if (i % 5) {
-			avro_put_union_index(&rec, 1);
+			enc_put_union_index(&rec, 1);
 			buf_append(&rec, "xyz", 3);
-			avro_put_long(&rec, i % 2);
+			enc_put_long(&rec, i % 2);
 		} else {
-			avro_put_union_index(&rec, 0);
+			enc_put_union_index(&rec, 0);
 		}
-		avro_put_int(&rec, i);
+		enc_put_int(&rec, i);
 	}
 	write_container(path, schema, "deflate", &rec, 50);
 	files_add(&in, path);
@@ -1287,36 +1287,36 @@ test_resolution(void)
 	/* a nullable writer field read as a plain long: fine until a null */
 	for (i = 0; i < 2; i++) {
 		rec.len = 0;
-		avro_put_string(&rec, "s", 1);
-		avro_put_long(&rec, 7);
-		avro_put_union_index(&rec, 1);
-		avro_put_long(&rec, 8);
-		avro_put_string(&rec, "GOOD", 4);
-		avro_put_bytes(&rec, "v", 1);
-		avro_put_string(&rec, "s", 1);
-		avro_put_long(&rec, 9);
-		avro_put_union_index(&rec, i ? 0 : 1);  /* null on run 2 */
+		enc_put_string(&rec, "s", 1);
+		enc_put_long(&rec, 7);
+		enc_put_union_index(&rec, 1);
+		enc_put_long(&rec, 8);
+		enc_put_string(&rec, "GOOD", 4);
+		enc_put_bytes(&rec, "v", 1);
+		enc_put_string(&rec, "s", 1);
+		enc_put_long(&rec, 9);
+		enc_put_union_index(&rec, i ? 0 : 1);  /* null on run 2 */
 		if (i == 0)
-			avro_put_long(&rec, 10);
-		avro_put_string(&rec, "GOOD", 4);
-		avro_put_bytes(&rec, "w", 1);
+			enc_put_long(&rec, 10);
+		enc_put_string(&rec, "GOOD", 4);
+		enc_put_bytes(&rec, "w", 1);
 		write_container(path, nullable, "null", &rec, 2);
 		rc = merge_one(path, out, &st);
 		if (i == 0) {
 			read_file(out, &ob);
 			d.len = 0;
 			/* the second record as RawDatum encodes it */
-			avro_put_string(&d, "s", 1);
-			avro_put_long(&d, 9);
-			avro_put_long(&d, 10);
-			avro_put_string(&d, "GOOD", 4);
-			avro_put_union_index(&d, 0);
-			avro_put_union_index(&d, 1);
-			avro_put_string(&d, "w", 1);
-			avro_put_union_index(&d, 0);
-			avro_put_union_index(&d, 0);
-			avro_put_union_index(&d, 0);
-			avro_put_union_index(&d, 0);
+			enc_put_string(&d, "s", 1);
+			enc_put_long(&d, 9);
+			enc_put_long(&d, 10);
+			enc_put_string(&d, "GOOD", 4);
+			enc_put_union_index(&d, 0);
+			enc_put_union_index(&d, 1);
+			enc_put_string(&d, "w", 1);
+			enc_put_union_index(&d, 0);
+			enc_put_union_index(&d, 0);
+			enc_put_union_index(&d, 0);
+			enc_put_union_index(&d, 0);
 			ok(rc == SW_OK && st.records_resolved == 2 &&
 			    avro_c_count(out) == 2, "[null,long] read as long, "
 			    "bytes as string%s%s", rc ? ": " : "",
