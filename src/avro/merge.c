@@ -195,14 +195,12 @@ plan_make(const struct ocf_node *reader, const struct ocf_node *w,
 			    0)
 				break;
 		if (j == w->n) {
-			if (!reader->fields[i].has_default)
-				goto missing;
-			/* RawDatum's defaults are all null, first branch */
+			/* RawDatum's optional fields, its ["null", T]
+			 * unions, default to null; the others must be
+			 * there */
 			if (rt->type != OCF_UNION || rt->n == 0 ||
 			    rt->branches[0]->type != OCF_NULL)
-				return sw_seterr(SW_ERR_INTERNAL, "reader "
-				    "field '%s': only null defaults are "
-				    "supported", reader->fields[i].name);
+				goto missing;
 			continue;
 		}
 		for (k = 0; k < NVALUE; k++)
@@ -749,7 +747,6 @@ struct merge {
 	struct ocf_writer *w;
 	struct ocf_schema *reader; /* RawDatum, parsed */
 	struct ocf_schema_cache *schemas; /* inputs' schemas */
-	const char *raw_pcf;       /* its canonical form */
 
 	struct buf data;           /* a decompressed input block */
 	struct buf enc;            /* re-encoded records of an open block */
@@ -829,7 +826,6 @@ merge_alloc(sw_sink_fn fn, void *arg, struct merge **out)
 		merge_free(m);
 		return sw_adderr(SW_ERR_INTERNAL, "RawDatum schema");
 	}
-	m->raw_pcf = ocf_schema_canonical(m->reader);
 	m->schemas = ocf_schema_cache_new();
 	m->workers = sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	*out = m;
@@ -863,8 +859,7 @@ merge_new(sw_sink_fn fn, void *arg, const unsigned char *sync,
 static sw_err
 check_day_header(const struct merge *m, const struct ocf_reader *r)
 {
-	if (strcmp(ocf_schema_canonical(ocf_reader_schema(r)), m->raw_pcf) !=
-	    0)
+	if (!ocf_schema_equal(ocf_reader_schema(r), m->reader))
 		return sw_seterr(SW_ERR_DATA, "'%s': not a day file of "
 		    "swrepart: its schema is not RawDatum", ocf_reader_name(r));
 	if (ocf_reader_codec(r) != OCF_CODEC_SNAPPY)
@@ -1025,7 +1020,6 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	struct plan pl = { 0 };
 	struct ocf_block b;
 	uint64_t err_index = UINT64_MAX;   /* the block that failed */
-	const char *pcf;
 	int got = 0, queued, use_val = 0;
 	sw_err rc;
 
@@ -1037,8 +1031,7 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	if ((rc = ocf_reader_open(fd, name, OCF_TO_EOF, m->schemas, &r)) !=
 	    SW_OK)
 		goto out;
-	pcf = ocf_schema_canonical(ocf_reader_schema(r));
-	if (strcmp(pcf, m->raw_pcf) == 0)
+	if (ocf_schema_equal(ocf_reader_schema(r), m->reader))
 		fs.path = ocf_reader_codec(r) == OCF_CODEC_SNAPPY ?
 		    MERGE_PATH_RAW : MERGE_PATH_RECOMPRESS;
 	else if ((rc = plan_make(ocf_schema_root(m->reader),
@@ -1245,8 +1238,7 @@ merge_series_counts(int fd, const char *name, struct merge_count **out,
 	root = ocf_schema_root(raw);
 	if ((rc = ocf_reader_open(fd, name, OCF_TO_EOF, NULL, &r)) != SW_OK)
 		goto out;
-	if (strcmp(ocf_schema_canonical(ocf_reader_schema(r)),
-	    ocf_schema_canonical(raw)) != 0) {
+	if (!ocf_schema_equal(ocf_reader_schema(r), raw)) {
 		rc = sw_seterr(SW_ERR_DATA, "'%s': not a RawDatum file", name);
 		goto out;
 	}

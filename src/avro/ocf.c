@@ -1,8 +1,9 @@
 /*
- * ocf.c - Avro binary encoding, block codecs, schemas (parsing,
- * canonical form, a checking walk of data) and a streaming Object
- * Container File writer and reader (Avro 1.11 specification, "Object
- * Container Files").
+ * ocf.c - Avro binary encoding, block codecs, schemas (a strict check of
+ * the JSON, then avro-c's parse and comparison), a checking walk of data
+ * and a streaming Object Container File writer and reader (Avro 1.11
+ * specification, "Object Container Files").  ocf.h says which parts are
+ * avro-c's and why the others are not.
  *
  * Container layout written here:
  *   "Obj\x01"
@@ -21,6 +22,7 @@
 
 #include <sys/stat.h>
 
+#include <avro.h>
 #include <jansson.h>
 #include <openssl/rand.h>
 #include <snappy-c.h>
@@ -944,13 +946,20 @@ ocf_sink_fd(void *arg, const void *p, size_t n)
 
 /* ---- schemas ------------------------------------------------------------ */
 
+/*
+ * A writer schema comes from the file, so from anyone who can write to the
+ * cold tier, and avro-c's parser is not hardened against hostile input (a
+ * type defined twice leaks memory in 1.11.1, its parser recurses as deep
+ * as the JSON nests, and it takes a record with two fields of one name or
+ * a union of two ints).  So the JSON is first checked here, strictly and
+ * within bounds (schema_check()): size, nesting, names, duplicates, union
+ * rules, references to known types.  Only then does avro-c parse it, and
+ * the tree our walk and the merge's plan use is built from avro-c's parse
+ * (node_of()), so that both read a schema the same way.
+ */
+
 /* How deep a schema's JSON, or a datum, may nest. */
 #define OCF_MAX_DEPTH 64
-
-struct named_type {
-	const char *name;
-	struct ocf_node *node;
-};
 
 /*
  * The record walk that checks block counts runs over every record of
@@ -971,14 +980,20 @@ struct wop {
 	const struct ocf_node *node; /* generic */
 };
 
+/* A named type of avro-c's parse and its node. */
+struct named_node {
+	avro_schema_t avro;
+	struct ocf_node *node;
+};
+
 struct ocf_schema {
 	int refs;
+	avro_schema_t avro;          /* avro-c's parse (a reference) */
 	struct ocf_node *root;
-	char *canonical;
 	void **mem;                  /* every allocation, freed together */
 	size_t nmem, capmem;
-	struct named_type *names;    /* named types, by full name */
-	size_t nnames, capnames;
+	struct named_node *named;    /* named types met building the tree */
+	size_t nnamed, capnamed;
 	struct wop *top, *br;        /* the flat walk of the root type */
 	size_t ntop, nbr, captop, capbr;
 	int rawdatum;                /* ... is RawDatum's: walk_rawdatum() */
@@ -1006,28 +1021,6 @@ ocf_short_name(const char *full_name)
 	const char *dot = strrchr(full_name, '.');
 
 	return dot ? dot + 1 : full_name;
-}
-
-static void *
-sch_alloc(struct ocf_schema *s, size_t size)
-{
-	void *p = xcalloc(1, size ? size : 1);
-
-	if (s->nmem == s->capmem) {
-		s->capmem = s->capmem ? 2 * s->capmem : 32;
-		s->mem = xrealloc(s->mem, s->capmem * sizeof(*s->mem));
-	}
-	s->mem[s->nmem++] = p;
-	return p;
-}
-
-static char *
-sch_strdup(struct ocf_schema *s, const char *str, size_t n)
-{
-	char *p = sch_alloc(s, n + 1);
-
-	memcpy(p, str, n);
-	return p;
 }
 
 static int
@@ -1078,49 +1071,85 @@ valid_full_name(const char *s)
 	}
 }
 
-static struct ocf_node *
-find_named(const struct ocf_schema *s, const char *full)
+/* ---- the check in front of avro-c ---- */
+
+/* What the check knows of a type: enough to refuse a union with two
+ * branches of one type. */
+struct shape {
+	enum ocf_type type;
+	const char *name;            /* full name of a named type */
+};
+
+struct check {
+	struct {
+		char *name;          /* full name */
+		enum ocf_type type;
+		char *space;         /* the namespace its nested types inherit */
+	} *names;
+	size_t nnames, capnames;
+};
+
+static void
+check_release(struct check *c)
 {
 	size_t i;
 
-	for (i = 0; i < s->nnames; i++)
-		if (strcmp(s->names[i].name, full) == 0)
-			return s->names[i].node;
+	for (i = 0; i < c->nnames; i++) {
+		free(c->names[i].name);
+		free(c->names[i].space);
+	}
+	free(c->names);
+}
+
+static const struct shape *
+find_named(const struct check *c, const char *full, struct shape *out)
+{
+	size_t i;
+
+	for (i = 0; i < c->nnames; i++) {
+		if (strcmp(c->names[i].name, full) == 0) {
+			out->type = c->names[i].type;
+			out->name = c->names[i].name;
+			return out;
+		}
+	}
 	return NULL;
 }
 
 /* A reference to a named type from namespace ns: the spec qualifies a
  * name without a dot with the enclosing namespace; like Java's parser,
  * fall back to the name alone (the null namespace). */
-static struct ocf_node *
-lookup_named(struct ocf_schema *s, const char *name, const char *ns)
+static const struct shape *
+lookup_named(const struct check *c, const char *name, const char *ns,
+    struct shape *out)
 {
-	struct ocf_node *t = NULL;
+	const struct shape *t = NULL;
 	struct buf b = { 0 };
 
 	if (strchr(name, '.') == NULL && ns != NULL && *ns != '\0' &&
 	    buf_printf(&b, "%s.%s", ns, name) == SW_OK)
-		t = find_named(s, b.data);
+		t = find_named(c, b.data, out);
 	buf_release(&b);
-	return t ? t : find_named(s, name);
+	return t ? t : find_named(c, name, out);
 }
 
-static sw_err parse_type(struct ocf_schema *s, json_t *j, const char *ns,
-    int depth, struct ocf_node **out);
+static sw_err check_type(struct check *c, json_t *j, const char *ns,
+    int depth, struct shape *out);
 
-/* Create and register the named type of object j; *inner_ns gets the
- * namespace its own nested types inherit. */
+/* Register the named type of object j; *inner_ns gets the namespace its
+ * own nested types inherit (owned by the check). */
 static sw_err
-new_named(struct ocf_schema *s, json_t *j, const char *ns, enum ocf_type t,
-    struct ocf_node **out, const char **inner_ns)
+check_named(struct check *c, json_t *j, const char *ns, enum ocf_type t,
+    struct shape *out, const char **inner_ns)
 {
 	json_t *jn = json_object_get(j, "name");
 	json_t *jns = json_object_get(j, "namespace");
 	const char *name, *space = ns, *dot;
-	struct ocf_node *node;
+	struct shape seen;
 	enum ocf_type prim;
 	struct buf full = { 0 };
-	char *fn;
+	size_t i;
+	sw_err rc = SW_OK;
 
 	if (!json_is_string(jn))
 		return sw_seterr(SW_ERR_DATA, "%s without a name",
@@ -1132,169 +1161,271 @@ new_named(struct ocf_schema *s, json_t *j, const char *ns, enum ocf_type t,
 			    "not a string", name);
 		space = json_string_value(jns);
 	}
-	if (strchr(name, '.') == NULL && space != NULL && *space != '\0') {
-		if (buf_printf(&full, "%s.%s", space, name) != SW_OK)
-			return SW_ERR_NOMEM;
-	} else if (buf_puts(&full, name) != SW_OK) {
-		return SW_ERR_NOMEM;
+	if (strchr(name, '.') == NULL && space != NULL && *space != '\0')
+		rc = buf_printf(&full, "%s.%s", space, name);
+	else
+		rc = buf_puts(&full, name);
+	if (rc != SW_OK)
+		goto out;
+	if (!valid_full_name(full.data)) {
+		rc = sw_seterr(SW_ERR_DATA, "'%s' is not a valid avro name",
+		    full.data);
+		goto out;
 	}
-	fn = sch_strdup(s, full.data, full.len);
+	if (primitive_type(ocf_short_name(full.data), &prim)) {
+		rc = sw_seterr(SW_ERR_DATA, "a %s may not be named '%s'",
+		    type_names[t], full.data);
+		goto out;
+	}
+	if (find_named(c, full.data, &seen) != NULL) {
+		rc = sw_seterr(SW_ERR_DATA, "type '%s' is defined twice",
+		    full.data);
+		goto out;
+	}
+	if (c->nnames == c->capnames) {
+		c->capnames = c->capnames ? 2 * c->capnames : 8;
+		c->names = xrealloc(c->names, c->capnames * sizeof(*c->names));
+	}
+	i = c->nnames++;
+	c->names[i].type = t;
+	c->names[i].name = buf_detach(&full);
+	dot = strrchr(c->names[i].name, '.');
+	c->names[i].space = xstrdup(dot ? c->names[i].name : "");
+	if (dot)
+		c->names[i].space[dot - c->names[i].name] = '\0';
+	out->type = t;
+	out->name = c->names[i].name;
+	*inner_ns = c->names[i].space;
+out:
 	buf_release(&full);
-	if (!valid_full_name(fn))
-		return sw_seterr(SW_ERR_DATA, "'%s' is not a valid avro name",
-		    fn);
-	if (primitive_type(ocf_short_name(fn), &prim))
-		return sw_seterr(SW_ERR_DATA, "a %s may not be named '%s'",
-		    type_names[t], fn);
-	if (find_named(s, fn) != NULL)
-		return sw_seterr(SW_ERR_DATA, "type '%s' is defined twice", fn);
-	node = sch_alloc(s, sizeof(*node));
-	node->type = t;
-	node->name = fn;
-	if (s->nnames == s->capnames) {
-		s->capnames = s->capnames ? 2 * s->capnames : 8;
-		s->names = xrealloc(s->names, s->capnames * sizeof(*s->names));
-	}
-	s->names[s->nnames].name = fn;
-	s->names[s->nnames].node = node;
-	s->nnames++;
-	dot = strrchr(fn, '.');
-	*inner_ns = dot ? sch_strdup(s, fn, (size_t)(dot - fn)) : "";
-	*out = node;
-	return SW_OK;
+	return rc;
 }
 
 static sw_err
-parse_record(struct ocf_schema *s, json_t *j, const char *ns, int depth,
-    struct ocf_node **out)
+check_record(struct check *c, json_t *j, const char *ns, int depth,
+    struct shape *out)
 {
 	json_t *jf = json_object_get(j, "fields"), *f, *jn, *jt;
-	struct ocf_node *node = NULL;
-	const char *inner = NULL, *name;
-	size_t i, k;
+	const char *inner = NULL, *name, *rname;
+	struct shape ft;
+	size_t i, k, n;
 	sw_err rc;
 
-	if ((rc = new_named(s, j, ns, OCF_RECORD, &node, &inner)) != SW_OK)
+	if ((rc = check_named(c, j, ns, OCF_RECORD, out, &inner)) != SW_OK)
 		return rc;
+	rname = out->name;
 	if (!json_is_array(jf))
 		return sw_seterr(SW_ERR_DATA, "record '%s' has no fields array",
-		    node->name);
-	node->n = json_array_size(jf);
-	node->fields = sch_alloc(s, node->n * sizeof(*node->fields));
-	for (i = 0; i < node->n; i++) {
+		    rname);
+	n = json_array_size(jf);
+	for (i = 0; i < n; i++) {
 		f = json_array_get(jf, i);
 		jn = json_object_get(f, "name");
 		jt = json_object_get(f, "type");
 		if (!json_is_object(f) || !json_is_string(jn))
 			return sw_seterr(SW_ERR_DATA, "record '%s': field %zu "
-			    "has no name", node->name, i + 1);
+			    "has no name", rname, i + 1);
 		name = json_string_value(jn);
 		if (!valid_name(name, strlen(name)))
 			return sw_seterr(SW_ERR_DATA, "record '%s': '%s' is "
-			    "not a valid field name", node->name, name);
+			    "not a valid field name", rname, name);
 		for (k = 0; k < i; k++)
-			if (strcmp(node->fields[k].name, name) == 0)
+			if (strcmp(json_string_value(json_object_get(
+			    json_array_get(jf, k), "name")), name) == 0)
 				return sw_seterr(SW_ERR_DATA, "record '%s': "
-				    "field '%s' appears twice", node->name,
-				    name);
+				    "field '%s' appears twice", rname, name);
 		if (jt == NULL)
 			return sw_seterr(SW_ERR_DATA, "record '%s': field '%s' "
-			    "has no type", node->name, name);
-		node->fields[i].name = sch_strdup(s, name, strlen(name));
-		node->fields[i].has_default =
-		    json_object_get(f, "default") != NULL;
-		if ((rc = parse_type(s, jt, inner, depth + 1,
-		    &node->fields[i].type)) != SW_OK)
-			return sw_adderr(rc, "record '%s': field '%s'",
-			    node->name, name);
+			    "has no type", rname, name);
+		if ((rc = check_type(c, jt, inner, depth + 1, &ft)) != SW_OK)
+			return sw_adderr(rc, "record '%s': field '%s'", rname,
+			    name);
 	}
-	*out = node;
 	return SW_OK;
 }
 
 static sw_err
-parse_enum(struct ocf_schema *s, json_t *j, const char *ns,
-    struct ocf_node **out)
+check_enum(struct check *c, json_t *j, const char *ns, struct shape *out)
 {
 	json_t *js = json_object_get(j, "symbols");
-	struct ocf_node *node = NULL;
 	const char *inner = NULL, *sym;
-	size_t i, k;
+	size_t i, k, n;
 	sw_err rc;
 
-	if ((rc = new_named(s, j, ns, OCF_ENUM, &node, &inner)) != SW_OK)
+	if ((rc = check_named(c, j, ns, OCF_ENUM, out, &inner)) != SW_OK)
 		return rc;
 	if (!json_is_array(js))
 		return sw_seterr(SW_ERR_DATA, "enum '%s' has no symbols array",
-		    node->name);
-	node->n = json_array_size(js);
-	node->symbols = sch_alloc(s, node->n * sizeof(*node->symbols));
-	for (i = 0; i < node->n; i++) {
+		    out->name);
+	n = json_array_size(js);
+	for (i = 0; i < n; i++) {
 		sym = json_string_value(json_array_get(js, i));
 		if (sym == NULL || !valid_name(sym, strlen(sym)))
 			return sw_seterr(SW_ERR_DATA, "enum '%s': symbol %zu "
-			    "is not a valid name", node->name, i + 1);
+			    "is not a valid name", out->name, i + 1);
 		for (k = 0; k < i; k++)
-			if (strcmp(node->symbols[k], sym) == 0)
+			if (strcmp(json_string_value(json_array_get(js, k)),
+			    sym) == 0)
 				return sw_seterr(SW_ERR_DATA, "enum '%s': "
-				    "symbol '%s' appears twice", node->name,
+				    "symbol '%s' appears twice", out->name,
 				    sym);
-		node->symbols[i] = sch_strdup(s, sym, strlen(sym));
 	}
-	*out = node;
 	return SW_OK;
 }
 
 static sw_err
-parse_fixed(struct ocf_schema *s, json_t *j, const char *ns,
-    struct ocf_node **out)
+check_fixed(struct check *c, json_t *j, const char *ns, struct shape *out)
 {
 	json_t *jsz = json_object_get(j, "size");
-	struct ocf_node *node = NULL;
 	const char *inner = NULL;
 	sw_err rc;
 
-	if ((rc = new_named(s, j, ns, OCF_FIXED, &node, &inner)) != SW_OK)
+	if ((rc = check_named(c, j, ns, OCF_FIXED, out, &inner)) != SW_OK)
 		return rc;
 	if (!json_is_integer(jsz) || json_integer_value(jsz) < 0 ||
 	    json_integer_value(jsz) > INT32_MAX)
 		return sw_seterr(SW_ERR_DATA, "fixed '%s' has no valid size",
-		    node->name);
-	node->n = (size_t)json_integer_value(jsz);
-	*out = node;
+		    out->name);
 	return SW_OK;
 }
 
 static sw_err
-parse_union(struct ocf_schema *s, json_t *j, const char *ns, int depth,
-    struct ocf_node **out)
+check_union(struct check *c, json_t *j, const char *ns, int depth,
+    struct shape *out)
 {
-	struct ocf_node *node = sch_alloc(s, sizeof(*node)), *a, *b;
-	size_t i, k;
-	sw_err rc;
+	size_t i, k, n = json_array_size(j);
+	struct shape *br;
+	sw_err rc = SW_OK;
 
-	node->type = OCF_UNION;
-	node->n = json_array_size(j);
-	node->branches = sch_alloc(s, node->n * sizeof(*node->branches));
-	for (i = 0; i < node->n; i++) {
-		if ((rc = parse_type(s, json_array_get(j, i), ns, depth + 1,
-		    &node->branches[i])) != SW_OK)
-			return sw_adderr(rc, "union branch %zu", i + 1);
-		a = node->branches[i];
-		if (a->type == OCF_UNION)
-			return sw_seterr(SW_ERR_DATA, "union branch %zu is "
+	out->type = OCF_UNION;
+	out->name = NULL;
+	br = xcalloc(n ? n : 1, sizeof(*br));
+	for (i = 0; i < n && rc == SW_OK; i++) {
+		if ((rc = check_type(c, json_array_get(j, i), ns, depth + 1,
+		    &br[i])) != SW_OK) {
+			rc = sw_adderr(rc, "union branch %zu", i + 1);
+			break;
+		}
+		if (br[i].type == OCF_UNION) {
+			rc = sw_seterr(SW_ERR_DATA, "union branch %zu is "
 			    "itself a union", i + 1);
+			break;
+		}
 		for (k = 0; k < i; k++) {
-			b = node->branches[k];
-			if (a->type == b->type && (a->name == NULL ||
-			    strcmp(a->name, b->name) == 0))
-				return sw_seterr(SW_ERR_DATA, "union has two "
-				    "branches of type %s", a->name ? a->name :
-				    type_names[a->type]);
+			if (br[i].type == br[k].type && (br[i].name == NULL ||
+			    strcmp(br[i].name, br[k].name) == 0)) {
+				rc = sw_seterr(SW_ERR_DATA, "union has two "
+				    "branches of type %s", br[i].name ?
+				    br[i].name : type_names[br[i].type]);
+				break;
+			}
 		}
 	}
-	*out = node;
+	free(br);
+	return rc;
+}
+
+static sw_err
+check_type(struct check *c, json_t *j, const char *ns, int depth,
+    struct shape *out)
+{
+	const char *name;
+	json_t *jt, *ji;
+	int array;
+	sw_err rc;
+
+	out->name = NULL;
+	if (depth > OCF_MAX_DEPTH)
+		return sw_seterr(SW_ERR_DATA, "schema nested deeper than %d",
+		    OCF_MAX_DEPTH);
+	if (json_is_array(j))
+		return check_union(c, j, ns, depth, out);
+	if (json_is_string(j)) {
+		name = json_string_value(j);
+	} else if (json_is_object(j)) {
+		jt = json_object_get(j, "type");
+		if (jt == NULL)
+			return sw_seterr(SW_ERR_DATA, "schema object without "
+			    "a type");
+		if (!json_is_string(jt))
+			return check_type(c, jt, ns, depth + 1, out);
+		name = json_string_value(jt);
+		if (strcmp(name, "record") == 0)
+			return check_record(c, j, ns, depth, out);
+		if (strcmp(name, "enum") == 0)
+			return check_enum(c, j, ns, out);
+		if (strcmp(name, "fixed") == 0)
+			return check_fixed(c, j, ns, out);
+		if (strcmp(name, "array") == 0 || strcmp(name, "map") == 0) {
+			array = name[0] == 'a';
+			out->type = array ? OCF_ARRAY : OCF_MAP;
+			ji = json_object_get(j, array ? "items" : "values");
+			if (ji == NULL)
+				return sw_seterr(SW_ERR_DATA, "%s without %s",
+				    name, array ? "items" : "values");
+			if ((rc = check_type(c, ji, ns, depth + 1,
+			    &(struct shape){ 0 })) != SW_OK)
+				return sw_adderr(rc, "%s %s", name,
+				    array ? "items" : "values");
+			return SW_OK;
+		}
+	} else {
+		return sw_seterr(SW_ERR_DATA, "a schema is a JSON string, "
+		    "object or array");
+	}
+	if (primitive_type(name, &out->type))
+		return SW_OK;
+	if (lookup_named(c, name, ns, out) == NULL)
+		return sw_seterr(SW_ERR_DATA, "unknown type '%s'", name);
 	return SW_OK;
+}
+
+/* The whole check: n bytes of JSON, at most OCF_MAX_SCHEMA. */
+static sw_err
+schema_check(const char *json, size_t n)
+{
+	struct check c = { 0 };
+	struct shape root;
+	json_error_t je;
+	json_t *j;
+	sw_err rc;
+
+	if (n > OCF_MAX_SCHEMA)
+		return sw_seterr(SW_ERR_DATA, "schema of %zu bytes, more than "
+		    "%d", n, OCF_MAX_SCHEMA);
+	j = json_loadb(json, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	if (j == NULL)
+		return sw_seterr(SW_ERR_DATA, "schema is not valid JSON: %s "
+		    "(line %d, column %d)", je.text, je.line, je.column);
+	rc = check_type(&c, j, NULL, 0, &root);
+	json_decref(j);
+	check_release(&c);
+	return rc;
+}
+
+/* ---- the tree, from avro-c's parse ---- */
+
+static void *
+sch_alloc(struct ocf_schema *s, size_t size)
+{
+	void *p = xcalloc(1, size ? size : 1);
+
+	if (s->nmem == s->capmem) {
+		s->capmem = s->capmem ? 2 * s->capmem : 32;
+		s->mem = xrealloc(s->mem, s->capmem * sizeof(*s->mem));
+	}
+	s->mem[s->nmem++] = p;
+	return p;
+}
+
+static char *
+sch_strdup(struct ocf_schema *s, const char *str)
+{
+	size_t n = strlen(str);
+	char *p = sch_alloc(s, n + 1);
+
+	memcpy(p, str, n);
+	return p;
 }
 
 static struct ocf_node *
@@ -1306,130 +1437,115 @@ new_node(struct ocf_schema *s, enum ocf_type t)
 	return node;
 }
 
+/* The node of named type a, made (and its full name set) when it is met
+ * first: a reference to it (an avro-c link) finds it, also from inside
+ * itself. */
+static struct ocf_node *
+named_node(struct ocf_schema *s, avro_schema_t a, enum ocf_type t, int *fresh)
+{
+	const char *ns = avro_schema_namespace(a);
+	struct ocf_node *node;
+	struct buf full = { 0 };
+	size_t i;
+
+	*fresh = 0;
+	for (i = 0; i < s->nnamed; i++)
+		if (s->named[i].avro == a)
+			return s->named[i].node;
+	node = new_node(s, t);
+	if (ns != NULL && *ns != '\0')
+		buf_printf(&full, "%s.%s", ns, avro_schema_name(a));
+	else
+		buf_puts(&full, avro_schema_name(a));
+	node->name = sch_strdup(s, full.data ? full.data : "");
+	buf_release(&full);
+	if (s->nnamed == s->capnamed) {
+		s->capnamed = s->capnamed ? 2 * s->capnamed : 8;
+		s->named = xrealloc(s->named, s->capnamed * sizeof(*s->named));
+	}
+	s->named[s->nnamed].avro = a;
+	s->named[s->nnamed].node = node;
+	s->nnamed++;
+	*fresh = 1;
+	return node;
+}
+
 static sw_err
-parse_type(struct ocf_schema *s, json_t *j, const char *ns, int depth,
+node_of(struct ocf_schema *s, avro_schema_t a, int depth,
     struct ocf_node **out)
 {
-	enum ocf_type t;
-	const char *name;
-	json_t *jt, *ji;
+	struct ocf_node *node;
+	size_t i;
+	int fresh;
 	sw_err rc;
 
 	if (depth > OCF_MAX_DEPTH)
 		return sw_seterr(SW_ERR_DATA, "schema nested deeper than %d",
 		    OCF_MAX_DEPTH);
-	if (json_is_array(j))
-		return parse_union(s, j, ns, depth, out);
-	if (json_is_string(j)) {
-		name = json_string_value(j);
-	} else if (json_is_object(j)) {
-		jt = json_object_get(j, "type");
-		if (jt == NULL)
-			return sw_seterr(SW_ERR_DATA, "schema object without "
-			    "a type");
-		if (!json_is_string(jt))
-			return parse_type(s, jt, ns, depth + 1, out);
-		name = json_string_value(jt);
-		if (strcmp(name, "record") == 0 || strcmp(name, "error") == 0)
-			return parse_record(s, j, ns, depth, out);
-		if (strcmp(name, "enum") == 0)
-			return parse_enum(s, j, ns, out);
-		if (strcmp(name, "fixed") == 0)
-			return parse_fixed(s, j, ns, out);
-		if (strcmp(name, "array") == 0 || strcmp(name, "map") == 0) {
-			t = name[0] == 'a' ? OCF_ARRAY : OCF_MAP;
-			ji = json_object_get(j, t == OCF_ARRAY ? "items" :
-			    "values");
-			if (ji == NULL)
-				return sw_seterr(SW_ERR_DATA, "%s without %s",
-				    name, t == OCF_ARRAY ? "items" : "values");
-			*out = new_node(s, t);
-			if ((rc = parse_type(s, ji, ns, depth + 1,
-			    &(*out)->items)) != SW_OK)
-				return sw_adderr(rc, "%s %s", name,
-				    t == OCF_ARRAY ? "items" : "values");
+	switch (avro_typeof(a)) {
+	case AVRO_NULL: *out = new_node(s, OCF_NULL); return SW_OK;
+	case AVRO_BOOLEAN: *out = new_node(s, OCF_BOOLEAN); return SW_OK;
+	case AVRO_INT32: *out = new_node(s, OCF_INT); return SW_OK;
+	case AVRO_INT64: *out = new_node(s, OCF_LONG); return SW_OK;
+	case AVRO_FLOAT: *out = new_node(s, OCF_FLOAT); return SW_OK;
+	case AVRO_DOUBLE: *out = new_node(s, OCF_DOUBLE); return SW_OK;
+	case AVRO_BYTES: *out = new_node(s, OCF_BYTES); return SW_OK;
+	case AVRO_STRING: *out = new_node(s, OCF_STRING); return SW_OK;
+	case AVRO_LINK:
+		return node_of(s, avro_schema_link_target(a), depth + 1, out);
+	case AVRO_RECORD:
+		*out = node = named_node(s, a, OCF_RECORD, &fresh);
+		if (!fresh)
 			return SW_OK;
+		node->n = avro_schema_record_size(a);
+		node->fields = sch_alloc(s, node->n * sizeof(*node->fields));
+		for (i = 0; i < node->n; i++) {
+			node->fields[i].name = sch_strdup(s,
+			    avro_schema_record_field_name(a, (int)i));
+			if ((rc = node_of(s, avro_schema_record_field_get_by_index(
+			    a, (int)i), depth + 1, &node->fields[i].type)) !=
+			    SW_OK)
+				return rc;
 		}
-	} else {
-		return sw_seterr(SW_ERR_DATA, "a schema is a JSON string, "
-		    "object or array");
-	}
-	if (primitive_type(name, &t)) {
-		*out = new_node(s, t);
 		return SW_OK;
-	}
-	if ((*out = lookup_named(s, name, ns)) == NULL)
-		return sw_seterr(SW_ERR_DATA, "unknown type '%s'", name);
-	return SW_OK;
-}
-
-/* Parsing Canonical Form: names in full, only the attributes that shape
- * the encoding, in the spec's order, no white space, a named type spelled
- * out at its first occurrence only. */
-struct pcf {
-	struct buf *b;
-	const struct ocf_node **seen;
-	size_t nseen, cap;
-};
-
-static sw_err
-pcf_put(struct pcf *c, const struct ocf_node *t)
-{
-	sw_err rc = SW_OK;
-	size_t i;
-
-	if (t->name != NULL) {
-		for (i = 0; i < c->nseen; i++)
-			if (c->seen[i] == t)
-				return buf_printf(c->b, "\"%s\"", t->name);
-		if (c->nseen == c->cap) {
-			c->cap = c->cap ? 2 * c->cap : 8;
-			c->seen = xrealloc(c->seen, c->cap * sizeof(*c->seen));
-		}
-		c->seen[c->nseen++] = t;
-	}
-	switch (t->type) {
-	case OCF_RECORD:
-		rc = buf_printf(c->b, "{\"name\":\"%s\",\"type\":\"record\","
-		    "\"fields\":[", t->name);
-		for (i = 0; i < t->n && !rc; i++) {
-			rc = buf_printf(c->b, "%s{\"name\":\"%s\",\"type\":",
-			    i ? "," : "", t->fields[i].name);
-			if (!rc) rc = pcf_put(c, t->fields[i].type);
-			if (!rc) rc = buf_putc(c->b, '}');
-		}
-		if (!rc) rc = buf_puts(c->b, "]}");
-		return rc;
-	case OCF_ENUM:
-		rc = buf_printf(c->b, "{\"name\":\"%s\",\"type\":\"enum\","
-		    "\"symbols\":[", t->name);
-		for (i = 0; i < t->n && !rc; i++)
-			rc = buf_printf(c->b, "%s\"%s\"", i ? "," : "",
-			    t->symbols[i]);
-		if (!rc) rc = buf_puts(c->b, "]}");
-		return rc;
-	case OCF_FIXED:
-		return buf_printf(c->b, "{\"name\":\"%s\",\"type\":\"fixed\","
-		    "\"size\":%zu}", t->name, t->n);
-	case OCF_ARRAY:
-	case OCF_MAP:
-		rc = buf_printf(c->b, "{\"type\":\"%s\",\"%s\":",
-		    type_names[t->type], t->type == OCF_ARRAY ? "items" :
-		    "values");
-		if (!rc) rc = pcf_put(c, t->items);
-		if (!rc) rc = buf_putc(c->b, '}');
-		return rc;
-	case OCF_UNION:
-		rc = buf_putc(c->b, '[');
-		for (i = 0; i < t->n && !rc; i++) {
-			if (i) rc = buf_putc(c->b, ',');
-			if (!rc) rc = pcf_put(c, t->branches[i]);
-		}
-		if (!rc) rc = buf_putc(c->b, ']');
-		return rc;
+	case AVRO_ENUM:
+		*out = node = named_node(s, a, OCF_ENUM, &fresh);
+		if (!fresh)
+			return SW_OK;
+		node->n = (size_t)avro_schema_enum_number_of_symbols(a);
+		node->symbols = sch_alloc(s, node->n * sizeof(*node->symbols));
+		for (i = 0; i < node->n; i++)
+			node->symbols[i] = sch_strdup(s,
+			    avro_schema_enum_get(a, (int)i));
+		return SW_OK;
+	case AVRO_FIXED:
+		*out = node = named_node(s, a, OCF_FIXED, &fresh);
+		if (!fresh)
+			return SW_OK;
+		node->n = (size_t)avro_schema_fixed_size(a);
+		return SW_OK;
+	case AVRO_ARRAY:
+	case AVRO_MAP:
+		*out = node = new_node(s, avro_typeof(a) == AVRO_ARRAY ?
+		    OCF_ARRAY : OCF_MAP);
+		return node_of(s, node->type == OCF_ARRAY ?
+		    avro_schema_array_items(a) : avro_schema_map_values(a),
+		    depth + 1, &node->items);
+	case AVRO_UNION:
+		*out = node = new_node(s, OCF_UNION);
+		node->n = avro_schema_union_size(a);
+		node->branches = sch_alloc(s, node->n *
+		    sizeof(*node->branches));
+		for (i = 0; i < node->n; i++)
+			if ((rc = node_of(s, avro_schema_union_branch(a,
+			    (int)i), depth + 1, &node->branches[i])) != SW_OK)
+				return rc;
+		return SW_OK;
 	default:
-		return buf_printf(c->b, "\"%s\"", type_names[t->type]);
+		break;
 	}
+	return sw_seterr(SW_ERR_DATA, "avro-c type %d is not supported",
+	    (int)avro_typeof(a));
 }
 
 void
@@ -1439,13 +1555,14 @@ ocf_schema_free(struct ocf_schema *s)
 
 	if (s == NULL || --s->refs > 0)
 		return;
+	if (s->avro != NULL)
+		avro_schema_decref(s->avro);
 	free(s->top);
 	free(s->br);
 	for (i = 0; i < s->nmem; i++)
 		free(s->mem[i]);
 	free(s->mem);
-	free(s->names);
-	free(s->canonical);
+	free(s->named);
 	free(s);
 }
 
@@ -1539,35 +1656,25 @@ compile_root(struct ocf_schema *s)
 sw_err
 ocf_schema_parse(const char *json, size_t n, struct ocf_schema **out)
 {
-	struct ocf_schema *s = xcalloc(1, sizeof(*s));
-	struct pcf c = { 0 };
-	struct buf b = { 0 };
-	json_error_t je;
-	json_t *j;
+	struct ocf_schema *s = NULL;
+	avro_schema_t a = NULL;
 	sw_err rc;
 
 	*out = NULL;
+	if ((rc = schema_check(json, n)) != SW_OK)
+		return rc;
+	if (avro_schema_from_json_length(json, n, &a) != 0)
+		return sw_seterr(SW_ERR_DATA, "avro-c cannot parse the schema: "
+		    "%s", avro_strerror());
+	s = xcalloc(1, sizeof(*s));
 	s->refs = 1;
-	j = json_loadb(json, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
-	if (j == NULL) {
-		rc = sw_seterr(SW_ERR_DATA, "schema is not valid JSON: %s "
-		    "(line %d, column %d)", je.text, je.line, je.column);
+	s->avro = a;
+	if ((rc = node_of(s, a, 0, &s->root)) != SW_OK)
 		goto out;
-	}
-	rc = parse_type(s, j, NULL, 0, &s->root);
-	json_decref(j);
-	if (rc != SW_OK)
-		goto out;
-	c.b = &b;
-	if ((rc = pcf_put(&c, s->root)) != SW_OK)
-		goto out;
-	s->canonical = buf_detach(&b);
 	compile_root(s);
 	*out = s;
 	s = NULL;
 out:
-	free(c.seen);
-	buf_release(&b);
 	ocf_schema_free(s);
 	return rc;
 }
@@ -1649,10 +1756,17 @@ ocf_schema_root(const struct ocf_schema *s)
 	return s->root;
 }
 
-const char *
-ocf_schema_canonical(const struct ocf_schema *s)
+/*
+ * avro_schema_equal() of avro-c 1.11.1 walks the fields, symbols and
+ * branches of its first argument only, looking each up by position in the
+ * second: asked both ways, a type with more of them than the other
+ * differs.
+ */
+int
+ocf_schema_equal(const struct ocf_schema *a, const struct ocf_schema *b)
 {
-	return s->canonical;
+	return a == b || (avro_schema_equal(a->avro, b->avro) &&
+	    avro_schema_equal(b->avro, a->avro));
 }
 
 /* Whether a datum of t may encode as no bytes at all (null, fixed of size

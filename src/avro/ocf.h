@@ -2,11 +2,28 @@
  * ocf.h - Avro binary encoding, schemas, and a streaming Object
  * Container File writer and reader.
  *
- * avro-c's own writer picks its sync marker from srand(time(NULL)) and has
- * no way to write a block that is already encoded, so swrepart writes its
- * containers itself: the caller chooses the marker (tests and the
- * generator need byte-for-byte reproducible files) and can re-frame blocks
- * read from another container without decoding their records.
+ * What is avro-c's and what is ours.  avro-c (libavro, 1.11.1 on Debian
+ * 12) parses schemas and compares them (avro_schema_from_json_length,
+ * avro_schema_equal), behind a strict check of ours: a writer schema is
+ * anyone's input, and avro-c is not hardened against hostile input.  The
+ * rest is the project's own, each for a reason avro-c cannot serve:
+ *
+ *  - the container writer: avro-c's picks its sync marker from
+ *    srand(time(NULL)) and cannot write a block that is already encoded
+ *    or compressed, so swrepart writes its containers itself: the caller
+ *    chooses the marker (tests and the generator need byte-for-byte
+ *    reproducible files; a day file being extended keeps its own) and can
+ *    re-frame blocks read from another container without decoding them
+ *    (the merge's fast path);
+ *  - the container reader: avro-c's always decompresses and decodes, has
+ *    no way to hand out a raw block, reads from a FILE (not a bounded
+ *    range of a descriptor) and trusts the sizes it reads; this one reads
+ *    one block at a time from a descriptor, within hard limits;
+ *  - the checking walk of records (ocf_skip and the block count check):
+ *    every datum of every input is checked against its schema before it
+ *    is copied or decoded, with bounds on lengths, counts and nesting,
+ *    and much faster than decoding into avro-c's values;
+ *  - the binary encoding helpers (enc_*): avro-c's are internal.
  *
  * The writer streams to a sw_sink_fn (a file, a buffer or an upload);
  * it holds at most one block, so its memory is bounded by the block size
@@ -209,8 +226,14 @@ sw_err ocf_sink_fd(void *arg, const void *p, size_t n);
  * A parsed Avro schema, enough to walk, skip and resolve data: every type
  * of the 1.11 specification, named types referenced by full name (so a
  * schema may be recursive).  Attributes that do not change the encoding
- * (doc, aliases, defaults' values, order, logicalType and any unknown
- * attribute) are dropped: a logical type reads as its underlying type.
+ * (doc, aliases, defaults, order, logicalType and any unknown attribute)
+ * are dropped: a logical type reads as its underlying type.
+ *
+ * avro-c parses the schema (avro_schema_from_json_length) and compares
+ * schemas (avro_schema_equal); the tree below is built from its parse.
+ * But a writer schema is anyone's input and avro-c is not hardened
+ * against hostile input, so the JSON is first checked here, strictly and
+ * within bounds, and avro-c sees only a schema that passed (see ocf.c).
  */
 enum ocf_type {
 	OCF_NULL = 0, OCF_BOOLEAN, OCF_INT, OCF_LONG, OCF_FLOAT, OCF_DOUBLE,
@@ -223,7 +246,6 @@ struct ocf_node;
 struct ocf_field {
 	const char *name;
 	struct ocf_node *type;
-	int has_default;             /* the field declares a "default" */
 };
 
 struct ocf_node {
@@ -238,12 +260,17 @@ struct ocf_node {
 
 struct ocf_schema;
 
+/* The longest schema JSON taken (RawDatum's is 700 bytes). */
+#define OCF_MAX_SCHEMA (1024 * 1024)
+
 /*
- * Parse n bytes of schema JSON (a JSON object, array or string).  Invalid
- * JSON, an unknown type or reference, a name that is not an Avro name,
- * a union inside a union or a union with two branches of one type are
- * SW_ERR_DATA with a message saying what and where.  Free with
- * ocf_schema_free().
+ * Parse n bytes of schema JSON (a JSON object, array or string).  Before
+ * avro-c sees it, the JSON is checked: more than OCF_MAX_SCHEMA bytes,
+ * invalid JSON, nesting deeper than 64, an unknown type or reference, a
+ * name that is not an Avro name, a type defined twice, a field or symbol
+ * that appears twice, a union inside a union or a union with two branches
+ * of one type are SW_ERR_DATA with a message saying what and where; so is
+ * a schema that avro-c then refuses.  Free with ocf_schema_free().
  */
 sw_err ocf_schema_parse(const char *json, size_t n, struct ocf_schema **out);
 /* Drop a reference: frees the schema when it was the last one. */
@@ -263,10 +290,11 @@ void ocf_schema_cache_free(struct ocf_schema_cache *c);  /* accepts NULL */
 
 /* The root type (owned by the schema). */
 const struct ocf_node *ocf_schema_root(const struct ocf_schema *s);
-/* The schema's Parsing Canonical Form (Avro 1.11 specification): two
- * schemas with the same form encode their data identically.  Owned by the
- * schema, NUL-terminated. */
-const char *ocf_schema_canonical(const struct ocf_schema *s);
+/* Whether two schemas encode their data identically, as avro-c's
+ * avro_schema_equal says: the same types, record names, field names,
+ * symbols and sizes, in the same order (doc, defaults, attribute order
+ * and white space do not count). */
+int ocf_schema_equal(const struct ocf_schema *a, const struct ocf_schema *b);
 /* Unqualified name of a full name ("a.b.RawDatum" -> "RawDatum"). */
 const char *ocf_short_name(const char *full_name);
 /* "record", "long", ... */
