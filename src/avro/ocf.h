@@ -233,7 +233,7 @@ sw_err ocf_sink_fd(void *arg, const void *p, size_t n);
  * schemas (avro_schema_equal); the tree below is built from its parse.
  * But a writer schema is anyone's input and avro-c is not hardened
  * against hostile input, so the JSON is first checked here, strictly and
- * within bounds, and avro-c sees only a schema that passed (see ocf.c).
+ * within bounds, and avro-c sees only a schema that passed (see schema.c).
  */
 enum ocf_type {
 	OCF_NULL = 0, OCF_BOOLEAN, OCF_INT, OCF_LONG, OCF_FLOAT, OCF_DOUBLE,
