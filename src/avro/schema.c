@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -702,6 +703,12 @@ compile_root(struct ocf_schema *s)
 	}
 }
 
+/* avro-c 1.11.1 keeps its last error message in one buffer for the whole
+ * process (Debian's build has no thread-local storage), and merges run in
+ * several threads: its parse and its message are taken under one lock.
+ * Parses are few (the readers' cache keeps them). */
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
 sw_err
 ocf_schema_parse(const char *json, size_t n, struct ocf_schema **out)
 {
@@ -712,9 +719,13 @@ ocf_schema_parse(const char *json, size_t n, struct ocf_schema **out)
 	*out = NULL;
 	if ((rc = schema_check(json, n)) != SW_OK)
 		return rc;
+	pthread_mutex_lock(&parse_lock);
 	if (avro_schema_from_json_length(json, n, &a) != 0)
-		return sw_seterr(SW_ERR_DATA, "avro-c cannot parse the schema: "
+		rc = sw_seterr(SW_ERR_DATA, "avro-c cannot parse the schema: "
 		    "%s", avro_strerror());
+	pthread_mutex_unlock(&parse_lock);
+	if (rc != SW_OK)
+		return rc;
 	s = xcalloc(1, sizeof(*s));
 	s->refs = 1;
 	s->avro = a;
