@@ -1,6 +1,6 @@
 /*
- * avro_merge.c - merge cold-tier raw files into one day file (see
- * avro_merge.h for the paths an input can take and for what a failure
+ * merge.c - merge cold-tier raw files into one day file (see
+ * merge.h for the paths an input can take and for what a failure
  * leaves in the output).
  *
  * Everything the merge produces goes through one output buffer (out_sink)
@@ -195,14 +195,12 @@ plan_make(const struct ocf_node *reader, const struct ocf_node *w,
 			    0)
 				break;
 		if (j == w->n) {
-			if (!reader->fields[i].has_default)
-				goto missing;
-			/* RawDatum's defaults are all null, first branch */
+			/* RawDatum's optional fields, its ["null", T]
+			 * unions, default to null; the others must be
+			 * there */
 			if (rt->type != OCF_UNION || rt->n == 0 ||
 			    rt->branches[0]->type != OCF_NULL)
-				return sw_seterr(SW_ERR_INTERNAL, "reader "
-				    "field '%s': only null defaults are "
-				    "supported", reader->fields[i].name);
+				goto missing;
 			continue;
 		}
 		for (k = 0; k < NVALUE; k++)
@@ -259,21 +257,21 @@ read_prim(enum ocf_type t, const unsigned char **p, const unsigned char *end,
 	case OCF_NULL:
 		return SW_OK;
 	case OCF_BOOLEAN:
-		return avro_get_boolean(p, end, &v->b);
+		return enc_get_boolean(p, end, &v->b);
 	case OCF_INT:
-		if (avro_get_int(p, end, &i32) != SW_OK)
+		if (enc_get_int(p, end, &i32) != SW_OK)
 			return SW_ERR_DATA;
 		v->l = i32;
 		return SW_OK;
 	case OCF_LONG:
-		return avro_get_long(p, end, &v->l);
+		return enc_get_long(p, end, &v->l);
 	case OCF_FLOAT:
-		return avro_get_float(p, end, &v->f);
+		return enc_get_float(p, end, &v->f);
 	case OCF_DOUBLE:
-		return avro_get_double(p, end, &v->d);
+		return enc_get_double(p, end, &v->d);
 	case OCF_BYTES:
 	case OCF_STRING:
-		return avro_get_bytes(p, end, &v->s, &v->n);
+		return enc_get_bytes(p, end, &v->s, &v->n);
 	default:
 		return sw_seterr(SW_ERR_INTERNAL, "not a primitive");
 	}
@@ -287,18 +285,18 @@ put_val(struct buf *b, const struct val *v)
 	double d = 0;
 	sw_err rc = SW_OK;
 
-	if (c->rbranch >= 0 && (rc = avro_put_union_index(b, c->rbranch)) !=
+	if (c->rbranch >= 0 && (rc = enc_put_union_index(b, c->rbranch)) !=
 	    SW_OK)
 		return rc;
 	switch (c->to) {
 	case OCF_NULL:
 		return SW_OK;
 	case OCF_BOOLEAN:
-		return avro_put_boolean(b, v->b);
+		return enc_put_boolean(b, v->b);
 	case OCF_INT:
-		return avro_put_int(b, (int32_t)v->l);
+		return enc_put_int(b, (int32_t)v->l);
 	case OCF_LONG:
-		return avro_put_long(b, v->l);
+		return enc_put_long(b, v->l);
 	case OCF_FLOAT:
 	case OCF_DOUBLE:
 		if (c->from == OCF_INT || c->from == OCF_LONG)
@@ -307,11 +305,11 @@ put_val(struct buf *b, const struct val *v)
 			d = v->f;
 		else
 			d = v->d;
-		return c->to == OCF_FLOAT ? avro_put_float(b, (float)d) :
-		    avro_put_double(b, d);
+		return c->to == OCF_FLOAT ? enc_put_float(b, (float)d) :
+		    enc_put_double(b, d);
 	case OCF_BYTES:
 	case OCF_STRING:
-		return avro_put_bytes(b, v->s, v->n);
+		return enc_put_bytes(b, v->s, v->n);
 	default:
 		return sw_seterr(SW_ERR_INTERNAL, "not a primitive");
 	}
@@ -340,7 +338,7 @@ resolve_record(const struct plan *pl, const struct ocf_node *reader,
 		t = wf->type;
 		br = 0;
 		if (t->type == OCF_UNION) {
-			if ((rc = avro_get_union_index(p, end, t->n, &br)) !=
+			if ((rc = enc_get_union_index(p, end, t->n, &br)) !=
 			    SW_OK)
 				goto bad;
 			t = t->branches[br];
@@ -357,7 +355,7 @@ resolve_record(const struct plan *pl, const struct ocf_node *reader,
 	}
 	for (i = 0; i < (int)reader->n; i++) {
 		if (pl->src[i] < 0)
-			rc = avro_put_union_index(out, 0);  /* null default */
+			rc = enc_put_union_index(out, 0);  /* null default */
 		else
 			rc = put_val(out, &vals[i]);
 		if (rc != SW_OK)
@@ -749,7 +747,6 @@ struct merge {
 	struct ocf_writer *w;
 	struct ocf_schema *reader; /* RawDatum, parsed */
 	struct ocf_schema_cache *schemas; /* inputs' schemas */
-	const char *raw_pcf;       /* its canonical form */
 
 	struct buf data;           /* a decompressed input block */
 	struct buf enc;            /* re-encoded records of an open block */
@@ -829,7 +826,6 @@ merge_alloc(sw_sink_fn fn, void *arg, struct merge **out)
 		merge_free(m);
 		return sw_adderr(SW_ERR_INTERNAL, "RawDatum schema");
 	}
-	m->raw_pcf = ocf_schema_canonical(m->reader);
 	m->schemas = ocf_schema_cache_new();
 	m->workers = sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	*out = m;
@@ -863,8 +859,7 @@ merge_new(sw_sink_fn fn, void *arg, const unsigned char *sync,
 static sw_err
 check_day_header(const struct merge *m, const struct ocf_reader *r)
 {
-	if (strcmp(ocf_schema_canonical(ocf_reader_schema(r)), m->raw_pcf) !=
-	    0)
+	if (!ocf_schema_equal(ocf_reader_schema(r), m->reader))
 		return sw_seterr(SW_ERR_DATA, "'%s': not a day file of "
 		    "swrepart: its schema is not RawDatum", ocf_reader_name(r));
 	if (ocf_reader_codec(r) != OCF_CODEC_SNAPPY)
@@ -1025,7 +1020,6 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	struct plan pl = { 0 };
 	struct ocf_block b;
 	uint64_t err_index = UINT64_MAX;   /* the block that failed */
-	const char *pcf;
 	int got = 0, queued, use_val = 0;
 	sw_err rc;
 
@@ -1037,8 +1031,7 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	if ((rc = ocf_reader_open(fd, name, OCF_TO_EOF, m->schemas, &r)) !=
 	    SW_OK)
 		goto out;
-	pcf = ocf_schema_canonical(ocf_reader_schema(r));
-	if (strcmp(pcf, m->raw_pcf) == 0)
+	if (ocf_schema_equal(ocf_reader_schema(r), m->reader))
 		fs.path = ocf_reader_codec(r) == OCF_CODEC_SNAPPY ?
 		    MERGE_PATH_RAW : MERGE_PATH_RECOMPRESS;
 	else if ((rc = plan_make(ocf_schema_root(m->reader),
@@ -1245,8 +1238,7 @@ merge_series_counts(int fd, const char *name, struct merge_count **out,
 	root = ocf_schema_root(raw);
 	if ((rc = ocf_reader_open(fd, name, OCF_TO_EOF, NULL, &r)) != SW_OK)
 		goto out;
-	if (strcmp(ocf_schema_canonical(ocf_reader_schema(r)),
-	    ocf_schema_canonical(raw)) != 0) {
+	if (!ocf_schema_equal(ocf_reader_schema(r), raw)) {
 		rc = sw_seterr(SW_ERR_DATA, "'%s': not a RawDatum file", name);
 		goto out;
 	}
@@ -1264,7 +1256,7 @@ merge_series_counts(int fd, const char *name, struct merge_count **out,
 			const char *sid;
 			size_t len, f;
 
-			if ((rc = avro_get_string(&p, end, &sid, &len)) !=
+			if ((rc = enc_get_string(&p, end, &sid, &len)) !=
 			    SW_OK)
 				break;
 			if (nruns == 0 || strlen(runs[nruns - 1].series) != len

@@ -1,5 +1,5 @@
 /*
- * avro_merge.h - merge cold-tier raw files into one day file.
+ * merge.h - merge cold-tier raw files into one day file.
  *
  * The output is one Avro object container with the RawDatum writer
  * schema, exactly ocf_rawdatum_schema, and the snappy codec, streamed to a
@@ -8,10 +8,11 @@
  * CRCs, block counts checked by walking the records) and:
  *
  *  - copied block by block without decoding ("raw") when its writer
- *    schema has RawDatum's Parsing Canonical Form (same full name, fields,
- *    types and order; doc, defaults, white space and attribute order may
- *    differ) and its codec is snappy: the compressed bytes are re-framed
- *    with the output's sync marker, as avro-tools concat does;
+ *    schema equals RawDatum's (ocf_schema_equal(): avro-c's
+ *    avro_schema_equal, so the same full name, fields, types and order;
+ *    doc, defaults, white space and attribute order may differ) and its
+ *    codec is snappy: the compressed bytes are re-framed with the
+ *    output's sync marker, as avro-tools concat does;
  *  - decompressed and compressed again whole ("recompressed") when the
  *    schema is RawDatum's but the codec is null or deflate;
  *  - otherwise decoded record by record with Avro schema resolution
@@ -20,6 +21,17 @@
  *    missing optional fields null, promotions int->long->float->double and
  *    string<->bytes, unions resolved branch by branch; then re-encoded in
  *    RawDatum's order.
+ *
+ * The resolution is the project's own, not avro-c's resolved writer
+ * (avro_resolved_writer_new + avro_value_read), because avro-c 1.11.1
+ * cannot read these files: it refuses a reader field that the writer
+ * lacks ("Reader field recordVersion doesn't appear in writer": default
+ * values are a TODO in its resolver), so every file written before a
+ * RawDatum field was added would be refused; it does not promote bytes
+ * to string; and it matches records by full name, so RawDatum in another
+ * namespace is refused.  Its generic values would also allocate per
+ * record, where the plan here decodes straight into the output buffer.
+ * (Tests check the resolved records against python3-avro's.)
  *
  * An input that is not a raw cold-tier file (its schema is not a record
  * named RawDatum, lacks seriesId, timeInSeconds, offsetInNanos or quality,

@@ -1,12 +1,29 @@
 /*
- * avro_ocf.h - Avro binary encoding, schemas, and a streaming Object
+ * ocf.h - Avro binary encoding, schemas, and a streaming Object
  * Container File writer and reader.
  *
- * avro-c's own writer picks its sync marker from srand(time(NULL)) and has
- * no way to write a block that is already encoded, so swrepart writes its
- * containers itself: the caller chooses the marker (tests and the
- * generator need byte-for-byte reproducible files) and can re-frame blocks
- * read from another container without decoding their records.
+ * What is avro-c's and what is ours.  avro-c (libavro, 1.11.1 on Debian
+ * 12) parses schemas and compares them (avro_schema_from_json_length,
+ * avro_schema_equal), behind a strict check of ours: a writer schema is
+ * anyone's input, and avro-c is not hardened against hostile input.  The
+ * rest is the project's own, each for a reason avro-c cannot serve:
+ *
+ *  - the container writer: avro-c's picks its sync marker from
+ *    srand(time(NULL)) and cannot write a block that is already encoded
+ *    or compressed, so swrepart writes its containers itself: the caller
+ *    chooses the marker (tests and the generator need byte-for-byte
+ *    reproducible files; a day file being extended keeps its own) and can
+ *    re-frame blocks read from another container without decoding them
+ *    (the merge's fast path);
+ *  - the container reader: avro-c's always decompresses and decodes, has
+ *    no way to hand out a raw block, reads from a FILE (not a bounded
+ *    range of a descriptor) and trusts the sizes it reads; this one reads
+ *    one block at a time from a descriptor, within hard limits;
+ *  - the checking walk of records (ocf_skip and the block count check):
+ *    every datum of every input is checked against its schema before it
+ *    is copied or decoded, with bounds on lengths, counts and nesting,
+ *    and much faster than decoding into avro-c's values;
+ *  - the binary encoding helpers (enc_*): avro-c's are internal.
  *
  * The writer streams to a sw_sink_fn (a file, a buffer or an upload);
  * it holds at most one block, so its memory is bounded by the block size
@@ -18,7 +35,7 @@
  * the records with the parsed writer schema), so the merge can copy
  * blocks without decoding them and still refuse a corrupt input.
  *
- * The avro_put_* / avro_get_* helpers implement the binary encoding of the
+ * The enc_put_* / enc_get_* helpers implement the binary encoding of the
  * Avro 1.11 specification ("Binary Encoding").  Writers append to a struct
  * buf; readers take a cursor (*p) and the end of the input, check every
  * length against it, and leave *p unchanged when they fail.
@@ -39,7 +56,7 @@
 /* Default uncompressed block size (avro-c's default as well). */
 #define OCF_DEFAULT_BLOCK_SIZE (16 * 1024)
 /* Longest encoding of a long: 64 bits in 7-bit groups. */
-#define AVRO_LONG_MAX_BYTES 10
+#define ENC_LONG_MAX_BYTES 10
 
 /*
  * The writer schema of the cold tier's raw files (COLD_TIER.md): record
@@ -51,30 +68,30 @@
 extern const char ocf_rawdatum_schema[];
 
 /* Branch indexes of the ["null", T] unions of RawDatum. */
-#define AVRO_UNION_NULL 0
-#define AVRO_UNION_VALUE 1
+#define ENC_UNION_NULL 0
+#define ENC_UNION_VALUE 1
 
 /* ---- binary encoding ---------------------------------------------------- */
 
 /* Zigzag varint of a long (1..10 bytes). */
-sw_err avro_put_long(struct buf *b, int64_t v);
+sw_err enc_put_long(struct buf *b, int64_t v);
 /* An int has the same encoding as a long (1..5 bytes). */
-sw_err avro_put_int(struct buf *b, int32_t v);
+sw_err enc_put_int(struct buf *b, int32_t v);
 /* bytes / string: a long length, then the n bytes (no NUL, no check that
  * a string is UTF-8). */
-sw_err avro_put_bytes(struct buf *b, const void *p, size_t n);
-sw_err avro_put_string(struct buf *b, const char *s, size_t n);
+sw_err enc_put_bytes(struct buf *b, const void *p, size_t n);
+sw_err enc_put_string(struct buf *b, const char *s, size_t n);
 /* 8 / 4 bytes, IEEE 754, little-endian. */
-sw_err avro_put_double(struct buf *b, double v);
-sw_err avro_put_float(struct buf *b, float v);
+sw_err enc_put_double(struct buf *b, double v);
+sw_err enc_put_float(struct buf *b, float v);
 /* One byte, 0 or 1 (any non-zero v writes 1). */
-sw_err avro_put_boolean(struct buf *b, int v);
+sw_err enc_put_boolean(struct buf *b, int v);
 /* The branch of a union, as a long; the branch's value follows (nothing
  * for null). */
-sw_err avro_put_union_index(struct buf *b, int64_t idx);
+sw_err enc_put_union_index(struct buf *b, int64_t idx);
 
-/* Encode v into out (AVRO_LONG_MAX_BYTES at least); returns the length. */
-size_t avro_encode_long(int64_t v, unsigned char *out);
+/* Encode v into out (ENC_LONG_MAX_BYTES at least); returns the length. */
+size_t enc_encode_long(int64_t v, unsigned char *out);
 
 /*
  * Decoders.  Each reads one value at *p (not past end), advances *p past
@@ -83,24 +100,24 @@ size_t avro_encode_long(int64_t v, unsigned char *out);
  * 10 bytes, or whose 10th byte carries more than the 64th bit, is
  * rejected; so is an int outside int32 and a boolean byte other than 0/1.
  */
-sw_err avro_get_long(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_long(const unsigned char **p, const unsigned char *end,
     int64_t *out);
-sw_err avro_get_int(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_int(const unsigned char **p, const unsigned char *end,
     int32_t *out);
 /* bytes / string: *data points into the input (not copied, not
  * NUL-terminated); a negative length or one past end is rejected. */
-sw_err avro_get_bytes(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_bytes(const unsigned char **p, const unsigned char *end,
     const unsigned char **data, size_t *n);
-sw_err avro_get_string(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_string(const unsigned char **p, const unsigned char *end,
     const char **s, size_t *n);
-sw_err avro_get_double(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_double(const unsigned char **p, const unsigned char *end,
     double *out);
-sw_err avro_get_float(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_float(const unsigned char **p, const unsigned char *end,
     float *out);
-sw_err avro_get_boolean(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_boolean(const unsigned char **p, const unsigned char *end,
     int *out);
 /* A union branch index, checked to be below nbranches. */
-sw_err avro_get_union_index(const unsigned char **p, const unsigned char *end,
+sw_err enc_get_union_index(const unsigned char **p, const unsigned char *end,
     size_t nbranches, size_t *out);
 
 /* ---- codecs ------------------------------------------------------------- */
@@ -209,8 +226,14 @@ sw_err ocf_sink_fd(void *arg, const void *p, size_t n);
  * A parsed Avro schema, enough to walk, skip and resolve data: every type
  * of the 1.11 specification, named types referenced by full name (so a
  * schema may be recursive).  Attributes that do not change the encoding
- * (doc, aliases, defaults' values, order, logicalType and any unknown
- * attribute) are dropped: a logical type reads as its underlying type.
+ * (doc, aliases, defaults, order, logicalType and any unknown attribute)
+ * are dropped: a logical type reads as its underlying type.
+ *
+ * avro-c parses the schema (avro_schema_from_json_length) and compares
+ * schemas (avro_schema_equal); the tree below is built from its parse.
+ * But a writer schema is anyone's input and avro-c is not hardened
+ * against hostile input, so the JSON is first checked here, strictly and
+ * within bounds, and avro-c sees only a schema that passed (see schema.c).
  */
 enum ocf_type {
 	OCF_NULL = 0, OCF_BOOLEAN, OCF_INT, OCF_LONG, OCF_FLOAT, OCF_DOUBLE,
@@ -223,7 +246,6 @@ struct ocf_node;
 struct ocf_field {
 	const char *name;
 	struct ocf_node *type;
-	int has_default;             /* the field declares a "default" */
 };
 
 struct ocf_node {
@@ -238,12 +260,17 @@ struct ocf_node {
 
 struct ocf_schema;
 
+/* The longest schema JSON taken (RawDatum's is 700 bytes). */
+#define OCF_MAX_SCHEMA (1024 * 1024)
+
 /*
- * Parse n bytes of schema JSON (a JSON object, array or string).  Invalid
- * JSON, an unknown type or reference, a name that is not an Avro name,
- * a union inside a union or a union with two branches of one type are
- * SW_ERR_DATA with a message saying what and where.  Free with
- * ocf_schema_free().
+ * Parse n bytes of schema JSON (a JSON object, array or string).  Before
+ * avro-c sees it, the JSON is checked: more than OCF_MAX_SCHEMA bytes,
+ * invalid JSON, nesting deeper than 64, an unknown type or reference, a
+ * name that is not an Avro name, a type defined twice, a field or symbol
+ * that appears twice, a union inside a union or a union with two branches
+ * of one type are SW_ERR_DATA with a message saying what and where; so is
+ * a schema that avro-c then refuses.  Free with ocf_schema_free().
  */
 sw_err ocf_schema_parse(const char *json, size_t n, struct ocf_schema **out);
 /* Drop a reference: frees the schema when it was the last one. */
@@ -263,10 +290,11 @@ void ocf_schema_cache_free(struct ocf_schema_cache *c);  /* accepts NULL */
 
 /* The root type (owned by the schema). */
 const struct ocf_node *ocf_schema_root(const struct ocf_schema *s);
-/* The schema's Parsing Canonical Form (Avro 1.11 specification): two
- * schemas with the same form encode their data identically.  Owned by the
- * schema, NUL-terminated. */
-const char *ocf_schema_canonical(const struct ocf_schema *s);
+/* Whether two schemas encode their data identically, as avro-c's
+ * avro_schema_equal says: the same types, record names, field names,
+ * symbols and sizes, in the same order (doc, defaults, attribute order
+ * and white space do not count). */
+int ocf_schema_equal(const struct ocf_schema *a, const struct ocf_schema *b);
 /* Unqualified name of a full name ("a.b.RawDatum" -> "RawDatum"). */
 const char *ocf_short_name(const char *full_name);
 /* "record", "long", ... */

@@ -508,8 +508,8 @@ struct record {
 static sw_err
 put_optional(struct buf *b, int present)
 {
-	return avro_put_union_index(b, present ? AVRO_UNION_VALUE :
-	    AVRO_UNION_NULL);
+	return enc_put_union_index(b, present ? ENC_UNION_VALUE :
+	    ENC_UNION_NULL);
 }
 
 static sw_err
@@ -523,9 +523,9 @@ put_field(struct buf *b, enum field f, const struct record *r)
 		buf_append(b, r->sid->data, r->sid->len);
 		return SW_OK;
 	case F_TIME:
-		return avro_put_long(b, r->t);
+		return enc_put_long(b, r->t);
 	case F_OFFSET:
-		return avro_put_long(b, r->ns);
+		return enc_put_long(b, r->ns);
 	case F_QUALITY:
 		buf_append(b, r->qual->data, r->qual->len);
 		return SW_OK;
@@ -533,29 +533,29 @@ put_field(struct buf *b, enum field f, const struct record *r)
 		set = r->type == GEN_TYPE_DOUBLE;
 		if ((rc = put_optional(b, set)) != SW_OK || !set)
 			return rc;
-		return avro_put_double(b, r->dv);
+		return enc_put_double(b, r->dv);
 	case F_STRING:
 	case F_JSON:
 		set = r->type == (f == F_STRING ? GEN_TYPE_STRING :
 		    GEN_TYPE_JSON);
 		if ((rc = put_optional(b, set)) != SW_OK || !set)
 			return rc;
-		return avro_put_string(b, r->sv, r->svn);
+		return enc_put_string(b, r->sv, r->svn);
 	case F_INTEGER:
 		set = r->type == GEN_TYPE_INTEGER;
 		if ((rc = put_optional(b, set)) != SW_OK || !set)
 			return rc;
-		return avro_put_int(b, r->iv);
+		return enc_put_int(b, r->iv);
 	case F_BOOLEAN:
 		set = r->type == GEN_TYPE_BOOLEAN;
 		if ((rc = put_optional(b, set)) != SW_OK || !set)
 			return rc;
-		return avro_put_boolean(b, r->bv);
+		return enc_put_boolean(b, r->bv);
 	case F_VERSION:
 		set = r->version > 0;
 		if ((rc = put_optional(b, set)) != SW_OK || !set)
 			return rc;
-		return avro_put_long(b, r->version);
+		return enc_put_long(b, r->version);
 	case F__COUNT:
 		break;
 	}
@@ -682,8 +682,8 @@ gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
 	g->obj.len = 0;
 	g->sid.len = 0;
 	g->qual.len = 0;
-	rc = avro_put_string(&g->sid, s->id, strlen(s->id));
-	if (!rc) rc = avro_put_string(&g->qual, quality_names[q],
+	rc = enc_put_string(&g->sid, s->id, strlen(s->id));
+	if (!rc) rc = enc_put_string(&g->qual, quality_names[q],
 	    strlen(quality_names[q]));
 	if (!rc) rc = ocf_writer_new(g->schema[variant].data, codec, sync,
 	    p->block_size, ocf_sink_buf, &g->obj, &ow);

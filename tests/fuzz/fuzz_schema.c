@@ -1,11 +1,13 @@
 /*
- * fuzz_schema.c - Avro schema parsing (ocf_schema_parse), its Parsing
- * Canonical Form, the validating walk (ocf_skip) and the merge's schema
- * resolution against RawDatum as the reader schema.
+ * fuzz_schema.c - Avro schema parsing (ocf_schema_parse: our check of
+ * the JSON, then avro-c's parse and the tree built from it), comparison
+ * (ocf_schema_equal: avro-c's avro_schema_equal), the validating walk
+ * (ocf_skip) and the merge's schema resolution against RawDatum as the
+ * reader schema.
  *
  * Input: the schema JSON, a NUL byte, then binary data for that schema.
- * Invariants: a parsed schema's canonical form parses again to the same
- * form; the records that ocf_skip walks, written as one block of a
+ * Invariants: a parsed schema equals itself parsed again, both ways, and
+ * its named types have full names; the records that ocf_skip walks, written as one block of a
  * container with that schema, are either refused by merge_add_file with a
  * data error or merged to a day that reads back with that many records.
  */
@@ -24,6 +26,28 @@
 #define MAX_RECORDS 64
 
 static const unsigned char sync_marker[OCF_SYNC_SIZE] = "fuzz-sync-marker";
+
+/* Every named type of the tree built from avro-c's parse has a full name
+ * (a recursive schema is walked to a bounded depth). */
+static void
+check_names(const struct ocf_node *t, int depth)
+{
+	size_t i;
+
+	if (depth > 70)
+		return;
+	if (t->type == OCF_RECORD || t->type == OCF_ENUM ||
+	    t->type == OCF_FIXED)
+		FUZZ_ASSERT(t->name != NULL && t->name[0] != '\0' &&
+		    t->name[strlen(t->name) - 1] != '.', "a %s without a "
+		    "full name", ocf_type_name(t->type));
+	for (i = 0; t->type == OCF_RECORD && i < t->n; i++)
+		check_names(t->fields[i].type, depth + 1);
+	for (i = 0; t->type == OCF_UNION && i < t->n; i++)
+		check_names(t->branches[i], depth + 1);
+	if (t->type == OCF_ARRAY || t->type == OCF_MAP)
+		check_names(t->items, depth + 1);
+}
 
 /* Write a container of the records and merge it into a day. */
 static void
@@ -80,7 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *rec = nul ? nul + 1 : data + size;
 	const unsigned char *p, *end = data + size;
 	struct ocf_schema *s = NULL, *s2 = NULL;
-	char *json, *canon;
+	char *json;
 	int64_t count = 0;
 
 	fuzz_init();
@@ -91,12 +115,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(json);
 		return 0;
 	}
-	canon = strdup(ocf_schema_canonical(s));
-	FUZZ_ASSERT(ocf_schema_parse(canon, strlen(canon), &s2) == SW_OK,
-	    "the canonical form '%s' does not parse: %s", canon, sw_errmsg());
-	FUZZ_ASSERT(strcmp(ocf_schema_canonical(s2), canon) == 0, "canonical "
-	    "form '%s' becomes '%s'", canon, ocf_schema_canonical(s2));
+	FUZZ_ASSERT(ocf_schema_parse(json, jlen, &s2) == SW_OK,
+	    "the schema does not parse twice: %s", sw_errmsg());
+	FUZZ_ASSERT(ocf_schema_equal(s, s2) && ocf_schema_equal(s2, s),
+	    "the schema parsed twice is not equal to itself");
 	ocf_schema_free(s2);
+	check_names(ocf_schema_root(s), 0);
 
 	for (p = rec; count < MAX_RECORDS && p < end; count++) {
 		const unsigned char *before = p;
@@ -113,7 +137,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	merge_records(json, count, rec, (size_t)(p - rec));
 	ocf_schema_free(s);
-	free(canon);
 	free(json);
 	return 0;
 }

@@ -47,18 +47,18 @@ test_long_roundtrip(void)
 	int bad = 0;
 
 	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-		avro_put_long(&b, vals[i]);
+		enc_put_long(&b, vals[i]);
 	for (i = 0; i < 20000; i++) {
 		/* xorshift64: values of every magnitude */
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		avro_put_long(&b, (int64_t)(x >> (i % 64)));
+		enc_put_long(&b, (int64_t)(x >> (i % 64)));
 	}
 	p = (const unsigned char *)b.data;
 	end = p + b.len;
 	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-		if (avro_get_long(&p, end, &got) != SW_OK || got != vals[i]) {
+		if (enc_get_long(&p, end, &got) != SW_OK || got != vals[i]) {
 			diag("value %" PRId64 " came back as %" PRId64, vals[i],
 			    got);
 			bad++;
@@ -69,7 +69,7 @@ test_long_roundtrip(void)
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		if (avro_get_long(&p, end, &got) != SW_OK ||
+		if (enc_get_long(&p, end, &got) != SW_OK ||
 		    got != (int64_t)(x >> (i % 64)))
 			bad++;
 	}
@@ -81,9 +81,9 @@ test_long_roundtrip(void)
 static int
 encodes_as(int64_t v, const char *hex)
 {
-	unsigned char out[AVRO_LONG_MAX_BYTES];
-	char got[2 * AVRO_LONG_MAX_BYTES + 1];
-	size_t n = avro_encode_long(v, out);
+	unsigned char out[ENC_LONG_MAX_BYTES];
+	char got[2 * ENC_LONG_MAX_BYTES + 1];
+	size_t n = enc_encode_long(v, out);
 
 	hex_encode(out, n, got);
 	if (strcmp(got, hex) != 0) {
@@ -124,32 +124,32 @@ test_long_rejects(void)
 	int bad = 0;
 
 	p = maxlong;
-	ok(avro_get_long(&p, maxlong + 10, &v) == SW_OK && v == INT64_MIN &&
+	ok(enc_get_long(&p, maxlong + 10, &v) == SW_OK && v == INT64_MIN &&
 	    p == maxlong + 10, "10-byte long with the 64th bit accepted");
 	for (n = 0; n < 10; n++) {
 		p = maxlong;
-		if (avro_get_long(&p, maxlong + n, &v) != SW_ERR_DATA ||
+		if (enc_get_long(&p, maxlong + n, &v) != SW_ERR_DATA ||
 		    p != maxlong)
 			bad++;
 	}
 	ok(bad == 0, "every truncation of a long rejected, cursor kept");
 	p = bit65;
-	ok(avro_get_long(&p, bit65 + 10, &v) == SW_ERR_DATA && p == bit65,
+	ok(enc_get_long(&p, bit65 + 10, &v) == SW_ERR_DATA && p == bit65,
 	    "long with a 65th bit rejected");
 	p = eleven;
-	ok(avro_get_long(&p, eleven + 11, &v) == SW_ERR_DATA && p == eleven,
+	ok(enc_get_long(&p, eleven + 11, &v) == SW_ERR_DATA && p == eleven,
 	    "11-byte long rejected");
 	ok(strstr(sw_errmsg(), "longer than 64 bits") != NULL,
 	    "message says why: '%s'", sw_errmsg());
 
-	avro_put_long(&b, (int64_t)INT32_MAX + 1);
+	enc_put_long(&b, (int64_t)INT32_MAX + 1);
 	p = (const unsigned char *)b.data;
-	ok(avro_get_int(&p, p + b.len, &i32) == SW_ERR_DATA,
+	ok(enc_get_int(&p, p + b.len, &i32) == SW_ERR_DATA,
 	    "int out of int32 range rejected");
 	b.len = 0;
-	avro_put_int(&b, INT32_MIN);
+	enc_put_int(&b, INT32_MIN);
 	p = (const unsigned char *)b.data;
-	ok(avro_get_int(&p, p + b.len, &i32) == SW_OK && i32 == INT32_MIN,
+	ok(enc_get_int(&p, p + b.len, &i32) == SW_OK && i32 == INT32_MIN,
 	    "INT32_MIN round trips as an int");
 	buf_release(&b);
 }
@@ -169,48 +169,48 @@ test_other_types(void)
 	uint64_t u1, u2;
 
 	for (k = 0; k < 6; k++)
-		avro_put_double(&b, dvals[k]);
-	avro_put_float(&b, 3.25f);
-	avro_put_boolean(&b, 7);
-	avro_put_boolean(&b, 0);
-	avro_put_string(&b, "h\0llo", 5);
-	avro_put_bytes(&b, "", 0);
-	avro_put_union_index(&b, 1);
+		enc_put_double(&b, dvals[k]);
+	enc_put_float(&b, 3.25f);
+	enc_put_boolean(&b, 7);
+	enc_put_boolean(&b, 0);
+	enc_put_string(&b, "h\0llo", 5);
+	enc_put_bytes(&b, "", 0);
+	enc_put_union_index(&b, 1);
 	p = (const unsigned char *)b.data;
 	end = p + b.len;
 	for (k = 0; k < 6; k++) {
-		good &= avro_get_double(&p, end, &d) == SW_OK;
+		good &= enc_get_double(&p, end, &d) == SW_OK;
 		memcpy(&u1, &d, 8);
 		memcpy(&u2, &dvals[k], 8);
 		good &= u1 == u2;
 	}
 	ok(good, "doubles round trip bit for bit");
-	ok(avro_get_float(&p, end, &f) == SW_OK && f == 3.25f, "float");
-	ok(avro_get_boolean(&p, end, &bv) == SW_OK && bv == 1 &&
-	    avro_get_boolean(&p, end, &bv) == SW_OK && bv == 0, "booleans");
-	ok(avro_get_string(&p, end, &s, &n) == SW_OK && n == 5 &&
+	ok(enc_get_float(&p, end, &f) == SW_OK && f == 3.25f, "float");
+	ok(enc_get_boolean(&p, end, &bv) == SW_OK && bv == 1 &&
+	    enc_get_boolean(&p, end, &bv) == SW_OK && bv == 0, "booleans");
+	ok(enc_get_string(&p, end, &s, &n) == SW_OK && n == 5 &&
 	    memcmp(s, "h\0llo", 5) == 0, "string with a NUL");
-	ok(avro_get_bytes(&p, end, &data, &n) == SW_OK && n == 0,
+	ok(enc_get_bytes(&p, end, &data, &n) == SW_OK && n == 0,
 	    "empty bytes");
-	ok(avro_get_union_index(&p, end, 2, &n) == SW_OK && n == 1 &&
+	ok(enc_get_union_index(&p, end, 2, &n) == SW_OK && n == 1 &&
 	    p == end, "union index");
 	ok(b.data[b.len] == '\0', "buffer stays NUL-terminated");
 
 	/* malformed */
 	p = &two;
-	ok(avro_get_boolean(&p, &two + 1, &bv) == SW_ERR_DATA && p == &two,
+	ok(enc_get_boolean(&p, &two + 1, &bv) == SW_ERR_DATA && p == &two,
 	    "boolean byte 2 rejected");
 	p = &two;
-	ok(avro_get_union_index(&p, &two + 1, 1, &n) == SW_ERR_DATA,
+	ok(enc_get_union_index(&p, &two + 1, 1, &n) == SW_ERR_DATA,
 	    "union branch past the union rejected");
 	p = &neg;
-	ok(avro_get_bytes(&p, &neg + 1, &data, &n) == SW_ERR_DATA && p == &neg,
+	ok(enc_get_bytes(&p, &neg + 1, &data, &n) == SW_ERR_DATA && p == &neg,
 	    "negative length rejected");
 	p = long5;
-	ok(avro_get_string(&p, long5 + 2, &s, &n) == SW_ERR_DATA && p == long5,
+	ok(enc_get_string(&p, long5 + 2, &s, &n) == SW_ERR_DATA && p == long5,
 	    "length past the end rejected");
 	p = dbl;
-	ok(avro_get_double(&p, dbl + 7, &d) == SW_ERR_DATA && p == dbl,
+	ok(enc_get_double(&p, dbl + 7, &d) == SW_ERR_DATA && p == dbl,
 	    "truncated double rejected");
 	buf_release(&b);
 }
@@ -227,33 +227,33 @@ encode_record(int i, struct buf *b)
 		snprintf(s, sizeof(s), "a\"b\\c-%d", i % 5);
 	else
 		snprintf(s, sizeof(s), "series-%d", i % 5);
-	avro_put_string(b, s, strlen(s));
-	avro_put_long(b, 1600000000 + (int64_t)i * 7);
-	avro_put_long(b, ((int64_t)i * 1000003) % 1000000000);
-	avro_put_string(b, i % 2 ? "BAD" : "GOOD", i % 2 ? 3 : 4);
+	enc_put_string(b, s, strlen(s));
+	enc_put_long(b, 1600000000 + (int64_t)i * 7);
+	enc_put_long(b, ((int64_t)i * 1000003) % 1000000000);
+	enc_put_string(b, i % 2 ? "BAD" : "GOOD", i % 2 ? 3 : 4);
 	/* doubleValue, stringValue, integerValue, booleanValue, jsonValue */
-	avro_put_union_index(b, i % 5 == 0);
+	enc_put_union_index(b, i % 5 == 0);
 	if (i % 5 == 0)
-		avro_put_double(b, (i + 0.5) * (i % 2 ? -1 : 1));
-	avro_put_union_index(b, i % 5 == 1);
+		enc_put_double(b, (i + 0.5) * (i % 2 ? -1 : 1));
+	enc_put_union_index(b, i % 5 == 1);
 	if (i % 5 == 1) {
 		snprintf(s, sizeof(s), "s%d", i);
-		avro_put_string(b, s, strlen(s));
+		enc_put_string(b, s, strlen(s));
 	}
-	avro_put_union_index(b, i % 5 == 2);
+	enc_put_union_index(b, i % 5 == 2);
 	if (i % 5 == 2)
-		avro_put_int(b, i % 7 == 0 ? INT32_MIN : i * 1000);
-	avro_put_union_index(b, i % 5 == 3);
+		enc_put_int(b, i % 7 == 0 ? INT32_MIN : i * 1000);
+	enc_put_union_index(b, i % 5 == 3);
 	if (i % 5 == 3)
-		avro_put_boolean(b, i & 1);
-	avro_put_union_index(b, i % 5 == 4);
+		enc_put_boolean(b, i & 1);
+	enc_put_union_index(b, i % 5 == 4);
 	if (i % 5 == 4) {
 		snprintf(s, sizeof(s), "{\"k\":%d}", i);
-		avro_put_string(b, s, strlen(s));
+		enc_put_string(b, s, strlen(s));
 	}
-	avro_put_union_index(b, i % 4 != 0);
+	enc_put_union_index(b, i % 4 != 0);
 	if (i % 4 != 0)
-		avro_put_long(b, INT64_MAX - i);
+		enc_put_long(b, INT64_MAX - i);
 }
 
 /* Record i as avro_tool.py dump prints it (sorted keys, compact). */
@@ -601,25 +601,25 @@ walk(const struct buf *file, const char *codec, struct walked *wk)
 	if (file->len < 4 || memcmp(p, OCF_MAGIC, 4) != 0)
 		return 0;
 	p += 4;
-	if (avro_get_long(&p, end, &n) != SW_OK || n != 2)
+	if (enc_get_long(&p, end, &n) != SW_OK || n != 2)
 		return 0;
 	while (n-- > 0) {
-		if (avro_get_string(&p, end, &k, &kn) != SW_OK ||
-		    avro_get_bytes(&p, end, &v, &vn) != SW_OK)
+		if (enc_get_string(&p, end, &k, &kn) != SW_OK ||
+		    enc_get_bytes(&p, end, &v, &vn) != SW_OK)
 			return 0;
 		if (kn == 10 && memcmp(k, "avro.codec", 10) == 0)
 			saw_codec = vn == strlen(codec) &&
 			    memcmp(v, codec, vn) == 0;
 	}
-	if (avro_get_long(&p, end, &n) != SW_OK || n != 0 || !saw_codec ||
+	if (enc_get_long(&p, end, &n) != SW_OK || n != 0 || !saw_codec ||
 	    end - p < OCF_SYNC_SIZE)
 		return 0;
 	sync = p;
 	p += OCF_SYNC_SIZE;
 	wk->header_end = p;
 	while (p < end && wk->blocks < 64) {
-		if (avro_get_long(&p, end, &count) != SW_OK ||
-		    avro_get_long(&p, end, &size) != SW_OK || size < 0 ||
+		if (enc_get_long(&p, end, &count) != SW_OK ||
+		    enc_get_long(&p, end, &size) != SW_OK || size < 0 ||
 		    end - p < size + OCF_SYNC_SIZE)
 			return 0;
 		wk->counts[wk->blocks] = count;
