@@ -157,7 +157,8 @@ prune(struct cache *c, uint64_t max, int have_max, double age, int have_age)
 	sw_err rc;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.max_size = have_max ? max : 0;
+	ev.have_max = have_max;
+	ev.max_size = max;
 	ev.have_age = have_age;
 	ev.older_than = age;
 	ev.evicted = pruned;

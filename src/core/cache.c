@@ -1499,7 +1499,7 @@ cache_evict(struct cache *c, struct cache_evict *ev)
 	/* least recently read first */
 	for (i = 0; i < n; i++) {
 		int old = ev->have_age && now - v[i].accessed >= ev->older_than;
-		int over = ev->max_size > 0 && ev->total > ev->max_size;
+		int over = ev->have_max && ev->total > ev->max_size;
 
 		if (!old && !over)
 			continue;

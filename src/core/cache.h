@@ -163,12 +163,13 @@ sw_err cache_day_drop(struct cache *c, int64_t src, const struct day *d);
 /*
  * Evict days, least recently read first: those not read for older_than
  * seconds (when have_age), then more until the days fit max_size (when
- * max_size > 0).  A day being built (its lock is held, in any process) is
+ * have_max; 0 evicts every day).  A day being built (its lock is held, in any process) is
  * kept, as is one busy() names (busy may be NULL).  Each day evicted is
  * counted ("evictions"), logged, and handed to evicted (may be NULL),
  * with old set when it went for its age.
  */
 struct cache_evict {
+	int have_max;
 	uint64_t max_size;
 	int have_age;
 	double older_than;

@@ -1804,6 +1804,7 @@ engine_evict(struct engine *e, int (*busy)(void *arg, const struct day *d),
 	if (e->cfg->cache_max_size == 0)
 		return SW_OK;
 	memset(&ev, 0, sizeof(ev));
+	ev.have_max = 1;
 	ev.max_size = e->cfg->cache_max_size;
 	ev.busy = evict_busy;
 	ev.arg = &b;
