@@ -319,6 +319,64 @@ test_evict(struct mnt *m, struct sw_config *cfg)
 	cfg->cache_max_size = 0;
 }
 
+/* ---- the layering: fuse/ reaches core/ only through engine.h ---- */
+
+static void
+test_layering(void)
+{
+	static const char *const files[] = {
+		"src/fuse/fs.c", "src/fuse/fs.h", "src/fuse/mnt.c",
+		"src/fuse/mnt.h", NULL
+	};
+	const char *top = getenv("top_srcdir");
+	char path[1024], line[1024];
+	int i, bad = 0, read = 0;
+
+	if (top == NULL)
+		top = ".";
+	for (i = 0; files[i] != NULL; i++) {
+		FILE *f;
+		int ln = 0;
+
+		snprintf(path, sizeof(path), "%s/%s", top, files[i]);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		read++;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			const char *p = line;
+
+			ln++;
+			if (strncmp(line, "#include \"core/", 15) == 0 &&
+			    strncmp(line, "#include \"core/engine.h\"", 24) != 0) {
+				diag("%s:%d: %s", files[i], ln, line);
+				bad++;
+			}
+			/* a call of the cache's API: cache_xxx( */
+			while ((p = strstr(p, "cache_")) != NULL) {
+				const char *q = p + 6;
+
+				while ((*q >= 'a' && *q <= 'z') || *q == '_')
+					q++;
+				if (*q == '(' && (p == line || !((p[-1] >= 'a' &&
+				    p[-1] <= 'z') || p[-1] == '_'))) {
+					diag("%s:%d: %s", files[i], ln, line);
+					bad++;
+				}
+				p = q;
+			}
+		}
+		fclose(f);
+	}
+	if (read == 0) {
+		tap_n++;
+		printf("ok %d - # SKIP the sources are not at '%s'\n", tap_n,
+		    top);
+		return;
+	}
+	ok(bad == 0, "src/fuse includes from core/ only engine.h and calls no "
+	    "cache_ function");
+}
+
 int
 main(void)
 {
@@ -372,6 +430,7 @@ main(void)
 	test_single_flight(m);
 	test_open(m);
 	test_evict(m, &cfg);
+	test_layering();
 	mnt_free(m);
 	config_release(&cfg);
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
