@@ -135,55 +135,42 @@ status(struct cache *c, const struct sw_config *cfg)
 	return 0;
 }
 
+static void
+pruned(void *arg, const struct cache_entry *e, int old)
+{
+	char ds[11], sz[32];
+
+	(void)arg;
+	day_format(&e->d, ds);
+	format_size(e->size, sz, sizeof(sz));
+	printf("%s: evicted (%s, %s)\n", ds, sz, old ? "not read for "
+	    "longer than --older-than" : "over --max-size");
+}
+
+/* The core's eviction (the mount's too), with what it did printed. */
 static int
 prune(struct cache *c, uint64_t max, int have_max, double age, int have_age)
 {
-	struct cache_entry *v;
-	size_t n, i, dropped = 0, busy = 0;
-	uint64_t total = 0, freed = 0;
-	double now = now_wall();
+	struct cache_evict ev;
+	size_t kept;
 	char sz[32];
 	sw_err rc;
 
-	if ((rc = cache_days(c, &v, &n)) != SW_OK)
+	memset(&ev, 0, sizeof(ev));
+	ev.have_max = have_max;
+	ev.max_size = max;
+	ev.have_age = have_age;
+	ev.older_than = age;
+	ev.evicted = pruned;
+	if ((rc = cache_evict(c, &ev)) != SW_OK)
 		return cmd_fail(rc);
-	for (i = 0; i < n; i++)
-		total += v[i].size;
-	/* Least recently read first. */
-	for (i = 0; i < n; i++) {
-		char ds[11];
-		int old = have_age && now - v[i].accessed >= age;
-		int over = have_max && total > max;
-
-		if (!old && !over)
-			continue;
-		day_format(&v[i].d, ds);
-		rc = cache_day_drop(c, v[i].src, &v[i].d);
-		if (rc == SW_ERR_EXISTS) {
-			log_notice("%s: being built: kept", ds);
-			busy++;
-			continue;
-		}
-		if (rc != SW_OK) {
-			free(v);
-			return cmd_fail(rc);
-		}
-		format_size(v[i].size, sz, sizeof(sz));
-		printf("%s: evicted (%s, %s)\n", ds, sz, old ? "not read for "
-		    "longer than --older-than" : "over --max-size");
-		cache_count(c, "evictions", 1);
-		total -= v[i].size;
-		freed += v[i].size;
-		dropped++;
-	}
-	format_size(freed, sz, sizeof(sz));
-	printf("%zu day%s evicted, %s freed; %zu day%s kept", dropped,
-	    dropped == 1 ? "" : "s", sz, n - dropped,
-	    n - dropped == 1 ? "" : "s");
-	format_size(total, sz, sizeof(sz));
+	kept = ev.days - ev.dropped;
+	format_size(ev.freed, sz, sizeof(sz));
+	printf("%zu day%s evicted, %s freed; %zu day%s kept", ev.dropped,
+	    ev.dropped == 1 ? "" : "s", sz, kept, kept == 1 ? "" : "s");
+	format_size(ev.total, sz, sizeof(sz));
 	printf(" (%s)\n", sz);
-	free(v);
-	return busy > 0 && have_max && total > max ? 1 : 0;
+	return ev.kept_busy > 0 && have_max && ev.total > max ? 1 : 0;
 }
 
 static sw_err

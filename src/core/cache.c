@@ -29,14 +29,43 @@
 
 #define SCHEMA_VERSION 4
 
+/*
+ * Connections and locks.
+ *
+ * The index is sqlite in WAL mode: readers do not wait for a writer nor
+ * writers for readers, and writers (in any process) take turns, each
+ * transaction short.  A connection serves one thread at a time: a thread
+ * takes one from the pool for the length of a public function (opening a
+ * new one if none is idle) and gives it back, so threads never wait for
+ * each other here, and a transaction never takes in another thread's
+ * statements.  Connections are opened SQLITE_OPEN_NOMUTEX for that reason.
+ *
+ * Lock order (a lock is only taken while holding those above it):
+ *   1. a day's build lock (flock of DIR/locks/S-DAY.lock; cache_day_lock):
+ *      held for a whole build, or a drop;
+ *   2. sqlite's write lock (BEGIN IMMEDIATE ... COMMIT): a few statements,
+ *      never a wait for a day lock inside it;
+ *   3. c->pool_mu: a leaf, held to push or pop a connection only, never
+ *      across sqlite or the file system.
+ * The busy timeout applies only to a connection's own thread; writes that
+ * may be skipped (a day's last read, counters, listings) wait at most
+ * BEST_EFFORT_MS for another writer.
+ */
+#define BUSY_MS 30000
+#define BEST_EFFORT_MS 100
+#define POOL_IDLE_MAX 16      /* idle connections kept open */
+
+struct conn {
+	sqlite3 *db;
+	struct conn *next;
+};
+
 struct cache {
 	char *dir;
-	sqlite3 *db;
-	/* One connection serves every thread of the process (sync builds
-	 * several days at once): a transaction must not take in another
-	 * thread's statements, so each public function holds this
-	 * (recursive: they call one another). */
-	pthread_mutex_t mu;
+	char *index;              /* DIR/index.sqlite */
+	pthread_mutex_t pool_mu;  /* lock 3 above: idle, nidle */
+	struct conn *idle;
+	size_t nidle;
 };
 
 static const char schema_sql[] =
@@ -90,18 +119,18 @@ static const char schema4_sql[] =
     "ALTER TABLE day ADD COLUMN md5 TEXT NOT NULL DEFAULT '';";
 
 static sw_err
-db_err(struct cache *c, const char *what)
+db_err(struct cache *c, sqlite3 *db, const char *what)
 {
 	return sw_seterr(SW_ERR_IO, "cache index '%s/index.sqlite': cannot "
-	    "%s: %s", c->dir, what, sqlite3_errmsg(c->db));
+	    "%s: %s", c->dir, what, sqlite3_errmsg(db));
 }
 
 static sw_err
-exec(struct cache *c, const char *sql)
+exec(struct cache *c, sqlite3 *db, const char *sql)
 {
 	char *msg = NULL;
 
-	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		sw_err rc = sw_seterr(SW_ERR_IO, "cache index '%s/index.sqlite'"
 		    ": %s", c->dir, msg ? msg : "error");
 
@@ -228,13 +257,155 @@ cache_default_dir(char *out, size_t len)
 	return SW_OK;
 }
 
+/* A new connection to the index: no symbolic link followed, no mutex of
+ * its own (one thread at a time uses it). */
+static sw_err
+db_open(struct cache *c, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	sw_err rc;
+
+	*out = NULL;
+	if (sqlite3_open_v2(c->index, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		rc = sw_seterr(SW_ERR_IO, "cannot open the cache index '%s': %s",
+		    c->index, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return rc;
+	}
+	sqlite3_busy_timeout(db, BUSY_MS);
+	if ((rc = exec(c, db, "PRAGMA synchronous=NORMAL; PRAGMA "
+	    "foreign_keys=ON;")) != SW_OK) {
+		sqlite3_close(db);
+		return rc;
+	}
+	*out = db;
+	return SW_OK;
+}
+
+/* A connection for this thread: an idle one, or a new one. */
+static sw_err
+db_get(struct cache *c, sqlite3 **out)
+{
+	struct conn *k;
+
+	pthread_mutex_lock(&c->pool_mu);
+	if ((k = c->idle) != NULL) {
+		c->idle = k->next;
+		c->nidle--;
+	}
+	pthread_mutex_unlock(&c->pool_mu);
+	if (k == NULL)
+		return db_open(c, out);
+	*out = k->db;
+	free(k);
+	return SW_OK;
+}
+
+/* Give a connection back (closed if enough are idle already). */
+static void
+db_put(struct cache *c, sqlite3 *db)
+{
+	struct conn *k;
+
+	if (db == NULL)
+		return;
+	if (!sqlite3_get_autocommit(db))
+		/* a transaction left open by a failure: not the next user's */
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_lock(&c->pool_mu);
+	if (c->nidle < POOL_IDLE_MAX) {
+		k = xcalloc(1, sizeof(*k));
+		k->db = db;
+		k->next = c->idle;
+		c->idle = k;
+		c->nidle++;
+		db = NULL;
+	}
+	pthread_mutex_unlock(&c->pool_mu);
+	sqlite3_close(db);
+}
+
+/* A public function's body: call on a connection of the pool. */
+#define ON_DB(c, call)                                          \
+	do {                                                    \
+		sqlite3 *db;                                    \
+		sw_err on_db_rc_;                               \
+		if ((on_db_rc_ = db_get((c), &db)) != SW_OK)    \
+			return on_db_rc_;                       \
+		on_db_rc_ = (call);                             \
+		db_put((c), db);                                \
+		return on_db_rc_;                               \
+	} while (0)
+
+/* The same for a write that may be skipped: it waits BEST_EFFORT_MS at
+ * most for another writer (then SW_ERR_IO, with a message). */
+#define ON_DB_SHORT(c, call)                                    \
+	do {                                                    \
+		sqlite3 *db;                                    \
+		sw_err on_db_rc_;                               \
+		if ((on_db_rc_ = db_get((c), &db)) != SW_OK)    \
+			return on_db_rc_;                       \
+		sqlite3_busy_timeout(db, BEST_EFFORT_MS);       \
+		on_db_rc_ = (call);                             \
+		sqlite3_busy_timeout(db, BUSY_MS);              \
+		db_put((c), db);                                \
+		return on_db_rc_;                               \
+	} while (0)
+
+static int
+db_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int version = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	return version;
+}
+
+/* WAL (it stays set in the file), and the schema made or upgraded. */
+static sw_err
+db_setup(struct cache *c, sqlite3 *db)
+{
+	int version;
+	sw_err rc;
+
+	rc = exec(c, db, "PRAGMA journal_mode=WAL");
+	version = db_version(db);
+	if (rc == SW_OK && version > SCHEMA_VERSION)
+		return sw_seterr(SW_ERR_CONFIG, "the cache index '%s' was made "
+		    "by a newer swrepart (schema %d > %d)", c->index, version,
+		    SCHEMA_VERSION);
+	if (rc != SW_OK || version == SCHEMA_VERSION)
+		return rc;
+	rc = exec(c, db, "BEGIN IMMEDIATE");
+	/* another process may have upgraded it meanwhile */
+	if (rc == SW_OK && (version = db_version(db)) < SCHEMA_VERSION) {
+		rc = exec(c, db, schema_sql);
+		if (rc == SW_OK)
+			rc = exec(c, db, schema4_sql);
+		if (rc == SW_OK)
+			rc = exec(c, db, "PRAGMA user_version=4");
+	}
+	if (rc == SW_OK)
+		rc = exec(c, db, "COMMIT");
+	else
+		exec(c, db, "ROLLBACK");
+	return rc;
+}
+
 sw_err
 cache_open(const struct sw_config *cfg, struct cache **out)
 {
 	struct cache *c;
 	char path[PATH_MAX];
-	int version = 0;
-	sqlite3_stmt *st;
+	sqlite3 *db = NULL;
+	int fd;
 	sw_err rc;
 
 	*out = NULL;
@@ -248,66 +419,24 @@ cache_open(const struct sw_config *cfg, struct cache **out)
 	if ((rc = cache_dir_private(path)) != SW_OK)
 		return rc;
 	c = xcalloc(1, sizeof(*c));
-	{
-		pthread_mutexattr_t ma;
-
-		pthread_mutexattr_init(&ma);
-		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-		pthread_mutex_init(&c->mu, &ma);
-		pthread_mutexattr_destroy(&ma);
-	}
+	pthread_mutex_init(&c->pool_mu, NULL);
 	c->dir = xstrdup(path);
 	snprintf(path, sizeof(path), "%s/index.sqlite", c->dir);
-	{
-		/* sqlite creates its files 0644 by default: not here. */
-		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
-
-		if (fd >= 0)
-			close(fd);
-	}
-	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		rc = sw_seterr(SW_ERR_IO, "cannot open the cache index '%s': %s",
-		    path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
-		cache_close(c);
-		return rc;
-	}
-	sqlite3_busy_timeout(c->db, 30000);
-	rc = exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	    "PRAGMA foreign_keys=ON;");
-	if (rc == SW_OK && sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1,
-	    &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			version = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	if (rc == SW_OK && version > SCHEMA_VERSION)
-		rc = sw_seterr(SW_ERR_CONFIG, "the cache index '%s' was made by "
-		    "a newer swrepart (schema %d > %d)", path, version,
-		    SCHEMA_VERSION);
-	if (rc == SW_OK && version < SCHEMA_VERSION) {
-		rc = exec(c, "BEGIN IMMEDIATE");
-		/* another process may have upgraded it meanwhile */
-		if (rc == SW_OK && sqlite3_prepare_v2(c->db, "PRAGMA "
-		    "user_version", -1, &st, NULL) == SQLITE_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW)
-				version = sqlite3_column_int(st, 0);
-			sqlite3_finalize(st);
-		}
-		if (rc == SW_OK && version < SCHEMA_VERSION)
-			rc = exec(c, schema_sql);
-		if (rc == SW_OK && version < SCHEMA_VERSION)
-			rc = exec(c, schema4_sql);
-		if (rc == SW_OK)
-			rc = exec(c, "PRAGMA user_version=4; COMMIT");
-		else
-			exec(c, "ROLLBACK");
-	}
+	c->index = xstrdup(path);
+	/* sqlite creates its files 0644 by default: not here (its -wal and
+	 * -shm files take the index's mode). */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) >= 0)
+		close(fd);
+	rc = db_open(c, &db);
+	if (rc == SW_OK)
+		rc = db_setup(c, db);
 	if (rc != SW_OK) {
+		sqlite3_close(db);
 		cache_close(c);
 		return rc;
 	}
+	db_put(c, db);
 	*out = c;
 	return SW_OK;
 }
@@ -317,9 +446,15 @@ cache_close(struct cache *c)
 {
 	if (c == NULL)
 		return;
-	if (c->db != NULL)
-		sqlite3_close(c->db);
-	pthread_mutex_destroy(&c->mu);
+	while (c->idle != NULL) {
+		struct conn *k = c->idle;
+
+		c->idle = k->next;
+		sqlite3_close(k->db);
+		free(k);
+	}
+	pthread_mutex_destroy(&c->pool_mu);
+	free(c->index);
 	free(c->dir);
 	free(c);
 }
@@ -331,34 +466,34 @@ cache_dir(const struct cache *c)
 }
 
 static sw_err
-cache_source_locked(struct cache *c, const char *url, const char *prefix,
+db_source(struct cache *c, sqlite3 *db, const char *url, const char *prefix,
     const char *type, int64_t *out)
 {
 	sqlite3_stmt *st = NULL;
 	sw_err rc = SW_OK;
 
-	if (sqlite3_prepare_v2(c->db, "INSERT INTO source (url, prefix, type) "
+	if (sqlite3_prepare_v2(db, "INSERT INTO source (url, prefix, type) "
 	    "VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", -1, &st, NULL) !=
 	    SQLITE_OK)
-		return db_err(c, "add a source");
+		return db_err(c, db, "add a source");
 	sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_err(c, "add a source");
+		rc = db_err(c, db, "add a source");
 	sqlite3_finalize(st);
 	if (rc != SW_OK)
 		return rc;
-	if (sqlite3_prepare_v2(c->db, "SELECT id FROM source WHERE url = ?1 "
+	if (sqlite3_prepare_v2(db, "SELECT id FROM source WHERE url = ?1 "
 	    "AND prefix = ?2 AND type = ?3", -1, &st, NULL) != SQLITE_OK)
-		return db_err(c, "find a source");
+		return db_err(c, db, "find a source");
 	sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
 	else
-		rc = db_err(c, "find a source");
+		rc = db_err(c, db, "find a source");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -369,6 +504,28 @@ day_str(const struct day *d, char out[11])
 	day_format(d, out);
 }
 
+/* DIR/days/S/YYYY/MM: where a day's generations are. */
+static void
+day_dir(const struct cache *c, int64_t src, const struct day *d, char *out,
+    size_t len)
+{
+	snprintf(out, len, "%s/days/%lld/%04d/%02d", c->dir, (long long)src,
+	    d->year, d->month);
+}
+
+/* The paths of generation gen of a day (nothing created: a lookup). */
+static void
+day_paths(const struct cache *c, int64_t src, const struct day *d,
+    int64_t gen, char *avro, char *index, size_t len)
+{
+	char dir[PATH_MAX];
+
+	day_dir(c, src, d, dir, sizeof(dir));
+	snprintf(avro, len, "%s/%02d.%lld.avro", dir, d->day, (long long)gen);
+	snprintf(index, len, "%s/%02d.%lld.timeseries.txt", dir, d->day,
+	    (long long)gen);
+}
+
 sw_err
 cache_day_paths(struct cache *c, int64_t src, const struct day *d,
     int64_t gen, char *avro, char *index, size_t len)
@@ -376,18 +533,15 @@ cache_day_paths(struct cache *c, int64_t src, const struct day *d,
 	char dir[PATH_MAX];
 	sw_err rc;
 
-	snprintf(dir, sizeof(dir), "%s/days/%lld/%04d/%02d", c->dir,
-	    (long long)src, d->year, d->month);
+	day_dir(c, src, d, dir, sizeof(dir));
 	if ((rc = mkdir_private(dir)) != SW_OK)
 		return rc;
-	snprintf(avro, len, "%s/%02d.%lld.avro", dir, d->day, (long long)gen);
-	snprintf(index, len, "%s/%02d.%lld.timeseries.txt", dir, d->day,
-	    (long long)gen);
+	day_paths(c, src, d, gen, avro, index, len);
 	return SW_OK;
 }
 
 static sw_err
-cache_day_get_locked(struct cache *c, int64_t src, const struct day *d,
+db_day_get(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
     struct cache_day *out)
 {
 	sqlite3_stmt *st;
@@ -396,11 +550,11 @@ cache_day_get_locked(struct cache *c, int64_t src, const struct day *d,
 
 	memset(out, 0, sizeof(*out));
 	day_str(d, ds);
-	if (sqlite3_prepare_v2(c->db, "SELECT gen, size, records, objects, "
+	if (sqlite3_prepare_v2(db, "SELECT gen, size, records, objects, "
 	    "series, built, md5 FROM day WHERE source = ?1 AND day = ?2", -1,
 	    &st,
 	    NULL) != SQLITE_OK)
-		return db_err(c, "read a day");
+		return db_err(c, db, "read a day");
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
 	switch (sqlite3_step(st)) {
@@ -418,17 +572,17 @@ cache_day_get_locked(struct cache *c, int64_t src, const struct day *d,
 	case SQLITE_DONE:
 		break;
 	default:
-		rc = db_err(c, "read a day");
+		rc = db_err(c, db, "read a day");
 	}
 	sqlite3_finalize(st);
 	if (rc == SW_OK && out->exists)
-		rc = cache_day_paths(c, src, d, out->gen, out->file, out->index,
+		day_paths(c, src, d, out->gen, out->file, out->index,
 		    sizeof(out->file));
 	return rc;
 }
 
 static sw_err
-read_objs(struct cache *c, const char *sql, int64_t src, const struct day *d,
+read_objs(struct cache *c, sqlite3 *db, const char *sql, int64_t src, const struct day *d,
     struct cache_obj **out, char ***reasons, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -441,8 +595,8 @@ read_objs(struct cache *c, const char *sql, int64_t src, const struct day *d,
 	*out = NULL;
 	*n = 0;
 	day_str(d, ds);
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_err(c, "read a day's objects");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, db, "read a day's objects");
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -472,7 +626,7 @@ read_objs(struct cache *c, const char *sql, int64_t src, const struct day *d,
 	sqlite3_finalize(st);
 	if (s != SQLITE_DONE) {
 		cache_objs_free(o, cnt);
-		return db_err(c, "read a day's objects");
+		return db_err(c, db, "read a day's objects");
 	}
 	*out = o;
 	*n = cnt;
@@ -482,19 +636,19 @@ read_objs(struct cache *c, const char *sql, int64_t src, const struct day *d,
 }
 
 static sw_err
-cache_day_objects_locked(struct cache *c, int64_t src, const struct day *d,
+db_day_objects(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
     struct cache_obj **out, size_t *n)
 {
-	return read_objs(c, "SELECT key, etag, size, off, len, records FROM "
+	return read_objs(c, db, "SELECT key, etag, size, off, len, records FROM "
 	    "day_object WHERE source = ?1 AND day = ?2 ORDER BY key", src, d,
 	    out, NULL, n);
 }
 
 static sw_err
-cache_day_bad_locked(struct cache *c, int64_t src, const struct day *d,
+db_day_bad(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
     struct cache_obj **out, char ***reasons, size_t *n)
 {
-	return read_objs(c, "SELECT key, etag, size, reason FROM bad_object "
+	return read_objs(c, db, "SELECT key, etag, size, reason FROM bad_object "
 	    "WHERE source = ?1 AND day = ?2 ORDER BY key", src, d, out,
 	    reasons, n);
 }
@@ -514,7 +668,7 @@ cache_objs_free(struct cache_obj *o, size_t n)
 /* Step st (prepared, bound) to its end, collecting column 0 as strings;
  * st is finalized. */
 static sw_err
-read_strings(struct cache *c, sqlite3_stmt *st, const char *what,
+read_strings(struct cache *c, sqlite3 *db, sqlite3_stmt *st, const char *what,
     char ***out, size_t *n)
 {
 	char **v = NULL;
@@ -533,7 +687,7 @@ read_strings(struct cache *c, sqlite3_stmt *st, const char *what,
 		while (cnt > 0)
 			free(v[--cnt]);
 		free(v);
-		return db_err(c, what);
+		return db_err(c, db, what);
 	}
 	*out = v;
 	*n = cnt;
@@ -541,7 +695,7 @@ read_strings(struct cache *c, sqlite3_stmt *st, const char *what,
 }
 
 static sw_err
-cache_day_series_locked(struct cache *c, int64_t src, const struct day *d,
+db_day_series(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
     char ***out, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -550,26 +704,26 @@ cache_day_series_locked(struct cache *c, int64_t src, const struct day *d,
 	*out = NULL;
 	*n = 0;
 	day_str(d, ds);
-	if (sqlite3_prepare_v2(c->db, "SELECT series FROM day_series WHERE "
+	if (sqlite3_prepare_v2(db, "SELECT series FROM day_series WHERE "
 	    "source = ?1 AND day = ?2 ORDER BY series", -1, &st, NULL) !=
 	    SQLITE_OK)
-		return db_err(c, "read a day's series");
+		return db_err(c, db, "read a day's series");
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
-	return read_strings(c, st, "read a day's series", out, n);
+	return read_strings(c, db, st, "read a day's series", out, n);
 }
 
 static sw_err
-step_done(struct cache *c, sqlite3_stmt *st, const char *what)
+step_done(struct cache *c, sqlite3 *db, sqlite3_stmt *st, const char *what)
 {
 	int s = sqlite3_step(st);
 
 	sqlite3_reset(st);
-	return s == SQLITE_DONE ? SW_OK : db_err(c, what);
+	return s == SQLITE_DONE ? SW_OK : db_err(c, db, what);
 }
 
 static sw_err
-cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
+db_day_commit(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
     const struct cache_commit *cm)
 {
 	struct cache_day old;
@@ -579,9 +733,9 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 	sw_err rc;
 
 	day_str(d, ds);
-	if ((rc = exec(c, "BEGIN IMMEDIATE")) != SW_OK)
+	if ((rc = exec(c, db, "BEGIN IMMEDIATE")) != SW_OK)
 		return rc;
-	if ((rc = cache_day_get(c, src, d, &old)) != SW_OK)
+	if ((rc = db_day_get(c, db, src, d, &old)) != SW_OK)
 		goto fail;
 	if (cm->replace) {
 		static const char *const wipe[] = {
@@ -591,24 +745,24 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 		};
 
 		for (i = 0; i < 3 && rc == SW_OK; i++) {
-			if (sqlite3_prepare_v2(c->db, wipe[i], -1, &st, NULL) !=
+			if (sqlite3_prepare_v2(db, wipe[i], -1, &st, NULL) !=
 			    SQLITE_OK) {
-				rc = db_err(c, "replace a day");
+				rc = db_err(c, db, "replace a day");
 				break;
 			}
 			sqlite3_bind_int64(st, 1, src);
 			sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
-			rc = step_done(c, st, "replace a day");
+			rc = step_done(c, db, st, "replace a day");
 			sqlite3_finalize(st);
 			st = NULL;
 		}
 		if (rc != SW_OK)
 			goto fail;
 	}
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO day_object "
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO day_object "
 	    "(source, day, key, etag, size, off, len, records) VALUES (?1, ?2,"
 	    " ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(c, "record objects");
+		rc = db_err(c, db, "record objects");
 		goto fail;
 	}
 	for (i = 0; i < cm->nadded && rc == SW_OK; i++) {
@@ -620,32 +774,32 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 		sqlite3_bind_int64(st, 6, (sqlite3_int64)cm->added[i].off);
 		sqlite3_bind_int64(st, 7, (sqlite3_int64)cm->added[i].len);
 		sqlite3_bind_int64(st, 8, (sqlite3_int64)cm->added[i].records);
-		rc = step_done(c, st, "record objects");
+		rc = step_done(c, db, st, "record objects");
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != SW_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO day_series "
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO day_series "
 	    "(source, day, series) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
 	    SQLITE_OK) {
-		rc = db_err(c, "record series");
+		rc = db_err(c, db, "record series");
 		goto fail;
 	}
 	for (i = 0; i < cm->nseries && rc == SW_OK; i++) {
 		sqlite3_bind_int64(st, 1, src);
 		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, cm->series[i], -1, SQLITE_STATIC);
-		rc = step_done(c, st, "record series");
+		rc = step_done(c, db, st, "record series");
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != SW_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO bad_object "
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO bad_object "
 	    "(source, day, key, etag, size, reason, seen) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(c, "record bad objects");
+		rc = db_err(c, db, "record bad objects");
 		goto fail;
 	}
 	for (i = 0; i < cm->nbad && rc == SW_OK; i++) {
@@ -656,18 +810,18 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)cm->bad[i].size);
 		sqlite3_bind_text(st, 6, cm->bad_reasons[i], -1, SQLITE_STATIC);
 		sqlite3_bind_double(st, 7, (double)time(NULL));
-		rc = step_done(c, st, "record bad objects");
+		rc = step_done(c, db, st, "record bad objects");
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != SW_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO day (source, "
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO day (source, "
 	    "day, gen, size, records, objects, series, built, md5) VALUES (?1,"
 	    " ?2, ?3, ?4, ?5, (SELECT count(*) FROM day_object WHERE source = "
 	    "?1 AND day = ?2), (SELECT count(*) FROM day_series WHERE source ="
 	    " ?1 AND day = ?2), ?6, ?7)", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(c, "record a day");
+		rc = db_err(c, db, "record a day");
 		goto fail;
 	}
 	sqlite3_bind_int64(st, 1, src);
@@ -683,12 +837,12 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 		sqlite3_bind_double(st, 6, (double)ts.tv_sec +
 		    (double)ts.tv_nsec / 1e9);
 	}
-	rc = step_done(c, st, "record a day");
+	rc = step_done(c, db, st, "record a day");
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != SW_OK)
 		goto fail;
-	if ((rc = exec(c, "COMMIT")) != SW_OK)
+	if ((rc = exec(c, db, "COMMIT")) != SW_OK)
 		goto fail;
 	/* The new generation is current: the old one can go. */
 	if (old.exists && old.gen != cm->gen) {
@@ -697,7 +851,7 @@ cache_day_commit_locked(struct cache *c, int64_t src, const struct day *d,
 	}
 	return SW_OK;
 fail:
-	exec(c, "ROLLBACK");
+	exec(c, db, "ROLLBACK");
 	return rc;
 }
 
@@ -809,7 +963,7 @@ staging_stale(const char *name)
 }
 
 static sw_err
-cache_cleanup_locked(struct cache *c)
+db_cleanup(struct cache *c, sqlite3 *db)
 {
 	char path[PATH_MAX];
 	DIR *d;
@@ -890,7 +1044,7 @@ cache_cleanup_locked(struct cache *c)
 					if (cache_day_trylock(c, src, &dd,
 					    &lockfd) != SW_OK)
 						continue;
-					if (cache_day_get(c, src, &dd, &cd) ==
+					if (db_day_get(c, db, src, &dd, &cd) ==
 					    SW_OK && (!cd.exists ||
 					    cd.gen != gen)) {
 						log_info("removing '%s': no "
@@ -911,7 +1065,7 @@ cache_cleanup_locked(struct cache *c)
 }
 
 static sw_err
-cache_series_list_get_locked(struct cache *c, const char *endpoint, const char *type,
+db_series_list_get(struct cache *c, sqlite3 *db, const char *endpoint, const char *type,
     double max_age, char ***out, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -919,9 +1073,9 @@ cache_series_list_get_locked(struct cache *c, const char *endpoint, const char *
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(c->db, "SELECT fetched FROM series_list WHERE "
+	if (sqlite3_prepare_v2(db, "SELECT fetched FROM series_list WHERE "
 	    "endpoint = ?1 AND type = ?2", -1, &st, NULL) != SQLITE_OK)
-		return db_err(c, "read the time series list");
+		return db_err(c, db, "read the time series list");
 	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -929,73 +1083,73 @@ cache_series_list_get_locked(struct cache *c, const char *endpoint, const char *
 	sqlite3_finalize(st);
 	if (fetched < 0 || (double)time(NULL) - fetched > max_age)
 		return SW_ERR_NOTFOUND;
-	if (sqlite3_prepare_v2(c->db, "SELECT series FROM series_list_member "
+	if (sqlite3_prepare_v2(db, "SELECT series FROM series_list_member "
 	    "WHERE endpoint = ?1 AND type = ?2 ORDER BY series", -1, &st,
 	    NULL) != SQLITE_OK)
-		return db_err(c, "read the time series list");
+		return db_err(c, db, "read the time series list");
 	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-	return read_strings(c, st, "read the time series list", out, n);
+	return read_strings(c, db, st, "read the time series list", out, n);
 }
 
 static sw_err
-cache_series_list_put_locked(struct cache *c, const char *endpoint, const char *type,
+db_series_list_put(struct cache *c, sqlite3 *db, const char *endpoint, const char *type,
     char *const *ids, size_t n)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
 	sw_err rc;
 
-	if ((rc = exec(c, "BEGIN IMMEDIATE")) != SW_OK)
+	if ((rc = exec(c, db, "BEGIN IMMEDIATE")) != SW_OK)
 		return rc;
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM series_list_member WHERE "
+	if (sqlite3_prepare_v2(db, "DELETE FROM series_list_member WHERE "
 	    "endpoint = ?1 AND type = ?2", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(c, "store the time series list");
+		rc = db_err(c, db, "store the time series list");
 		goto fail;
 	}
 	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-	rc = step_done(c, st, "store the time series list");
+	rc = step_done(c, db, st, "store the time series list");
 	sqlite3_finalize(st);
 	if (rc != SW_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO series_list_member"
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO series_list_member"
 	    " (endpoint, type, series) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
 	    SQLITE_OK) {
-		rc = db_err(c, "store the time series list");
+		rc = db_err(c, db, "store the time series list");
 		goto fail;
 	}
 	for (i = 0; i < n && rc == SW_OK; i++) {
 		sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, ids[i], -1, SQLITE_STATIC);
-		rc = step_done(c, st, "store the time series list");
+		rc = step_done(c, db, st, "store the time series list");
 	}
 	sqlite3_finalize(st);
 	if (rc != SW_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO series_list "
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO series_list "
 	    "(endpoint, type, fetched) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
 	    SQLITE_OK) {
-		rc = db_err(c, "store the time series list");
+		rc = db_err(c, db, "store the time series list");
 		goto fail;
 	}
 	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 3, (double)time(NULL));
-	rc = step_done(c, st, "store the time series list");
+	rc = step_done(c, db, st, "store the time series list");
 	sqlite3_finalize(st);
 	if (rc != SW_OK)
 		goto fail;
-	return exec(c, "COMMIT");
+	return exec(c, db, "COMMIT");
 fail:
-	exec(c, "ROLLBACK");
+	exec(c, db, "ROLLBACK");
 	return rc;
 }
 
 
 static sw_err
-cache_listing_get_locked(struct cache *c, int64_t src, const char *path,
+db_listing_get(struct cache *c, sqlite3 *db, int64_t src, const char *path,
     double max_age, long **vals, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -1003,10 +1157,10 @@ cache_listing_get_locked(struct cache *c, int64_t src, const char *path,
 
 	*vals = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(c->db, "SELECT vals FROM listing WHERE "
+	if (sqlite3_prepare_v2(db, "SELECT vals FROM listing WHERE "
 	    "source = ?1 AND path = ?2 AND fetched >= ?3", -1, &st, NULL) !=
 	    SQLITE_OK)
-		return db_err(c, "read a listing");
+		return db_err(c, db, "read a listing");
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 3, now_wall() - max_age);
@@ -1034,7 +1188,7 @@ cache_listing_get_locked(struct cache *c, int64_t src, const char *path,
 }
 
 static sw_err
-cache_listing_put_locked(struct cache *c, int64_t src, const char *path,
+db_listing_put(struct cache *c, sqlite3 *db, int64_t src, const char *path,
     const long *vals, size_t n)
 {
 	sqlite3_stmt *st;
@@ -1045,68 +1199,68 @@ cache_listing_put_locked(struct cache *c, int64_t src, const char *path,
 	buf_init(&b);
 	for (i = 0; i < n; i++)
 		buf_printf(&b, "%s%ld", i ? " " : "", vals[i]);
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO listing (source, "
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO listing (source, "
 	    "path, fetched, vals) VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) !=
 	    SQLITE_OK) {
 		buf_release(&b);
-		return db_err(c, "record a listing");
+		return db_err(c, db, "record a listing");
 	}
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 3, now_wall());
 	sqlite3_bind_text(st, 4, b.data ? b.data : "", -1, SQLITE_STATIC);
-	rc = step_done(c, st, "record a listing");
+	rc = step_done(c, db, st, "record a listing");
 	sqlite3_finalize(st);
 	buf_release(&b);
 	return rc;
 }
 
 static sw_err
-cache_day_touch_locked(struct cache *c, int64_t src, const struct day *d)
+db_day_touch(struct cache *c, sqlite3 *db, int64_t src, const struct day *d)
 {
 	sqlite3_stmt *st;
 	char ds[11];
 	sw_err rc;
 
 	day_str(d, ds);
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO day_access "
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO day_access "
 	    "(source, day, accessed) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
 	    SQLITE_OK)
-		return db_err(c, "record a read");
+		return db_err(c, db, "record a read");
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 3, now_wall());
-	rc = step_done(c, st, "record a read");
+	rc = step_done(c, db, st, "record a read");
 	sqlite3_finalize(st);
 	return rc;
 }
 
 static sw_err
-cache_count_locked(struct cache *c, const char *name, int64_t add)
+db_count(struct cache *c, sqlite3 *db, const char *name, int64_t add)
 {
 	sqlite3_stmt *st;
 	sw_err rc;
 
-	if (sqlite3_prepare_v2(c->db, "INSERT INTO counter (name, value) "
+	if (sqlite3_prepare_v2(db, "INSERT INTO counter (name, value) "
 	    "VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value + "
 	    "?2", -1, &st, NULL) != SQLITE_OK)
-		return db_err(c, "count");
+		return db_err(c, db, "count");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, add);
-	rc = step_done(c, st, "count");
+	rc = step_done(c, db, st, "count");
 	sqlite3_finalize(st);
 	return rc;
 }
 
 static sw_err
-cache_counter_locked(struct cache *c, const char *name, int64_t *out)
+db_counter(struct cache *c, sqlite3 *db, const char *name, int64_t *out)
 {
 	sqlite3_stmt *st;
 
 	*out = 0;
-	if (sqlite3_prepare_v2(c->db, "SELECT value FROM counter WHERE name = "
+	if (sqlite3_prepare_v2(db, "SELECT value FROM counter WHERE name = "
 	    "?1", -1, &st, NULL) != SQLITE_OK)
-		return db_err(c, "read a counter");
+		return db_err(c, db, "read a counter");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
@@ -1115,7 +1269,7 @@ cache_counter_locked(struct cache *c, const char *name, int64_t *out)
 }
 
 static sw_err
-cache_days_locked(struct cache *c, struct cache_entry **out, size_t *n)
+db_days(struct cache *c, sqlite3 *db, struct cache_entry **out, size_t *n)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
@@ -1124,12 +1278,12 @@ cache_days_locked(struct cache *c, struct cache_entry **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(c->db, "SELECT d.source, d.day, d.gen, d.size, "
+	if (sqlite3_prepare_v2(db, "SELECT d.source, d.day, d.gen, d.size, "
 	    "d.records, d.objects, d.series, d.built, coalesce(a.accessed, "
 	    "d.built), s.url, s.prefix, s.type FROM day d JOIN source s ON "
 	    "s.id = d.source LEFT JOIN day_access a ON a.source = d.source AND "
 	    "a.day = d.day ORDER BY 9, d.day", -1, &st, NULL) != SQLITE_OK)
-		return db_err(c, "list the days");
+		return db_err(c, db, "list the days");
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cache_entry *e;
 		char idx[PATH_MAX];
@@ -1155,13 +1309,12 @@ cache_days_locked(struct cache *c, struct cache_entry **out, size_t *n)
 		    (const char *)sqlite3_column_text(st, 9),
 		    (const char *)sqlite3_column_text(st, 10),
 		    (const char *)sqlite3_column_text(st, 11));
-		if ((rc = cache_day_paths(c, e->src, &e->d, e->gen, e->file, idx,
-		    sizeof(e->file))) != SW_OK)
-			break;
+		day_paths(c, e->src, &e->d, e->gen, e->file, idx,
+		    sizeof(e->file));
 		(*n)++;
 	}
 	if (rc == SW_OK && r != SQLITE_DONE)
-		rc = db_err(c, "list the days");
+		rc = db_err(c, db, "list the days");
 	sqlite3_finalize(st);
 	if (rc != SW_OK) {
 		free(*out);
@@ -1172,7 +1325,7 @@ cache_days_locked(struct cache *c, struct cache_entry **out, size_t *n)
 }
 
 static sw_err
-cache_day_drop_locked(struct cache *c, int64_t src, const struct day *d)
+db_day_drop(struct cache *c, sqlite3 *db, int64_t src, const struct day *d)
 {
 	static const char *const sql[] = {
 		"DELETE FROM day WHERE source = ?1 AND day = ?2",
@@ -1189,26 +1342,26 @@ cache_day_drop_locked(struct cache *c, int64_t src, const struct day *d)
 	if ((rc = cache_day_trylock(c, src, d, &lockfd)) != SW_OK)
 		return rc;
 	day_str(d, ds);
-	rc = cache_day_get_locked(c, src, d, &cd);
+	rc = db_day_get(c, db, src, d, &cd);
 	if (rc == SW_OK)
-		rc = exec(c, "BEGIN IMMEDIATE");
+		rc = exec(c, db, "BEGIN IMMEDIATE");
 	for (i = 0; rc == SW_OK && i < sizeof(sql) / sizeof(sql[0]); i++) {
 		sqlite3_stmt *st;
 
-		if (sqlite3_prepare_v2(c->db, sql[i], -1, &st, NULL) !=
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) !=
 		    SQLITE_OK) {
-			rc = db_err(c, "drop a day");
+			rc = db_err(c, db, "drop a day");
 			break;
 		}
 		sqlite3_bind_int64(st, 1, src);
 		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
-		rc = step_done(c, st, "drop a day");
+		rc = step_done(c, db, st, "drop a day");
 		sqlite3_finalize(st);
 	}
 	if (rc == SW_OK)
-		rc = exec(c, "COMMIT");
+		rc = exec(c, db, "COMMIT");
 	else
-		exec(c, "ROLLBACK");
+		exec(c, db, "ROLLBACK");
 	if (rc == SW_OK && cd.exists) {
 		unlink(cd.file);
 		unlink(cd.index);
@@ -1217,121 +1370,164 @@ cache_day_drop_locked(struct cache *c, int64_t src, const struct day *d)
 	return rc;
 }
 
-/* ---- the public functions: one thread at a time on the connection ---- */
-
-#define LOCKED(c, call)                                 \
-	do {                                            \
-		sw_err locked_rc_;                      \
-		pthread_mutex_lock(&(c)->mu);           \
-		locked_rc_ = (call);                    \
-		pthread_mutex_unlock(&(c)->mu);         \
-		return locked_rc_;                      \
-	} while (0)
+/* ---- the public functions: each on a connection of its own ---- */
 
 sw_err
 cache_source(struct cache *c, const char *url, const char *prefix,
     const char *type, int64_t *out)
 {
-	LOCKED(c, cache_source_locked(c, url, prefix, type, out));
+	ON_DB(c, db_source(c, db, url, prefix, type, out));
 }
 
 sw_err
 cache_day_get(struct cache *c, int64_t src, const struct day *d,
     struct cache_day *out)
 {
-	LOCKED(c, cache_day_get_locked(c, src, d, out));
+	ON_DB(c, db_day_get(c, db, src, d, out));
 }
 
 sw_err
 cache_day_objects(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, size_t *n)
 {
-	LOCKED(c, cache_day_objects_locked(c, src, d, out, n));
+	ON_DB(c, db_day_objects(c, db, src, d, out, n));
 }
 
 sw_err
 cache_day_bad(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, char ***reasons, size_t *n)
 {
-	LOCKED(c, cache_day_bad_locked(c, src, d, out, reasons, n));
+	ON_DB(c, db_day_bad(c, db, src, d, out, reasons, n));
 }
 
 sw_err
 cache_day_series(struct cache *c, int64_t src, const struct day *d,
     char ***out, size_t *n)
 {
-	LOCKED(c, cache_day_series_locked(c, src, d, out, n));
+	ON_DB(c, db_day_series(c, db, src, d, out, n));
 }
 
 sw_err
 cache_day_commit(struct cache *c, int64_t src, const struct day *d,
     const struct cache_commit *cm)
 {
-	LOCKED(c, cache_day_commit_locked(c, src, d, cm));
+	ON_DB(c, db_day_commit(c, db, src, d, cm));
 }
 
 sw_err
 cache_series_list_get(struct cache *c, const char *endpoint, const char *type,
     double max_age, char ***out, size_t *n)
 {
-	LOCKED(c, cache_series_list_get_locked(c, endpoint, type, max_age, out, n));
+	ON_DB(c, db_series_list_get(c, db, endpoint, type, max_age, out, n));
 }
 
 sw_err
 cache_series_list_put(struct cache *c, const char *endpoint, const char *type,
     char *const *ids, size_t n)
 {
-	LOCKED(c, cache_series_list_put_locked(c, endpoint, type, ids, n));
+	ON_DB(c, db_series_list_put(c, db, endpoint, type, ids, n));
 }
 
 sw_err
 cache_cleanup(struct cache *c)
 {
-	LOCKED(c, cache_cleanup_locked(c));
+	ON_DB(c, db_cleanup(c, db));
 }
 
 sw_err
 cache_listing_get(struct cache *c, int64_t src, const char *path,
     double max_age, long **vals, size_t *n)
 {
-	LOCKED(c, cache_listing_get_locked(c, src, path, max_age, vals, n));
+	ON_DB(c, db_listing_get(c, db, src, path, max_age, vals, n));
 }
 
 sw_err
 cache_listing_put(struct cache *c, int64_t src, const char *path,
     const long *vals, size_t n)
 {
-	LOCKED(c, cache_listing_put_locked(c, src, path, vals, n));
+	ON_DB_SHORT(c, db_listing_put(c, db, src, path, vals, n));
 }
 
 sw_err
 cache_day_touch(struct cache *c, int64_t src, const struct day *d)
 {
-	LOCKED(c, cache_day_touch_locked(c, src, d));
+	ON_DB_SHORT(c, db_day_touch(c, db, src, d));
 }
 
 sw_err
 cache_count(struct cache *c, const char *name, int64_t add)
 {
-	LOCKED(c, cache_count_locked(c, name, add));
+	ON_DB_SHORT(c, db_count(c, db, name, add));
 }
 
 sw_err
 cache_counter(struct cache *c, const char *name, int64_t *out)
 {
-	LOCKED(c, cache_counter_locked(c, name, out));
+	ON_DB(c, db_counter(c, db, name, out));
 }
 
 sw_err
 cache_days(struct cache *c, struct cache_entry **out, size_t *n)
 {
-	LOCKED(c, cache_days_locked(c, out, n));
+	ON_DB(c, db_days(c, db, out, n));
 }
 
 sw_err
 cache_day_drop(struct cache *c, int64_t src, const struct day *d)
 {
-	LOCKED(c, cache_day_drop_locked(c, src, d));
+	ON_DB(c, db_day_drop(c, db, src, d));
+}
+
+/* ---- eviction: the one implementation (the mount, cache prune) ---- */
+
+sw_err
+cache_evict(struct cache *c, struct cache_evict *ev)
+{
+	struct cache_entry *v = NULL;
+	size_t n = 0, i;
+	double now = now_wall();
+	char ds[11], sz[32];
+	sw_err rc;
+
+	ev->days = ev->dropped = ev->kept_busy = 0;
+	ev->total = ev->freed = 0;
+	if ((rc = cache_days(c, &v, &n)) != SW_OK)
+		return rc;
+	ev->days = n;
+	for (i = 0; i < n; i++)
+		ev->total += v[i].size;
+	/* least recently read first */
+	for (i = 0; i < n; i++) {
+		int old = ev->have_age && now - v[i].accessed >= ev->older_than;
+		int over = ev->have_max && ev->total > ev->max_size;
+
+		if (!old && !over)
+			continue;
+		day_format(&v[i].d, ds);
+		if (ev->busy != NULL && ev->busy(ev->arg, v[i].src, &v[i].d)) {
+			ev->kept_busy++;
+			continue;
+		}
+		rc = cache_day_drop(c, v[i].src, &v[i].d);
+		if (rc == SW_ERR_EXISTS) {
+			log_notice("%s: being built: kept", ds);
+			ev->kept_busy++;
+			rc = SW_OK;
+			continue;
+		}
+		if (rc != SW_OK)
+			break;
+		format_size(v[i].size, sz, sizeof(sz));
+		log_info("evicted %s (%s) from the cache", ds, sz);
+		cache_count(c, "evictions", 1);
+		ev->total -= v[i].size;
+		ev->freed += v[i].size;
+		ev->dropped++;
+		if (ev->evicted != NULL)
+			ev->evicted(ev->arg, &v[i], old);
+	}
+	free(v);
+	return rc;
 }
 
 /* ---- builds in progress ----
@@ -1583,19 +1779,15 @@ cache_progress_list(struct cache *c, struct cache_progress **out, size_t *n)
 	return SW_OK;
 }
 
-sw_err
-cache_source_name(struct cache *c, int64_t src, char *out, size_t len)
+static sw_err
+db_source_name(struct cache *c, sqlite3 *db, int64_t src, char *out,
+    size_t len)
 {
 	sqlite3_stmt *st;
-	sw_err rc = SW_OK;
 
-	pthread_mutex_lock(&c->mu);
-	if (sqlite3_prepare_v2(c->db, "SELECT url, prefix, type FROM source "
-	    "WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(c, "find a source");
-		pthread_mutex_unlock(&c->mu);
-		return rc;
-	}
+	if (sqlite3_prepare_v2(db, "SELECT url, prefix, type FROM source "
+	    "WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, db, "find a source");
 	sqlite3_bind_int64(st, 1, src);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		snprintf(out, len, "%s%s (%s)",
@@ -1605,8 +1797,13 @@ cache_source_name(struct cache *c, int64_t src, char *out, size_t len)
 	else
 		snprintf(out, len, "source %lld", (long long)src);
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
+	return SW_OK;
+}
+
+sw_err
+cache_source_name(struct cache *c, int64_t src, char *out, size_t len)
+{
+	ON_DB(c, db_source_name(c, db, src, out, len));
 }
 
 /* n with thousands separators. */

@@ -16,6 +16,10 @@
  * removed by cache_cleanup().  Several processes may share one cache: the
  * index is sqlite in WAL mode, and building a day holds its lock file.
  * Directories are 0700 and files 0600.
+ *
+ * Every function is thread-safe and holds no lock of this process across
+ * I/O: each call runs on a sqlite connection of its own (a small pool),
+ * in a short transaction.  The lock order is written down in cache.c.
  */
 #ifndef SWREPART_CACHE_H
 #define SWREPART_CACHE_H
@@ -124,7 +128,9 @@ sw_err cache_series_list_put(struct cache *c, const char *endpoint,
 
 /* A directory level of the cold tier as the mount last listed it ("" for
  * the years, "2022" for its months, "2022/5" for the days), if younger
- * than max_age seconds; SW_ERR_NOTFOUND (no message) if not. */
+ * than max_age seconds; SW_ERR_NOTFOUND (no message) if not.  The put, as
+ * cache_day_touch() and cache_count(), is a write that may be skipped: it
+ * waits a moment at most for another process's write (then SW_ERR_IO). */
 sw_err cache_listing_get(struct cache *c, int64_t src, const char *path,
     double max_age, long **vals, size_t *n);
 sw_err cache_listing_put(struct cache *c, int64_t src, const char *path,
@@ -153,6 +159,31 @@ sw_err cache_days(struct cache *c, struct cache_entry **out, size_t *n);
 /* Forget a day and delete its files, unless it is being built (then
  * SW_ERR_EXISTS, with a message). */
 sw_err cache_day_drop(struct cache *c, int64_t src, const struct day *d);
+
+/*
+ * Evict days, least recently read first: those not read for older_than
+ * seconds (when have_age), then more until the days fit max_size (when
+ * have_max; 0 evicts every day).  A day being built (its lock is held, in any process) is
+ * kept, as is one busy() names (busy may be NULL).  Each day evicted is
+ * counted ("evictions"), logged, and handed to evicted (may be NULL),
+ * with old set when it went for its age.
+ */
+struct cache_evict {
+	int have_max;
+	uint64_t max_size;
+	int have_age;
+	double older_than;
+	int (*busy)(void *arg, int64_t src, const struct day *d);
+	void (*evicted)(void *arg, const struct cache_entry *e, int old);
+	void *arg;
+	/* what happened */
+	size_t days;              /* cached before */
+	size_t dropped;
+	size_t kept_busy;         /* over a bound, but being built or busy */
+	uint64_t total;           /* bytes of the days kept */
+	uint64_t freed;
+};
+sw_err cache_evict(struct cache *c, struct cache_evict *ev);
 
 /* Take the day's build lock without waiting: SW_ERR_EXISTS when another
  * holds it. */

@@ -43,7 +43,18 @@ struct engine {
 	pthread_mutex_t vmu;
 	struct verified { int64_t src, gen; struct day d; } *verified;
 	size_t nverified, capverified;
+	/* directory levels listed by this process (engine_level) */
+	pthread_mutex_t lmu;
+	struct level { int year, month; double fetched; long *vals; size_t n; }
+	    *levels;
+	size_t nlevels, caplevels;
 };
+
+/*
+ * Locks of the engine: vmu and lmu are leaves, each held only to read or
+ * change its table (never across sqlite, a file or the cold tier).  A
+ * build holds its day's lock (cache.c: lock order) for its whole length.
+ */
 
 /* One object of a day. */
 struct obj {
@@ -226,6 +237,7 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 	e = xcalloc(1, sizeof(*e));
 	e->cfg = cfg;
 	pthread_mutex_init(&e->vmu, NULL);
+	pthread_mutex_init(&e->lmu, NULL);
 	if (o != NULL)
 		e->opts = *o;
 	if (e->opts.jobs == 0)
@@ -264,6 +276,10 @@ engine_free(struct engine *e)
 	free(e->sel);
 	free(e->verified);
 	pthread_mutex_destroy(&e->vmu);
+	for (i = 0; i < e->nlevels; i++)
+		free(e->levels[i].vals);
+	free(e->levels);
+	pthread_mutex_destroy(&e->lmu);
 	pool_free(e->pool);
 	cache_close(e->cache);
 	store_free(e->cold);
@@ -741,33 +757,84 @@ engine_day_list(struct engine *e, const struct day *d,
 	return SW_OK;
 }
 
+/* The files of generation cd, opened: SW_ERR_NOTFOUND (no message) when
+ * one is gone (a newer generation or a drop deleted it meanwhile). */
+static sw_err
+pin_open(const struct cache_day *cd, struct engine_pin *pin)
+{
+	pin->fd = open(cd->file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (pin->fd >= 0)
+		pin->index_fd = open(cd->index, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (pin->fd >= 0 && pin->index_fd >= 0)
+		return SW_OK;
+	if (errno == ENOENT)
+		return SW_ERR_NOTFOUND;
+	return sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': %s",
+	    pin->fd < 0 ? cd->file : cd->index, strerror(errno));
+}
+
+/*
+ * The mount's fast path takes no lock: the current generation's row is
+ * read, its files opened, and the row read again.  A generation's files
+ * are never rewritten while it is current, so when the row is the same
+ * (generation and build time) before and after, the descriptors hold
+ * its bytes, whatever a build or a drop does next.  Otherwise (a commit
+ * or a drop in between) it tries again, and after a few tries waits for
+ * the day's lock as a build would.
+ */
 sw_err
 engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 {
-	struct cache_day cd;
-	int lockfd;
-	sw_err rc;
+	struct cache_day cd, again;
+	struct stat sb;
+	int tries, lockfd = -1;
+	sw_err rc = SW_OK;
 
 	memset(pin, 0, sizeof(*pin));
 	pin->fd = pin->index_fd = -1;
-	if ((rc = cache_day_get(e->cache, e->src, d, &cd)) != SW_OK)
-		return rc;
-	if (!cd.exists)
-		return SW_ERR_NOTFOUND;
-	if ((rc = cache_day_lock(e->cache, e->src, d, &lockfd)) != SW_OK)
-		return rc;
-	rc = cache_day_get(e->cache, e->src, d, &cd);
-	if (rc == SW_OK && !cd.exists)
-		rc = SW_ERR_NOTFOUND;
-	else if (rc == SW_OK)
-		rc = pin_day(e, e->src, d, pin, 0);
-	cache_day_unlock(lockfd);
-	if (rc == SW_ERR_DATA) {
-		/* damaged: the caller builds the day (anew) */
-		log_warn("%s: building the day anew", sw_errmsg());
-		rc = SW_ERR_NOTFOUND;
+	for (tries = 0; tries < 4; tries++) {
+		if (tries == 3 && (rc = cache_day_lock(e->cache, e->src, d,
+		    &lockfd)) != SW_OK)
+			return rc;
+		if ((rc = cache_day_get(e->cache, e->src, d, &cd)) != SW_OK)
+			break;
+		if (!cd.exists) {
+			rc = SW_ERR_NOTFOUND;
+			break;
+		}
+		rc = pin_open(&cd, pin);
+		if (rc == SW_OK)
+			rc = cache_day_get(e->cache, e->src, d, &again);
+		if (rc == SW_OK && (!again.exists || again.gen != cd.gen ||
+		    again.built != cd.built))
+			rc = SW_ERR_NOTFOUND;
+		if (rc != SW_ERR_NOTFOUND)
+			break;
+		engine_pin_release(pin);
 	}
-	return rc;
+	cache_day_unlock(lockfd);
+	if (rc == SW_OK && (fstat(pin->fd, &sb) < 0 ||
+	    (uint64_t)sb.st_size != cd.size))
+		rc = sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': its size "
+		    "is not the one the index recorded", cd.file);
+	if (rc == SW_OK)
+		rc = verify_day_file(e, e->src, d, &cd, pin->fd);
+	if (rc != SW_OK) {
+		engine_pin_release(pin);
+		if (rc == SW_ERR_DATA) {
+			/* damaged: the caller builds the day (anew) */
+			log_warn("%s: building the day anew", sw_errmsg());
+			rc = SW_ERR_NOTFOUND;
+		}
+		return rc;
+	}
+	pin->size = cd.size;
+	pin->gen = cd.gen;
+	pin->built = cd.built;
+	pin->records = cd.records;
+	snprintf(pin->md5, sizeof(pin->md5), "%s", cd.md5);
+	return SW_OK;
 }
 
 int64_t
@@ -1555,4 +1622,191 @@ out:
 	cache_day_unlock(lockfd);
 	build_release(&b);
 	return rc;
+}
+
+/* ---- days as a file system sees them ---- */
+
+/* A level this process listed before, or NULL; e->lmu is held. */
+static struct level *
+level_find(struct engine *e, int year, int month)
+{
+	size_t i;
+
+	for (i = 0; i < e->nlevels; i++)
+		if (e->levels[i].year == year && e->levels[i].month == month)
+			return &e->levels[i];
+	return NULL;
+}
+
+static int
+level_get(struct engine *e, int year, int month, double max_age,
+    long **vals, size_t *n)
+{
+	struct level *l;
+	int found = 0;
+
+	pthread_mutex_lock(&e->lmu);
+	l = level_find(e, year, month);
+	if (l != NULL && max_age > 0 && now_wall() - l->fetched < max_age) {
+		*vals = xcalloc(l->n + 1, sizeof(**vals));
+		memcpy(*vals, l->vals, l->n * sizeof(**vals));
+		*n = l->n;
+		found = 1;
+	}
+	pthread_mutex_unlock(&e->lmu);
+	return found;
+}
+
+static void
+level_put(struct engine *e, int year, int month, const long *vals,
+    size_t n)
+{
+	struct level *l;
+
+	pthread_mutex_lock(&e->lmu);
+	if ((l = level_find(e, year, month)) == NULL) {
+		if (e->nlevels == e->caplevels) {
+			e->caplevels = e->caplevels ? 2 * e->caplevels : 32;
+			e->levels = xrealloc(e->levels, e->caplevels *
+			    sizeof(*e->levels));
+		}
+		l = &e->levels[e->nlevels++];
+		memset(l, 0, sizeof(*l));
+		l->year = year;
+		l->month = month;
+	}
+	free(l->vals);
+	l->vals = xcalloc(n + 1, sizeof(*l->vals));
+	memcpy(l->vals, vals, n * sizeof(*vals));
+	l->n = n;
+	l->fetched = now_wall();
+	pthread_mutex_unlock(&e->lmu);
+}
+
+sw_err
+engine_level(struct engine *e, int year, int month, double max_age,
+    long **vals, size_t *n)
+{
+	char path[32];
+	sw_err rc = SW_ERR_NOTFOUND;
+
+	*vals = NULL;
+	*n = 0;
+	if (level_get(e, year, month, max_age, vals, n))
+		return SW_OK;
+	if (year == 0)
+		path[0] = '\0';
+	else if (month == 0)
+		snprintf(path, sizeof(path), "%d", year);
+	else
+		snprintf(path, sizeof(path), "%d/%d", year, month);
+	if (max_age > 0)
+		rc = cache_listing_get(e->cache, e->src, path, max_age, vals,
+		    n);
+	if (rc == SW_ERR_NOTFOUND) {
+		rc = coldtier_level(e->cold, e->prefix, year, month, vals, n);
+		/* for the next process; a busy index only costs it a
+		 * listing */
+		if (rc == SW_OK && cache_listing_put(e->cache, e->src, path,
+		    *vals, *n) != SW_OK)
+			log_debug("%s", sw_errmsg());
+	}
+	if (rc != SW_OK) {
+		free(*vals);
+		*vals = NULL;
+		*n = 0;
+		return rc;
+	}
+	level_put(e, year, month, *vals, *n);
+	return SW_OK;
+}
+
+sw_err
+engine_check(struct engine *e)
+{
+	long *v = NULL;
+	size_t n = 0;
+	sw_err rc = engine_level(e, 0, 0, 0, &v, &n);
+
+	if (rc == SW_OK && n == 0)
+		log_notice("the cold tier '%s%s' holds no day yet",
+		    store_url(e->cold), e->prefix);
+	free(v);
+	return rc;
+}
+
+sw_err
+engine_day_state(struct engine *e, const struct day *d, int flags,
+    struct engine_state *out)
+{
+	struct cache_day cd;
+	struct cache_progress p;
+	struct stat sb;
+	sw_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = cache_day_get(e->cache, e->src, d, &cd)) != SW_OK)
+		return rc;
+	if (cd.exists) {
+		out->cached = 1;
+		out->gen = cd.gen;
+		out->size = cd.size;
+		out->records = cd.records;
+		out->objects = cd.objects;
+		out->series = cd.series;
+		out->built = cd.built;
+		if (stat(cd.index, &sb) == 0)
+			out->index_size = (uint64_t)sb.st_size;
+	}
+	if ((flags & ENGINE_STATE_PROGRESS) &&
+	    cache_progress_get(e->cache, e->src, d, &p) == SW_OK) {
+		out->building = 1;
+		cache_progress_format(&p, out->progress, sizeof(out->progress));
+	}
+	return SW_OK;
+}
+
+void
+engine_day_touch(struct engine *e, const struct day *d)
+{
+	if (cache_day_touch(e->cache, e->src, d) != SW_OK)
+		log_debug("%s", sw_errmsg());
+}
+
+void
+engine_count(struct engine *e, const char *name, int64_t n)
+{
+	if (n != 0 && cache_count(e->cache, name, n) != SW_OK)
+		log_debug("%s", sw_errmsg());
+}
+
+struct evict_busy {
+	struct engine *e;
+	int (*busy)(void *arg, const struct day *d);
+	void *arg;
+};
+
+static int
+evict_busy(void *arg, int64_t src, const struct day *d)
+{
+	struct evict_busy *b = arg;
+
+	return src == b->e->src && b->busy != NULL && b->busy(b->arg, d);
+}
+
+sw_err
+engine_evict(struct engine *e, int (*busy)(void *arg, const struct day *d),
+    void *arg)
+{
+	struct evict_busy b = { e, busy, arg };
+	struct cache_evict ev;
+
+	if (e->cfg->cache_max_size == 0)
+		return SW_OK;
+	memset(&ev, 0, sizeof(ev));
+	ev.have_max = 1;
+	ev.max_size = e->cfg->cache_max_size;
+	ev.busy = evict_busy;
+	ev.arg = &b;
+	return cache_evict(e->cache, &ev);
 }

@@ -135,17 +135,61 @@ sw_err engine_day_ex(struct engine *e, const struct day *d,
     struct engine_report *rep, struct engine_pin *pin);
 
 /* Pin the cached current generation of day d without listing or
- * building anything (waiting for a build in progress): SW_ERR_NOTFOUND,
- * without a message, when the cache does not hold the day.  Only the
- * descriptors, size, records and generation are filled (no objects or
- * series: this is the mount's fast path). */
+ * building anything: SW_ERR_NOTFOUND, without a message, when the cache
+ * does not hold the day (or holds a damaged file: then said so).  A build
+ * in progress is not waited for: the generation current now is pinned.
+ * Only the descriptors, size, records, built and generation are filled
+ * (no objects or series: this is the mount's fast path). */
 sw_err engine_day_pin(struct engine *e, const struct day *d,
     struct engine_pin *pin);
 
-/* The configured source's id in the cache, its store and data prefix. */
+/* The configured source's id in the cache, its store and data prefix
+ * (for the command layer; the mount asks only the functions below). */
 int64_t engine_source(const struct engine *e);
 struct store *engine_cold(struct engine *e);
 const char *engine_prefix(const struct engine *e);
+
+/* ---- days as a file system sees them (every function thread-safe) ---- */
+
+/* A level of the cold tier's partitions, sorted: its years (year 0), a
+ * year's months (month 0), or a month's days.  A listing younger than
+ * max_age seconds is reused (kept in memory and in the cache index, for
+ * the next process); max_age 0 lists now.  *vals is freed by the caller. */
+sw_err engine_level(struct engine *e, int year, int month, double max_age,
+    long **vals, size_t *n);
+
+/* List the years now: the credentials, endpoint and bucket work (a notice
+ * when the cold tier holds no day yet). */
+sw_err engine_check(struct engine *e);
+
+/* What the cache holds of day d, without building anything. */
+struct engine_state {
+	int cached;               /* a generation is current */
+	int64_t gen;
+	uint64_t size;            /* of the day file */
+	uint64_t index_size;      /* of its timeseries.txt */
+	uint64_t records, objects, series;
+	double built;             /* when the generation was built */
+	int building;             /* a build is in progress (any process;
+	                           * only with ENGINE_STATE_PROGRESS) */
+	char progress[160];       /* "building 1,234/5,018 objects ..." */
+};
+#define ENGINE_STATE_PROGRESS 1   /* look for a build in progress too */
+sw_err engine_day_state(struct engine *e, const struct day *d, int flags,
+    struct engine_state *out);
+
+/* Record that day d was read now (least recently read days are evicted
+ * first), and add n to a counter of the cache ("hits", "misses"): writes
+ * that may be skipped, when the index is busy for longer than a moment. */
+void engine_day_touch(struct engine *e, const struct day *d);
+void engine_count(struct engine *e, const char *name, int64_t n);
+
+/* Evict least recently read days until the cache fits cache.max_size
+ * (nothing when it is unbounded), never a day being built (in any
+ * process) nor one of this engine's source that busy (may be NULL)
+ * names.  The one eviction: `swrepart cache prune` runs cache_evict(). */
+sw_err engine_evict(struct engine *e,
+    int (*busy)(void *arg, const struct day *d), void *arg);
 
 /* List day d without fetching anything: its objects of the selection, in
  * key order, less those the cache knows to be bad (with --skip-bad).  The

@@ -1,5 +1,14 @@
 /*
- * mnt.c - what the mount shows (see mnt.h).
+ * mnt.c - what the mount shows (see mnt.h): paths, single flight of day
+ * builds, and the kernel's page cache policy.  Days are reached through
+ * the engine only (core/engine.h); nothing here knows the cache index.
+ *
+ * Locks: m->mu guards the table of day states and every field of them.
+ * It is a leaf: never held across an engine call (sqlite, a file, the
+ * cold tier), so a slow build, listing or index write holds up only the
+ * requests that wait for that day.  A day's build is single flight
+ * through dstate.building and dstate.cv (waited for under m->mu); the
+ * engine's own locks (engine.c, cache.c) are taken with m->mu released.
  */
 #include "config.h"
 
@@ -15,15 +24,13 @@
 #include "base/log.h"
 #include "base/options.h"
 #include "base/util.h"
-#include "core/cache.h"
-#include "core/coldtier.h"
 #include "core/engine.h"
 #include "fuse/mnt.h"
-#include "store/store.h"
 
 #define NBUCKETS 1024
 
-/* What this process knows of a day beyond the cache index. */
+/* What this process knows of a day beyond the cache index (all under
+ * m->mu). */
 struct dstate {
 	int64_t dn;                /* days since the epoch */
 	int building;
@@ -41,9 +48,7 @@ struct dstate {
 struct mnt {
 	const struct sw_config *cfg;
 	struct engine *e;
-	struct cache *c;
-	int64_t src;
-	pthread_mutex_t mu;
+	pthread_mutex_t mu;        /* the leaf lock above */
 	struct dstate *tab[NBUCKETS];
 	double mounted;
 	/* Opens served from the cache, counted here and written to the
@@ -128,8 +133,8 @@ parse_path(const char *path, struct node *n)
 static void evict(struct mnt *m);
 static int day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
     struct engine_pin *pin, int *changed);
-static int stale(const struct mnt *m, const struct dstate *ds,
-    const struct cache_day *cd);
+static int stale(const struct mnt *m, int64_t dn, double built,
+    double checked);
 
 /* " (started 2026-12-02T20:31:05Z)" for the lines that start and end
  * builds, on a terminal: anywhere else log lines carry the time already
@@ -164,8 +169,6 @@ mnt_new(const struct sw_config *cfg, struct mnt **out)
 		mnt_free(m);
 		return rc;
 	}
-	m->c = engine_cache(m->e);
-	m->src = engine_source(m->e);
 	evict(m);
 	*out = m;
 	return SW_OK;
@@ -174,19 +177,7 @@ mnt_new(const struct sw_config *cfg, struct mnt **out)
 sw_err
 mnt_check(struct mnt *m)
 {
-	long *v = NULL;
-	size_t n = 0;
-	sw_err rc = coldtier_level(engine_cold(m->e), engine_prefix(m->e), 0, 0,
-	    &v, &n);
-
-	if (rc == SW_OK) {
-		cache_listing_put(m->c, m->src, "", v, n);
-		if (n == 0)
-			log_notice("the cold tier '%s%s' holds no day yet",
-			    store_url(engine_cold(m->e)), engine_prefix(m->e));
-	}
-	free(v);
-	return rc;
+	return engine_check(m->e);
 }
 
 void
@@ -196,8 +187,8 @@ mnt_free(struct mnt *m)
 
 	if (m == NULL)
 		return;
-	if (m->hits_pending > 0 && m->c != NULL)
-		cache_count(m->c, "hits", m->hits_pending);
+	if (m->hits_pending > 0 && m->e != NULL)
+		engine_count(m->e, "hits", m->hits_pending);
 	for (i = 0; i < NBUCKETS; i++) {
 		while (m->tab[i] != NULL) {
 			struct dstate *ds = m->tab[i];
@@ -212,6 +203,19 @@ mnt_free(struct mnt *m)
 	free(m);
 }
 
+/* The state of day d, or NULL; m->mu is held. */
+static struct dstate *
+dstate_find(struct mnt *m, const struct day *d)
+{
+	int64_t dn = day_to_epoch_days(d);
+	struct dstate *ds;
+
+	for (ds = m->tab[(uint64_t)dn % NBUCKETS]; ds != NULL; ds = ds->next)
+		if (ds->dn == dn)
+			return ds;
+	return NULL;
+}
+
 /* The state of day d (created on first use); m->mu is held. */
 static struct dstate *
 dstate_get(struct mnt *m, const struct day *d)
@@ -220,9 +224,8 @@ dstate_get(struct mnt *m, const struct day *d)
 	size_t h = (size_t)((uint64_t)dn % NBUCKETS);
 	struct dstate *ds;
 
-	for (ds = m->tab[h]; ds != NULL; ds = ds->next)
-		if (ds->dn == dn)
-			return ds;
+	if ((ds = dstate_find(m, d)) != NULL)
+		return ds;
 	ds = xcalloc(1, sizeof(*ds));
 	ds->dn = dn;
 	pthread_cond_init(&ds->cv, NULL);
@@ -233,37 +236,20 @@ dstate_get(struct mnt *m, const struct day *d)
 
 /* ---- directories ---- */
 
-/* A level of the partitions, from the index when listed recently. */
+/* A level of the partitions, listed at most every mount.dir_ttl. */
 static int
 level(struct mnt *m, int year, int month, long **vals, size_t *n)
 {
-	char path[32];
-	sw_err rc;
-
-	if (year == 0)
-		path[0] = '\0';
-	else if (month == 0)
-		snprintf(path, sizeof(path), "%d", year);
-	else
-		snprintf(path, sizeof(path), "%d/%d", year, month);
-	rc = cache_listing_get(m->c, m->src, path,
-	    (double)m->cfg->mount_dir_ttl, vals, n);
-	if (rc == SW_OK)
+	if (engine_level(m->e, year, month, (double)m->cfg->mount_dir_ttl,
+	    vals, n) == SW_OK)
 		return 0;
-	if (rc == SW_ERR_NOTFOUND)
-		rc = coldtier_level(engine_cold(m->e), engine_prefix(m->e), year,
-		    month, vals, n);
-	if (rc == SW_OK)
-		rc = cache_listing_put(m->c, m->src, path, *vals, *n);
-	if (rc != SW_OK) {
-		log_error("cannot list %s: %s", path[0] ? path : "the years",
-		    sw_errmsg());
-		free(*vals);
-		*vals = NULL;
-		*n = 0;
-		return -EIO;
-	}
-	return 0;
+	if (year == 0)
+		log_error("cannot list the years: %s", sw_errmsg());
+	else if (month == 0)
+		log_error("cannot list %d: %s", year, sw_errmsg());
+	else
+		log_error("cannot list %d/%d: %s", year, month, sw_errmsg());
+	return -EIO;
 }
 
 static int
@@ -326,7 +312,7 @@ stat_dir(const struct mnt *m, struct stat *st)
 static int
 stat_file(struct mnt *m, const struct node *n, struct stat *st)
 {
-	struct cache_day cd;
+	struct engine_state es;
 
 	memset(st, 0, sizeof(*st));
 	st->st_mode = S_IFREG | 0444;
@@ -335,19 +321,15 @@ stat_file(struct mnt *m, const struct node *n, struct stat *st)
 	st->st_gid = m->gid;
 	st->st_blksize = 128 * 1024;
 	st->st_mtime = st->st_ctime = st->st_atime = (time_t)m->mounted;
-	if (cache_day_get(m->c, m->src, &n->d, &cd) != SW_OK) {
+	if (engine_day_state(m->e, &n->d, 0, &es) != SW_OK) {
 		log_error("%s", sw_errmsg());
 		return -EIO;
 	}
-	if (cd.exists) {
-		struct stat is;
-
-		if (n->kind == K_AVRO)
-			st->st_size = (off_t)cd.size;
-		else if (stat(cd.index, &is) == 0)
-			st->st_size = is.st_size;
-		st->st_mtime = st->st_ctime = st->st_atime = (time_t)cd.built;
-		st->st_ino = (ino_t)cd.gen;
+	if (es.cached) {
+		st->st_size = (off_t)(n->kind == K_AVRO ? es.size :
+		    es.index_size);
+		st->st_mtime = st->st_ctime = st->st_atime = (time_t)es.built;
+		st->st_ino = (ino_t)es.gen;
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
 	return 0;
@@ -361,21 +343,22 @@ static void
 exact_wait(struct mnt *m, const struct day *d)
 {
 	struct engine_pin pin;
-	struct cache_day cd;
+	struct engine_state es;
 	struct dstate *ds;
-	int changed, ready;
+	int changed, building;
+	double checked;
 
 	pthread_mutex_lock(&m->mu);
 	ds = dstate_get(m, d);
-	ready = !ds->building && cache_day_get(m->c, m->src, d, &cd) == SW_OK &&
-	    cd.exists && !stale(m, ds, &cd);
-	if (!ready)
-		ds->nopen++;     /* not evicted while this stat waits */
+	building = ds->building;
+	checked = ds->checked;
+	ds->nopen++;     /* not evicted while this stat waits */
 	pthread_mutex_unlock(&m->mu);
-	if (ready)
-		return;
-	if (day_pin(m, ds, d, &pin, &changed) == 0)
-		engine_pin_release(&pin);
+	if (building || engine_day_state(m->e, d, 0, &es) != SW_OK ||
+	    !es.cached || stale(m, ds->dn, es.built, checked)) {
+		if (day_pin(m, ds, d, &pin, &changed) == 0)
+			engine_pin_release(&pin);
+	}
 	pthread_mutex_lock(&m->mu);
 	ds->nopen--;
 	pthread_mutex_unlock(&m->mu);
@@ -452,58 +435,47 @@ mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill, void *arg)
 /* Whether a day built at that time may still change: it was built before
  * it settled (mount.settle_time after its end). */
 static int
-mutable_day(const struct mnt *m, const struct dstate *ds, double built)
+mutable_day(const struct mnt *m, int64_t dn, double built)
 {
-	return built < (double)(ds->dn + 1) * 86400 +
+	return built < (double)(dn + 1) * 86400 +
 	    (double)m->cfg->mount_settle_time;
 }
 
 /* Whether a cached day should be listed again: it may still change and
- * was last listed more than refresh_interval ago. */
+ * was last listed (built, or checked by this mount) more than
+ * refresh_interval ago. */
 static int
-stale(const struct mnt *m, const struct dstate *ds, const struct cache_day *cd)
+stale(const struct mnt *m, int64_t dn, double built, double checked)
 {
-	double last = cd->built > ds->checked ? cd->built : ds->checked;
+	double last = built > checked ? built : checked;
 
-	return mutable_day(m, ds, cd->built) &&
+	return mutable_day(m, dn, built) &&
 	    now_wall() - last >= (double)m->cfg->mount_refresh_interval;
 }
 
-/* Evict least recently read days until the cache fits cache.max_size,
- * never one open or being built here (nor, through its lock, one being
- * built elsewhere). */
+/* Days open or being built here are not evicted. */
+static int
+day_busy(void *arg, const struct day *d)
+{
+	struct mnt *m = arg;
+	struct dstate *ds;
+	int busy;
+
+	pthread_mutex_lock(&m->mu);
+	ds = dstate_find(m, d);
+	busy = ds != NULL && (ds->nopen > 0 || ds->building);
+	pthread_mutex_unlock(&m->mu);
+	return busy;
+}
+
+/* Evict least recently read days until the cache fits cache.max_size
+ * (the engine's eviction, which also spares days being built
+ * elsewhere). */
 static void
 evict(struct mnt *m)
 {
-	struct cache_entry *v = NULL;
-	size_t n = 0, i;
-	uint64_t total = 0;
-
-	if (m->cfg->cache_max_size == 0 || cache_days(m->c, &v, &n) != SW_OK)
-		return;
-	for (i = 0; i < n; i++)
-		total += v[i].size;
-	for (i = 0; i < n && total > m->cfg->cache_max_size; i++) {
-		char ds[11];
-		int busy = 0;
-
-		if (v[i].src == m->src) {
-			struct dstate *s;
-
-			pthread_mutex_lock(&m->mu);
-			s = dstate_get(m, &v[i].d);
-			busy = s->nopen > 0 || s->building;
-			pthread_mutex_unlock(&m->mu);
-		}
-		if (busy || cache_day_drop(m->c, v[i].src, &v[i].d) != SW_OK)
-			continue;
-		day_format(&v[i].d, ds);
-		log_info("evicted %s (%llu bytes) from the cache", ds,
-		    (unsigned long long)v[i].size);
-		cache_count(m->c, "evictions", 1);
-		total -= v[i].size;
-	}
-	free(v);
+	if (engine_evict(m->e, day_busy, m) != SW_OK)
+		log_warn("cannot evict days from the cache: %s", sw_errmsg());
 }
 
 static void
@@ -520,106 +492,13 @@ count_hit(struct mnt *m)
 		m->hits_flushed = now;
 	}
 	pthread_mutex_unlock(&m->mu);
-	if (n > 0)
-		cache_count(m->c, "hits", n);
+	engine_count(m->e, "hits", n);
 }
 
-/* Build (or extend) day d if it needs it, once for all callers, and pin
- * its current generation.  *changed is set when the generation pinned is
- * not the one a stat before this open would have shown. */
-static int
-day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
-    struct engine_pin *pin, int *changed)
+/* The end of a build of this mount: its waiters wake up. */
+static void
+build_done(struct mnt *m, struct dstate *ds, sw_err rc)
 {
-	struct cache_day cd;
-	struct engine_report rep;
-	char dstr[11], t0[48], t1[48];
-	int need, built = 0;
-	unsigned seen;
-	sw_err rc;
-
-	day_format(d, dstr);
-	*changed = 0;
-	pthread_mutex_lock(&m->mu);
-	seen = ds->builds;
-	while (ds->building)
-		pthread_cond_wait(&ds->cv, &m->mu);
-	if (ds->builds != seen && ds->failed) {
-		/* The build this open waited for failed: one build, one
-		 * log line, the same answer for all its waiters. */
-		pthread_mutex_unlock(&m->mu);
-		return -EIO;
-	}
-	if (cache_day_get(m->c, m->src, d, &cd) != SW_OK) {
-		pthread_mutex_unlock(&m->mu);
-		log_error("%s: %s", dstr, sw_errmsg());
-		return -EIO;
-	}
-	need = !cd.exists || stale(m, ds, &cd);
-	if (!need) {
-		pthread_mutex_unlock(&m->mu);
-		rc = engine_day_pin(m->e, d, pin);
-		if (rc == SW_OK) {
-			count_hit(m);
-			return 0;
-		}
-		if (rc != SW_ERR_NOTFOUND) {
-			log_error("%s: %s", dstr, sw_errmsg());
-			return -EIO;
-		}
-		/* Evicted meanwhile: build it. */
-		pthread_mutex_lock(&m->mu);
-		while (ds->building)
-			pthread_cond_wait(&ds->cv, &m->mu);
-	}
-	ds->building = 1;
-	pthread_mutex_unlock(&m->mu);
-
-	when("started", t0, sizeof(t0));
-	if (!cd.exists)
-		log_notice("%s: materializing the day%s", dstr, t0);
-	else
-		log_info("%s: listing the day again%s", dstr, t0);
-	rc = engine_day_ex(m->e, d, NULL, NULL, &rep, pin);
-	when("ended", t1, sizeof(t1));
-	if (rc != SW_OK && cd.exists) {
-		/* A refresh that failed: the day as cached is still good. */
-		log_warn("%s: cannot list it again, serving the cached day: %s",
-		    dstr, sw_errmsg());
-		pthread_mutex_lock(&m->mu);
-		ds->building = 0;
-		ds->builds++;
-		ds->failed = 0;
-		ds->checked = now_wall();
-		pthread_cond_broadcast(&ds->cv);
-		pthread_mutex_unlock(&m->mu);
-		rc = engine_day_pin(m->e, d, pin);
-		if (rc != SW_OK) {
-			log_error("%s: %s", dstr, rc == SW_ERR_NOTFOUND ?
-			    "evicted meanwhile" : sw_errmsg());
-			return -EIO;
-		}
-		count_hit(m);
-		return 0;
-	}
-	if (rc == SW_OK) {
-		built = !rep.up_to_date;
-		*changed = !cd.exists || pin->size != cd.size;
-		if (built)
-			log_notice("%s: %s %llu objects (%llu fetched), %llu "
-			    "records, in %.2f s%s", dstr, cd.exists ?
-			    "extended with" : "materialized from",
-			    (unsigned long long)rep.listed,
-			    (unsigned long long)rep.fetched,
-			    (unsigned long long)rep.records, rep.fetch_seconds +
-			    rep.merge_seconds, t1);
-		else
-			log_info("%s: up to date%s", dstr, t1);
-		cache_count(m->c, built ? "misses" : "hits", 1);
-	} else {
-		log_error("%s: cannot materialize the day: %s%s", dstr,
-		    sw_errmsg(), t1);
-	}
 	pthread_mutex_lock(&m->mu);
 	ds->building = 0;
 	ds->builds++;
@@ -629,8 +508,125 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 	    "");
 	pthread_cond_broadcast(&ds->cv);
 	pthread_mutex_unlock(&m->mu);
-	if (rc != SW_OK)
+}
+
+/*
+ * Pin the cached generation of day d if it needs no build: wait for a
+ * build of this mount in progress (single flight) and take what it made,
+ * or pin what is cached if it is fresh.  Returns 0 with *pin held, 1 when
+ * the day needs a build and this caller is to do it (ds->building set,
+ * *had and *had_size saying what was cached), or a negative errno.
+ */
+static int
+pin_or_claim(struct mnt *m, struct dstate *ds, const struct day *d,
+    struct engine_pin *pin, int *had, uint64_t *had_size)
+{
+	char dstr[11];
+	unsigned seen;
+	double checked;
+	int fresh;
+	sw_err rc;
+
+	day_format(d, dstr);
+	pthread_mutex_lock(&m->mu);
+	seen = ds->builds;
+	for (;;) {
+		while (ds->building)
+			pthread_cond_wait(&ds->cv, &m->mu);
+		if (ds->builds != seen && ds->failed) {
+			/* The build this open waited for failed: one build,
+			 * one log line, the same answer for all its
+			 * waiters. */
+			pthread_mutex_unlock(&m->mu);
+			return -EIO;
+		}
+		/* a build that just ended listed the day: fresh */
+		fresh = ds->builds != seen;
+		seen = ds->builds;
+		checked = ds->checked;
+		pthread_mutex_unlock(&m->mu);
+
+		rc = engine_day_pin(m->e, d, pin);
+		if (rc != SW_OK && rc != SW_ERR_NOTFOUND) {
+			log_error("%s: %s", dstr, sw_errmsg());
+			return -EIO;
+		}
+		if (rc == SW_OK && (fresh || !stale(m, ds->dn, pin->built,
+		    checked))) {
+			count_hit(m);
+			return 0;
+		}
+		*had = rc == SW_OK;
+		*had_size = *had ? pin->size : 0;
+		if (*had)
+			engine_pin_release(pin);
+		pthread_mutex_lock(&m->mu);
+		if (!ds->building && ds->builds == seen) {
+			ds->building = 1;
+			pthread_mutex_unlock(&m->mu);
+			return 1;
+		}
+		/* another open claimed the build first: wait for it */
+	}
+}
+
+/* Build (or extend) day d if it needs it, once for all callers, and pin
+ * its current generation.  *changed is set when the generation pinned is
+ * not the one a stat before this open would have shown. */
+static int
+day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
+    struct engine_pin *pin, int *changed)
+{
+	struct engine_report rep;
+	char dstr[11], t0[48], t1[48];
+	uint64_t had_size = 0;
+	int r, had = 0, built;
+	sw_err rc;
+
+	*changed = 0;
+	if ((r = pin_or_claim(m, ds, d, pin, &had, &had_size)) <= 0)
+		return r;
+	day_format(d, dstr);
+	when("started", t0, sizeof(t0));
+	if (!had)
+		log_notice("%s: materializing the day%s", dstr, t0);
+	else
+		log_info("%s: listing the day again%s", dstr, t0);
+	rc = engine_day_ex(m->e, d, NULL, NULL, &rep, pin);
+	when("ended", t1, sizeof(t1));
+	if (rc != SW_OK && had) {
+		/* A refresh that failed: the day as cached is still good. */
+		log_warn("%s: cannot list it again, serving the cached day: %s",
+		    dstr, sw_errmsg());
+		build_done(m, ds, SW_OK);
+		rc = engine_day_pin(m->e, d, pin);
+		if (rc != SW_OK) {
+			log_error("%s: %s", dstr, rc == SW_ERR_NOTFOUND ?
+			    "evicted meanwhile" : sw_errmsg());
+			return -EIO;
+		}
+		count_hit(m);
+		return 0;
+	}
+	if (rc != SW_OK) {
+		log_error("%s: cannot materialize the day: %s%s", dstr,
+		    sw_errmsg(), t1);
+		build_done(m, ds, rc);
 		return -EIO;
+	}
+	built = !rep.up_to_date;
+	*changed = !had || pin->size != had_size;
+	if (built)
+		log_notice("%s: %s %llu objects (%llu fetched), %llu records, "
+		    "in %.2f s%s", dstr, had ? "extended with" :
+		    "materialized from", (unsigned long long)rep.listed,
+		    (unsigned long long)rep.fetched,
+		    (unsigned long long)rep.records, rep.fetch_seconds +
+		    rep.merge_seconds, t1);
+	else
+		log_info("%s: up to date%s", dstr, t1);
+	engine_count(m->e, built ? "misses" : "hits", 1);
+	build_done(m, ds, SW_OK);
 	if (built)
 		evict(m);
 	return 0;
@@ -643,7 +639,7 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	struct mnt_file *f;
 	struct node n;
 	struct dstate *ds;
-	int r, changed;
+	int r, changed, touch;
 
 	*out = NULL;
 	*mode = MNT_CACHE_DROP;
@@ -671,25 +667,24 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	}
 	pthread_mutex_lock(&m->mu);
 	/* Least recently read is judged to the minute. */
-	if (now_wall() - ds->touched >= 60) {
+	touch = now_wall() - ds->touched >= 60;
+	if (touch)
 		ds->touched = now_wall();
-		pthread_mutex_unlock(&m->mu);
-		cache_day_touch(m->c, m->src, &n.d);
-		pthread_mutex_lock(&m->mu);
-	}
 	/* The kernel's page cache belongs to the path, not to an open: a
 	 * day that may still change is read in direct I/O mode, each open
 	 * from the generation it pinned, so that a reader keeps its version
 	 * while a later open sees a newer one.  So is the open that builds a
 	 * day (a stat before it showed size 0).  A settled day is cached by
 	 * the kernel, and kept while its generation is the same. */
-	if (changed || mutable_day(m, ds, f->pin.built))
+	if (changed || mutable_day(m, ds->dn, f->pin.built))
 		*mode = MNT_DIRECT;
 	else if (!f->is_index && ds->opened_gen == f->pin.gen)
 		*mode = MNT_CACHE_KEEP;
 	if (!f->is_index)
 		ds->opened_gen = f->pin.gen;
 	pthread_mutex_unlock(&m->mu);
+	if (touch)
+		engine_day_touch(m->e, &n.d);
 	*out = f;
 	return 0;
 }
@@ -728,28 +723,24 @@ mnt_release(struct mnt *m, struct mnt_file *f)
 /* What a day's file says of itself, by name; each function answers
  * whether it has a value now (and writes it). */
 struct xattr_ctx {
-	struct mnt *m;
-	struct cache_day cd;
-	struct dstate *ds;
+	struct engine_state es;
 	int building, failed, stale;
 	char err[512];
-	int have_prog;
-	struct cache_progress prog;
 };
 
 static int
 x_state(const struct xattr_ctx *x, char *v, size_t len)
 {
 	snprintf(v, len, "%s", x->building ? "building" : x->failed ?
-	    "failed" : !x->cd.exists ? "cold" : x->stale ? "stale" : "cached");
+	    "failed" : !x->es.cached ? "cold" : x->stale ? "stale" : "cached");
 	return 1;
 }
 
 static int
 x_progress(const struct xattr_ctx *x, char *v, size_t len)
 {
-	if (x->have_prog)
-		cache_progress_format(&x->prog, v, len);
+	if (x->es.building)
+		snprintf(v, len, "%s", x->es.progress);
 	else if (x->building)
 		snprintf(v, len, "building (starting)");
 	else
@@ -770,9 +761,9 @@ x_error(const struct xattr_ctx *x, char *v, size_t len)
 static int \
 fn(const struct xattr_ctx *x, char *v, size_t len) \
 { \
-	if (!x->cd.exists) \
+	if (!x->es.cached) \
 		return 0; \
-	snprintf(v, len, "%llu", (unsigned long long)x->cd.field); \
+	snprintf(v, len, "%llu", (unsigned long long)x->es.field); \
 	return 1; \
 }
 X_NUM(x_objects, objects)
@@ -784,10 +775,10 @@ X_NUM(x_generation, gen)
 static int
 x_built(const struct xattr_ctx *x, char *v, size_t len)
 {
-	time_t t = (time_t)x->cd.built;
+	time_t t = (time_t)x->es.built;
 	struct tm tm;
 
-	if (!x->cd.exists)
+	if (!x->es.cached)
 		return 0;
 	gmtime_r(&t, &tm);
 	strftime(v, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -815,30 +806,29 @@ static const struct xattr_def {
 static int
 xattr_load(struct mnt *m, const char *path, struct xattr_ctx *x)
 {
+	struct dstate *ds;
 	struct node n;
 	int r;
 
 	memset(x, 0, sizeof(*x));
-	x->m = m;
 	parse_path(path, &n);
 	if ((r = exists(m, &n)) != 0)
 		return r;
 	if (n.kind != K_AVRO && n.kind != K_INDEX)
 		return 0;
-	if (cache_day_get(m->c, m->src, &n.d, &x->cd) != SW_OK)
-		return -EIO;
-	pthread_mutex_lock(&m->mu);
-	x->ds = dstate_get(m, &n.d);
-	x->building = x->ds->building;
-	x->failed = x->ds->failed;
-	x->stale = x->cd.exists && stale(m, x->ds, &x->cd);
-	snprintf(x->err, sizeof(x->err), "%s", x->ds->err);
-	pthread_mutex_unlock(&m->mu);
 	/* a build by this mount, or by another process on the same cache */
-	x->have_prog = cache_progress_get(m->c, m->src, &n.d, &x->prog) ==
-	    SW_OK;
-	if (x->have_prog && !x->building)
-		x->building = 1;
+	if (engine_day_state(m->e, &n.d, ENGINE_STATE_PROGRESS, &x->es) !=
+	    SW_OK) {
+		log_error("%s", sw_errmsg());
+		return -EIO;
+	}
+	pthread_mutex_lock(&m->mu);
+	ds = dstate_get(m, &n.d);
+	x->building = ds->building || x->es.building;
+	x->failed = ds->failed;
+	x->stale = x->es.cached && stale(m, ds->dn, x->es.built, ds->checked);
+	snprintf(x->err, sizeof(x->err), "%s", ds->err);
+	pthread_mutex_unlock(&m->mu);
 	return 1;
 }
 

@@ -6,8 +6,8 @@
  *   /YYYY/MM/DD.avro             the merged day
  *   /YYYY/MM/DD.timeseries.txt   the day's series ids
  *
- * Directories come from delimiter listings kept in the cache index for
- * mount.dir_ttl seconds.  A day is built through the day engine on its
+ * Directories come from delimiter listings that the engine keeps (in
+ * memory and in the cache index) for mount.dir_ttl seconds.  A day is built through the day engine on its
  * first open, once however many readers ask at the same time (single
  * flight; other days build in parallel), and then read from the cache
  * file, pinned open so that a reader keeps the generation it opened.  A

@@ -30,40 +30,6 @@
 
 static char cold[4096], target[4096];
 
-/* mkdir -p of path's parent directories. */
-static int
-mkparents(char *path)
-{
-	char *s;
-
-	for (s = strchr(path + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			*s = '/';
-			return -1;
-		}
-		*s = '/';
-	}
-	return 0;
-}
-
-static sw_err
-emit(void *arg, const char *key, const void *data, size_t n)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", (const char *)arg, key);
-	if (mkparents(path) != 0 || (f = fopen(path, "wb")) == NULL)
-		return sw_seterr(SW_ERR_IO, "%s: %s", path, strerror(errno));
-	if (fwrite(data, 1, n, f) != n) {
-		fclose(f);
-		return sw_seterr(SW_ERR_IO, "%s: short write", path);
-	}
-	fclose(f);
-	return SW_OK;
-}
-
 /* The cold tier's windows first..last of 2022-01-01 (20 series). */
 static uint64_t
 gen_windows(int first, int last)
@@ -77,7 +43,7 @@ gen_windows(int first, int last)
 	gp.first_window = first;
 	gp.last_window = last;
 	memset(&gs, 0, sizeof(gs));
-	if (gen_run(&gp, emit, cold, &gs) != SW_OK) {
+	if (gen_run(&gp, test_write_under, cold, &gs) != SW_OK) {
 		diag("gen: %s", sw_errmsg());
 		return 0;
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,4 +86,30 @@ test_avro_tool(const char *args, int quiet, struct buf *out)
 	}
 	st = pclose(f);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+sw_err
+test_write_under(void *arg, const char *key, const void *data, size_t n)
+{
+	const char *dir = arg;
+	char path[4096], *slash;
+	FILE *f;
+	int okay;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	for (slash = strchr(path + strlen(dir) + 1, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			return sw_seterr(SW_ERR_IO, "cannot create '%s': %s",
+			    path, strerror(errno));
+		*slash = '/';
+	}
+	if ((f = fopen(path, "wb")) == NULL)
+		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", path,
+		    strerror(errno));
+	okay = fwrite(data, 1, n, f) == n;
+	if (fclose(f) != 0)
+		okay = 0;
+	return okay ? SW_OK : sw_seterr(SW_ERR_IO, "cannot write '%s'", path);
 }

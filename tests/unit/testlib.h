@@ -18,7 +18,16 @@ const char *test_tmpdir(const char *name);
  * are removed, never followed); a diagnostic says what stayed. */
 void test_tmpdir_remove(void);
 
+#include <stddef.h>
+
+#include "base/err.h"
+
 struct buf;
+
+/* Write data as DIR/KEY, making KEY's directories: a gen_emit_fn
+ * (core/gen.h) that lays a generated cold tier out under dir (arg). */
+sw_err test_write_under(void *dir, const char *key, const void *data,
+    size_t n);
 
 /* Why the checks against the independent Avro implementation
  * (tests/integration/avro_tool.py under $top_srcdir, with python3-avro
