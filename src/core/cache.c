@@ -927,32 +927,6 @@ cache_staging(struct cache *c, char *out, size_t len)
 	return SW_OK;
 }
 
-void
-cache_rmtree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	char p[PATH_MAX];
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		struct stat sb;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-		if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-			cache_rmtree(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 /* Whether staging directory name "PID-xxxx" belongs to a dead process. */
 static int
 staging_stale(const char *name)
@@ -980,7 +954,7 @@ db_cleanup(struct cache *c, sqlite3 *db)
 				continue;
 			snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
 			log_info("removing stale staging directory '%s'", p);
-			cache_rmtree(p);
+			(void)rmtree(p);
 		}
 		closedir(d);
 	}

@@ -114,9 +114,8 @@ sw_err cache_day_lock(struct cache *c, int64_t src, const struct day *d,
 void cache_day_unlock(int fd);
 
 /* A fresh staging directory under DIR/tmp; caller removes it with
- * cache_rmtree(). */
+ * rmtree() (base/util.h). */
 sw_err cache_staging(struct cache *c, char *out, size_t len);
-void cache_rmtree(const char *path);
 
 /* The cached ListTimeSeries answer for (endpoint, type), sorted, if it
  * is younger than max_age seconds; SW_ERR_NOTFOUND (no message) if not. */

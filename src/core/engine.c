@@ -122,12 +122,6 @@ add_id(void *arg, const char *id)
 	return SW_OK;
 }
 
-static int
-cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * The series of the configured type (ASSOCIATED or DISASSOCIATED), from
  * ListTimeSeries, cached in the index for aws.sitewise_cache_ttl so that a
@@ -165,7 +159,7 @@ load_selection(struct engine *e)
 		    "every series of the files", type, e->cold_url);
 	if (rc == SW_OK) {
 		if (iv.n > 0)
-			qsort(iv.v, iv.n, sizeof(*iv.v), cmp_strp);
+			qsort(iv.v, iv.n, sizeof(*iv.v), strv_cmp);
 		rc = cache_series_list_put(e->cache, ep, type, iv.v, iv.n);
 	}
 	if (rc != SW_OK) {
@@ -186,12 +180,12 @@ selected(const struct engine *e, const struct engine_sel *sel,
     const char *series)
 {
 	if (sel != NULL && sel->nexclude > 0 && bsearch(&series, sel->exclude,
-	    sel->nexclude, sizeof(*sel->exclude), cmp_strp) != NULL)
+	    sel->nexclude, sizeof(*sel->exclude), strv_cmp) != NULL)
 		return 0;
 	if (e->sel == NULL && strcmp(e->cfg->timeseries_type, "ALL") == 0)
 		return 1;
 	return e->nsel > 0 && bsearch(&series, e->sel, e->nsel,
-	    sizeof(*e->sel), cmp_strp) != NULL;
+	    sizeof(*e->sel), strv_cmp) != NULL;
 }
 
 /* The cache source of a selection: the configured one, or one named by
@@ -464,12 +458,6 @@ done:
 }
 
 /* ---- the day ---- */
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static sw_err
 write_index(const char *path, char **series, size_t n)
@@ -922,7 +910,7 @@ build_release(struct build *b)
 	size_t i;
 
 	if (b->staging[0] != '\0')
-		cache_rmtree(b->staging);
+		(void)rmtree(b->staging);
 	cache_objs_free(b->had, b->nhad);
 	cache_objs_free(b->bad, b->nbad);
 	for (i = 0; i < b->nbad; i++)
@@ -1475,7 +1463,7 @@ build_commit(struct build *b, int64_t gen, const char *md5)
 		series[ns++] = keys[n].series;
 		n++;
 	}
-	qsort(series, ns, sizeof(*series), cmp_str);
+	qsort(series, ns, sizeof(*series), strv_cmp);
 	for (i = 0, k = 0; i < ns; i++)
 		if (k == 0 || strcmp(series[i], series[k - 1]) != 0)
 			series[k++] = series[i];

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/dates.h"
 #include "base/log.h"
 #include "base/options.h"
 #include "base/util.h"
@@ -142,15 +143,12 @@ static int stale(const struct mnt *m, int64_t dn, double built,
 static void
 when(const char *what, char *out, size_t len)
 {
-	time_t t = time(NULL);
-	struct tm tm;
-	char ts[32];
+	char ts[DATE_ISO8601_LEN];
 
 	out[0] = '\0';
 	if (!isatty(STDERR_FILENO))
 		return;
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	date_format_iso8601((int64_t)time(NULL), 0, ts);
 	snprintf(out, len, " (%s %s)", what, ts);
 }
 
@@ -775,13 +773,12 @@ X_NUM(x_generation, gen)
 static int
 x_built(const struct xattr_ctx *x, char *v, size_t len)
 {
-	time_t t = (time_t)x->es.built;
-	struct tm tm;
+	char ts[DATE_ISO8601_LEN];
 
 	if (!x->es.cached)
 		return 0;
-	gmtime_r(&t, &tm);
-	strftime(v, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	date_format_iso8601((int64_t)x->es.built, 0, ts);
+	snprintf(v, len, "%s", ts);
 	return 1;
 }
 
