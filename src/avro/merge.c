@@ -1261,10 +1261,8 @@ merge_series_counts(int fd, const char *name, struct merge_count **out,
 				break;
 			if (nruns == 0 || strlen(runs[nruns - 1].series) != len
 			    || memcmp(runs[nruns - 1].series, sid, len) != 0) {
-				if (nruns == cap) {
-					cap = cap ? 2 * cap : 64;
-					runs = xrealloc(runs, cap * sizeof(*runs));
-				}
+				runs = xgrowarray(runs, &cap, nruns + 1,
+				    sizeof(*runs));
 				runs[nruns].series = xcalloc(1, len + 1);
 				memcpy(runs[nruns].series, sid, len);
 				runs[nruns++].n = 0;

@@ -232,10 +232,8 @@ check_named(struct check *c, json_t *j, const char *ns, enum ocf_type t,
 		    full.data);
 		goto out;
 	}
-	if (c->nnames == c->capnames) {
-		c->capnames = c->capnames ? 2 * c->capnames : 8;
-		c->names = xrealloc(c->names, c->capnames * sizeof(*c->names));
-	}
+	c->names = xgrowarray(c->names, &c->capnames, c->nnames + 1,
+	    sizeof(*c->names));
 	i = c->nnames++;
 	c->names[i].type = t;
 	c->names[i].name = buf_detach(&full);
@@ -460,10 +458,7 @@ sch_alloc(struct ocf_schema *s, size_t size)
 {
 	void *p = xcalloc(1, size ? size : 1);
 
-	if (s->nmem == s->capmem) {
-		s->capmem = s->capmem ? 2 * s->capmem : 32;
-		s->mem = xrealloc(s->mem, s->capmem * sizeof(*s->mem));
-	}
+	s->mem = xgrowarray(s->mem, &s->capmem, s->nmem + 1, sizeof(*s->mem));
 	s->mem[s->nmem++] = p;
 	return p;
 }
@@ -509,10 +504,8 @@ named_node(struct ocf_schema *s, avro_schema_t a, enum ocf_type t, int *fresh)
 		buf_puts(&full, avro_schema_name(a));
 	node->name = sch_strdup(s, full.data ? full.data : "");
 	buf_release(&full);
-	if (s->nnamed == s->capnamed) {
-		s->capnamed = s->capnamed ? 2 * s->capnamed : 8;
-		s->named = xrealloc(s->named, s->capnamed * sizeof(*s->named));
-	}
+	s->named = xgrowarray(s->named, &s->capnamed, s->nnamed + 1,
+	    sizeof(*s->named));
 	s->named[s->nnamed].avro = a;
 	s->named[s->nnamed].node = node;
 	s->nnamed++;
@@ -619,10 +612,7 @@ ocf_schema_free(struct ocf_schema *s)
 static void
 wop_push(struct wop **v, size_t *n, size_t *cap, const struct wop *op)
 {
-	if (*n == *cap) {
-		*cap = *cap ? 2 * *cap : 16;
-		*v = xrealloc(*v, *cap * sizeof(**v));
-	}
+	*v = xgrowarray(*v, cap, *n + 1, sizeof(**v));
 	(*v)[(*n)++] = *op;
 }
 

@@ -601,10 +601,9 @@ read_objs(struct cache *c, sqlite3 *db, const char *sql, int64_t src, const stru
 	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
-			cap = cap ? cap * 2 : 256;
-			o = xrealloc(o, cap * sizeof(*o));
+			o = xgrowarray(o, &cap, cnt + 1, sizeof(*o));
 			if (reasons != NULL)
-				r = xrealloc(r, cap * sizeof(*r));
+				r = xreallocarray(r, cap, sizeof(*r));
 		}
 		o[cnt].key = xstrdup((const char *)sqlite3_column_text(st, 0));
 		o[cnt].etag = xstrdup((const char *)sqlite3_column_text(st, 1));
@@ -676,10 +675,7 @@ read_strings(struct cache *c, sqlite3 *db, sqlite3_stmt *st, const char *what,
 	int s;
 
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 256;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
+		v = xgrowarray(v, &cap, cnt + 1, sizeof(*v));
 		v[cnt++] = xstrdup((const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_finalize(st);
@@ -1149,10 +1145,7 @@ db_listing_get(struct cache *c, sqlite3 *db, int64_t src, const char *path,
 
 			if (end == t)
 				break;
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 16;
-				*vals = xrealloc(*vals, cap * sizeof(**vals));
-			}
+			*vals = xgrowarray(*vals, &cap, *n + 1, sizeof(**vals));
 			(*vals)[(*n)++] = v;
 			t = *end == ' ' ? end + 1 : end;
 		}
@@ -1262,10 +1255,7 @@ db_days(struct cache *c, sqlite3 *db, struct cache_entry **out, size_t *n)
 		struct cache_entry *e;
 		char idx[PATH_MAX];
 
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			*out = xrealloc(*out, cap * sizeof(**out));
-		}
+		*out = xgrowarray(*out, &cap, *n + 1, sizeof(**out));
 		e = &(*out)[*n];
 		memset(e, 0, sizeof(*e));
 		e->src = sqlite3_column_int64(st, 0);
@@ -1743,10 +1733,7 @@ cache_progress_list(struct cache *c, struct cache_progress **out, size_t *n)
 		    de->d_name);
 		if (progress_read(path, &p) < 0)
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			*out = xrealloc(*out, cap * sizeof(**out));
-		}
+		*out = xgrowarray(*out, &cap, *n + 1, sizeof(**out));
 		(*out)[(*n)++] = p;
 	}
 	closedir(dir);

@@ -114,10 +114,7 @@ add_id(void *arg, const char *id)
 {
 	struct idvec *iv = arg;
 
-	if (iv->n == iv->cap) {
-		iv->cap = iv->cap ? iv->cap * 2 : 1024;
-		iv->v = xrealloc(iv->v, iv->cap * sizeof(*iv->v));
-	}
+	iv->v = xgrowarray(iv->v, &iv->cap, iv->n + 1, sizeof(*iv->v));
 	iv->v[iv->n++] = xstrdup(id);
 	return SW_OK;
 }
@@ -297,10 +294,7 @@ add_day(void *arg, const struct day *d)
 {
 	struct day_list *l = arg;
 
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
+	l->v = xgrowarray(l->v, &l->cap, l->n + 1, sizeof(*l->v));
 	l->v[l->n++] = *d;
 	return SW_OK;
 }
@@ -329,10 +323,7 @@ add_obj(void *arg, const struct store_entry *se, const struct coldkey *k)
 
 	if (k->kind != COLDKEY_RAW)
 		return SW_OK;
-	if (o->n == o->cap) {
-		o->cap = o->cap ? o->cap * 2 : 1024;
-		o->v = xrealloc(o->v, o->cap * sizeof(*o->v));
-	}
+	o->v = xgrowarray(o->v, &o->cap, o->n + 1, sizeof(*o->v));
 	ob = &o->v[o->n++];
 	memset(ob, 0, sizeof(*ob));
 	ob->key = xstrdup(se->key);
@@ -348,10 +339,8 @@ add_bad_key(void *arg, const struct store_entry *se, const char *why)
 	struct objs *o = arg;
 	struct obj *ob;
 
-	if (o->nbad == o->capbad) {
-		o->capbad = o->capbad ? o->capbad * 2 : 16;
-		o->badv = xrealloc(o->badv, o->capbad * sizeof(*o->badv));
-	}
+	o->badv = xgrowarray(o->badv, &o->capbad, o->nbad + 1,
+	    sizeof(*o->badv));
 	ob = &o->badv[o->nbad++];
 	memset(ob, 0, sizeof(*ob));
 	ob->key = xstrdup(se->key);
@@ -574,12 +563,8 @@ set_verified(struct engine *e, int64_t src, const struct day *d, int64_t gen)
 		    day_cmp(&e->verified[i].d, d) == 0)
 			break;
 	if (i == e->nverified) {
-		if (e->nverified == e->capverified) {
-			e->capverified = e->capverified ? 2 * e->capverified :
-			    64;
-			e->verified = xrealloc(e->verified, e->capverified *
-			    sizeof(*e->verified));
-		}
+		e->verified = xgrowarray(e->verified, &e->capverified,
+		    e->nverified + 1, sizeof(*e->verified));
 		e->nverified++;
 	}
 	e->verified[i].src = src;
@@ -1653,11 +1638,8 @@ level_put(struct engine *e, int year, int month, const long *vals,
 
 	pthread_mutex_lock(&e->lmu);
 	if ((l = level_find(e, year, month)) == NULL) {
-		if (e->nlevels == e->caplevels) {
-			e->caplevels = e->caplevels ? 2 * e->caplevels : 32;
-			e->levels = xrealloc(e->levels, e->caplevels *
-			    sizeof(*e->levels));
-		}
+		e->levels = xgrowarray(e->levels, &e->caplevels, e->nlevels + 1,
+		    sizeof(*e->levels));
 		l = &e->levels[e->nlevels++];
 		memset(l, 0, sizeof(*l));
 		l->year = year;
