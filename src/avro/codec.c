@@ -201,8 +201,7 @@ inflate_block(const void *in, size_t n, size_t max_out, struct buf *out)
 			room = max_out - out->len;
 		if (room > UINT_MAX)
 			room = UINT_MAX;
-		if ((rc = buf_reserve(out, room)) != SW_OK)
-			goto out;
+		buf_reserve(out, room);
 		z.next_out = (Bytef *)out->data + out->len;
 		z.avail_out = (uInt)room;
 		zr = inflate(&z, Z_NO_FLUSH);
@@ -230,7 +229,6 @@ unsnappy_block(const unsigned char *in, size_t n, size_t max_out,
     struct buf *out)
 {
 	size_t len;
-	sw_err rc;
 
 	if (n < 4)
 		return sw_seterr(SW_ERR_DATA, "snappy block shorter than its crc");
@@ -241,8 +239,7 @@ unsnappy_block(const unsigned char *in, size_t n, size_t max_out,
 		return sw_seterr(SW_ERR_DATA,
 		    "snappy block claims %zu bytes, more than %zu", len,
 		    max_out);
-	if ((rc = buf_reserve(out, len)) != SW_OK)
-		return rc;
+	buf_reserve(out, len);
 	if (snappy_uncompress((const char *)in, n, out->data, &len) !=
 	    SNAPPY_OK)
 		return sw_seterr(SW_ERR_DATA, "corrupt snappy block");
@@ -265,7 +262,8 @@ ocf_decompress(enum ocf_codec c, const void *in, size_t n, size_t max_out,
 		if (n > max_out)
 			return sw_seterr(SW_ERR_DATA,
 			    "block of %zu bytes, more than %zu", n, max_out);
-		return buf_append(out, in, n);
+		buf_append(out, in, n);
+		return SW_OK;
 	case OCF_CODEC_DEFLATE:
 		return inflate_block(in, n, max_out, out);
 	case OCF_CODEC_SNAPPY:

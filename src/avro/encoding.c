@@ -25,32 +25,29 @@ enc_encode_long(int64_t v, unsigned char *out)
 	return n;
 }
 
-sw_err
+void
 enc_put_long(struct buf *b, int64_t v)
 {
 	unsigned char tmp[ENC_LONG_MAX_BYTES];
 
-	return buf_append(b, tmp, enc_encode_long(v, tmp));
+	buf_append(b, tmp, enc_encode_long(v, tmp));
 }
 
-sw_err
+void
 enc_put_int(struct buf *b, int32_t v)
 {
-	return enc_put_long(b, v);
+	enc_put_long(b, v);
 }
 
 sw_err
 enc_put_bytes(struct buf *b, const void *p, size_t n)
 {
-	sw_err rc;
-
 	if (n > INT64_MAX)
 		return sw_seterr(SW_ERR_INTERNAL, "avro bytes too long");
-	if ((rc = buf_reserve(b, ENC_LONG_MAX_BYTES + n)) != SW_OK)
-		return rc;
-	if ((rc = enc_put_long(b, (int64_t)n)) != SW_OK)
-		return rc;
-	return buf_append(b, p, n);
+	buf_reserve(b, ENC_LONG_MAX_BYTES + n);
+	enc_put_long(b, (int64_t)n);
+	buf_append(b, p, n);
+	return SW_OK;
 }
 
 sw_err
@@ -59,7 +56,7 @@ enc_put_string(struct buf *b, const char *s, size_t n)
 	return enc_put_bytes(b, s, n);
 }
 
-sw_err
+void
 enc_put_double(struct buf *b, double v)
 {
 	unsigned char tmp[8];
@@ -69,10 +66,10 @@ enc_put_double(struct buf *b, double v)
 	memcpy(&u, &v, sizeof(u));
 	for (i = 0; i < 8; i++)
 		tmp[i] = (unsigned char)(u >> (8 * i));
-	return buf_append(b, tmp, sizeof(tmp));
+	buf_append(b, tmp, sizeof(tmp));
 }
 
-sw_err
+void
 enc_put_float(struct buf *b, float v)
 {
 	unsigned char tmp[4];
@@ -82,21 +79,21 @@ enc_put_float(struct buf *b, float v)
 	memcpy(&u, &v, sizeof(u));
 	for (i = 0; i < 4; i++)
 		tmp[i] = (unsigned char)(u >> (8 * i));
-	return buf_append(b, tmp, sizeof(tmp));
+	buf_append(b, tmp, sizeof(tmp));
 }
 
-sw_err
+void
 enc_put_boolean(struct buf *b, int v)
 {
 	unsigned char c = v ? 1 : 0;
 
-	return buf_append(b, &c, 1);
+	buf_append(b, &c, 1);
 }
 
-sw_err
+void
 enc_put_union_index(struct buf *b, int64_t idx)
 {
-	return enc_put_long(b, idx);
+	enc_put_long(b, idx);
 }
 
 sw_err

@@ -73,22 +73,28 @@ extern const char ocf_rawdatum_schema[];
 
 /* ---- binary encoding ---------------------------------------------------- */
 
+/*
+ * The writers append to a struct buf, which cannot fail (base/util.h), so
+ * they return nothing; only bytes and string keep sw_err: a length over
+ * INT64_MAX cannot be written as an Avro long and is refused.
+ */
+
 /* Zigzag varint of a long (1..10 bytes). */
-sw_err enc_put_long(struct buf *b, int64_t v);
+void enc_put_long(struct buf *b, int64_t v);
 /* An int has the same encoding as a long (1..5 bytes). */
-sw_err enc_put_int(struct buf *b, int32_t v);
+void enc_put_int(struct buf *b, int32_t v);
 /* bytes / string: a long length, then the n bytes (no NUL, no check that
- * a string is UTF-8). */
+ * a string is UTF-8).  SW_ERR_INTERNAL if n > INT64_MAX. */
 sw_err enc_put_bytes(struct buf *b, const void *p, size_t n);
 sw_err enc_put_string(struct buf *b, const char *s, size_t n);
 /* 8 / 4 bytes, IEEE 754, little-endian. */
-sw_err enc_put_double(struct buf *b, double v);
-sw_err enc_put_float(struct buf *b, float v);
+void enc_put_double(struct buf *b, double v);
+void enc_put_float(struct buf *b, float v);
 /* One byte, 0 or 1 (any non-zero v writes 1). */
-sw_err enc_put_boolean(struct buf *b, int v);
+void enc_put_boolean(struct buf *b, int v);
 /* The branch of a union, as a long; the branch's value follows (nothing
  * for null). */
-sw_err enc_put_union_index(struct buf *b, int64_t idx);
+void enc_put_union_index(struct buf *b, int64_t idx);
 
 /* Encode v into out (ENC_LONG_MAX_BYTES at least); returns the length. */
 size_t enc_encode_long(int64_t v, unsigned char *out);

@@ -176,10 +176,11 @@ lookup_named(const struct check *c, const char *name, const char *ns,
 	const struct shape *t = NULL;
 	struct buf b = { 0 };
 
-	if (strchr(name, '.') == NULL && ns != NULL && *ns != '\0' &&
-	    buf_printf(&b, "%s.%s", ns, name) == SW_OK)
+	if (strchr(name, '.') == NULL && ns != NULL && *ns != '\0') {
+		buf_printf(&b, "%s.%s", ns, name);
 		t = find_named(c, b.data, out);
-	buf_release(&b);
+		buf_release(&b);
+	}
 	return t ? t : find_named(c, name, out);
 }
 
@@ -212,11 +213,9 @@ check_named(struct check *c, json_t *j, const char *ns, enum ocf_type t,
 		space = json_string_value(jns);
 	}
 	if (strchr(name, '.') == NULL && space != NULL && *space != '\0')
-		rc = buf_printf(&full, "%s.%s", space, name);
+		buf_printf(&full, "%s.%s", space, name);
 	else
-		rc = buf_puts(&full, name);
-	if (rc != SW_OK)
-		goto out;
+		buf_puts(&full, name);
 	if (!valid_full_name(full.data)) {
 		rc = sw_seterr(SW_ERR_DATA, "'%s' is not a valid avro name",
 		    full.data);

@@ -41,16 +41,15 @@ buf_wipe(struct buf *b)
 	buf_release(b);
 }
 
-sw_err
+void
 buf_reserve(struct buf *b, size_t extra)
 {
 	if (extra > SIZE_MAX - b->len - 1)
 		xoom(1, SIZE_MAX);
 	b->data = xgrowarray(b->data, &b->cap, b->len + extra + 1, 1);
-	return SW_OK;
 }
 
-sw_err
+void
 buf_append(struct buf *b, const void *p, size_t n)
 {
 	buf_reserve(b, n);
@@ -58,22 +57,21 @@ buf_append(struct buf *b, const void *p, size_t n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
-	return SW_OK;
 }
 
-sw_err
+void
 buf_puts(struct buf *b, const char *s)
 {
-	return buf_append(b, s, strlen(s));
+	buf_append(b, s, strlen(s));
 }
 
-sw_err
+void
 buf_putc(struct buf *b, char c)
 {
-	return buf_append(b, &c, 1);
+	buf_append(b, &c, 1);
 }
 
-sw_err
+void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -92,7 +90,6 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
-	return SW_OK;
 }
 
 sw_err

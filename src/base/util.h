@@ -15,9 +15,8 @@
  * A growable, always NUL-terminated byte buffer.  A zeroed struct is empty.
  * Like git's strbuf, growing cannot fail: running out of memory (or a size
  * that overflows) aborts with a message (xoom()), so the functions that add
- * to a buffer return SW_OK, always.  New code ignores their value; the
- * sw_err type stays only while callers that test it remain (avro/), to
- * become void when they are gone.
+ * to a buffer return nothing.  buf_sink alone returns sw_err, because it is
+ * a sw_sink_fn; it too always returns SW_OK.
  */
 struct buf {
 	char *data;
@@ -30,11 +29,11 @@ void buf_init(struct buf *b);
 void buf_release(struct buf *b);
 /* Like buf_release, but wipes the contents first (for secrets). */
 void buf_wipe(struct buf *b);
-sw_err buf_reserve(struct buf *b, size_t extra);
-sw_err buf_append(struct buf *b, const void *p, size_t n);
-sw_err buf_puts(struct buf *b, const char *s);
-sw_err buf_putc(struct buf *b, char c);
-sw_err buf_printf(struct buf *b, const char *fmt, ...)
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Hand the storage to the caller (who frees it) and empty the buffer. */
 char *buf_detach(struct buf *b);

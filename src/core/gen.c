@@ -505,57 +505,52 @@ struct record {
 	int64_t version;         /* 0: null */
 };
 
-static sw_err
+/* The union branch of an optional field; its value follows when set. */
+static int
 put_optional(struct buf *b, int present)
 {
-	return enc_put_union_index(b, present ? ENC_UNION_VALUE :
-	    ENC_UNION_NULL);
+	enc_put_union_index(b, present ? ENC_UNION_VALUE : ENC_UNION_NULL);
+	return present;
 }
 
 static sw_err
 put_field(struct buf *b, enum field f, const struct record *r)
 {
-	sw_err rc;
-	int set;
-
 	switch (f) {
 	case F_SERIES:
 		buf_append(b, r->sid->data, r->sid->len);
 		return SW_OK;
 	case F_TIME:
-		return enc_put_long(b, r->t);
+		enc_put_long(b, r->t);
+		return SW_OK;
 	case F_OFFSET:
-		return enc_put_long(b, r->ns);
+		enc_put_long(b, r->ns);
+		return SW_OK;
 	case F_QUALITY:
 		buf_append(b, r->qual->data, r->qual->len);
 		return SW_OK;
 	case F_DOUBLE:
-		set = r->type == GEN_TYPE_DOUBLE;
-		if ((rc = put_optional(b, set)) != SW_OK || !set)
-			return rc;
-		return enc_put_double(b, r->dv);
+		if (put_optional(b, r->type == GEN_TYPE_DOUBLE))
+			enc_put_double(b, r->dv);
+		return SW_OK;
 	case F_STRING:
 	case F_JSON:
-		set = r->type == (f == F_STRING ? GEN_TYPE_STRING :
-		    GEN_TYPE_JSON);
-		if ((rc = put_optional(b, set)) != SW_OK || !set)
-			return rc;
+		if (!put_optional(b, r->type == (f == F_STRING ?
+		    GEN_TYPE_STRING : GEN_TYPE_JSON)))
+			return SW_OK;
 		return enc_put_string(b, r->sv, r->svn);
 	case F_INTEGER:
-		set = r->type == GEN_TYPE_INTEGER;
-		if ((rc = put_optional(b, set)) != SW_OK || !set)
-			return rc;
-		return enc_put_int(b, r->iv);
+		if (put_optional(b, r->type == GEN_TYPE_INTEGER))
+			enc_put_int(b, r->iv);
+		return SW_OK;
 	case F_BOOLEAN:
-		set = r->type == GEN_TYPE_BOOLEAN;
-		if ((rc = put_optional(b, set)) != SW_OK || !set)
-			return rc;
-		return enc_put_boolean(b, r->bv);
+		if (put_optional(b, r->type == GEN_TYPE_BOOLEAN))
+			enc_put_boolean(b, r->bv);
+		return SW_OK;
 	case F_VERSION:
-		set = r->version > 0;
-		if ((rc = put_optional(b, set)) != SW_OK || !set)
-			return rc;
-		return enc_put_long(b, r->version);
+		if (put_optional(b, r->version > 0))
+			enc_put_long(b, r->version);
+		return SW_OK;
 	case F__COUNT:
 		break;
 	}
