@@ -221,9 +221,8 @@ void ocf_writer_stats(const struct ocf_writer *w, struct ocf_writer_stats *st);
 sw_err ocf_writer_continue(const char *codec, const unsigned char *sync,
     size_t block_size, sw_sink_fn fn, void *arg, struct ocf_writer **out);
 
-/* Ready-made sinks: append to the struct buf given as arg; write to the
+/* A ready-made sink (a buffer's is buf_sink, base/util.h): write to the
  * file descriptor pointed to by arg (an int *), retrying short writes. */
-sw_err ocf_sink_buf(void *arg, const void *p, size_t n);
 sw_err ocf_sink_fd(void *arg, const void *p, size_t n);
 
 /* ---- schemas ------------------------------------------------------------ */

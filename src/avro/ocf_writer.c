@@ -396,13 +396,6 @@ ocf_writer_stats(const struct ocf_writer *w, struct ocf_writer_stats *st)
 }
 
 sw_err
-ocf_sink_buf(void *arg, const void *p, size_t n)
-{
-	buf_append(arg, p, n);
-	return SW_OK;
-}
-
-sw_err
 ocf_sink_fd(void *arg, const void *p, size_t n)
 {
 	int fd = *(int *)arg;

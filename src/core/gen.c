@@ -681,7 +681,7 @@ gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
 	if (!rc) rc = enc_put_string(&g->qual, quality_names[q],
 	    strlen(quality_names[q]));
 	if (!rc) rc = ocf_writer_new(g->schema[variant].data, codec, sync,
-	    p->block_size, ocf_sink_buf, &g->obj, &ow);
+	    p->block_size, buf_sink, &g->obj, &ow);
 	if (rc != SW_OK)
 		goto out;
 

@@ -52,7 +52,7 @@ merge_twice(int in, int workers, struct buf *out)
 	int i;
 	sw_err rc, first = SW_OK;
 
-	FUZZ_ASSERT(merge_new(ocf_sink_buf, out, sync_marker, &m) == SW_OK,
+	FUZZ_ASSERT(merge_new(buf_sink, out, sync_marker, &m) == SW_OK,
 	    "merge_new: %s", sw_errmsg());
 	merge_set_workers(m, workers);
 	for (i = 0; i < 2; i++) {
@@ -146,7 +146,7 @@ blocks_check(const uint8_t *data, size_t size)
 	records = data[size - 1];
 	fd = fuzz_memfd(data, size - 1);
 	buf_init(&out);
-	FUZZ_ASSERT(merge_new(ocf_sink_buf, &out, sync_marker, &m) == SW_OK,
+	FUZZ_ASSERT(merge_new(buf_sink, &out, sync_marker, &m) == SW_OK,
 	    "merge_new: %s", sw_errmsg());
 	merge_set_workers(m, 0);
 	rc = merge_add_blocks(m, fd, 0, size - 1, records, 1,
@@ -180,7 +180,7 @@ append_check(int in)
 	buf_init(&out);
 	memset(&ex, 0, sizeof(ex));
 	FUZZ_ASSERT(lseek(in, 0, SEEK_SET) == 0, "lseek");
-	if (merge_open_append(in, "cache/day.avro", 0, 1, ocf_sink_buf, &out,
+	if (merge_open_append(in, "cache/day.avro", 0, 1, buf_sink, &out,
 	    &m, &ex) == SW_OK) {
 		FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s",
 		    sw_errmsg());

@@ -63,7 +63,7 @@ merge_records(const char *json, int64_t count, const uint8_t *rec, size_t n)
 
 	buf_init(&file);
 	buf_init(&day);
-	FUZZ_ASSERT(ocf_writer_new(json, "null", sync_marker, 0, ocf_sink_buf,
+	FUZZ_ASSERT(ocf_writer_new(json, "null", sync_marker, 0, buf_sink,
 	    &file, &w) == SW_OK, "writer: %s", sw_errmsg());
 	if (count > 0)
 		FUZZ_ASSERT(ocf_writer_append_block(w, count, rec, n) == SW_OK,
@@ -71,7 +71,7 @@ merge_records(const char *json, int64_t count, const uint8_t *rec, size_t n)
 	FUZZ_ASSERT(ocf_writer_finish(w) == SW_OK, "finish: %s", sw_errmsg());
 	ocf_writer_free(w);
 
-	FUZZ_ASSERT(merge_new(ocf_sink_buf, &day, sync_marker, &m) == SW_OK,
+	FUZZ_ASSERT(merge_new(buf_sink, &day, sync_marker, &m) == SW_OK,
 	    "merge_new: %s", sw_errmsg());
 	merge_set_workers(m, 0);
 	fd = fuzz_memfd(file.data, file.len);

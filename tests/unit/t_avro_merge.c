@@ -1201,7 +1201,7 @@ test_corrupt(void)
 		enc_put_long(&dat, 1000);
 		buf_puts(&dat, "short");
 		ocf_writer_new(ocf_rawdatum_schema, "snappy", sync, 0,
-		    ocf_sink_buf, &blk, &w);
+		    buf_sink, &blk, &w);
 		ocf_writer_append_block(w, 1, dat.data, dat.len);
 		ocf_writer_finish(w);
 		ocf_writer_free(w);
@@ -1229,7 +1229,7 @@ write_container(const char *path, const char *schema, const char *codec,
 	struct buf b = { 0 };
 	struct ocf_writer *w = NULL;
 
-	if (ocf_writer_new(schema, codec, NULL, 0, ocf_sink_buf, &b, &w) ==
+	if (ocf_writer_new(schema, codec, NULL, 0, buf_sink, &b, &w) ==
 	    SW_OK && ocf_writer_append_block(w, count, records->data,
 	    records->len) == SW_OK && ocf_writer_finish(w) == SW_OK)
 		write_file(path, b.data, b.len);

@@ -316,7 +316,7 @@ write_records(const char *codec, int n, size_t block_size,
 	int i;
 
 	rc = ocf_writer_new(ocf_rawdatum_schema, codec, sync, block_size,
-	    ocf_sink_buf, out, &w);
+	    buf_sink, out, &w);
 	for (i = 0; i < n && rc == SW_OK; i++) {
 		d.len = 0;
 		encode_record(i, &d);
@@ -679,7 +679,7 @@ test_blocks(void)
 		/* re-frame: the same blocks through append_block ... */
 		out.len = 0;
 		ocf_writer_new(ocf_rawdatum_schema, codec, fixed_sync, 600,
-		    ocf_sink_buf, &out, &w);
+		    buf_sink, &out, &w);
 		for (b = 0; b < wk.blocks; b++) {
 			ocf_decompress(cc, wk.data[b], wk.sizes[b], 1 << 20,
 			    &plain);
@@ -695,7 +695,7 @@ test_blocks(void)
 		/* ... and through append_raw_block, untouched */
 		out.len = 0;
 		ocf_writer_new(ocf_rawdatum_schema, codec, fixed_sync, 600,
-		    ocf_sink_buf, &out, &w);
+		    buf_sink, &out, &w);
 		for (b = 0; b < wk.blocks; b++)
 			ocf_writer_append_raw_block(w, wk.counts[b],
 			    wk.data[b], wk.sizes[b]);
@@ -708,7 +708,7 @@ test_blocks(void)
 		out.len = 0;
 		body.len = 0;
 		ocf_writer_new(ocf_rawdatum_schema, codec, fixed_sync, 600,
-		    ocf_sink_buf, &out, &w);
+		    buf_sink, &out, &w);
 		for (i = 0; i < 10; i++) {
 			plain.len = 0;
 			encode_record(i, &plain);
@@ -796,7 +796,7 @@ test_writer_errors(void)
 	int i;
 
 	ok(ocf_writer_new(ocf_rawdatum_schema, "lzma", fixed_sync, 0,
-	    ocf_sink_buf, &out, &w) == SW_ERR_DATA && w == NULL,
+	    buf_sink, &out, &w) == SW_ERR_DATA && w == NULL,
 	    "unsupported codec refused, *out stays NULL");
 	sink_calls = 0;
 	ocf_writer_new(ocf_rawdatum_schema, "null", fixed_sync, 100,
@@ -812,7 +812,7 @@ test_writer_errors(void)
 
 	out.len = 0;
 	ocf_writer_new(ocf_rawdatum_schema, "null", fixed_sync, 0,
-	    ocf_sink_buf, &out, &w);
+	    buf_sink, &out, &w);
 	ocf_writer_append(w, "x", 1);
 	ocf_writer_finish(w);
 	ocf_writer_stats(w, &st);
