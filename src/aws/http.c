@@ -47,22 +47,41 @@
 #define BACKOFF_CAP 20.0
 #define CONNECT_ATTEMPTS 3     /* a refused connection is rarely transient */
 
-struct http_client {
-	char *service;
-	int s3_rules;
-	char *region;
-	struct creds_provider *creds;   /* borrowed */
-	int tls_verify;
-	char *ca_bundle;
-	unsigned max_retries;
-	double retry_max_time;
-	long connect_timeout, request_timeout;
-
+/*
+ * What every client of one session shares: the CURLSH (DNS cache, TLS
+ * sessions, connection cache), the idle easy handles and the request
+ * budget.  A slot of the budget is held only while curl runs a request
+ * (never while signing, fetching credentials or backing off), and a
+ * thread that already holds one (a sink that asks for more) does not
+ * take a second, so the budget cannot deadlock on itself.
+ */
+struct http_shared {
 	CURLSH *share;
 	pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t handles_mu;
 	CURL **handles;
 	size_t nhandles, caphandles;
+	/* the budget */
+	pthread_mutex_t budget_mu;
+	pthread_cond_t budget_cv;
+	unsigned max_inflight;      /* 0: unbounded */
+	unsigned inflight, peak;
+	unsigned long requests;
+};
+
+struct http_client {
+	char *service;
+	int s3_rules;
+	char *region;
+	struct creds_provider *creds;   /* borrowed; NULL: unsigned */
+	int tls_verify;
+	char *ca_bundle;
+	unsigned max_retries;
+	double retry_max_time;
+	long connect_timeout, request_timeout;
+	long connect_timeout_ms, timeout_ms;
+	struct http_shared *shared;     /* borrowed, or own_shared */
+	struct http_shared *own_shared;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -110,24 +129,24 @@ sleep_seconds(double s)
 static void
 share_lock(CURL *h, curl_lock_data data, curl_lock_access acc, void *u)
 {
-	struct http_client *c = u;
+	struct http_shared *sh = u;
 
 	(void)h;
 	(void)acc;
-	pthread_mutex_lock(&c->share_mu[data]);
+	pthread_mutex_lock(&sh->share_mu[data]);
 }
 
 static void
 share_unlock(CURL *h, curl_lock_data data, void *u)
 {
-	struct http_client *c = u;
+	struct http_shared *sh = u;
 
 	(void)h;
-	pthread_mutex_unlock(&c->share_mu[data]);
+	pthread_mutex_unlock(&sh->share_mu[data]);
 }
 
 static CURL *
-handle_take(struct http_client *c)
+handle_take(struct http_shared *c)
 {
 	CURL *h = NULL;
 
@@ -142,7 +161,7 @@ handle_take(struct http_client *c)
 }
 
 static void
-handle_give(struct http_client *c, CURL *h)
+handle_give(struct http_shared *c, CURL *h)
 {
 	pthread_mutex_lock(&c->handles_mu);
 	if (c->nhandles == c->caphandles) {
@@ -152,6 +171,35 @@ handle_give(struct http_client *c, CURL *h)
 	}
 	c->handles[c->nhandles++] = h;
 	pthread_mutex_unlock(&c->handles_mu);
+}
+
+/* Slots this thread holds (a sink that makes a request of its own). */
+static _Thread_local unsigned budget_held;
+
+static void
+budget_take(struct http_shared *sh)
+{
+	if (budget_held++ > 0)
+		return;
+	pthread_mutex_lock(&sh->budget_mu);
+	while (sh->max_inflight > 0 && sh->inflight >= sh->max_inflight)
+		pthread_cond_wait(&sh->budget_cv, &sh->budget_mu);
+	sh->inflight++;
+	sh->requests++;
+	if (sh->inflight > sh->peak)
+		sh->peak = sh->inflight;
+	pthread_mutex_unlock(&sh->budget_mu);
+}
+
+static void
+budget_give(struct http_shared *sh)
+{
+	if (--budget_held > 0)
+		return;
+	pthread_mutex_lock(&sh->budget_mu);
+	sh->inflight--;
+	pthread_cond_signal(&sh->budget_cv);
+	pthread_mutex_unlock(&sh->budget_mu);
 }
 
 struct xfer {
@@ -730,21 +778,28 @@ http_perform(struct http_client *c, const struct http_req *q,
 		if (rc != SW_OK)
 			break;
 
-		h = handle_take(c);
+		h = handle_take(c->shared);
 		x.h = h;
 		errbuf[0] = '\0';
 		curl_easy_setopt(h, CURLOPT_URL, url.data);
 		/* Send the path as signed: no "./" or "../" squashing. */
 		curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+		curl_easy_setopt(h, CURLOPT_SHARE, c->shared->share);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->connect_timeout);
+		if (c->connect_timeout_ms > 0)
+			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			    c->connect_timeout_ms);
+		else
+			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
+			    c->connect_timeout);
+		if (c->timeout_ms > 0)
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->request_timeout);
 		curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -771,9 +826,11 @@ http_perform(struct http_client *c, const struct http_req *q,
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
 		}
 		log_debug("%s %s (attempt %u)", q->method, url.data, attempt);
+		budget_take(c->shared);
 		cc = curl_easy_perform(h);
+		budget_give(c->shared);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-		handle_give(c, h);
+		handle_give(c->shared, h);
 		curl_slist_free_all(hdrs);
 
 		if (resp->sink_failed) {
@@ -851,22 +908,85 @@ http_perform(struct http_client *c, const struct http_req *q,
 	return rc;
 }
 
+/* ---- the shared state and the budget ---- */
+
+/*
+ * DNS answers and TLS sessions are shared through the CURLSH; connections
+ * are not: libcurl 7.88's shared connection cache is not safe with
+ * concurrent threads (curl known bug 11.11, curl/curl#4915).  Each idle
+ * easy handle keeps its own connections instead, and the handles are
+ * pooled here, so a request reuses a connection another client opened.
+ */
+sw_err
+http_shared_new(unsigned max_inflight, struct http_shared **out)
+{
+	struct http_shared *sh;
+	size_t i;
+
+	pthread_once(&global_once, global_init);
+	sh = xcalloc(1, sizeof(*sh));
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&sh->share_mu[i], NULL);
+	pthread_mutex_init(&sh->handles_mu, NULL);
+	pthread_mutex_init(&sh->budget_mu, NULL);
+	pthread_cond_init(&sh->budget_cv, NULL);
+	sh->max_inflight = max_inflight;
+	if ((sh->share = curl_share_init()) == NULL)
+		abort();
+	curl_share_setopt(sh->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(sh->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(sh->share, CURLSHOPT_USERDATA, sh);
+	curl_share_setopt(sh->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(sh->share, CURLSHOPT_SHARE,
+	    CURL_LOCK_DATA_SSL_SESSION);
+	*out = sh;
+	return SW_OK;
+}
+
+void
+http_shared_free(struct http_shared *sh)
+{
+	size_t i;
+
+	if (sh == NULL)
+		return;
+	for (i = 0; i < sh->nhandles; i++)
+		curl_easy_cleanup(sh->handles[i]);
+	free(sh->handles);
+	if (sh->share != NULL)
+		curl_share_cleanup(sh->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&sh->share_mu[i]);
+	pthread_mutex_destroy(&sh->handles_mu);
+	pthread_cond_destroy(&sh->budget_cv);
+	pthread_mutex_destroy(&sh->budget_mu);
+	free(sh);
+}
+
+void
+http_shared_stats(struct http_shared *sh, struct http_stats *st)
+{
+	pthread_mutex_lock(&sh->budget_mu);
+	st->inflight = sh->inflight;
+	st->peak = sh->peak;
+	st->requests = sh->requests;
+	st->max_inflight = sh->max_inflight;
+	pthread_mutex_unlock(&sh->budget_mu);
+}
+
 /* ---- the client ---- */
 
 sw_err
 http_client_new(const struct http_client_opts *o, struct http_client **out)
 {
 	struct http_client *c;
-	size_t i;
 
+	*out = NULL;
 	pthread_once(&global_once, global_init);
 	c = xcalloc(1, sizeof(*c));
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&c->share_mu[i], NULL);
-	pthread_mutex_init(&c->handles_mu, NULL);
-	c->service = xstrdup(o->service);
+	c->service = xstrdup(o->service != NULL ? o->service : "");
 	c->s3_rules = o->s3_rules;
-	c->region = xstrdup(o->region);
+	c->region = xstrdup(o->region != NULL ? o->region : "");
 	c->creds = o->creds;
 	c->tls_verify = o->tls_verify;
 	c->ca_bundle = o->ca_bundle ? xstrdup(o->ca_bundle) : NULL;
@@ -874,15 +994,13 @@ http_client_new(const struct http_client_opts *o, struct http_client **out)
 	c->retry_max_time = o->retry_max_time;
 	c->connect_timeout = o->connect_timeout;
 	c->request_timeout = o->request_timeout;
-	if ((c->share = curl_share_init()) == NULL)
-		abort();
-	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE,
-	    CURL_LOCK_DATA_SSL_SESSION);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	c->connect_timeout_ms = o->connect_timeout_ms;
+	c->timeout_ms = o->timeout_ms;
+	c->shared = o->shared;
+	if (c->shared == NULL) {
+		http_shared_new(0, &c->own_shared);
+		c->shared = c->own_shared;
+	}
 	*out = c;
 	return SW_OK;
 }
@@ -890,18 +1008,9 @@ http_client_new(const struct http_client_opts *o, struct http_client **out)
 void
 http_client_free(struct http_client *c)
 {
-	size_t i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->nhandles; i++)
-		curl_easy_cleanup(c->handles[i]);
-	free(c->handles);
-	if (c->share != NULL)
-		curl_share_cleanup(c->share);
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_destroy(&c->share_mu[i]);
-	pthread_mutex_destroy(&c->handles_mu);
+	http_shared_free(c->own_shared);
 	free(c->service);
 	free(c->region);
 	free(c->ca_bundle);
@@ -911,7 +1020,7 @@ http_client_free(struct http_client *c)
 sw_err
 http_client_from_config(const struct sw_config *cfg, const char *service,
     int s3_rules, const char *region, struct creds_provider *creds,
-    struct http_client **out)
+    struct http_shared *shared, struct http_client **out)
 {
 	struct http_client_opts o;
 	const char *ca = cfg->ca_bundle ? cfg->ca_bundle :
@@ -928,6 +1037,7 @@ http_client_from_config(const struct sw_config *cfg, const char *service,
 	o.retry_max_time = (double)cfg->retry_max_time;
 	o.connect_timeout = (long)cfg->connect_timeout;
 	o.request_timeout = (long)cfg->request_timeout;
+	o.shared = shared;
 	return http_client_new(&o, out);
 }
 

@@ -16,27 +16,50 @@
 
 struct creds_provider;
 struct http_client;
+struct http_shared;
 struct sw_config;
+
+/*
+ * What the clients of one session share (see session.h): DNS answers, TLS
+ * sessions, idle easy handles with their open connections, and a budget
+ * of at most max_inflight requests on the wire at once (0: no cap), held
+ * only while a request is sent and answered, never during a back-off.
+ * Thread-safe.  Free it after every client that uses it.
+ */
+sw_err http_shared_new(unsigned max_inflight, struct http_shared **out);
+void http_shared_free(struct http_shared *sh);
+struct http_stats {
+	unsigned max_inflight;
+	unsigned inflight;      /* now */
+	unsigned peak;          /* the most at once so far */
+	unsigned long requests; /* attempts sent so far */
+};
+void http_shared_stats(struct http_shared *sh, struct http_stats *st);
 
 struct http_client_opts {
 	const char *service;          /* SigV4 signing name: "s3" */
 	int s3_rules;                 /* sign the S3 way (sigv4.h) */
 	const char *region;
 	struct creds_provider *creds; /* borrowed: outlives the client */
+	struct http_shared *shared;   /* borrowed; NULL: the client's own */
 	int tls_verify;
 	const char *ca_bundle;        /* NULL: the system's */
 	unsigned max_retries;
 	double retry_max_time;        /* seconds */
 	long connect_timeout;         /* seconds */
 	long request_timeout;         /* seconds without progress */
+	long connect_timeout_ms;      /* when > 0, instead of connect_timeout */
+	long timeout_ms;              /* > 0: a whole attempt's limit */
 };
 
 sw_err http_client_new(const struct http_client_opts *o,
     struct http_client **out);
-/* A client with the settings of cfg (TLS, CA bundle, retries, timeouts). */
+/* A client with the settings of cfg (TLS, CA bundle, retries, timeouts),
+ * over shared (borrowed; NULL: its own). */
 sw_err http_client_from_config(const struct sw_config *cfg,
     const char *service, int s3_rules, const char *region,
-    struct creds_provider *creds, struct http_client **out);
+    struct creds_provider *creds, struct http_shared *shared,
+    struct http_client **out);
 void http_client_free(struct http_client *c);
 
 /* One request. */

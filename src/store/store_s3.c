@@ -36,6 +36,7 @@
 
 #include "aws/creds.h"
 #include "aws/http.h"
+#include "aws/session.h"
 #include "aws/sigv4.h"
 #include "base/log.h"
 #include "base/options.h"
@@ -56,7 +57,7 @@ struct s3 {
 	char *host;            /* Host header: "bucket.s3.eu-west-1..." */
 	char *path_base;       /* "" (virtual) or "/bucket" (path style) */
 	char *region;
-	struct creds_provider *creds;
+	struct aws_session *session;   /* a reference */
 	struct http_client *http;
 	uint64_t part_size, multipart_threshold;
 	unsigned part_jobs;    /* parts of one upload in flight at once */
@@ -930,7 +931,7 @@ s3_free(struct store *st)
 	if (c == NULL)
 		return;
 	http_client_free(c->http);
-	creds_provider_free(c->creds);
+	aws_session_release(c->session);
 	free(c->bucket);
 	free(c->root);
 	free(c->scheme);
@@ -1024,7 +1025,7 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 {
 	struct s3 *c;
 	const char *slash = strchr(rest, '/');
-	char *region = NULL;
+	const char *region;
 	struct s3_endpoint ep;
 	sw_err rc;
 
@@ -1038,9 +1039,10 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 		rc = sw_seterr(SW_ERR_CONFIG, "'%s' names no bucket", st->url);
 		goto fail;
 	}
-	if ((rc = creds_region(cfg, &region)) != SW_OK)
+	if ((rc = aws_session_get(cfg, &c->session)) != SW_OK)
 		goto fail;
-	c->region = region ? region : xstrdup("us-east-1");
+	region = aws_session_region(c->session);
+	c->region = xstrdup(region ? region : "us-east-1");
 	c->part_size = cfg->part_size;
 	c->multipart_threshold = cfg->multipart_threshold;
 	c->part_jobs = cfg->requests > 0 ? (unsigned)cfg->requests : 1;
@@ -1050,14 +1052,12 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 	c->scheme = ep.scheme;
 	c->host = ep.host;
 	c->path_base = ep.path_base;
-	if ((rc = creds_provider_new(cfg, &c->creds)) != SW_OK)
-		goto fail;
-	if ((rc = http_client_from_config(cfg, "s3", 1, c->region, c->creds,
+	if ((rc = aws_session_client(c->session, "s3", 1, c->region,
 	    &c->http)) != SW_OK)
 		goto fail;
 	log_debug("store %s: %s://%s%s region %s, credentials from %s",
 	    st->url, c->scheme, c->host, c->path_base, c->region,
-	    creds_source(c->creds));
+	    creds_source(aws_session_creds(c->session)));
 	return SW_OK;
 fail:
 	s3_free(st);
