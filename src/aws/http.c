@@ -33,6 +33,7 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "aws/creds.h"
@@ -640,10 +641,65 @@ curl_error(const struct http_req *q, CURLcode cc, const char *detail,
 	default:
 		break;
 	}
+	if (q->url != NULL)
+		return sw_seterr(SW_ERR_NET, "cannot reach '%s': %s%s (after "
+		    "%u attempt%s)", q->show_url ? q->show_url : q->url,
+		    detail[0] ? detail : curl_easy_strerror(cc), hint,
+		    attempts, attempts == 1 ? "" : "s");
 	return sw_seterr(SW_ERR_NET, "cannot %s: cannot reach '%s://%s': %s%s "
 	    "(after %u attempt%s)", q->what, q->scheme, q->host,
 	    detail[0] ? detail : curl_easy_strerror(cc), hint, attempts,
 	    attempts == 1 ? "" : "s");
+}
+
+/* Free a header list after wiping it (it may hold a token). */
+static void
+slist_wipe(struct curl_slist *l)
+{
+	struct curl_slist *s;
+
+	for (s = l; s != NULL; s = s->next)
+		OPENSSL_cleanse(s->data, strlen(s->data));
+	curl_slist_free_all(l);
+}
+
+/* The header list of an unsigned request: q's headers as they are. */
+static sw_err
+plain_headers(const struct http_req *q, const char *range,
+    const char *if_match, struct curl_slist **out)
+{
+	struct curl_slist *list = NULL, *n;
+	struct buf line;
+	size_t i;
+	sw_err rc = SW_OK;
+
+	*out = NULL;
+	buf_init(&line);
+	for (i = 0; rc == SW_OK && i < q->nextra + 3; i++) {
+		const char *name = i < q->nextra ? q->extra[i].name :
+		    i == q->nextra ? "Range" : i == q->nextra + 1 ? "If-Match" :
+		    "Expect";
+		const char *val = i < q->nextra ? q->extra[i].value :
+		    i == q->nextra ? range : i == q->nextra + 1 ? if_match : "";
+
+		if (val == NULL)
+			continue;
+		buf_wipe(&line);
+		if ((rc = buf_printf(&line, "%s:%s%s", name, *val ? " " : "",
+		    val)) != SW_OK)
+			break;
+		if ((n = curl_slist_append(list, line.data)) == NULL)
+			rc = sw_seterr(SW_ERR_NOMEM, "out of memory");
+		else
+			list = n;
+	}
+	buf_wipe(&line);
+	if (rc != SW_OK) {
+		slist_wipe(list);
+		return rc;
+	}
+	*out = list;
+	return SW_OK;
 }
 
 /* Build the signed header list for one attempt. */
@@ -714,7 +770,7 @@ sign_headers(struct http_client *c, const struct http_req *q,
 	buf_release(&authz);
 	creds_release(&cr);
 	if (rc != SW_OK) {
-		curl_slist_free_all(list);
+		slist_wipe(list);
 		return rc;
 	}
 	*out = list;
@@ -735,13 +791,19 @@ http_perform(struct http_client *c, const struct http_req *q,
 	double start = now_mono(), delay;
 	unsigned attempt = 0, connect_fails = 0;
 	uint64_t base_delivered = 0;
+	const char *shown;
 	sw_err rc = SW_OK;
 
 	memset(resp, 0, sizeof(*resp));
 	buf_init(&url);
-	buf_printf(&url, "%s://%s%s", q->scheme, q->host, q->path);
-	if (q->query != NULL && *q->query != '\0')
-		buf_printf(&url, "?%s", q->query);
+	if (q->url != NULL) {
+		buf_puts(&url, q->url);
+	} else {
+		buf_printf(&url, "%s://%s%s", q->scheme, q->host, q->path);
+		if (q->query != NULL && *q->query != '\0')
+			buf_printf(&url, "?%s", q->query);
+	}
+	shown = q->show_url != NULL ? q->show_url : url.data;
 
 	for (;;) {
 		struct xfer x = { q, resp, NULL, 0, 0, UINT64_MAX, 0, 0, 0, 0 };
@@ -772,9 +834,12 @@ http_perform(struct http_client *c, const struct http_req *q,
 			range_hdr = range;
 			x.from = from;
 		}
-		rc = sign_headers(c, q, range_hdr,
-		    base_delivered > 0 && first_etag[0] ? first_etag : NULL,
-		    &hdrs);
+		if (c->creds != NULL)
+			rc = sign_headers(c, q, range_hdr, base_delivered > 0 &&
+			    first_etag[0] ? first_etag : NULL, &hdrs);
+		else
+			rc = plain_headers(q, range_hdr, base_delivered > 0 &&
+			    first_etag[0] ? first_etag : NULL, &hdrs);
 		if (rc != SW_OK)
 			break;
 
@@ -803,6 +868,15 @@ http_perform(struct http_client *c, const struct http_req *q,
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->request_timeout);
 		curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+		    CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
+		if (c->creds == NULL)
+			curl_easy_setopt(h, CURLOPT_USERAGENT,
+			    PACKAGE "/" PACKAGE_VERSION);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, (long)c->tls_verify);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST,
 		    c->tls_verify ? 2L : 0L);
@@ -825,13 +899,13 @@ http_perform(struct http_client *c, const struct http_req *q,
 		} else if (strcmp(q->method, "GET") != 0) {
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
 		}
-		log_debug("%s %s (attempt %u)", q->method, url.data, attempt);
+		log_debug("%s %s (attempt %u)", q->method, shown, attempt);
 		budget_take(c->shared);
 		cc = curl_easy_perform(h);
 		budget_give(c->shared);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 		handle_give(c->shared, h);
-		curl_slist_free_all(hdrs);
+		slist_wipe(hdrs);
 
 		if (resp->sink_failed) {
 			rc = resp->sink_rc;
@@ -887,7 +961,9 @@ http_perform(struct http_client *c, const struct http_req *q,
 			delay *= jitter();
 			if (!again || attempt > c->max_retries ||
 			    elapsed + delay > c->retry_max_time) {
-				if (cc == CURLE_OK)
+				if (cc == CURLE_OK && q->any_status)
+					rc = SW_OK;  /* the caller judges */
+				else if (cc == CURLE_OK)
 					rc = http_error(q, resp, attempt,
 					    elapsed);
 				else
@@ -896,7 +972,7 @@ http_perform(struct http_client *c, const struct http_req *q,
 				break;
 			}
 			log_info("%s: %s, retrying in %.2f s (attempt %u)",
-			    q->what, cc == CURLE_OK ? (code[0] ? code :
+			    q->what != NULL ? q->what : shown, cc == CURLE_OK ? (code[0] ? code :
 			    "server error") : curl_easy_strerror(cc), delay,
 			    attempt);
 			sleep_seconds(delay);

@@ -40,7 +40,8 @@ struct http_client_opts {
 	const char *service;          /* SigV4 signing name: "s3" */
 	int s3_rules;                 /* sign the S3 way (sigv4.h) */
 	const char *region;
-	struct creds_provider *creds; /* borrowed: outlives the client */
+	struct creds_provider *creds; /* borrowed: outlives the client; NULL:
+	                                 requests are sent unsigned */
 	struct http_shared *shared;   /* borrowed; NULL: the client's own */
 	int tls_verify;
 	const char *ca_bundle;        /* NULL: the system's */
@@ -84,6 +85,15 @@ struct http_req {
 	/* for messages: what = "list 's3://b/p'", bucket for hints or NULL */
 	const char *what;
 	const char *bucket;
+	/* Unsigned requests (a client without credentials: IMDS, the ECS
+	 * container endpoint) name the whole URL, and what logs and
+	 * messages show of it (show_url; NULL: url), as it may hold a
+	 * secret path.  With any_status, an answer that is not 2xx ends
+	 * the request with SW_OK and resp->status (5xx and 429 after the
+	 * retries), for the caller to judge. */
+	const char *url;
+	const char *show_url;
+	int any_status;
 };
 
 /* What came back. */

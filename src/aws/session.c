@@ -54,8 +54,8 @@ session_free(struct aws_session *s)
 {
 	if (s == NULL)
 		return;
+	creds_provider_free(s->creds);  /* its clients use s->http */
 	http_shared_free(s->http);
-	creds_provider_free(s->creds);
 	free(s->region);
 	free(s->profile);
 	free(s->cfg_region);
@@ -76,12 +76,12 @@ session_new(const struct sw_config *cfg, struct aws_session **out)
 	s->cfg_region = cfg->region != NULL ? xstrdup(cfg->region) : NULL;
 	s->requests = cfg->requests;
 	s->refs = 1;
-	rc = creds_region(cfg, &s->region);
+	rc = http_shared_new(cfg->requests > 0 ? (unsigned)cfg->requests : 1,
+	    &s->http);
 	if (rc == SW_OK)
-		rc = creds_provider_new(cfg, &s->creds);
+		rc = creds_region(cfg, &s->region);
 	if (rc == SW_OK)
-		rc = http_shared_new(cfg->requests > 0 ?
-		    (unsigned)cfg->requests : 1, &s->http);
+		rc = creds_provider_new_shared(cfg, s->http, &s->creds);
 	if (rc != SW_OK) {
 		session_free(s);
 		return rc;
