@@ -60,7 +60,6 @@ struct s3 {
 	struct aws_session *session;   /* a reference */
 	struct http_client *http;
 	uint64_t part_size, multipart_threshold;
-	unsigned part_jobs;    /* parts of one upload in flight at once */
 };
 
 /* One S3 request: the HTTP request less its path, which s3_perform()
@@ -642,24 +641,23 @@ put_part(void *arg)
 }
 
 /*
- * Upload the parts, up to part_jobs at once (each reads its own range of
- * fd with pread, so nothing is buffered beyond the requests' own chunks),
- * and describe them in order in done, the body of CompleteMultipartUpload.
+ * Upload the parts in the session's pool (cfg->requests workers, shared
+ * by every upload of the session; each part reads its own range of fd with
+ * pread, so nothing is buffered beyond the requests' own chunks), and
+ * describe them in order in done, the body of CompleteMultipartUpload.
  */
 static sw_err
 put_parts(struct s3 *c, const char *fk, const char *upload_id, int fd,
     uint64_t size, const char *what, struct buf *done)
 {
 	uint64_t nparts = (size + c->part_size - 1) / c->part_size;
-	unsigned nthreads = nparts < c->part_jobs ? (unsigned)nparts :
-	    c->part_jobs;
 	struct part_job *jobs;
 	struct pool *pool;
 	struct batch b;
 	uint64_t k;
 	sw_err rc;
 
-	if ((rc = pool_new(nthreads, &pool)) != SW_OK)
+	if ((rc = aws_session_pool(c->session, &pool)) != SW_OK)
 		return rc;
 	jobs = xcalloc((size_t)nparts, sizeof(*jobs));
 	batch_init(&b, pool, 1);
@@ -680,7 +678,6 @@ put_parts(struct s3 *c, const char *fk, const char *upload_id, int fd,
 	}
 	rc = batch_wait(&b);
 	batch_release(&b);
-	pool_free(pool);
 	buf_puts(done, "<CompleteMultipartUpload>");
 	for (k = 0; k < nparts && rc == SW_OK; k++)
 		buf_printf(done, "<Part><PartNumber>%u</PartNumber>"
@@ -1045,7 +1042,6 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 	c->region = xstrdup(region ? region : "us-east-1");
 	c->part_size = cfg->part_size;
 	c->multipart_threshold = cfg->multipart_threshold;
-	c->part_jobs = cfg->requests > 0 ? (unsigned)cfg->requests : 1;
 	if ((rc = s3_endpoint_resolve(c->bucket, c->region, cfg->endpoint_url,
 	    cfg->addressing_style, &ep)) != SW_OK)
 		goto fail;
