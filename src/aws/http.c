@@ -1,6 +1,6 @@
 /*
- * http.c - signed AWS requests over libcurl, shared by the S3 store and
- * the IoT SiteWise client.
+ * http.c - AWS requests over libcurl, shared by the S3 store, the IoT
+ * SiteWise client and the credential providers.
  *
  * Every request goes through http_perform(): it signs with our own SigV4
  * signer (sigv4.c), sends with a reused easy handle (connections, DNS and
@@ -14,8 +14,14 @@
  * 501 and other 4xx fail at once (asking again gets the same answer) with
  * the server's code and message; numbers in headers are range-checked.
  *
+ * Requests without credentials (IMDS, the ECS container endpoint: see
+ * creds.c) take the same loop unsigned, so there is one set of retry and
+ * timeout rules.
+ *
  * Threads: any number of threads may use one client at once; each request
- * borrows an idle easy handle from a small free list.
+ * borrows an idle easy handle from the free list of the client's shared
+ * state (one per session: session.h), and a slot of its request budget
+ * while it is on the wire.
  */
 #include "config.h"
 

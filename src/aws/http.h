@@ -1,6 +1,7 @@
 /*
- * http.h - signed AWS requests over libcurl with retries and connection
- * reuse, shared by the S3 store (s3.c) and IoT SiteWise (sitewise.c).
+ * http.h - AWS requests over libcurl with retries and connection reuse,
+ * shared by the S3 store (store_s3.c), IoT SiteWise (sitewise.c), signed,
+ * and the credential providers (creds.c), unsigned.
  */
 #ifndef SWREPART_HTTP_H
 #define SWREPART_HTTP_H
