@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "aws/creds.h"
+#include "aws/http.h"
 #include "base/dates.h"
 #include "base/log.h"
 #include "base/options.h"
@@ -71,6 +72,8 @@ struct creds_provider {
 	long imds_timeout_ms;
 	int imds_attempts;
 	int imds_v1_disabled;
+	struct http_shared *shared;     /* borrowed, or NULL */
+	struct http_client *ecs_http, *imds_http;   /* unsigned clients */
 	creds_fetch_fn user_fn;
 	void *user_arg;
 };
@@ -734,117 +737,82 @@ out:
 }
 
 /*
- * HTTP with libcurl: one easy handle per request (refreshes are rare),
- * curl's defaults otherwise (proxy variables included, as botocore honours
- * them), no redirects, no signing.
+ * HTTP through http.c's request loop (unsigned requests: one set of retry
+ * and timeout rules, the session's connections and budget), no redirects.
+ * Bodies go to a buffer that is wiped, never grown with realloc().
  */
-static size_t
-http_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
+struct body_sink {
+	struct buf *b;
+	const char *shown;          /* the URL as messages show it */
+};
 
-	if (n > HTTP_BODY_MAX - b->len)
-		return 0;
-	secret_append(b, ptr, n);
-	return n;
-}
-
-/* Free a header list after wiping it (it may hold a token). */
-static void
-slist_wipe(struct curl_slist *l)
-{
-	struct curl_slist *s;
-
-	for (s = l; s != NULL; s = s->next)
-		OPENSSL_cleanse(s->data, strlen(s->data));
-	curl_slist_free_all(l);
-}
-
-/* Add "name: value" to *l through a wiped buffer. */
 static sw_err
-slist_add(struct curl_slist **l, const char *name, const char *value)
+body_write(void *arg, const void *p, size_t n)
 {
-	struct curl_slist *n;
-	struct buf b;
-	sw_err rc = SW_OK;
+	struct body_sink *bs = arg;
 
-	buf_init(&b);
-	secret_reserve(&b, strlen(name) + strlen(value) + 3);
-	buf_printf(&b, "%s: %s", name, value);
-	if ((n = curl_slist_append(*l, b.data)) == NULL)
-		rc = sw_seterr(SW_ERR_NOMEM, "out of memory");
-	else
-		*l = n;
-	buf_wipe(&b);
-	return rc;
+	if (n > HTTP_BODY_MAX - bs->b->len)
+		return sw_seterr(SW_ERR_PROTO, "'%s' sent more than %d bytes",
+		    bs->shown, HTTP_BODY_MAX);
+	secret_append(bs->b, p, n);
+	return SW_OK;
+}
+
+/* An unsigned client: timeout_ms to connect, twice that per attempt,
+ * attempts in all (http.c backs off between them). */
+static sw_err
+plain_client(struct creds_provider *p, long timeout_ms, int attempts,
+    struct http_client **out)
+{
+	struct http_client_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.tls_verify = 1;
+	o.max_retries = attempts > 1 ? (unsigned)attempts - 1 : 0;
+	o.retry_max_time = 30.0;
+	o.connect_timeout_ms = timeout_ms;
+	o.timeout_ms = 2 * timeout_ms;
+	o.shared = p->shared;
+	return http_client_new(&o, out);
 }
 
 /*
- * One request.  SW_ERR_NET when no answer came; otherwise SW_OK with the
- * HTTP status in *status and the body in body (wiped and refilled).
+ * One request, again after network errors and 5xx answers.  SW_ERR_NET
+ * when no answer came; otherwise SW_OK with the HTTP status in *status
+ * and a 2xx body in body (wiped and refilled).  shown is the URL as
+ * messages and logs may show it.
  */
 static sw_err
-http_do(const char *method, const char *url, struct curl_slist *hdrs,
-    long timeout_ms, long *status, struct buf *body)
+http_fetch(struct http_client *c, const char *method, const char *url,
+    const char *shown, const struct sigv4_header *hdrs, size_t nhdrs,
+    long *status, struct buf *body)
 {
-	char errbuf[CURL_ERROR_SIZE];
-	CURLcode cc;
-	CURL *c;
-	sw_err rc = SW_OK;
+	struct body_sink bs = { body, shown };
+	struct http_req q;
+	struct http_resp resp;
+	char what[600];
+	sw_err rc;
 
 	*status = 0;
 	buf_wipe(body);
-	if ((c = curl_easy_init()) == NULL)
-		return sw_seterr(SW_ERR_NOMEM, "cannot create a curl handle");
-	errbuf[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2 * timeout_ms);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
-#endif
-	curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE "/" PACKAGE_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	if (strcmp(method, "GET") != 0)
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	cc = curl_easy_perform(c);
-	if (cc == CURLE_WRITE_ERROR)
-		rc = sw_seterr(SW_ERR_PROTO, "'%s' sent more than %d bytes", url,
-		    HTTP_BODY_MAX);
-	else if (cc != CURLE_OK)
-		rc = sw_seterr(SW_ERR_NET, "cannot reach '%s': %s", url,
-		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
-	else
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(c);
+	snprintf(what, sizeof(what), "fetch credentials from '%s'", shown);
+	memset(&q, 0, sizeof(q));
+	q.method = method;
+	q.url = url;
+	q.show_url = shown;
+	q.any_status = 1;
+	q.extra = hdrs;
+	q.nextra = nhdrs;
+	q.body = "";
+	q.body_fd = -1;
+	q.sink = body_write;
+	q.sink_arg = &bs;
+	q.what = what;
+	rc = http_perform(c, &q, &resp);
+	if (rc == SW_OK)
+		*status = resp.status;
+	buf_wipe(&resp.body);
 	return rc;
-}
-
-/* http_do, again after network errors and 5xx answers. */
-static sw_err
-http_retry(const char *method, const char *url, struct curl_slist *hdrs,
-    long timeout_ms, int attempts, int pause_s, long *status,
-    struct buf *body)
-{
-	sw_err rc;
-	int i;
-
-	for (i = 1;; i++) {
-		rc = http_do(method, url, hdrs, timeout_ms, status, body);
-		if (i >= attempts || (rc == SW_OK && *status < 500))
-			return rc;
-		log_debug("retrying '%s': %s", url, rc != SW_OK ? sw_errmsg() :
-		    "server error");
-		if (pause_s > 0)
-			sleep((unsigned)pause_s);
-	}
 }
 
 /*
@@ -906,7 +874,8 @@ out:
 static sw_err
 ecs_fetch(struct creds_provider *p, struct aws_creds *out)
 {
-	struct curl_slist *hdrs = NULL;
+	struct sigv4_header hdrs[2];
+	size_t nhdrs = 0;
 	struct buf tok, body;
 	const char *token = p->ecs_token;
 	char what[600];
@@ -936,18 +905,18 @@ ecs_fetch(struct creds_provider *p, struct aws_creds *out)
 		    "from %s contains a line break", p->ecs_token_file ?
 		    p->ecs_token_file : "AWS_CONTAINER_AUTHORIZATION_TOKEN");
 	if (rc == SW_OK && token != NULL)
-		rc = slist_add(&hdrs, "Authorization", token);
+		hdrs[nhdrs++] = (struct sigv4_header){ "Authorization", token };
+	hdrs[nhdrs++] = (struct sigv4_header){ "Accept", "application/json" };
+	if (rc == SW_OK && p->ecs_http == NULL)
+		rc = plain_client(p, ECS_TIMEOUT_MS, ECS_ATTEMPTS, &p->ecs_http);
 	if (rc == SW_OK)
-		rc = slist_add(&hdrs, "Accept", "application/json");
-	if (rc == SW_OK)
-		rc = http_retry("GET", p->ecs_url, hdrs, ECS_TIMEOUT_MS,
-		    ECS_ATTEMPTS, 1, &status, &body);
+		rc = http_fetch(p->ecs_http, "GET", p->ecs_url, p->ecs_label,
+		    hdrs, nhdrs, &status, &body);
 	if (rc == SW_OK && status != 200)
 		rc = sw_seterr(SW_ERR_CREDS, "%s answered HTTP %ld", what,
 		    status);
 	if (rc == SW_OK)
 		rc = creds_from_json(what, &body, out);
-	slist_wipe(hdrs);
 	buf_wipe(&tok);
 	buf_wipe(&body);
 	return rc;
@@ -1005,18 +974,14 @@ static sw_err
 imds_get(struct creds_provider *p, const char *path, const char *token,
     long *status, struct buf *body)
 {
-	struct curl_slist *hdrs = NULL;
+	struct sigv4_header h = { "X-aws-ec2-metadata-token", token };
 	struct buf url;
-	sw_err rc = SW_OK;
+	sw_err rc;
 
 	buf_init(&url);
 	buf_printf(&url, "%s%s", p->imds_base, path);
-	if (token != NULL)
-		rc = slist_add(&hdrs, "X-aws-ec2-metadata-token", token);
-	if (rc == SW_OK)
-		rc = http_retry("GET", url.data, hdrs, p->imds_timeout_ms,
-		    p->imds_attempts, 0, status, body);
-	slist_wipe(hdrs);
+	rc = http_fetch(p->imds_http, "GET", url.data, url.data, &h,
+	    token != NULL ? 1 : 0, status, body);
 	buf_release(&url);
 	return rc;
 }
@@ -1036,22 +1001,25 @@ role_name_ok(const char *s)
 static sw_err
 imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
 {
-	struct curl_slist *hdrs = NULL;
+	static const struct sigv4_header ttl = {
+		"X-aws-ec2-metadata-token-ttl-seconds", "21600" };
 	struct buf token, body, path, url;
 	char *name = NULL, *e, what[300];
 	long status;
 	int have_token = 0;
-	sw_err rc;
+	sw_err rc = SW_OK;
 
 	buf_init(&token);
 	buf_init(&body);
 	buf_init(&path);
 	buf_init(&url);
 	buf_printf(&url, "%s/latest/api/token", p->imds_base);
-	rc = slist_add(&hdrs, "X-aws-ec2-metadata-token-ttl-seconds", "21600");
+	if (p->imds_http == NULL)
+		rc = plain_client(p, p->imds_timeout_ms, p->imds_attempts,
+		    &p->imds_http);
 	if (rc == SW_OK)
-		rc = http_retry("PUT", url.data, hdrs, p->imds_timeout_ms,
-		    p->imds_attempts, 0, &status, &token);
+		rc = http_fetch(p->imds_http, "PUT", url.data, url.data, &ttl, 1,
+		    &status, &token);
 	if (rc != SW_OK)
 		goto out;
 	if (status == 200 && token.len > 0) {
@@ -1119,7 +1087,6 @@ imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
 	}
 out:
 	free(name);
-	slist_wipe(hdrs);
 	buf_wipe(&token);
 	buf_wipe(&body);
 	buf_release(&path);
@@ -1379,6 +1346,8 @@ creds_provider_free(struct creds_provider *p)
 	freezero_str(p->ecs_token);
 	free(p->ecs_token_file);
 	free(p->imds_base);
+	http_client_free(p->ecs_http);
+	http_client_free(p->imds_http);
 	pthread_cond_destroy(&p->refreshed);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
@@ -1386,6 +1355,13 @@ creds_provider_free(struct creds_provider *p)
 
 sw_err
 creds_provider_new(const struct sw_config *cfg, struct creds_provider **out)
+{
+	return creds_provider_new_shared(cfg, NULL, out);
+}
+
+sw_err
+creds_provider_new_shared(const struct sw_config *cfg,
+    struct http_shared *shared, struct creds_provider **out)
 {
 	struct creds_provider *p;
 	struct profile pr;
@@ -1395,6 +1371,7 @@ creds_provider_new(const struct sw_config *cfg, struct creds_provider **out)
 
 	*out = NULL;
 	p = provider_alloc();
+	p->shared = shared;
 	buf_init(&tried);
 	memset(&pr, 0, sizeof(pr));
 	pr.is_explicit = cfg != NULL && cfg->profile != NULL &&

@@ -67,6 +67,13 @@ void creds_global_init(void);
 sw_err creds_provider_new(const struct sw_config *cfg,
     struct creds_provider **out);
 
+/* The same, with the requests to the container endpoint and IMDS sent
+ * through shared (http.h: a session's connections and request budget;
+ * borrowed, outlives the provider; NULL: the provider's own). */
+struct http_shared;
+sw_err creds_provider_new_shared(const struct sw_config *cfg,
+    struct http_shared *shared, struct creds_provider **out);
+
 /* A fetch function: store fresh credentials in *out (zeroed on entry; the
  * provider takes the strings).  Must be callable from any thread. */
 typedef sw_err (*creds_fetch_fn)(void *arg, struct aws_creds *out);

@@ -1,6 +1,6 @@
 /*
- * http.c - signed AWS requests over libcurl, shared by the S3 store and
- * the IoT SiteWise client.
+ * http.c - AWS requests over libcurl, shared by the S3 store, the IoT
+ * SiteWise client and the credential providers.
  *
  * Every request goes through http_perform(): it signs with our own SigV4
  * signer (sigv4.c), sends with a reused easy handle (connections, DNS and
@@ -14,8 +14,14 @@
  * 501 and other 4xx fail at once (asking again gets the same answer) with
  * the server's code and message; numbers in headers are range-checked.
  *
+ * Requests without credentials (IMDS, the ECS container endpoint: see
+ * creds.c) take the same loop unsigned, so there is one set of retry and
+ * timeout rules.
+ *
  * Threads: any number of threads may use one client at once; each request
- * borrows an idle easy handle from a small free list.
+ * borrows an idle easy handle from the free list of the client's shared
+ * state (one per session: session.h), and a slot of its request budget
+ * while it is on the wire.
  */
 #include "config.h"
 
@@ -33,6 +39,7 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "aws/creds.h"
@@ -47,22 +54,41 @@
 #define BACKOFF_CAP 20.0
 #define CONNECT_ATTEMPTS 3     /* a refused connection is rarely transient */
 
-struct http_client {
-	char *service;
-	int s3_rules;
-	char *region;
-	struct creds_provider *creds;   /* borrowed */
-	int tls_verify;
-	char *ca_bundle;
-	unsigned max_retries;
-	double retry_max_time;
-	long connect_timeout, request_timeout;
-
+/*
+ * What every client of one session shares: the CURLSH (DNS cache, TLS
+ * sessions, connection cache), the idle easy handles and the request
+ * budget.  A slot of the budget is held only while curl runs a request
+ * (never while signing, fetching credentials or backing off), and a
+ * thread that already holds one (a sink that asks for more) does not
+ * take a second, so the budget cannot deadlock on itself.
+ */
+struct http_shared {
 	CURLSH *share;
 	pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t handles_mu;
 	CURL **handles;
 	size_t nhandles, caphandles;
+	/* the budget */
+	pthread_mutex_t budget_mu;
+	pthread_cond_t budget_cv;
+	unsigned max_inflight;      /* 0: unbounded */
+	unsigned inflight, peak;
+	unsigned long requests;
+};
+
+struct http_client {
+	char *service;
+	int s3_rules;
+	char *region;
+	struct creds_provider *creds;   /* borrowed; NULL: unsigned */
+	int tls_verify;
+	char *ca_bundle;
+	unsigned max_retries;
+	double retry_max_time;
+	long connect_timeout, request_timeout;
+	long connect_timeout_ms, timeout_ms;
+	struct http_shared *shared;     /* borrowed, or own_shared */
+	struct http_shared *own_shared;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -110,24 +136,24 @@ sleep_seconds(double s)
 static void
 share_lock(CURL *h, curl_lock_data data, curl_lock_access acc, void *u)
 {
-	struct http_client *c = u;
+	struct http_shared *sh = u;
 
 	(void)h;
 	(void)acc;
-	pthread_mutex_lock(&c->share_mu[data]);
+	pthread_mutex_lock(&sh->share_mu[data]);
 }
 
 static void
 share_unlock(CURL *h, curl_lock_data data, void *u)
 {
-	struct http_client *c = u;
+	struct http_shared *sh = u;
 
 	(void)h;
-	pthread_mutex_unlock(&c->share_mu[data]);
+	pthread_mutex_unlock(&sh->share_mu[data]);
 }
 
 static CURL *
-handle_take(struct http_client *c)
+handle_take(struct http_shared *c)
 {
 	CURL *h = NULL;
 
@@ -144,13 +170,42 @@ handle_take(struct http_client *c)
 }
 
 static void
-handle_give(struct http_client *c, CURL *h)
+handle_give(struct http_shared *c, CURL *h)
 {
 	pthread_mutex_lock(&c->handles_mu);
 	c->handles = xgrowarray(c->handles, &c->caphandles, c->nhandles + 1,
 	    sizeof(*c->handles));
 	c->handles[c->nhandles++] = h;
 	pthread_mutex_unlock(&c->handles_mu);
+}
+
+/* Slots this thread holds (a sink that makes a request of its own). */
+static _Thread_local unsigned budget_held;
+
+static void
+budget_take(struct http_shared *sh)
+{
+	if (budget_held++ > 0)
+		return;
+	pthread_mutex_lock(&sh->budget_mu);
+	while (sh->max_inflight > 0 && sh->inflight >= sh->max_inflight)
+		pthread_cond_wait(&sh->budget_cv, &sh->budget_mu);
+	sh->inflight++;
+	sh->requests++;
+	if (sh->inflight > sh->peak)
+		sh->peak = sh->inflight;
+	pthread_mutex_unlock(&sh->budget_mu);
+}
+
+static void
+budget_give(struct http_shared *sh)
+{
+	if (--budget_held > 0)
+		return;
+	pthread_mutex_lock(&sh->budget_mu);
+	sh->inflight--;
+	pthread_cond_signal(&sh->budget_cv);
+	pthread_mutex_unlock(&sh->budget_mu);
 }
 
 struct xfer {
@@ -590,10 +645,63 @@ curl_error(const struct http_req *q, CURLcode cc, const char *detail,
 	default:
 		break;
 	}
+	if (q->url != NULL)
+		return sw_seterr(SW_ERR_NET, "cannot reach '%s': %s%s (after "
+		    "%u attempt%s)", q->show_url ? q->show_url : q->url,
+		    detail[0] ? detail : curl_easy_strerror(cc), hint,
+		    attempts, attempts == 1 ? "" : "s");
 	return sw_seterr(SW_ERR_NET, "cannot %s: cannot reach '%s://%s': %s%s "
 	    "(after %u attempt%s)", q->what, q->scheme, q->host,
 	    detail[0] ? detail : curl_easy_strerror(cc), hint, attempts,
 	    attempts == 1 ? "" : "s");
+}
+
+/* Free a header list after wiping it (it may hold a token). */
+static void
+slist_wipe(struct curl_slist *l)
+{
+	struct curl_slist *s;
+
+	for (s = l; s != NULL; s = s->next)
+		OPENSSL_cleanse(s->data, strlen(s->data));
+	curl_slist_free_all(l);
+}
+
+/* The header list of an unsigned request: q's headers as they are. */
+static sw_err
+plain_headers(const struct http_req *q, const char *range,
+    const char *if_match, struct curl_slist **out)
+{
+	struct curl_slist *list = NULL, *n;
+	struct buf line;
+	size_t i;
+	sw_err rc = SW_OK;
+
+	*out = NULL;
+	buf_init(&line);
+	for (i = 0; rc == SW_OK && i < q->nextra + 3; i++) {
+		const char *name = i < q->nextra ? q->extra[i].name :
+		    i == q->nextra ? "Range" : i == q->nextra + 1 ? "If-Match" :
+		    "Expect";
+		const char *val = i < q->nextra ? q->extra[i].value :
+		    i == q->nextra ? range : i == q->nextra + 1 ? if_match : "";
+
+		if (val == NULL)
+			continue;
+		buf_wipe(&line);
+		buf_printf(&line, "%s:%s%s", name, *val ? " " : "", val);
+		if ((n = curl_slist_append(list, line.data)) == NULL)
+			rc = sw_seterr(SW_ERR_NOMEM, "out of memory");
+		else
+			list = n;
+	}
+	buf_wipe(&line);
+	if (rc != SW_OK) {
+		slist_wipe(list);
+		return rc;
+	}
+	*out = list;
+	return SW_OK;
 }
 
 /* Build the signed header list for one attempt. */
@@ -664,7 +772,7 @@ sign_headers(struct http_client *c, const struct http_req *q,
 	buf_release(&authz);
 	creds_release(&cr);
 	if (rc != SW_OK) {
-		curl_slist_free_all(list);
+		slist_wipe(list);
 		return rc;
 	}
 	*out = list;
@@ -685,13 +793,19 @@ http_perform(struct http_client *c, const struct http_req *q,
 	double start = now_mono(), delay;
 	unsigned attempt = 0, connect_fails = 0;
 	uint64_t base_delivered = 0;
+	const char *shown;
 	sw_err rc = SW_OK;
 
 	memset(resp, 0, sizeof(*resp));
 	buf_init(&url);
-	buf_printf(&url, "%s://%s%s", q->scheme, q->host, q->path);
-	if (q->query != NULL && *q->query != '\0')
-		buf_printf(&url, "?%s", q->query);
+	if (q->url != NULL) {
+		buf_puts(&url, q->url);
+	} else {
+		buf_printf(&url, "%s://%s%s", q->scheme, q->host, q->path);
+		if (q->query != NULL && *q->query != '\0')
+			buf_printf(&url, "?%s", q->query);
+	}
+	shown = q->show_url != NULL ? q->show_url : url.data;
 
 	for (;;) {
 		struct xfer x = { q, resp, NULL, 0, 0, UINT64_MAX, 0, 0, 0, 0 };
@@ -722,30 +836,49 @@ http_perform(struct http_client *c, const struct http_req *q,
 			range_hdr = range;
 			x.from = from;
 		}
-		rc = sign_headers(c, q, range_hdr,
-		    base_delivered > 0 && first_etag[0] ? first_etag : NULL,
-		    &hdrs);
+		if (c->creds != NULL)
+			rc = sign_headers(c, q, range_hdr, base_delivered > 0 &&
+			    first_etag[0] ? first_etag : NULL, &hdrs);
+		else
+			rc = plain_headers(q, range_hdr, base_delivered > 0 &&
+			    first_etag[0] ? first_etag : NULL, &hdrs);
 		if (rc != SW_OK)
 			break;
 
-		h = handle_take(c);
+		h = handle_take(c->shared);
 		x.h = h;
 		errbuf[0] = '\0';
 		curl_easy_setopt(h, CURLOPT_URL, url.data);
 		/* Send the path as signed: no "./" or "../" squashing. */
 		curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+		curl_easy_setopt(h, CURLOPT_SHARE, c->shared->share);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->connect_timeout);
+		if (c->connect_timeout_ms > 0)
+			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			    c->connect_timeout_ms);
+		else
+			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
+			    c->connect_timeout);
+		if (c->timeout_ms > 0)
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->request_timeout);
 		curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+		    CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
+		if (c->creds == NULL)
+			curl_easy_setopt(h, CURLOPT_USERAGENT,
+			    PACKAGE "/" PACKAGE_VERSION);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, (long)c->tls_verify);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST,
 		    c->tls_verify ? 2L : 0L);
@@ -768,11 +901,13 @@ http_perform(struct http_client *c, const struct http_req *q,
 		} else if (strcmp(q->method, "GET") != 0) {
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
 		}
-		log_debug("%s %s (attempt %u)", q->method, url.data, attempt);
+		log_debug("%s %s (attempt %u)", q->method, shown, attempt);
+		budget_take(c->shared);
 		cc = curl_easy_perform(h);
+		budget_give(c->shared);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-		handle_give(c, h);
-		curl_slist_free_all(hdrs);
+		handle_give(c->shared, h);
+		slist_wipe(hdrs);
 
 		if (resp->sink_failed) {
 			rc = resp->sink_rc;
@@ -828,7 +963,9 @@ http_perform(struct http_client *c, const struct http_req *q,
 			delay *= jitter();
 			if (!again || attempt > c->max_retries ||
 			    elapsed + delay > c->retry_max_time) {
-				if (cc == CURLE_OK)
+				if (cc == CURLE_OK && q->any_status)
+					rc = SW_OK;  /* the caller judges */
+				else if (cc == CURLE_OK)
 					rc = http_error(q, resp, attempt,
 					    elapsed);
 				else
@@ -837,7 +974,7 @@ http_perform(struct http_client *c, const struct http_req *q,
 				break;
 			}
 			log_info("%s: %s, retrying in %.2f s (attempt %u)",
-			    q->what, cc == CURLE_OK ? (code[0] ? code :
+			    q->what != NULL ? q->what : shown, cc == CURLE_OK ? (code[0] ? code :
 			    "server error") : curl_easy_strerror(cc), delay,
 			    attempt);
 			sleep_seconds(delay);
@@ -849,22 +986,87 @@ http_perform(struct http_client *c, const struct http_req *q,
 	return rc;
 }
 
+/* ---- the shared state and the budget ---- */
+
+/*
+ * DNS answers and TLS sessions are shared through the CURLSH; connections
+ * are not: libcurl 7.88's shared connection cache is not safe with
+ * concurrent threads (curl known bug 11.11, curl/curl#4915).  Each idle
+ * easy handle keeps its own connections instead, and the handles are
+ * pooled here, so a request reuses a connection another client opened.
+ */
+sw_err
+http_shared_new(unsigned max_inflight, struct http_shared **out)
+{
+	struct http_shared *sh;
+	size_t i;
+
+	pthread_once(&global_once, global_init);
+	sh = xcalloc(1, sizeof(*sh));
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&sh->share_mu[i], NULL);
+	pthread_mutex_init(&sh->handles_mu, NULL);
+	pthread_mutex_init(&sh->budget_mu, NULL);
+	pthread_cond_init(&sh->budget_cv, NULL);
+	sh->max_inflight = max_inflight;
+	if ((sh->share = curl_share_init()) == NULL) {
+		log_error("out of memory (a curl share)");
+		abort();
+	}
+	curl_share_setopt(sh->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(sh->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(sh->share, CURLSHOPT_USERDATA, sh);
+	curl_share_setopt(sh->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(sh->share, CURLSHOPT_SHARE,
+	    CURL_LOCK_DATA_SSL_SESSION);
+	*out = sh;
+	return SW_OK;
+}
+
+void
+http_shared_free(struct http_shared *sh)
+{
+	size_t i;
+
+	if (sh == NULL)
+		return;
+	for (i = 0; i < sh->nhandles; i++)
+		curl_easy_cleanup(sh->handles[i]);
+	free(sh->handles);
+	if (sh->share != NULL)
+		curl_share_cleanup(sh->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&sh->share_mu[i]);
+	pthread_mutex_destroy(&sh->handles_mu);
+	pthread_cond_destroy(&sh->budget_cv);
+	pthread_mutex_destroy(&sh->budget_mu);
+	free(sh);
+}
+
+void
+http_shared_stats(struct http_shared *sh, struct http_stats *st)
+{
+	pthread_mutex_lock(&sh->budget_mu);
+	st->inflight = sh->inflight;
+	st->peak = sh->peak;
+	st->requests = sh->requests;
+	st->max_inflight = sh->max_inflight;
+	pthread_mutex_unlock(&sh->budget_mu);
+}
+
 /* ---- the client ---- */
 
 sw_err
 http_client_new(const struct http_client_opts *o, struct http_client **out)
 {
 	struct http_client *c;
-	size_t i;
 
+	*out = NULL;
 	pthread_once(&global_once, global_init);
 	c = xcalloc(1, sizeof(*c));
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&c->share_mu[i], NULL);
-	pthread_mutex_init(&c->handles_mu, NULL);
-	c->service = xstrdup(o->service);
+	c->service = xstrdup(o->service != NULL ? o->service : "");
 	c->s3_rules = o->s3_rules;
-	c->region = xstrdup(o->region);
+	c->region = xstrdup(o->region != NULL ? o->region : "");
 	c->creds = o->creds;
 	c->tls_verify = o->tls_verify;
 	c->ca_bundle = o->ca_bundle ? xstrdup(o->ca_bundle) : NULL;
@@ -872,17 +1074,13 @@ http_client_new(const struct http_client_opts *o, struct http_client **out)
 	c->retry_max_time = o->retry_max_time;
 	c->connect_timeout = o->connect_timeout;
 	c->request_timeout = o->request_timeout;
-	if ((c->share = curl_share_init()) == NULL) {
-		log_error("out of memory (a curl share)");
-		abort();
+	c->connect_timeout_ms = o->connect_timeout_ms;
+	c->timeout_ms = o->timeout_ms;
+	c->shared = o->shared;
+	if (c->shared == NULL) {
+		http_shared_new(0, &c->own_shared);
+		c->shared = c->own_shared;
 	}
-	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE,
-	    CURL_LOCK_DATA_SSL_SESSION);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	*out = c;
 	return SW_OK;
 }
@@ -890,18 +1088,9 @@ http_client_new(const struct http_client_opts *o, struct http_client **out)
 void
 http_client_free(struct http_client *c)
 {
-	size_t i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->nhandles; i++)
-		curl_easy_cleanup(c->handles[i]);
-	free(c->handles);
-	if (c->share != NULL)
-		curl_share_cleanup(c->share);
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_destroy(&c->share_mu[i]);
-	pthread_mutex_destroy(&c->handles_mu);
+	http_shared_free(c->own_shared);
 	free(c->service);
 	free(c->region);
 	free(c->ca_bundle);
@@ -911,7 +1100,7 @@ http_client_free(struct http_client *c)
 sw_err
 http_client_from_config(const struct sw_config *cfg, const char *service,
     int s3_rules, const char *region, struct creds_provider *creds,
-    struct http_client **out)
+    struct http_shared *shared, struct http_client **out)
 {
 	struct http_client_opts o;
 	const char *ca = cfg->ca_bundle ? cfg->ca_bundle :
@@ -928,6 +1117,7 @@ http_client_from_config(const struct sw_config *cfg, const char *service,
 	o.retry_max_time = (double)cfg->retry_max_time;
 	o.connect_timeout = (long)cfg->connect_timeout;
 	o.request_timeout = (long)cfg->request_timeout;
+	o.shared = shared;
 	return http_client_new(&o, out);
 }
 

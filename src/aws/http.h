@@ -1,6 +1,7 @@
 /*
- * http.h - signed AWS requests over libcurl with retries and connection
- * reuse, shared by the S3 store (s3.c) and IoT SiteWise (sitewise.c).
+ * http.h - AWS requests over libcurl with retries and connection reuse,
+ * shared by the S3 store (store_s3.c), IoT SiteWise (sitewise.c), signed,
+ * and the credential providers (creds.c), unsigned.
  */
 #ifndef SWREPART_HTTP_H
 #define SWREPART_HTTP_H
@@ -16,27 +17,51 @@
 
 struct creds_provider;
 struct http_client;
+struct http_shared;
 struct sw_config;
+
+/*
+ * What the clients of one session share (see session.h): DNS answers, TLS
+ * sessions, idle easy handles with their open connections, and a budget
+ * of at most max_inflight requests on the wire at once (0: no cap), held
+ * only while a request is sent and answered, never during a back-off.
+ * Thread-safe.  Free it after every client that uses it.
+ */
+sw_err http_shared_new(unsigned max_inflight, struct http_shared **out);
+void http_shared_free(struct http_shared *sh);
+struct http_stats {
+	unsigned max_inflight;
+	unsigned inflight;      /* now */
+	unsigned peak;          /* the most at once so far */
+	unsigned long requests; /* attempts sent so far */
+};
+void http_shared_stats(struct http_shared *sh, struct http_stats *st);
 
 struct http_client_opts {
 	const char *service;          /* SigV4 signing name: "s3" */
 	int s3_rules;                 /* sign the S3 way (sigv4.h) */
 	const char *region;
-	struct creds_provider *creds; /* borrowed: outlives the client */
+	struct creds_provider *creds; /* borrowed: outlives the client; NULL:
+	                                 requests are sent unsigned */
+	struct http_shared *shared;   /* borrowed; NULL: the client's own */
 	int tls_verify;
 	const char *ca_bundle;        /* NULL: the system's */
 	unsigned max_retries;
 	double retry_max_time;        /* seconds */
 	long connect_timeout;         /* seconds */
 	long request_timeout;         /* seconds without progress */
+	long connect_timeout_ms;      /* when > 0, instead of connect_timeout */
+	long timeout_ms;              /* > 0: a whole attempt's limit */
 };
 
 sw_err http_client_new(const struct http_client_opts *o,
     struct http_client **out);
-/* A client with the settings of cfg (TLS, CA bundle, retries, timeouts). */
+/* A client with the settings of cfg (TLS, CA bundle, retries, timeouts),
+ * over shared (borrowed; NULL: its own). */
 sw_err http_client_from_config(const struct sw_config *cfg,
     const char *service, int s3_rules, const char *region,
-    struct creds_provider *creds, struct http_client **out);
+    struct creds_provider *creds, struct http_shared *shared,
+    struct http_client **out);
 void http_client_free(struct http_client *c);
 
 /* One request. */
@@ -61,6 +86,15 @@ struct http_req {
 	/* for messages: what = "list 's3://b/p'", bucket for hints or NULL */
 	const char *what;
 	const char *bucket;
+	/* Unsigned requests (a client without credentials: IMDS, the ECS
+	 * container endpoint) name the whole URL, and what logs and
+	 * messages show of it (show_url; NULL: url), as it may hold a
+	 * secret path.  With any_status, an answer that is not 2xx ends
+	 * the request with SW_OK and resp->status (5xx and 429 after the
+	 * retries), for the caller to judge. */
+	const char *url;
+	const char *show_url;
+	int any_status;
 };
 
 /* What came back. */

@@ -11,6 +11,7 @@
 
 #include "aws/creds.h"
 #include "aws/http.h"
+#include "aws/session.h"
 #include "aws/sigv4.h"
 #include "aws/sitewise.h"
 #include "base/log.h"
@@ -48,9 +49,10 @@ sw_err
 sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
     sitewise_fn fn, void *arg)
 {
-	struct creds_provider *creds = NULL;
+	struct aws_session *session = NULL;
 	struct http_client *http = NULL;
-	char *region = NULL, *scheme = NULL, *host = NULL, *token = NULL;
+	const char *region;
+	char *scheme = NULL, *host = NULL, *token = NULL;
 	char *ep = NULL;
 	struct buf q;
 	char what[512];
@@ -61,10 +63,10 @@ sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
 	buf_init(&q);
 	what[0] = '\0';
 	http_pager_init(&pg, what, SITEWISE_MAX_PAGES);
-	if ((rc = creds_region(cfg, &region)) != SW_OK)
+	if ((rc = aws_session_get(cfg, &session)) != SW_OK)
 		return rc;
-	if (region == NULL)
-		region = xstrdup("us-east-1");
+	if ((region = aws_session_region(session)) == NULL)
+		region = "us-east-1";
 	ep = sitewise_endpoint(cfg, region);
 	{
 		const char *p = strstr(ep, "://");
@@ -80,9 +82,7 @@ sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
 	}
 	snprintf(what, sizeof(what), "list the %s time series at '%s'", type,
 	    ep);
-	if ((rc = creds_provider_new(cfg, &creds)) != SW_OK)
-		goto out;
-	if ((rc = http_client_from_config(cfg, "iotsitewise", 0, region, creds,
+	if ((rc = aws_session_client(session, "iotsitewise", 0, region,
 	    &http)) != SW_OK)
 		goto out;
 	do {
@@ -175,11 +175,10 @@ sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
 out:
 	http_pager_release(&pg);
 	http_client_free(http);
-	creds_provider_free(creds);
+	aws_session_release(session);
 	free(token);
 	free(scheme);
 	free(host);
-	free(region);
 	free(ep);
 	buf_release(&q);
 	return rc;

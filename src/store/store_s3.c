@@ -36,6 +36,7 @@
 
 #include "aws/creds.h"
 #include "aws/http.h"
+#include "aws/session.h"
 #include "aws/sigv4.h"
 #include "base/log.h"
 #include "base/options.h"
@@ -56,10 +57,9 @@ struct s3 {
 	char *host;            /* Host header: "bucket.s3.eu-west-1..." */
 	char *path_base;       /* "" (virtual) or "/bucket" (path style) */
 	char *region;
-	struct creds_provider *creds;
+	struct aws_session *session;   /* a reference */
 	struct http_client *http;
 	uint64_t part_size, multipart_threshold;
-	unsigned part_jobs;    /* parts of one upload in flight at once */
 };
 
 /* One S3 request: the HTTP request less its path, which s3_perform()
@@ -649,24 +649,23 @@ put_part(void *arg)
 }
 
 /*
- * Upload the parts, up to part_jobs at once (each reads its own range of
- * fd with pread, so nothing is buffered beyond the requests' own chunks),
- * and describe them in order in done, the body of CompleteMultipartUpload.
+ * Upload the parts in the session's pool (cfg->requests workers, shared
+ * by every upload of the session; each part reads its own range of fd with
+ * pread, so nothing is buffered beyond the requests' own chunks), and
+ * describe them in order in done, the body of CompleteMultipartUpload.
  */
 static sw_err
 put_parts(struct s3 *c, const char *fk, const char *upload_id, int fd,
     uint64_t size, const char *what, struct buf *done)
 {
 	uint64_t nparts = (size + c->part_size - 1) / c->part_size;
-	unsigned nthreads = nparts < c->part_jobs ? (unsigned)nparts :
-	    c->part_jobs;
 	struct part_job *jobs;
 	struct pool *pool;
 	struct batch b;
 	uint64_t k;
 	sw_err rc;
 
-	if ((rc = pool_new(nthreads, &pool)) != SW_OK)
+	if ((rc = aws_session_pool(c->session, &pool)) != SW_OK)
 		return rc;
 	jobs = xcalloc((size_t)nparts, sizeof(*jobs));
 	batch_init(&b, pool, 1);
@@ -687,7 +686,6 @@ put_parts(struct s3 *c, const char *fk, const char *upload_id, int fd,
 	}
 	rc = batch_wait(&b);
 	batch_release(&b);
-	pool_free(pool);
 	buf_puts(done, "<CompleteMultipartUpload>");
 	for (k = 0; k < nparts && rc == SW_OK; k++)
 		buf_printf(done, "<Part><PartNumber>%u</PartNumber>"
@@ -921,7 +919,7 @@ s3_free(struct store *st)
 	if (c == NULL)
 		return;
 	http_client_free(c->http);
-	creds_provider_free(c->creds);
+	aws_session_release(c->session);
 	free(c->bucket);
 	free(c->root);
 	free(c->scheme);
@@ -1015,7 +1013,7 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 {
 	struct s3 *c;
 	const char *slash = strchr(rest, '/');
-	char *region = NULL;
+	const char *region;
 	struct s3_endpoint ep;
 	sw_err rc;
 
@@ -1029,26 +1027,24 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 		rc = sw_seterr(SW_ERR_CONFIG, "'%s' names no bucket", st->url);
 		goto fail;
 	}
-	if ((rc = creds_region(cfg, &region)) != SW_OK)
+	if ((rc = aws_session_get(cfg, &c->session)) != SW_OK)
 		goto fail;
-	c->region = region ? region : xstrdup("us-east-1");
+	region = aws_session_region(c->session);
+	c->region = xstrdup(region ? region : "us-east-1");
 	c->part_size = cfg->part_size;
 	c->multipart_threshold = cfg->multipart_threshold;
-	c->part_jobs = cfg->requests > 0 ? (unsigned)cfg->requests : 1;
 	if ((rc = s3_endpoint_resolve(c->bucket, c->region, cfg->endpoint_url,
 	    cfg->addressing_style, &ep)) != SW_OK)
 		goto fail;
 	c->scheme = ep.scheme;
 	c->host = ep.host;
 	c->path_base = ep.path_base;
-	if ((rc = creds_provider_new(cfg, &c->creds)) != SW_OK)
-		goto fail;
-	if ((rc = http_client_from_config(cfg, "s3", 1, c->region, c->creds,
+	if ((rc = aws_session_client(c->session, "s3", 1, c->region,
 	    &c->http)) != SW_OK)
 		goto fail;
 	log_debug("store %s: %s://%s%s region %s, credentials from %s",
 	    st->url, c->scheme, c->host, c->path_base, c->region,
-	    creds_source(c->creds));
+	    creds_source(aws_session_creds(c->session)));
 	return SW_OK;
 fail:
 	s3_free(st);

@@ -28,10 +28,11 @@
 #define NOW ((time_t)1714521600)
 
 static char base[64];
-/* What creds.c and curl send to these endpoints. */
+/* What creds.c and curl send to these endpoints (the IMDS token request
+ * is a PUT through http.c: an empty body, "Content-Length: 0"). */
 static const char *const headers[] = { "Host", "User-Agent", "Accept",
 	"Authorization", "X-aws-ec2-metadata-token",
-	"X-aws-ec2-metadata-token-ttl-seconds", NULL };
+	"X-aws-ec2-metadata-token-ttl-seconds", "Content-Length", NULL };
 
 static void
 setup(void)
@@ -73,7 +74,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", base, 1);
 	}
 	n = fuzz_split(data + 2, size - 2, SEP, p, len, 17);
-	/* The container endpoint sleeps a second before retrying a 5xx. */
+	/* The container endpoint retries a 5xx (http.c's back-off): IMDS
+	 * answers only may be 5xx. */
 	fuzz_http_queue(p, len, n > 16 ? 16 : n, data[0] % 2);
 	rc = creds_provider_new(NULL, &cp);
 	if (rc == SW_OK) {

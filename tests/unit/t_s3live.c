@@ -255,7 +255,7 @@ int
 main(void)
 {
 	const char *bucket = getenv("S3_BUCKET");
-	struct sw_config cfg, cfg0;
+	struct sw_config cfg, cfg0, cfgbad;
 	struct store *st, *st0, *bad;
 	struct store_info info;
 	struct pool *pool;
@@ -712,9 +712,13 @@ main(void)
 	ok(store_head(st, "retry/put", &info) == SW_ERR_NOTFOUND, "deleted");
 	ok(store_delete(st, "retry/put") == SW_OK, "deleting again is fine");
 
-	/* Wrong credentials: 403 with the server's code, no retry. */
+	/* Wrong credentials: 403 with the server's code, no retry.  A
+	 * configuration of its own: stores of cfg share cfg's session, whose
+	 * credentials were found before the environment changed. */
 	setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret", 1);
-	ok(store_open(url.data, &cfg, &bad) == SW_OK, "open with a wrong secret");
+	cfg_for(&cfgbad, 8);
+	ok(store_open(url.data, &cfgbad, &bad) == SW_OK,
+	    "open with a wrong secret");
 	reset_stats();
 	rc = store_head(bad, "many/k0001", &info);
 	ok(rc == SW_ERR_AUTH, "HEAD is refused (%s)", sw_errmsg());
@@ -723,6 +727,7 @@ main(void)
 	    "listing is refused: %s", sw_errmsg());
 	is_int(op_count("ListObjectsV2"), 1, "not retried");
 	store_free(bad);
+	config_release(&cfgbad);
 
 	buf_release(&got);
 	buf_release(&url);
