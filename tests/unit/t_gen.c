@@ -25,35 +25,6 @@ static const char *no_python;
 
 /* ---- emit callbacks ----------------------------------------------------- */
 
-/* Write each object under the directory given as arg. */
-static sw_err
-emit_to_dir(void *arg, const char *key, const void *data, size_t n)
-{
-	const char *dir = arg;
-	char path[1024];
-	char *slash;
-	FILE *f;
-	int okay;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	for (slash = strchr(path + strlen(dir) + 1, '/'); slash != NULL;
-	    slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return sw_seterr(SW_ERR_IO, "cannot create '%s': %s",
-			    path, strerror(errno));
-		*slash = '/';
-	}
-	f = fopen(path, "wb");
-	if (f == NULL)
-		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", path,
-		    strerror(errno));
-	okay = fwrite(data, 1, n, f) == n;
-	if (fclose(f) != 0 || !okay)
-		return sw_seterr(SW_ERR_IO, "cannot write '%s'", path);
-	return SW_OK;
-}
-
 /* Keep (key, SHA-256, size) of every object. */
 struct obj {
 	char *key;
@@ -299,7 +270,7 @@ test_tree(void)
 	small_params(&p);
 	snprintf(dir, sizeof(dir), "%s/tree", tmpdir);
 	mkdir(dir, 0700);
-	rc = gen_run(&p, emit_to_dir, dir, &st);
+	rc = gen_run(&p, test_write_under, dir, &st);
 	ok(rc == SW_OK, "small tree generated: %s", rc ? sw_errmsg() : "ok");
 	diag("%" PRIu64 " objects (%" PRIu64 " data, %" PRIu64 " metadata), "
 	    "%" PRIu64 " records, %" PRIu64 " bytes", st.objects,
@@ -442,11 +413,11 @@ test_variants_resolve(void)
 	snprintf(b, sizeof(b), "%s/variant", tmpdir);
 	mkdir(a, 0700);
 	mkdir(b, 0700);
-	gen_run(&p, emit_to_dir, a, NULL);
+	gen_run(&p, test_write_under, a, NULL);
 	p.variant_schema_share = 1;
 	p.deflate_share = 0.4;
 	p.null_share = 0.4;
-	gen_run(&p, emit_to_dir, b, NULL);
+	gen_run(&p, test_write_under, b, NULL);
 	if (no_python != NULL) {
 		skip("avro_tool.py same-records", no_python);
 		return;
