@@ -324,27 +324,39 @@ s3_get(struct store *st, const char *key, uint64_t off, uint64_t len,
 	return rc;
 }
 
+/* A request about one key with no body (HEAD, DELETE); verb says what
+ * it does in messages ("stat", "delete").  Release resp->body after. */
 static sw_err
-s3_head(struct store *st, const char *key, struct store_info *info)
+key_request(struct store *st, const char *method, const char *verb,
+    const char *key, struct http_resp *resp)
 {
 	struct s3 *c = S3(st);
 	struct s3_req req;
-	struct http_resp resp;
 	char what[1200];
 	char *fk = full_key(c, key);
 	sw_err rc;
 
-	snprintf(what, sizeof(what), "stat '%s%s'", st->url, key);
+	snprintf(what, sizeof(what), "%s '%s%s'", verb, st->url, key);
 	memset(&req, 0, sizeof(req));
-	req.h.method = "HEAD";
+	req.h.method = method;
 	req.key = fk;
 	req.h.body_fd = -1;
 	req.h.what = what;
-	rc = s3_perform(c, &req, &resp);
+	rc = s3_perform(c, &req, resp);
+	free(fk);
+	return rc;
+}
+
+static sw_err
+s3_head(struct store *st, const char *key, struct store_info *info)
+{
+	struct http_resp resp;
+	sw_err rc;
+
+	rc = key_request(st, "HEAD", "stat", key, &resp);
 	if (rc == SW_OK)
 		fill_info(&resp, info);
 	buf_release(&resp.body);
-	free(fk);
 	return rc;
 }
 
@@ -796,24 +808,13 @@ s3_put_fd(struct store *st, const char *key, int fd, uint64_t size,
 static sw_err
 s3_del(struct store *st, const char *key)
 {
-	struct s3 *c = S3(st);
-	struct s3_req req;
 	struct http_resp resp;
-	char what[1200];
-	char *fk = full_key(c, key);
 	sw_err rc;
 
-	snprintf(what, sizeof(what), "delete '%s%s'", st->url, key);
-	memset(&req, 0, sizeof(req));
-	req.h.method = "DELETE";
-	req.key = fk;
-	req.h.body_fd = -1;
-	req.h.what = what;
-	rc = s3_perform(c, &req, &resp);
+	rc = key_request(st, "DELETE", "delete", key, &resp);
 	if (rc == SW_ERR_NOTFOUND && resp.status == 404)
 		rc = SW_OK;
 	buf_release(&resp.body);
-	free(fk);
 	return rc;
 }
 
