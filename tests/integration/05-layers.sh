@@ -2,7 +2,8 @@
 # 05-layers.sh - the source tree keeps the architecture that
 # ARCHITECTURE.md draws: each layer includes only the layers below it,
 # every include names its layer, the mount reaches the core through the
-# engine alone, and nothing below the command line prints to the user.
+# engine alone, nothing below the command line prints to the user, and
+# the binary calls avro-c.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 SRC=$top_srcdir/src
 
@@ -52,6 +53,15 @@ pr=$(grep -nE '\b(printf|puts|putchar|perror)\(|fprintf\((stdout|stderr)|fputs\(
     "$SRC"/{base,aws,store,avro,core,fuse}/*.c | grep -v '^[^:]*/base/log\.c:')
 [ -z "$pr" ]
 ok $? "nothing below cli/ prints to the user${pr:+ (prints: $(echo "$pr" | cut -d: -f1,2 | tr '\n' ' '))}"
+
+# avro-c does real work in the binary: its schema parser and comparison
+# (src/avro/schema.c) are called, not only linked.
+if command -v nm >/dev/null 2>&1; then
+	navro=$( (nm -D "$SWREPART" 2>/dev/null; nm "$SWREPART" 2>/dev/null) |
+	    grep -cE ' (U|T) avro_schema_(from_json_length|equal)$')
+	[ "$navro" -ge 2 ]
+	ok $? "swrepart calls avro-c's schema parser and comparison ($navro symbols)"
+fi
 
 # Every command is one file that owns its table entry.
 for f in "$SRC"/cli/cmd_*.c; do
