@@ -1222,8 +1222,12 @@ skip_part(struct build *b, struct part *p, struct merge *m,
 		rc = sw_seterr(SW_ERR_IO, "cannot cut '%s' back: %s", b->avro,
 		    strerror(errno));
 	out->stale |= p->o->rc == SW_OK;
-	if (rc == SW_OK && p->prev != NULL)
-		return SW_OK;   /* the caller merges the previous version */
+	if (rc == SW_OK && p->prev != NULL) {
+		/* the caller merges the previous version; the bad one is
+		 * counted as when it was known bad before (build_plan) */
+		b->rep->bad++;
+		return SW_OK;
+	}
 	p->skipped = 1;
 	b->skipped[b->nskipped].key = (char *)p->key;
 	b->skipped[b->nskipped].etag = (char *)p->etag;
