@@ -968,28 +968,111 @@ staging_stale(const char *name)
 	return pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
 }
 
+/* Removes the staging directories of processes that died. */
+static void
+cleanup_staging(struct cache *c)
+{
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "%s/tmp", c->dir);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char p[PATH_MAX];
+
+		if (de->d_name[0] == '.' || !staging_stale(de->d_name))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		log_info("removing stale staging directory '%s'", p);
+		(void)rmtree(p);
+	}
+	closedir(d);
+}
+
+/*
+ * Sweeps one month directory "days/SRC/YYYY/MM": a day file whose
+ * generation the index does not know goes, unless its day is locked.
+ */
+static void
+cleanup_month(struct cache *c, sqlite3 *db, int64_t src, const char *year,
+    const char *month, const char *mdir)
+{
+	DIR *fd;
+	struct dirent *fe;
+
+	if ((fd = opendir(mdir)) == NULL)
+		return;
+	while ((fe = readdir(fd)) != NULL) {
+		struct day dd;
+		struct cache_day cd;
+		long long gen;
+		int dnum, lockfd, n = 0;
+		char f[PATH_MAX];
+
+		if (sscanf(fe->d_name, "%2d.%lld.%n", &dnum, &gen, &n) != 2 ||
+		    n == 0)
+			continue;
+		dd.year = atoi(year);
+		dd.month = atoi(month);
+		dd.day = dnum;
+		snprintf(f, sizeof(f), "%s/%s", mdir, fe->d_name);
+		/* A day being built is swept another time. */
+		if (cache_day_trylock(c, src, &dd, &lockfd) != SW_OK)
+			continue;
+		if (db_day_get(c, db, src, &dd, &cd) == SW_OK && (!cd.exists ||
+		    cd.gen != gen)) {
+			log_info("removing '%s': no current day refers to it",
+			    f);
+			unlink(f);
+		}
+		cache_day_unlock(lockfd);
+	}
+	closedir(fd);
+}
+
+/* Sweeps every year and month of one source directory "days/SRC". */
+static void
+cleanup_source(struct cache *c, sqlite3 *db, int64_t src, const char *sdir)
+{
+	DIR *yd;
+	struct dirent *ye;
+
+	if ((yd = opendir(sdir)) == NULL)
+		return;
+	while ((ye = readdir(yd)) != NULL) {
+		char ydir[PATH_MAX];
+		DIR *md;
+		struct dirent *me;
+
+		if (ye->d_name[0] == '.')
+			continue;
+		snprintf(ydir, sizeof(ydir), "%s/%s", sdir, ye->d_name);
+		if ((md = opendir(ydir)) == NULL)
+			continue;
+		while ((me = readdir(md)) != NULL) {
+			char mdir[PATH_MAX];
+
+			if (me->d_name[0] == '.')
+				continue;
+			snprintf(mdir, sizeof(mdir), "%s/%s", ydir, me->d_name);
+			cleanup_month(c, db, src, ye->d_name, me->d_name,
+			    mdir);
+		}
+		closedir(md);
+	}
+	closedir(yd);
+}
+
 static sw_err
 db_cleanup(struct cache *c, sqlite3 *db)
 {
 	char path[PATH_MAX];
 	DIR *d;
 	struct dirent *de;
-	sw_err rc = SW_OK;
 
-	/* Staging directories of processes that died. */
-	snprintf(path, sizeof(path), "%s/tmp", c->dir);
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			char p[PATH_MAX];
-
-			if (de->d_name[0] == '.' || !staging_stale(de->d_name))
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-			log_info("removing stale staging directory '%s'", p);
-			(void)rmtree(p);
-		}
-		closedir(d);
-	}
+	cleanup_staging(c);
 	/* Day files of generations the index does not know (a build that
 	 * crashed before its commit, or an old generation not yet
 	 * deleted).  Builders hold the day lock, so only unlocked days are
@@ -997,77 +1080,16 @@ db_cleanup(struct cache *c, sqlite3 *db)
 	snprintf(path, sizeof(path), "%s/days", c->dir);
 	if ((d = opendir(path)) == NULL)
 		return SW_OK;
-	while ((de = readdir(d)) != NULL && rc == SW_OK) {
+	while ((de = readdir(d)) != NULL) {
 		char sdir[PATH_MAX];
-		DIR *yd;
-		struct dirent *ye;
-		int64_t src;
 
 		if (de->d_name[0] == '.')
 			continue;
-		src = strtoll(de->d_name, NULL, 10);
 		snprintf(sdir, sizeof(sdir), "%s/%s", path, de->d_name);
-		if ((yd = opendir(sdir)) == NULL)
-			continue;
-		while ((ye = readdir(yd)) != NULL) {
-			char ydir[PATH_MAX];
-			DIR *md;
-			struct dirent *me;
-
-			if (ye->d_name[0] == '.')
-				continue;
-			snprintf(ydir, sizeof(ydir), "%s/%s", sdir, ye->d_name);
-			if ((md = opendir(ydir)) == NULL)
-				continue;
-			while ((me = readdir(md)) != NULL) {
-				char mdir[PATH_MAX];
-				DIR *fd;
-				struct dirent *fe;
-
-				if (me->d_name[0] == '.')
-					continue;
-				snprintf(mdir, sizeof(mdir), "%s/%s", ydir,
-				    me->d_name);
-				if ((fd = opendir(mdir)) == NULL)
-					continue;
-				while ((fe = readdir(fd)) != NULL) {
-					struct day dd;
-					struct cache_day cd;
-					long long gen;
-					int dnum, lockfd, n = 0;
-					char f[PATH_MAX];
-
-					if (sscanf(fe->d_name, "%2d.%lld.%n",
-					    &dnum, &gen, &n) != 2 || n == 0)
-						continue;
-					dd.year = atoi(ye->d_name);
-					dd.month = atoi(me->d_name);
-					dd.day = dnum;
-					snprintf(f, sizeof(f), "%s/%s", mdir,
-					    fe->d_name);
-					/* A day being built is swept
-					 * another time. */
-					if (cache_day_trylock(c, src, &dd,
-					    &lockfd) != SW_OK)
-						continue;
-					if (db_day_get(c, db, src, &dd, &cd) ==
-					    SW_OK && (!cd.exists ||
-					    cd.gen != gen)) {
-						log_info("removing '%s': no "
-						    "current day refers to it",
-						    f);
-						unlink(f);
-					}
-					cache_day_unlock(lockfd);
-				}
-				closedir(fd);
-			}
-			closedir(md);
-		}
-		closedir(yd);
+		cleanup_source(c, db, strtoll(de->d_name, NULL, 10), sdir);
 	}
 	closedir(d);
-	return rc;
+	return SW_OK;
 }
 
 static sw_err
