@@ -1003,6 +1003,123 @@ add_part(struct build *b, enum part_from from, const char *key,
 }
 
 /*
+ * The next key in order among the listed objects, the previous
+ * generation's and the carried ones, advancing past it; *l, *h and *c are
+ * set to the entry holding that key in each (NULL where it has none).
+ * Returns NULL when all three are done.
+ */
+static const char *
+plan_next(struct build *b, const struct cache_obj *carry, size_t ncarry,
+    size_t pos[3], const struct obj **lp, const struct cache_obj **hp,
+    const struct cache_obj **cp)
+{
+	const struct obj *l = pos[0] < b->listed.n ? &b->listed.v[pos[0]] :
+	    NULL;
+	const struct cache_obj *h = pos[1] < b->nhad ? &b->had[pos[1]] : NULL;
+	const struct cache_obj *c = pos[2] < ncarry ? &carry[pos[2]] : NULL;
+	const char *key = NULL;
+
+	if (l != NULL)
+		key = l->key;
+	if (h != NULL && (key == NULL || strcmp(h->key, key) < 0))
+		key = h->key;
+	if (c != NULL && (key == NULL || strcmp(c->key, key) < 0))
+		key = c->key;
+	if (key == NULL)
+		return NULL;
+	if (l != NULL && strcmp(l->key, key) != 0)
+		l = NULL;
+	if (h != NULL && strcmp(h->key, key) != 0)
+		h = NULL;
+	if (c != NULL && strcmp(c->key, key) != 0)
+		c = NULL;
+	pos[0] += l != NULL;
+	pos[1] += h != NULL;
+	pos[2] += c != NULL;
+	*lp = l;
+	*hp = h;
+	*cp = c;
+	return key;
+}
+
+/* A key the cold tier lists: its bad new version, the same one merged
+ * before, or a fresh fetch that remembers what it replaces. */
+static void
+plan_listed(struct build *b, const struct obj *l, const struct cache_obj *h,
+    const struct cache_obj *c, size_t *nold)
+{
+	struct engine *e = b->e;
+	struct engine_report *rep = b->rep;
+	struct part *p;
+
+	if (e->opts.skip_bad && known_bad(b->bad, b->nbad, l->key,
+	    l->etag)) {
+		/* a bad new version: the one merged before (if any) stays */
+		rep->bad++;
+		if (h != NULL && b->old_ok) {
+			p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
+			p->ref = h;
+			(*nold)++;
+		} else if (c != NULL) {
+			p = add_part(b, FROM_CARRY, c->key, c->etag, c->size);
+			p->ref = c;
+		}
+		return;
+	}
+	if (h != NULL && b->old_ok && strcmp(h->etag, l->etag) == 0) {
+		p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
+		p->ref = h;
+		(*nold)++;
+		return;
+	}
+	if ((h != NULL && strcmp(h->etag, l->etag) != 0) ||
+	    (c != NULL && strcmp(c->etag, l->etag) != 0)) {
+		log_notice("%s: '%s%s' changed since it was merged: replacing "
+		    "it", b->ds, store_url(e->cold), l->key);
+		rep->changed++;
+	}
+	p = add_part(b, FROM_COLD, l->key, l->etag, l->size);
+	p->o = (struct obj *)l;
+	if (h != NULL && b->old_ok) {
+		p->prev_from = FROM_OLD;
+		p->prev = h;
+	} else if (c != NULL) {
+		p->prev_from = FROM_CARRY;
+		p->prev = c;
+	}
+}
+
+/* A key gone from the cold tier: pruned, kept from the previous
+ * generation or the published day, or lost (counted in *lost). */
+static void
+plan_unlisted(struct build *b, const char *key, const struct cache_obj *h,
+    const struct cache_obj *c, size_t *nold, size_t *lost,
+    const char **lost_key)
+{
+	struct engine_report *rep = b->rep;
+	struct part *p;
+
+	if (b->e->opts.prune_expired) {
+		rep->pruned++;
+		return;
+	}
+	if (h != NULL && b->old_ok) {
+		p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
+		p->ref = h;
+		(*nold)++;
+		rep->kept++;
+	} else if (c != NULL) {
+		p = add_part(b, FROM_CARRY, c->key, c->etag, c->size);
+		p->ref = c;
+		rep->kept++;
+		rep->carried++;
+	} else {
+		(*lost)++;
+		*lost_key = key;
+	}
+}
+
+/*
  * 3. The objects of the new generation, in key order: each object the
  * cold tier lists (from the previous generation when it holds the same
  * ETag, else fetched), and each object that only the previous generation
@@ -1015,8 +1132,10 @@ build_plan(struct build *b, int *same)
 	struct engine *e = b->e;
 	const struct cache_obj *carry = b->sel ? b->sel->carry : NULL;
 	size_t ncarry = b->sel ? b->sel->ncarry : 0;
-	size_t i = 0, j = 0, k = 0, nold = 0, lost = 0;
-	const char *lost_key = NULL;
+	size_t pos[3] = { 0, 0, 0 }, nold = 0, lost = 0;
+	const char *lost_key = NULL, *key;
+	const struct obj *l;
+	const struct cache_obj *h, *c;
 	struct engine_report *rep = b->rep;
 
 	*same = 0;
@@ -1026,93 +1145,11 @@ build_plan(struct build *b, int *same)
 	    sizeof(*b->parts));
 	rep->kept = rep->carried = rep->pruned = rep->changed = 0;
 	rep->bad = 0;
-	for (;;) {
-		const struct obj *l = i < b->listed.n ? &b->listed.v[i] : NULL;
-		const struct cache_obj *h = j < b->nhad ? &b->had[j] : NULL;
-		const struct cache_obj *c = k < ncarry ? &carry[k] : NULL;
-		const char *key = NULL;
-		struct part *p;
-
+	while ((key = plan_next(b, carry, ncarry, pos, &l, &h, &c)) != NULL) {
 		if (l != NULL)
-			key = l->key;
-		if (h != NULL && (key == NULL || strcmp(h->key, key) < 0))
-			key = h->key;
-		if (c != NULL && (key == NULL || strcmp(c->key, key) < 0))
-			key = c->key;
-		if (key == NULL)
-			break;
-		if (l != NULL && strcmp(l->key, key) != 0)
-			l = NULL;
-		if (h != NULL && strcmp(h->key, key) != 0)
-			h = NULL;
-		if (c != NULL && strcmp(c->key, key) != 0)
-			c = NULL;
-		i += l != NULL;
-		j += h != NULL;
-		k += c != NULL;
-		if (l != NULL) {
-			if (e->opts.skip_bad && known_bad(b->bad, b->nbad,
-			    l->key, l->etag)) {
-				/* a bad new version: the one merged before
-				 * (if any) stays */
-				rep->bad++;
-				if (h != NULL && b->old_ok) {
-					p = add_part(b, FROM_OLD, h->key,
-					    h->etag, h->size);
-					p->ref = h;
-					nold++;
-				} else if (c != NULL) {
-					p = add_part(b, FROM_CARRY, c->key,
-					    c->etag, c->size);
-					p->ref = c;
-				}
-				continue;
-			}
-			if (h != NULL && b->old_ok &&
-			    strcmp(h->etag, l->etag) == 0) {
-				p = add_part(b, FROM_OLD, h->key, h->etag,
-				    h->size);
-				p->ref = h;
-				nold++;
-				continue;
-			}
-			if ((h != NULL && strcmp(h->etag, l->etag) != 0) ||
-			    (c != NULL && strcmp(c->etag, l->etag) != 0)) {
-				log_notice("%s: '%s%s' changed since it was "
-				    "merged: replacing it", b->ds,
-				    store_url(e->cold), l->key);
-				rep->changed++;
-			}
-			p = add_part(b, FROM_COLD, l->key, l->etag, l->size);
-			p->o = (struct obj *)l;
-			if (h != NULL && b->old_ok) {
-				p->prev_from = FROM_OLD;
-				p->prev = h;
-			} else if (c != NULL) {
-				p->prev_from = FROM_CARRY;
-				p->prev = c;
-			}
-			continue;
-		}
-		/* gone from the cold tier */
-		if (e->opts.prune_expired) {
-			rep->pruned++;
-			continue;
-		}
-		if (h != NULL && b->old_ok) {
-			p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
-			p->ref = h;
-			nold++;
-			rep->kept++;
-		} else if (c != NULL) {
-			p = add_part(b, FROM_CARRY, c->key, c->etag, c->size);
-			p->ref = c;
-			rep->kept++;
-			rep->carried++;
-		} else {
-			lost++;
-			lost_key = key;
-		}
+			plan_listed(b, l, h, c, &nold);
+		else
+			plan_unlisted(b, key, h, c, &nold, &lost, &lost_key);
 	}
 	if (lost > 0)
 		return sw_seterr(SW_ERR_DATA, "%s: %zu object%s of the day "
