@@ -1357,25 +1357,12 @@ merge_prev(struct build *b, struct merge *m, struct part *p, int oldfd,
 	return SW_OK;
 }
 
-/* 5. The new generation's file: header, then every part in key order. */
-static sw_err
-build_merge(struct build *b, int64_t gen, char md5[33])
+/* The objects the listing found bad start the day's skipped list. */
+static void
+merge_skipped_init(struct build *b)
 {
-	struct engine *e = b->e;
-	struct engine_report *rep = b->rep;
-	struct md5_sink out = { -1, NULL, 0 };
-	unsigned char marker[OCF_SYNC_SIZE], md[16];
-	struct merge *m = NULL;
-	struct merge_stats ms;
-	struct stat sb;
-	int oldfd = -1;
 	size_t i;
-	double t0 = now_mono();
-	sw_err rc;
 
-	if ((rc = cache_day_paths(e->cache, b->src, b->d, gen, b->avro,
-	    b->index, sizeof(b->avro))) != SW_OK)
-		return rc;
 	b->skipped = xcalloc(b->nparts + b->listed.nbad + 1,
 	    sizeof(*b->skipped));
 	b->skipped_why = xcalloc(b->nparts + b->listed.nbad + 1,
@@ -1386,25 +1373,19 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 		b->skipped[b->nskipped].size = b->listed.badv[i].size;
 		b->skipped_why[b->nskipped++] = b->listed.badv[i].err;
 	}
-	if (b->old_ok && (oldfd = open(b->old.file, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
-		return sw_seterr(SW_ERR_IO, "cache: cannot read '%s': %s",
-		    b->old.file, strerror(errno));
-	out.fd = open(b->avro, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (out.fd < 0) {
-		rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s", b->avro,
-		    strerror(errno));
-		goto out;
-	}
-	out.md5 = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
-	day_marker(e, b->sel, b->d, marker);
-	if ((rc = merge_new(md5_sink_write, &out, marker, &m)) != SW_OK)
-		goto out;
-	if (e->opts.merge_one_thread)
-		merge_set_workers(m, 0);
-	cache_progress_phase(b->prog, "merging", b->nparts);
+}
+
+/* Every part in key order; a bad one is skipped (--skip-bad) and its
+ * previous version, if any, merged in its place. */
+static sw_err
+merge_parts(struct build *b, struct merge *m, int oldfd, struct md5_sink *out)
+{
+	struct engine *e = b->e;
+	struct engine_report *rep = b->rep;
+	struct merge_stats ms;
+	size_t i;
+	sw_err rc = SW_OK;
+
 	for (i = 0; i < b->nparts && rc == SW_OK; i++) {
 		struct part *p = &b->parts[i];
 
@@ -1425,26 +1406,81 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 		}
 		if ((rc == SW_ERR_DATA || rc == SW_ERR_BADKEY) &&
 		    p->from != FROM_OLD && e->opts.skip_bad)
-			rc = skip_part(b, p, m, &out);
+			rc = skip_part(b, p, m, out);
 		if (rc == SW_OK && !p->skipped)
 			rc = merge_prev(b, m, p, oldfd, &ms);
 	}
-	if (rc == SW_OK)
-		rc = merge_finish(m);
+	return rc;
+}
+
+/* Finishes the merge, makes the file durable and takes its MD5. */
+static sw_err
+merge_seal(struct build *b, struct merge *m, struct md5_sink *out,
+    char md5[33])
+{
+	struct engine_report *rep = b->rep;
+	unsigned char md[16];
+	struct merge_stats ms;
+	struct stat sb;
+	sw_err rc;
+
+	rc = merge_finish(m);
 	if (rc == SW_OK) {
 		merge_stats(m, &ms);
 		rep->records = ms.records;
 	}
-	if (rc == SW_OK && (fsync(out.fd) < 0 || fstat(out.fd, &sb) < 0))
+	if (rc == SW_OK && (fsync(out->fd) < 0 || fstat(out->fd, &sb) < 0))
 		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", b->avro,
 		    strerror(errno));
 	if (rc == SW_OK) {
 		rep->size = (uint64_t)sb.st_size;
-		EVP_DigestFinal_ex(out.md5, md, NULL);
+		EVP_DigestFinal_ex(out->md5, md, NULL);
 		hex_encode(md, sizeof(md), md5);
-		if (out.stale)
-			rc = fd_md5_hex(out.fd, rep->size, b->avro, md5);
+		if (out->stale)
+			rc = fd_md5_hex(out->fd, rep->size, b->avro, md5);
 	}
+	return rc;
+}
+
+/* 5. The new generation's file: header, then every part in key order. */
+static sw_err
+build_merge(struct build *b, int64_t gen, char md5[33])
+{
+	struct engine *e = b->e;
+	struct engine_report *rep = b->rep;
+	struct md5_sink out = { -1, NULL, 0 };
+	unsigned char marker[OCF_SYNC_SIZE];
+	struct merge *m = NULL;
+	int oldfd = -1;
+	double t0 = now_mono();
+	sw_err rc;
+
+	if ((rc = cache_day_paths(e->cache, b->src, b->d, gen, b->avro,
+	    b->index, sizeof(b->avro))) != SW_OK)
+		return rc;
+	merge_skipped_init(b);
+	if (b->old_ok && (oldfd = open(b->old.file, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return sw_seterr(SW_ERR_IO, "cache: cannot read '%s': %s",
+		    b->old.file, strerror(errno));
+	out.fd = open(b->avro, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (out.fd < 0) {
+		rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s", b->avro,
+		    strerror(errno));
+		goto out;
+	}
+	out.md5 = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
+	day_marker(e, b->sel, b->d, marker);
+	if ((rc = merge_new(md5_sink_write, &out, marker, &m)) != SW_OK)
+		goto out;
+	if (e->opts.merge_one_thread)
+		merge_set_workers(m, 0);
+	cache_progress_phase(b->prog, "merging", b->nparts);
+	rc = merge_parts(b, m, oldfd, &out);
+	if (rc == SW_OK)
+		rc = merge_seal(b, m, &out, md5);
 out:
 	merge_free(m);
 	EVP_MD_CTX_free(out.md5);
