@@ -1579,29 +1579,63 @@ build_check_old(struct build *b)
 	return SW_OK;
 }
 
+/* Clears the report and the pin, and sets up a build of day d. */
+static void
+build_init(struct build *b, struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct engine_report *rep,
+    struct engine_pin *pin)
+{
+	memset(rep, 0, sizeof(*rep));
+	if (pin != NULL) {
+		memset(pin, 0, sizeof(*pin));
+		pin->fd = pin->index_fd = -1;
+	}
+	memset(b, 0, sizeof(*b));
+	b->e = e;
+	b->d = d;
+	b->sel = sel;
+	b->rep = rep;
+	day_format(d, b->ds);
+}
+
+/* Whether the plan takes any part from the previous generation. */
+static int
+build_uses_old(const struct build *b)
+{
+	int uses_old = 0;
+	size_t i;
+
+	for (i = 0; i < b->nparts; i++)
+		uses_old |= b->parts[i].from == FROM_OLD;
+	return uses_old;
+}
+
+/* The report of a day whose cached generation stays current. */
+static void
+report_up_to_date(struct build *b)
+{
+	struct engine_report *rep = b->rep;
+
+	rep->up_to_date = 1;
+	rep->bad += b->listed.nbad;
+	rep->series = b->old.series;
+	rep->records = b->old.records;
+	rep->size = b->old.size;
+	snprintf(rep->file, sizeof(rep->file), "%s", b->old.file);
+}
+
 sw_err
 engine_day_ex(struct engine *e, const struct day *d,
     const struct engine_sel *sel, struct engine_listing *given,
     struct engine_report *rep, struct engine_pin *pin)
 {
 	struct build b;
-	int lockfd = -1, same = 0, uses_old = 0;
+	int lockfd = -1, same = 0;
 	char md5[33];
 	int64_t gen;
-	size_t i;
 	sw_err rc;
 
-	memset(rep, 0, sizeof(*rep));
-	if (pin != NULL) {
-		memset(pin, 0, sizeof(*pin));
-		pin->fd = pin->index_fd = -1;
-	}
-	memset(&b, 0, sizeof(b));
-	b.e = e;
-	b.d = d;
-	b.sel = sel;
-	b.rep = rep;
-	day_format(d, b.ds);
+	build_init(&b, e, d, sel, rep, pin);
 	rc = sel_source(e, sel, &b.src);
 	if (rc == SW_OK)
 		rc = cache_day_lock(e->cache, b.src, d, &lockfd);
@@ -1630,9 +1664,8 @@ engine_day_ex(struct engine *e, const struct day *d,
 		goto out;
 	if (same)
 		goto up_to_date;
-	for (i = 0; i < b.nparts; i++)
-		uses_old |= b.parts[i].from == FROM_OLD;
-	if (uses_old && (rc = build_check_old(&b)) == SW_OK && !b.old_ok)
+	if (build_uses_old(&b) && (rc = build_check_old(&b)) == SW_OK &&
+	    !b.old_ok)
 		rc = build_plan(&b, &same);
 	if (rc == SW_OK)
 		rc = build_fetch(&b);
@@ -1651,12 +1684,7 @@ engine_day_ex(struct engine *e, const struct day *d,
 		rc = pin_day(e, b.src, d, pin, 1);
 	goto out;
 up_to_date:
-	rep->up_to_date = 1;
-	rep->bad += b.listed.nbad;
-	rep->series = b.old.series;
-	rep->records = b.old.records;
-	rep->size = b.old.size;
-	snprintf(rep->file, sizeof(rep->file), "%s", b.old.file);
+	report_up_to_date(&b);
 out:
 	if (rc != SW_OK) {
 		if (b.avro[0] != '\0')
