@@ -718,49 +718,43 @@ step_done(struct cache *c, sqlite3 *db, sqlite3_stmt *st, const char *what)
 	return s == SQLITE_DONE ? SW_OK : db_err(c, db, what);
 }
 
+/* Drops a day's objects, series and bad objects before a replacing build. */
 static sw_err
-db_day_commit(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
+db_day_wipe(struct cache *c, sqlite3 *db, int64_t src, const char *ds)
+{
+	static const char *const wipe[] = {
+		"DELETE FROM day_object WHERE source = ?1 AND day = ?2",
+		"DELETE FROM day_series WHERE source = ?1 AND day = ?2",
+		"DELETE FROM bad_object WHERE source = ?1 AND day = ?2",
+	};
+	sqlite3_stmt *st;
+	size_t i;
+	sw_err rc = SW_OK;
+
+	for (i = 0; i < 3 && rc == SW_OK; i++) {
+		if (sqlite3_prepare_v2(db, wipe[i], -1, &st, NULL) !=
+		    SQLITE_OK)
+			return db_err(c, db, "replace a day");
+		sqlite3_bind_int64(st, 1, src);
+		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+		rc = step_done(c, db, st, "replace a day");
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
+
+static sw_err
+db_day_put_objects(struct cache *c, sqlite3 *db, int64_t src, const char *ds,
     const struct cache_commit *cm)
 {
-	struct cache_day old;
-	sqlite3_stmt *st = NULL;
-	char ds[11];
+	sqlite3_stmt *st;
 	size_t i;
-	sw_err rc;
+	sw_err rc = SW_OK;
 
-	day_str(d, ds);
-	if ((rc = exec(c, db, "BEGIN IMMEDIATE")) != SW_OK)
-		return rc;
-	if ((rc = db_day_get(c, db, src, d, &old)) != SW_OK)
-		goto fail;
-	if (cm->replace) {
-		static const char *const wipe[] = {
-			"DELETE FROM day_object WHERE source = ?1 AND day = ?2",
-			"DELETE FROM day_series WHERE source = ?1 AND day = ?2",
-			"DELETE FROM bad_object WHERE source = ?1 AND day = ?2",
-		};
-
-		for (i = 0; i < 3 && rc == SW_OK; i++) {
-			if (sqlite3_prepare_v2(db, wipe[i], -1, &st, NULL) !=
-			    SQLITE_OK) {
-				rc = db_err(c, db, "replace a day");
-				break;
-			}
-			sqlite3_bind_int64(st, 1, src);
-			sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
-			rc = step_done(c, db, st, "replace a day");
-			sqlite3_finalize(st);
-			st = NULL;
-		}
-		if (rc != SW_OK)
-			goto fail;
-	}
 	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO day_object "
 	    "(source, day, key, etag, size, off, len, records) VALUES (?1, ?2,"
-	    " ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(c, db, "record objects");
-		goto fail;
-	}
+	    " ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, db, "record objects");
 	for (i = 0; i < cm->nadded && rc == SW_OK; i++) {
 		sqlite3_bind_int64(st, 1, src);
 		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
@@ -773,15 +767,21 @@ db_day_commit(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
 		rc = step_done(c, db, st, "record objects");
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SW_OK)
-		goto fail;
+	return rc;
+}
+
+static sw_err
+db_day_put_series(struct cache *c, sqlite3 *db, int64_t src, const char *ds,
+    const struct cache_commit *cm)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	sw_err rc = SW_OK;
+
 	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO day_series "
 	    "(source, day, series) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		rc = db_err(c, db, "record series");
-		goto fail;
-	}
+	    SQLITE_OK)
+		return db_err(c, db, "record series");
 	for (i = 0; i < cm->nseries && rc == SW_OK; i++) {
 		sqlite3_bind_int64(st, 1, src);
 		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
@@ -789,15 +789,21 @@ db_day_commit(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
 		rc = step_done(c, db, st, "record series");
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SW_OK)
-		goto fail;
+	return rc;
+}
+
+static sw_err
+db_day_put_bad(struct cache *c, sqlite3 *db, int64_t src, const char *ds,
+    const struct cache_commit *cm)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	sw_err rc = SW_OK;
+
 	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO bad_object "
 	    "(source, day, key, etag, size, reason, seen) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(c, db, "record bad objects");
-		goto fail;
-	}
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, db, "record bad objects");
 	for (i = 0; i < cm->nbad && rc == SW_OK; i++) {
 		sqlite3_bind_int64(st, 1, src);
 		sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
@@ -809,46 +815,76 @@ db_day_commit(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
 		rc = step_done(c, db, st, "record bad objects");
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SW_OK)
-		goto fail;
+	return rc;
+}
+
+/* The day row last: its counts are taken from the rows written before it. */
+static sw_err
+db_day_put_row(struct cache *c, sqlite3 *db, int64_t src, const char *ds,
+    const struct cache_commit *cm)
+{
+	struct timespec ts;
+	sqlite3_stmt *st;
+	sw_err rc;
+
 	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO day (source, "
 	    "day, gen, size, records, objects, series, built, md5) VALUES (?1,"
 	    " ?2, ?3, ?4, ?5, (SELECT count(*) FROM day_object WHERE source = "
 	    "?1 AND day = ?2), (SELECT count(*) FROM day_series WHERE source ="
-	    " ?1 AND day = ?2), ?6, ?7)", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(c, db, "record a day");
-		goto fail;
-	}
+	    " ?1 AND day = ?2), ?6, ?7)", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, db, "record a day");
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, cm->gen);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)cm->size);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)cm->records);
 	sqlite3_bind_text(st, 7, cm->md5, -1, SQLITE_STATIC);
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		sqlite3_bind_double(st, 6, (double)ts.tv_sec +
-		    (double)ts.tv_nsec / 1e9);
-	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sqlite3_bind_double(st, 6, (double)ts.tv_sec +
+	    (double)ts.tv_nsec / 1e9);
 	rc = step_done(c, db, st, "record a day");
 	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SW_OK)
-		goto fail;
-	if ((rc = exec(c, db, "COMMIT")) != SW_OK)
-		goto fail;
+	return rc;
+}
+
+/*
+ * Records a built day in one IMMEDIATE transaction; the steps below all run
+ * inside it, and the old generation's files go only after the COMMIT.
+ */
+static sw_err
+db_day_commit(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
+    const struct cache_commit *cm)
+{
+	struct cache_day old;
+	char ds[11];
+	sw_err rc;
+
+	day_str(d, ds);
+	if ((rc = exec(c, db, "BEGIN IMMEDIATE")) != SW_OK)
+		return rc;
+	rc = db_day_get(c, db, src, d, &old);
+	if (rc == SW_OK && cm->replace)
+		rc = db_day_wipe(c, db, src, ds);
+	if (rc == SW_OK)
+		rc = db_day_put_objects(c, db, src, ds, cm);
+	if (rc == SW_OK)
+		rc = db_day_put_series(c, db, src, ds, cm);
+	if (rc == SW_OK)
+		rc = db_day_put_bad(c, db, src, ds, cm);
+	if (rc == SW_OK)
+		rc = db_day_put_row(c, db, src, ds, cm);
+	if (rc == SW_OK)
+		rc = exec(c, db, "COMMIT");
+	if (rc != SW_OK) {
+		exec(c, db, "ROLLBACK");
+		return rc;
+	}
 	/* The new generation is current: the old one can go. */
 	if (old.exists && old.gen != cm->gen) {
 		unlink(old.file);
 		unlink(old.index);
 	}
 	return SW_OK;
-fail:
-	exec(c, db, "ROLLBACK");
-	return rc;
 }
 
 static sw_err
@@ -932,28 +968,111 @@ staging_stale(const char *name)
 	return pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
 }
 
+/* Removes the staging directories of processes that died. */
+static void
+cleanup_staging(struct cache *c)
+{
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "%s/tmp", c->dir);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char p[PATH_MAX];
+
+		if (de->d_name[0] == '.' || !staging_stale(de->d_name))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		log_info("removing stale staging directory '%s'", p);
+		(void)rmtree(p);
+	}
+	closedir(d);
+}
+
+/*
+ * Sweeps one month directory "days/SRC/YYYY/MM": a day file whose
+ * generation the index does not know goes, unless its day is locked.
+ */
+static void
+cleanup_month(struct cache *c, sqlite3 *db, int64_t src, const char *year,
+    const char *month, const char *mdir)
+{
+	DIR *fd;
+	struct dirent *fe;
+
+	if ((fd = opendir(mdir)) == NULL)
+		return;
+	while ((fe = readdir(fd)) != NULL) {
+		struct day dd;
+		struct cache_day cd;
+		long long gen;
+		int dnum, lockfd, n = 0;
+		char f[PATH_MAX];
+
+		if (sscanf(fe->d_name, "%2d.%lld.%n", &dnum, &gen, &n) != 2 ||
+		    n == 0)
+			continue;
+		dd.year = atoi(year);
+		dd.month = atoi(month);
+		dd.day = dnum;
+		snprintf(f, sizeof(f), "%s/%s", mdir, fe->d_name);
+		/* A day being built is swept another time. */
+		if (cache_day_trylock(c, src, &dd, &lockfd) != SW_OK)
+			continue;
+		if (db_day_get(c, db, src, &dd, &cd) == SW_OK && (!cd.exists ||
+		    cd.gen != gen)) {
+			log_info("removing '%s': no current day refers to it",
+			    f);
+			unlink(f);
+		}
+		cache_day_unlock(lockfd);
+	}
+	closedir(fd);
+}
+
+/* Sweeps every year and month of one source directory "days/SRC". */
+static void
+cleanup_source(struct cache *c, sqlite3 *db, int64_t src, const char *sdir)
+{
+	DIR *yd;
+	struct dirent *ye;
+
+	if ((yd = opendir(sdir)) == NULL)
+		return;
+	while ((ye = readdir(yd)) != NULL) {
+		char ydir[PATH_MAX];
+		DIR *md;
+		struct dirent *me;
+
+		if (ye->d_name[0] == '.')
+			continue;
+		snprintf(ydir, sizeof(ydir), "%s/%s", sdir, ye->d_name);
+		if ((md = opendir(ydir)) == NULL)
+			continue;
+		while ((me = readdir(md)) != NULL) {
+			char mdir[PATH_MAX];
+
+			if (me->d_name[0] == '.')
+				continue;
+			snprintf(mdir, sizeof(mdir), "%s/%s", ydir, me->d_name);
+			cleanup_month(c, db, src, ye->d_name, me->d_name,
+			    mdir);
+		}
+		closedir(md);
+	}
+	closedir(yd);
+}
+
 static sw_err
 db_cleanup(struct cache *c, sqlite3 *db)
 {
 	char path[PATH_MAX];
 	DIR *d;
 	struct dirent *de;
-	sw_err rc = SW_OK;
 
-	/* Staging directories of processes that died. */
-	snprintf(path, sizeof(path), "%s/tmp", c->dir);
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			char p[PATH_MAX];
-
-			if (de->d_name[0] == '.' || !staging_stale(de->d_name))
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-			log_info("removing stale staging directory '%s'", p);
-			(void)rmtree(p);
-		}
-		closedir(d);
-	}
+	cleanup_staging(c);
 	/* Day files of generations the index does not know (a build that
 	 * crashed before its commit, or an old generation not yet
 	 * deleted).  Builders hold the day lock, so only unlocked days are
@@ -961,77 +1080,16 @@ db_cleanup(struct cache *c, sqlite3 *db)
 	snprintf(path, sizeof(path), "%s/days", c->dir);
 	if ((d = opendir(path)) == NULL)
 		return SW_OK;
-	while ((de = readdir(d)) != NULL && rc == SW_OK) {
+	while ((de = readdir(d)) != NULL) {
 		char sdir[PATH_MAX];
-		DIR *yd;
-		struct dirent *ye;
-		int64_t src;
 
 		if (de->d_name[0] == '.')
 			continue;
-		src = strtoll(de->d_name, NULL, 10);
 		snprintf(sdir, sizeof(sdir), "%s/%s", path, de->d_name);
-		if ((yd = opendir(sdir)) == NULL)
-			continue;
-		while ((ye = readdir(yd)) != NULL) {
-			char ydir[PATH_MAX];
-			DIR *md;
-			struct dirent *me;
-
-			if (ye->d_name[0] == '.')
-				continue;
-			snprintf(ydir, sizeof(ydir), "%s/%s", sdir, ye->d_name);
-			if ((md = opendir(ydir)) == NULL)
-				continue;
-			while ((me = readdir(md)) != NULL) {
-				char mdir[PATH_MAX];
-				DIR *fd;
-				struct dirent *fe;
-
-				if (me->d_name[0] == '.')
-					continue;
-				snprintf(mdir, sizeof(mdir), "%s/%s", ydir,
-				    me->d_name);
-				if ((fd = opendir(mdir)) == NULL)
-					continue;
-				while ((fe = readdir(fd)) != NULL) {
-					struct day dd;
-					struct cache_day cd;
-					long long gen;
-					int dnum, lockfd, n = 0;
-					char f[PATH_MAX];
-
-					if (sscanf(fe->d_name, "%2d.%lld.%n",
-					    &dnum, &gen, &n) != 2 || n == 0)
-						continue;
-					dd.year = atoi(ye->d_name);
-					dd.month = atoi(me->d_name);
-					dd.day = dnum;
-					snprintf(f, sizeof(f), "%s/%s", mdir,
-					    fe->d_name);
-					/* A day being built is swept
-					 * another time. */
-					if (cache_day_trylock(c, src, &dd,
-					    &lockfd) != SW_OK)
-						continue;
-					if (db_day_get(c, db, src, &dd, &cd) ==
-					    SW_OK && (!cd.exists ||
-					    cd.gen != gen)) {
-						log_info("removing '%s': no "
-						    "current day refers to it",
-						    f);
-						unlink(f);
-					}
-					cache_day_unlock(lockfd);
-				}
-				closedir(fd);
-			}
-			closedir(md);
-		}
-		closedir(yd);
+		cleanup_source(c, db, strtoll(de->d_name, NULL, 10), sdir);
 	}
 	closedir(d);
-	return rc;
+	return SW_OK;
 }
 
 static sw_err

@@ -1003,6 +1003,123 @@ add_part(struct build *b, enum part_from from, const char *key,
 }
 
 /*
+ * The next key in order among the listed objects, the previous
+ * generation's and the carried ones, advancing past it; *l, *h and *c are
+ * set to the entry holding that key in each (NULL where it has none).
+ * Returns NULL when all three are done.
+ */
+static const char *
+plan_next(struct build *b, const struct cache_obj *carry, size_t ncarry,
+    size_t pos[3], const struct obj **lp, const struct cache_obj **hp,
+    const struct cache_obj **cp)
+{
+	const struct obj *l = pos[0] < b->listed.n ? &b->listed.v[pos[0]] :
+	    NULL;
+	const struct cache_obj *h = pos[1] < b->nhad ? &b->had[pos[1]] : NULL;
+	const struct cache_obj *c = pos[2] < ncarry ? &carry[pos[2]] : NULL;
+	const char *key = NULL;
+
+	if (l != NULL)
+		key = l->key;
+	if (h != NULL && (key == NULL || strcmp(h->key, key) < 0))
+		key = h->key;
+	if (c != NULL && (key == NULL || strcmp(c->key, key) < 0))
+		key = c->key;
+	if (key == NULL)
+		return NULL;
+	if (l != NULL && strcmp(l->key, key) != 0)
+		l = NULL;
+	if (h != NULL && strcmp(h->key, key) != 0)
+		h = NULL;
+	if (c != NULL && strcmp(c->key, key) != 0)
+		c = NULL;
+	pos[0] += l != NULL;
+	pos[1] += h != NULL;
+	pos[2] += c != NULL;
+	*lp = l;
+	*hp = h;
+	*cp = c;
+	return key;
+}
+
+/* A key the cold tier lists: its bad new version, the same one merged
+ * before, or a fresh fetch that remembers what it replaces. */
+static void
+plan_listed(struct build *b, const struct obj *l, const struct cache_obj *h,
+    const struct cache_obj *c, size_t *nold)
+{
+	struct engine *e = b->e;
+	struct engine_report *rep = b->rep;
+	struct part *p;
+
+	if (e->opts.skip_bad && known_bad(b->bad, b->nbad, l->key,
+	    l->etag)) {
+		/* a bad new version: the one merged before (if any) stays */
+		rep->bad++;
+		if (h != NULL && b->old_ok) {
+			p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
+			p->ref = h;
+			(*nold)++;
+		} else if (c != NULL) {
+			p = add_part(b, FROM_CARRY, c->key, c->etag, c->size);
+			p->ref = c;
+		}
+		return;
+	}
+	if (h != NULL && b->old_ok && strcmp(h->etag, l->etag) == 0) {
+		p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
+		p->ref = h;
+		(*nold)++;
+		return;
+	}
+	if ((h != NULL && strcmp(h->etag, l->etag) != 0) ||
+	    (c != NULL && strcmp(c->etag, l->etag) != 0)) {
+		log_notice("%s: '%s%s' changed since it was merged: replacing "
+		    "it", b->ds, store_url(e->cold), l->key);
+		rep->changed++;
+	}
+	p = add_part(b, FROM_COLD, l->key, l->etag, l->size);
+	p->o = (struct obj *)l;
+	if (h != NULL && b->old_ok) {
+		p->prev_from = FROM_OLD;
+		p->prev = h;
+	} else if (c != NULL) {
+		p->prev_from = FROM_CARRY;
+		p->prev = c;
+	}
+}
+
+/* A key gone from the cold tier: pruned, kept from the previous
+ * generation or the published day, or lost (counted in *lost). */
+static void
+plan_unlisted(struct build *b, const char *key, const struct cache_obj *h,
+    const struct cache_obj *c, size_t *nold, size_t *lost,
+    const char **lost_key)
+{
+	struct engine_report *rep = b->rep;
+	struct part *p;
+
+	if (b->e->opts.prune_expired) {
+		rep->pruned++;
+		return;
+	}
+	if (h != NULL && b->old_ok) {
+		p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
+		p->ref = h;
+		(*nold)++;
+		rep->kept++;
+	} else if (c != NULL) {
+		p = add_part(b, FROM_CARRY, c->key, c->etag, c->size);
+		p->ref = c;
+		rep->kept++;
+		rep->carried++;
+	} else {
+		(*lost)++;
+		*lost_key = key;
+	}
+}
+
+/*
  * 3. The objects of the new generation, in key order: each object the
  * cold tier lists (from the previous generation when it holds the same
  * ETag, else fetched), and each object that only the previous generation
@@ -1015,8 +1132,10 @@ build_plan(struct build *b, int *same)
 	struct engine *e = b->e;
 	const struct cache_obj *carry = b->sel ? b->sel->carry : NULL;
 	size_t ncarry = b->sel ? b->sel->ncarry : 0;
-	size_t i = 0, j = 0, k = 0, nold = 0, lost = 0;
-	const char *lost_key = NULL;
+	size_t pos[3] = { 0, 0, 0 }, nold = 0, lost = 0;
+	const char *lost_key = NULL, *key;
+	const struct obj *l;
+	const struct cache_obj *h, *c;
 	struct engine_report *rep = b->rep;
 
 	*same = 0;
@@ -1026,93 +1145,11 @@ build_plan(struct build *b, int *same)
 	    sizeof(*b->parts));
 	rep->kept = rep->carried = rep->pruned = rep->changed = 0;
 	rep->bad = 0;
-	for (;;) {
-		const struct obj *l = i < b->listed.n ? &b->listed.v[i] : NULL;
-		const struct cache_obj *h = j < b->nhad ? &b->had[j] : NULL;
-		const struct cache_obj *c = k < ncarry ? &carry[k] : NULL;
-		const char *key = NULL;
-		struct part *p;
-
+	while ((key = plan_next(b, carry, ncarry, pos, &l, &h, &c)) != NULL) {
 		if (l != NULL)
-			key = l->key;
-		if (h != NULL && (key == NULL || strcmp(h->key, key) < 0))
-			key = h->key;
-		if (c != NULL && (key == NULL || strcmp(c->key, key) < 0))
-			key = c->key;
-		if (key == NULL)
-			break;
-		if (l != NULL && strcmp(l->key, key) != 0)
-			l = NULL;
-		if (h != NULL && strcmp(h->key, key) != 0)
-			h = NULL;
-		if (c != NULL && strcmp(c->key, key) != 0)
-			c = NULL;
-		i += l != NULL;
-		j += h != NULL;
-		k += c != NULL;
-		if (l != NULL) {
-			if (e->opts.skip_bad && known_bad(b->bad, b->nbad,
-			    l->key, l->etag)) {
-				/* a bad new version: the one merged before
-				 * (if any) stays */
-				rep->bad++;
-				if (h != NULL && b->old_ok) {
-					p = add_part(b, FROM_OLD, h->key,
-					    h->etag, h->size);
-					p->ref = h;
-					nold++;
-				} else if (c != NULL) {
-					p = add_part(b, FROM_CARRY, c->key,
-					    c->etag, c->size);
-					p->ref = c;
-				}
-				continue;
-			}
-			if (h != NULL && b->old_ok &&
-			    strcmp(h->etag, l->etag) == 0) {
-				p = add_part(b, FROM_OLD, h->key, h->etag,
-				    h->size);
-				p->ref = h;
-				nold++;
-				continue;
-			}
-			if ((h != NULL && strcmp(h->etag, l->etag) != 0) ||
-			    (c != NULL && strcmp(c->etag, l->etag) != 0)) {
-				log_notice("%s: '%s%s' changed since it was "
-				    "merged: replacing it", b->ds,
-				    store_url(e->cold), l->key);
-				rep->changed++;
-			}
-			p = add_part(b, FROM_COLD, l->key, l->etag, l->size);
-			p->o = (struct obj *)l;
-			if (h != NULL && b->old_ok) {
-				p->prev_from = FROM_OLD;
-				p->prev = h;
-			} else if (c != NULL) {
-				p->prev_from = FROM_CARRY;
-				p->prev = c;
-			}
-			continue;
-		}
-		/* gone from the cold tier */
-		if (e->opts.prune_expired) {
-			rep->pruned++;
-			continue;
-		}
-		if (h != NULL && b->old_ok) {
-			p = add_part(b, FROM_OLD, h->key, h->etag, h->size);
-			p->ref = h;
-			nold++;
-			rep->kept++;
-		} else if (c != NULL) {
-			p = add_part(b, FROM_CARRY, c->key, c->etag, c->size);
-			p->ref = c;
-			rep->kept++;
-			rep->carried++;
-		} else {
-			lost++;
-			lost_key = key;
-		}
+			plan_listed(b, l, h, c, &nold);
+		else
+			plan_unlisted(b, key, h, c, &nold, &lost, &lost_key);
 	}
 	if (lost > 0)
 		return sw_seterr(SW_ERR_DATA, "%s: %zu object%s of the day "
@@ -1324,25 +1361,12 @@ merge_prev(struct build *b, struct merge *m, struct part *p, int oldfd,
 	return SW_OK;
 }
 
-/* 5. The new generation's file: header, then every part in key order. */
-static sw_err
-build_merge(struct build *b, int64_t gen, char md5[33])
+/* The objects the listing found bad start the day's skipped list. */
+static void
+merge_skipped_init(struct build *b)
 {
-	struct engine *e = b->e;
-	struct engine_report *rep = b->rep;
-	struct md5_sink out = { -1, NULL, 0 };
-	unsigned char marker[OCF_SYNC_SIZE], md[16];
-	struct merge *m = NULL;
-	struct merge_stats ms;
-	struct stat sb;
-	int oldfd = -1;
 	size_t i;
-	double t0 = now_mono();
-	sw_err rc;
 
-	if ((rc = cache_day_paths(e->cache, b->src, b->d, gen, b->avro,
-	    b->index, sizeof(b->avro))) != SW_OK)
-		return rc;
 	b->skipped = xcalloc(b->nparts + b->listed.nbad + 1,
 	    sizeof(*b->skipped));
 	b->skipped_why = xcalloc(b->nparts + b->listed.nbad + 1,
@@ -1353,25 +1377,19 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 		b->skipped[b->nskipped].size = b->listed.badv[i].size;
 		b->skipped_why[b->nskipped++] = b->listed.badv[i].err;
 	}
-	if (b->old_ok && (oldfd = open(b->old.file, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
-		return sw_seterr(SW_ERR_IO, "cache: cannot read '%s': %s",
-		    b->old.file, strerror(errno));
-	out.fd = open(b->avro, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (out.fd < 0) {
-		rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s", b->avro,
-		    strerror(errno));
-		goto out;
-	}
-	out.md5 = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
-	day_marker(e, b->sel, b->d, marker);
-	if ((rc = merge_new(md5_sink_write, &out, marker, &m)) != SW_OK)
-		goto out;
-	if (e->opts.merge_one_thread)
-		merge_set_workers(m, 0);
-	cache_progress_phase(b->prog, "merging", b->nparts);
+}
+
+/* Every part in key order; a bad one is skipped (--skip-bad) and its
+ * previous version, if any, merged in its place. */
+static sw_err
+merge_parts(struct build *b, struct merge *m, int oldfd, struct md5_sink *out)
+{
+	struct engine *e = b->e;
+	struct engine_report *rep = b->rep;
+	struct merge_stats ms;
+	size_t i;
+	sw_err rc = SW_OK;
+
 	for (i = 0; i < b->nparts && rc == SW_OK; i++) {
 		struct part *p = &b->parts[i];
 
@@ -1392,26 +1410,81 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 		}
 		if ((rc == SW_ERR_DATA || rc == SW_ERR_BADKEY) &&
 		    p->from != FROM_OLD && e->opts.skip_bad)
-			rc = skip_part(b, p, m, &out);
+			rc = skip_part(b, p, m, out);
 		if (rc == SW_OK && !p->skipped)
 			rc = merge_prev(b, m, p, oldfd, &ms);
 	}
-	if (rc == SW_OK)
-		rc = merge_finish(m);
+	return rc;
+}
+
+/* Finishes the merge, makes the file durable and takes its MD5. */
+static sw_err
+merge_seal(struct build *b, struct merge *m, struct md5_sink *out,
+    char md5[33])
+{
+	struct engine_report *rep = b->rep;
+	unsigned char md[16];
+	struct merge_stats ms;
+	struct stat sb;
+	sw_err rc;
+
+	rc = merge_finish(m);
 	if (rc == SW_OK) {
 		merge_stats(m, &ms);
 		rep->records = ms.records;
 	}
-	if (rc == SW_OK && (fsync(out.fd) < 0 || fstat(out.fd, &sb) < 0))
+	if (rc == SW_OK && (fsync(out->fd) < 0 || fstat(out->fd, &sb) < 0))
 		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", b->avro,
 		    strerror(errno));
 	if (rc == SW_OK) {
 		rep->size = (uint64_t)sb.st_size;
-		EVP_DigestFinal_ex(out.md5, md, NULL);
+		EVP_DigestFinal_ex(out->md5, md, NULL);
 		hex_encode(md, sizeof(md), md5);
-		if (out.stale)
-			rc = fd_md5_hex(out.fd, rep->size, b->avro, md5);
+		if (out->stale)
+			rc = fd_md5_hex(out->fd, rep->size, b->avro, md5);
 	}
+	return rc;
+}
+
+/* 5. The new generation's file: header, then every part in key order. */
+static sw_err
+build_merge(struct build *b, int64_t gen, char md5[33])
+{
+	struct engine *e = b->e;
+	struct engine_report *rep = b->rep;
+	struct md5_sink out = { -1, NULL, 0 };
+	unsigned char marker[OCF_SYNC_SIZE];
+	struct merge *m = NULL;
+	int oldfd = -1;
+	double t0 = now_mono();
+	sw_err rc;
+
+	if ((rc = cache_day_paths(e->cache, b->src, b->d, gen, b->avro,
+	    b->index, sizeof(b->avro))) != SW_OK)
+		return rc;
+	merge_skipped_init(b);
+	if (b->old_ok && (oldfd = open(b->old.file, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return sw_seterr(SW_ERR_IO, "cache: cannot read '%s': %s",
+		    b->old.file, strerror(errno));
+	out.fd = open(b->avro, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (out.fd < 0) {
+		rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s", b->avro,
+		    strerror(errno));
+		goto out;
+	}
+	out.md5 = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
+	day_marker(e, b->sel, b->d, marker);
+	if ((rc = merge_new(md5_sink_write, &out, marker, &m)) != SW_OK)
+		goto out;
+	if (e->opts.merge_one_thread)
+		merge_set_workers(m, 0);
+	cache_progress_phase(b->prog, "merging", b->nparts);
+	rc = merge_parts(b, m, oldfd, &out);
+	if (rc == SW_OK)
+		rc = merge_seal(b, m, &out, md5);
 out:
 	merge_free(m);
 	EVP_MD_CTX_free(out.md5);
@@ -1510,29 +1583,63 @@ build_check_old(struct build *b)
 	return SW_OK;
 }
 
+/* Clears the report and the pin, and sets up a build of day d. */
+static void
+build_init(struct build *b, struct engine *e, const struct day *d,
+    const struct engine_sel *sel, struct engine_report *rep,
+    struct engine_pin *pin)
+{
+	memset(rep, 0, sizeof(*rep));
+	if (pin != NULL) {
+		memset(pin, 0, sizeof(*pin));
+		pin->fd = pin->index_fd = -1;
+	}
+	memset(b, 0, sizeof(*b));
+	b->e = e;
+	b->d = d;
+	b->sel = sel;
+	b->rep = rep;
+	day_format(d, b->ds);
+}
+
+/* Whether the plan takes any part from the previous generation. */
+static int
+build_uses_old(const struct build *b)
+{
+	int uses_old = 0;
+	size_t i;
+
+	for (i = 0; i < b->nparts; i++)
+		uses_old |= b->parts[i].from == FROM_OLD;
+	return uses_old;
+}
+
+/* The report of a day whose cached generation stays current. */
+static void
+report_up_to_date(struct build *b)
+{
+	struct engine_report *rep = b->rep;
+
+	rep->up_to_date = 1;
+	rep->bad += b->listed.nbad;
+	rep->series = b->old.series;
+	rep->records = b->old.records;
+	rep->size = b->old.size;
+	snprintf(rep->file, sizeof(rep->file), "%s", b->old.file);
+}
+
 sw_err
 engine_day_ex(struct engine *e, const struct day *d,
     const struct engine_sel *sel, struct engine_listing *given,
     struct engine_report *rep, struct engine_pin *pin)
 {
 	struct build b;
-	int lockfd = -1, same = 0, uses_old = 0;
+	int lockfd = -1, same = 0;
 	char md5[33];
 	int64_t gen;
-	size_t i;
 	sw_err rc;
 
-	memset(rep, 0, sizeof(*rep));
-	if (pin != NULL) {
-		memset(pin, 0, sizeof(*pin));
-		pin->fd = pin->index_fd = -1;
-	}
-	memset(&b, 0, sizeof(b));
-	b.e = e;
-	b.d = d;
-	b.sel = sel;
-	b.rep = rep;
-	day_format(d, b.ds);
+	build_init(&b, e, d, sel, rep, pin);
 	rc = sel_source(e, sel, &b.src);
 	if (rc == SW_OK)
 		rc = cache_day_lock(e->cache, b.src, d, &lockfd);
@@ -1561,9 +1668,8 @@ engine_day_ex(struct engine *e, const struct day *d,
 		goto out;
 	if (same)
 		goto up_to_date;
-	for (i = 0; i < b.nparts; i++)
-		uses_old |= b.parts[i].from == FROM_OLD;
-	if (uses_old && (rc = build_check_old(&b)) == SW_OK && !b.old_ok)
+	if (build_uses_old(&b) && (rc = build_check_old(&b)) == SW_OK &&
+	    !b.old_ok)
 		rc = build_plan(&b, &same);
 	if (rc == SW_OK)
 		rc = build_fetch(&b);
@@ -1582,12 +1688,7 @@ engine_day_ex(struct engine *e, const struct day *d,
 		rc = pin_day(e, b.src, d, pin, 1);
 	goto out;
 up_to_date:
-	rep->up_to_date = 1;
-	rep->bad += b.listed.nbad;
-	rep->series = b.old.series;
-	rep->records = b.old.records;
-	rep->size = b.old.size;
-	snprintf(rep->file, sizeof(rep->file), "%s", b.old.file);
+	report_up_to_date(&b);
 out:
 	if (rc != SW_OK) {
 		if (b.avro[0] != '\0')

@@ -636,42 +636,121 @@ make_value(struct record *r, struct rng *rng, double *walk, char *tmp,
 	}
 }
 
+/*
+ * Choices about a file (codec, schema variant) from their own hash, and the
+ * contents' generator, which first draws the file's sync marker.
+ */
+static void
+gen_file_choose(struct gen *g, const struct gen_series *s, int64_t day,
+    int w, enum gen_quality q, struct rng *rng, const char **codec,
+    int *variant, unsigned char sync[OCF_SYNC_SIZE])
+{
+	const struct gen_params *p = g->p;
+	struct rng opts;
+	uint64_t a, b;
+	double u;
+	int i;
+
+	*codec = "snappy";
+	*variant = 0;
+	rng_seed(&opts, derive(p->seed, T_FILE_OPTS, (uint64_t)s->index,
+	    (uint64_t)day, (uint64_t)w, (uint64_t)q));
+	rng_seed(rng, derive(p->seed, T_FILE, (uint64_t)s->index,
+	    (uint64_t)day, (uint64_t)w, (uint64_t)q));
+	u = unit(rng_next(&opts));
+	if (u < p->deflate_share)
+		*codec = "deflate";
+	else if (u < p->deflate_share + p->null_share)
+		*codec = "null";
+	if (under(rng_next(&opts), p->variant_schema_share))
+		*variant = 1 + (int)(rng_next(&opts) % (NVARIANTS - 1));
+	a = rng_next(rng);
+	b = rng_next(rng);
+	for (i = 0; i < 8; i++) {
+		sync[i] = (unsigned char)(a >> (8 * i));
+		sync[8 + i] = (unsigned char)(b >> (8 * i));
+	}
+}
+
+/*
+ * Times strictly inside the window: record k sits at a random point
+ * of the k-th of n equal slots of [start + 1 s, start + 21600 s), so
+ * (timeInSeconds, offsetInNanos) increases and no record falls on a
+ * window boundary, whichever end of it counts as exclusive.
+ */
+static sw_err
+gen_file_records(struct gen *g, const struct gen_series *s,
+    struct ocf_writer *ow, struct rng *rng, int64_t start, int n, int variant)
+{
+	struct record r;
+	char tmp[256];
+	double walk;
+	uint64_t slot, pos;
+	int k, i;
+	sw_err rc = SW_OK;
+
+	memset(&r, 0, sizeof(r));
+	r.sid = &g->sid;
+	r.qual = &g->qual;
+	r.type = s->type;
+	slot = (uint64_t)(GEN_WINDOW_SECONDS - 1) * 1000000000ULL / (uint64_t)n;
+	walk = 10 + 90 * unit(derive(g->p->seed, T_SERIES_MISC,
+	    (uint64_t)s->index, 1, 0, 0));
+	for (k = 0; k < n; k++) {
+		pos = 1000000000ULL + (uint64_t)k * slot + rng_below(rng, slot);
+		r.t = start + (int64_t)(pos / 1000000000ULL);
+		r.ns = (int64_t)(pos % 1000000000ULL);
+		r.version = s->versioned ? r.t * 1000 + r.ns / 1000000 : 0;
+		make_value(&r, rng, &walk, tmp, sizeof(tmp));
+		g->datum.len = 0;
+		for (i = 0; i < F__COUNT && rc == SW_OK; i++)
+			rc = put_field(&g->datum, variant_order[variant][i], &r);
+		if (!rc) rc = ocf_writer_append(ow, g->datum.data,
+		    g->datum.len);
+		if (rc != SW_OK)
+			return rc;
+	}
+	return SW_OK;
+}
+
+/* Writes the finished file under its raw key and counts it. */
+static sw_err
+gen_file_emit(struct gen *g, const struct gen_series *s, int64_t day,
+    int64_t start, enum gen_quality q, int n)
+{
+	const struct gen_params *p = g->p;
+	int64_t y;
+	int m, d;
+	sw_err rc;
+
+	civil_from_days(day, &y, &m, &d);
+	g->key.len = 0;
+	buf_printf(&g->key, "%sstartYear=%d/startMonth=%d/startDay=%d/"
+	    "seriesBucket=%s/raw_%s_%" PRId64 "_%s.avro", p->prefix, (int)y, m,
+	    d, s->bucket, s->id, start, quality_names[q]);
+	if ((rc = emit_object(g, g->key.data, g->obj.data, g->obj.len)) !=
+	    SW_OK)
+		return rc;
+	g->st->data_objects++;
+	g->st->records += (uint64_t)n;
+	return SW_OK;
+}
+
 static sw_err
 gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
     enum gen_quality q)
 {
 	const struct gen_params *p = g->p;
-	struct rng rng, opts;
+	struct rng rng;
 	struct ocf_writer *ow = NULL;
-	struct record r;
 	unsigned char sync[OCF_SYNC_SIZE];
-	const char *codec = "snappy";
-	double u, walk;
-	char tmp[256];
-	int64_t start = day * DAY_SECONDS + (int64_t)w * GEN_WINDOW_SECONDS, y;
-	uint64_t slot, pos, a, b;
-	int variant = 0, n, k, m, d, i;
+	const char *codec;
+	int64_t start = day * DAY_SECONDS + (int64_t)w * GEN_WINDOW_SECONDS;
+	int variant, n;
 	sw_err rc;
 
 	/* choices about the file, then its contents, each from its own hash */
-	rng_seed(&opts, derive(p->seed, T_FILE_OPTS, (uint64_t)s->index,
-	    (uint64_t)day, (uint64_t)w, (uint64_t)q));
-	rng_seed(&rng, derive(p->seed, T_FILE, (uint64_t)s->index,
-	    (uint64_t)day, (uint64_t)w, (uint64_t)q));
-	u = unit(rng_next(&opts));
-	if (u < p->deflate_share)
-		codec = "deflate";
-	else if (u < p->deflate_share + p->null_share)
-		codec = "null";
-	if (under(rng_next(&opts), p->variant_schema_share))
-		variant = 1 + (int)(rng_next(&opts) % (NVARIANTS - 1));
-	a = rng_next(&rng);
-	b = rng_next(&rng);
-	for (i = 0; i < 8; i++) {
-		sync[i] = (unsigned char)(a >> (8 * i));
-		sync[8 + i] = (unsigned char)(b >> (8 * i));
-	}
-
+	gen_file_choose(g, s, day, w, q, &rng, &codec, &variant, sync);
 	n = q == GEN_GOOD ? p->records_per_file :
 	    (p->records_per_file / 8 > 0 ? p->records_per_file / 8 : 1);
 	g->obj.len = 0;
@@ -682,50 +761,9 @@ gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
 	    strlen(quality_names[q]));
 	if (!rc) rc = ocf_writer_new(g->schema[variant].data, codec, sync,
 	    p->block_size, buf_sink, &g->obj, &ow);
-	if (rc != SW_OK)
-		goto out;
-
-	/*
-	 * Times strictly inside the window: record k sits at a random point
-	 * of the k-th of n equal slots of [start + 1 s, start + 21600 s), so
-	 * (timeInSeconds, offsetInNanos) increases and no record falls on a
-	 * window boundary, whichever end of it counts as exclusive.
-	 */
-	memset(&r, 0, sizeof(r));
-	r.sid = &g->sid;
-	r.qual = &g->qual;
-	r.type = s->type;
-	slot = (uint64_t)(GEN_WINDOW_SECONDS - 1) * 1000000000ULL / (uint64_t)n;
-	walk = 10 + 90 * unit(derive(p->seed, T_SERIES_MISC,
-	    (uint64_t)s->index, 1, 0, 0));
-	for (k = 0; k < n; k++) {
-		pos = 1000000000ULL + (uint64_t)k * slot + rng_below(&rng, slot);
-		r.t = start + (int64_t)(pos / 1000000000ULL);
-		r.ns = (int64_t)(pos % 1000000000ULL);
-		r.version = s->versioned ? r.t * 1000 + r.ns / 1000000 : 0;
-		make_value(&r, &rng, &walk, tmp, sizeof(tmp));
-		g->datum.len = 0;
-		for (i = 0; i < F__COUNT && rc == SW_OK; i++)
-			rc = put_field(&g->datum, variant_order[variant][i], &r);
-		if (!rc) rc = ocf_writer_append(ow, g->datum.data,
-		    g->datum.len);
-		if (rc != SW_OK)
-			goto out;
-	}
-	if ((rc = ocf_writer_finish(ow)) != SW_OK)
-		goto out;
-
-	civil_from_days(day, &y, &m, &d);
-	g->key.len = 0;
-	buf_printf(&g->key, "%sstartYear=%d/startMonth=%d/startDay=%d/"
-	    "seriesBucket=%s/raw_%s_%" PRId64 "_%s.avro", p->prefix, (int)y, m,
-	    d, s->bucket, s->id, start, quality_names[q]);
-	if ((rc = emit_object(g, g->key.data, g->obj.data, g->obj.len)) !=
-	    SW_OK)
-		goto out;
-	g->st->data_objects++;
-	g->st->records += (uint64_t)n;
-out:
+	if (!rc) rc = gen_file_records(g, s, ow, &rng, start, n, variant);
+	if (!rc) rc = ocf_writer_finish(ow);
+	if (!rc) rc = gen_file_emit(g, s, day, start, q, n);
 	ocf_writer_free(ow);
 	return rc;
 }

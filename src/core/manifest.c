@@ -363,12 +363,80 @@ manifest_parse(const void *data, size_t len, const char *where,
 	return rc;
 }
 
+/* "objects", "data", "index" and "merged": the day as published. */
+static void
+data_json(json_t *root, const struct manifest *m)
+{
+	json_t *o;
+
+	o = json_object();
+	json_object_set_new(o, "count", json_integer((json_int_t)m->count));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)m->bytes));
+	json_object_set_new(o, "sha256", json_string(m->digest));
+	json_object_set_new(o, "kept", json_integer((json_int_t)m->kept));
+	json_object_set_new(root, "objects", o);
+	o = json_object();
+	json_object_set_new(o, "key", json_string(m->data_key));
+	json_object_set_new(o, "size", json_integer((json_int_t)m->size));
+	json_object_set_new(o, "records",
+	    json_integer((json_int_t)m->records));
+	json_object_set_new(o, "series",
+	    json_integer((json_int_t)m->series));
+	json_object_set_new(o, "md5", json_string(m->md5));
+	json_object_set_new(o, "etag", json_string(m->etag));
+	json_object_set_new(root, "data", o);
+	o = json_object();
+	json_object_set_new(o, "etag", json_string(m->index_etag));
+	json_object_set_new(root, "index", o);
+	json_object_set_new(root, "merged", objs_json(m->objs,
+	    m->nobjs));
+}
+
+/* "pending": a day being published. */
+static json_t *
+pending_json(const struct manifest *m)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "size",
+	    json_integer((json_int_t)m->pending_size));
+	json_object_set_new(o, "records",
+	    json_integer((json_int_t)m->pending_records));
+	json_object_set_new(o, "series",
+	    json_integer((json_int_t)m->pending_series));
+	json_object_set_new(o, "md5", json_string(m->pending_md5));
+	json_object_set_new(o, "multipart_etag",
+	    json_string(m->pending_mpetag));
+	json_object_set_new(o, "merged", objs_json(m->pending_objs,
+	    m->npending));
+	return o;
+}
+
+/* "sample": what a legacy day held when it was adopted. */
+static json_t *
+sample_json(const struct manifest *m)
+{
+	json_t *o = json_object(), *a;
+	size_t i;
+
+	json_object_set_new(o, "adopted", json_boolean(m->adopted));
+	a = json_array();
+	for (i = 0; i < m->nlseries; i++)
+		json_array_append_new(a, json_string(m->lseries[i]));
+	json_object_set_new(o, "series", a);
+	a = json_array();
+	for (i = 0; i < m->nlobjs; i++)
+		json_array_append_new(a, json_string(m->lobjs[i]));
+	json_object_set_new(o, "objects", a);
+	return o;
+}
+
 char *
 manifest_json(const struct manifest *m, const struct day *d, size_t *len)
 {
-	json_t *root = json_object(), *o, *a;
+	json_t *root = json_object(), *o;
 	char ds[11], when[DATE_ISO8601_LEN];
-	size_t i, n;
+	size_t n;
 	char *text;
 
 	day_format(d, ds);
@@ -384,57 +452,12 @@ manifest_json(const struct manifest *m, const struct day *d, size_t *len)
 	json_object_set_new(o, "prefix", json_string(m->src_prefix));
 	json_object_set_new(o, "timeseries_type", json_string(m->src_type));
 	json_object_set_new(root, "source", o);
-	if (m->has_data) {
-		o = json_object();
-		json_object_set_new(o, "count", json_integer((json_int_t)m->count));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)m->bytes));
-		json_object_set_new(o, "sha256", json_string(m->digest));
-		json_object_set_new(o, "kept", json_integer((json_int_t)m->kept));
-		json_object_set_new(root, "objects", o);
-		o = json_object();
-		json_object_set_new(o, "key", json_string(m->data_key));
-		json_object_set_new(o, "size", json_integer((json_int_t)m->size));
-		json_object_set_new(o, "records",
-		    json_integer((json_int_t)m->records));
-		json_object_set_new(o, "series",
-		    json_integer((json_int_t)m->series));
-		json_object_set_new(o, "md5", json_string(m->md5));
-		json_object_set_new(o, "etag", json_string(m->etag));
-		json_object_set_new(root, "data", o);
-		o = json_object();
-		json_object_set_new(o, "etag", json_string(m->index_etag));
-		json_object_set_new(root, "index", o);
-		json_object_set_new(root, "merged", objs_json(m->objs,
-		    m->nobjs));
-	}
-	if (m->has_pending) {
-		o = json_object();
-		json_object_set_new(o, "size",
-		    json_integer((json_int_t)m->pending_size));
-		json_object_set_new(o, "records",
-		    json_integer((json_int_t)m->pending_records));
-		json_object_set_new(o, "series",
-		    json_integer((json_int_t)m->pending_series));
-		json_object_set_new(o, "md5", json_string(m->pending_md5));
-		json_object_set_new(o, "multipart_etag",
-		    json_string(m->pending_mpetag));
-		json_object_set_new(o, "merged", objs_json(m->pending_objs,
-		    m->npending));
-		json_object_set_new(root, "pending", o);
-	}
-	if (m->legacy) {
-		o = json_object();
-		json_object_set_new(o, "adopted", json_boolean(m->adopted));
-		a = json_array();
-		for (i = 0; i < m->nlseries; i++)
-			json_array_append_new(a, json_string(m->lseries[i]));
-		json_object_set_new(o, "series", a);
-		a = json_array();
-		for (i = 0; i < m->nlobjs; i++)
-			json_array_append_new(a, json_string(m->lobjs[i]));
-		json_object_set_new(o, "objects", a);
-		json_object_set_new(root, "sample", o);
-	}
+	if (m->has_data)
+		data_json(root, m);
+	if (m->has_pending)
+		json_object_set_new(root, "pending", pending_json(m));
+	if (m->legacy)
+		json_object_set_new(root, "sample", sample_json(m));
 	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (text == NULL) {
