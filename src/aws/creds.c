@@ -328,16 +328,98 @@ nested_error(const struct ini_file *f, int line, const struct ini_kv *kv)
 	    "settings nested under '%s'", f->path, line, kv->key);
 }
 
+/* A "[name]" line (name in s, already cut out): make it the current
+ * section.  [DEFAULT] is kept apart; another name may appear once. */
+static sw_err
+ini_section(struct ini_file *f, const char *s, int lineno,
+    struct ini_sec **cur, struct ini_sec ***tail)
+{
+	struct ini_sec *sec;
+
+	if (strcmp(s, "DEFAULT") == 0) {
+		if (f->defaults == NULL)
+			f->defaults = ini_sec_new(s, lineno);
+		*cur = f->defaults;
+		return SW_OK;
+	}
+	for (sec = f->secs; sec != NULL; sec = sec->next)
+		if (strcmp(sec->name, s) == 0)
+			break;
+	if (sec != NULL)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: section [%s] already "
+		    "appears on line %d", f->path, lineno, s, sec->line);
+	*cur = **tail = ini_sec_new(s, lineno);
+	*tail = &(*cur)->next;
+	return SW_OK;
+}
+
+/* A "name = value" line s (modified in place) of section cur: append it
+ * to cur and return it in *opt, the option later lines may continue. */
+static sw_err
+ini_setting(struct ini_file *f, struct ini_sec *cur, char *s, int lineno,
+    struct ini_kv **opt)
+{
+	char *d, *e, *q;
+	const struct ini_kv *dup;
+	struct ini_kv *kv;
+
+	if (cur == NULL)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected a "
+		    "[section] line before any setting", f->path, lineno);
+	d = strpbrk(s, "=:");
+	if (d == NULL)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected "
+		    "'name = value', '[section]' or a comment", f->path,
+		    lineno);
+	for (e = d; e > s && is_blank(e[-1]); e--)
+		;
+	if (e == s)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: a setting "
+		    "without a name", f->path, lineno);
+	*e = '\0';
+	for (q = s; *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	if ((dup = ini_sec_find(cur, s)) != NULL)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: '%s' already set "
+		    "in section [%s] on line %d", f->path, lineno, s,
+		    cur->name, dup->line);
+	for (d++; is_blank(*d); d++)
+		;
+	kv = xcalloc(1, sizeof(*kv));
+	kv->key = xstrdup(s);
+	kv->val = xstrdup(d);
+	kv->line = lineno;
+	kv->nested = *d == '\0';
+	*cur->kv_tail = kv;
+	cur->kv_tail = &kv->next;
+	*opt = kv;
+	return SW_OK;
+}
+
+/* A malformed nested line under [DEFAULT] counts only once some section
+ * inherits it, as in botocore. */
+static sw_err
+ini_check_defaults(const struct ini_file *f)
+{
+	const struct ini_kv *kv;
+
+	if (f->secs != NULL && f->defaults != NULL)
+		for (kv = f->defaults->kv; kv != NULL; kv = kv->next)
+			if (kv->bad_line != 0)
+				return nested_error(f, kv->bad_line, kv);
+	return SW_OK;
+}
+
 /* Parse the text in data (modified in place) into f. */
 static sw_err
 ini_parse(struct ini_file *f, char *data, size_t len)
 {
-	char *p = data, *end = data + len, *line, *eol, *s, *e, *d, *q;
-	struct ini_sec *cur = NULL, *sec, **tail = &f->secs;
-	struct ini_kv *opt = NULL, *kv;
-	const struct ini_kv *dup;
+	char *p = data, *end = data + len, *line, *eol, *s, *e, *q;
+	struct ini_sec *cur = NULL, **tail = &f->secs;
+	struct ini_kv *opt = NULL;
 	size_t indent, opt_indent = 0;
 	int lineno = 0, blanks = 0;
+	sw_err rc;
 
 	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
@@ -381,61 +463,14 @@ ini_parse(struct ini_file *f, char *data, size_t len)
 		if (*s == '[' && (q = strrchr(s, ']')) != NULL && q > s + 1) {
 			*q = '\0';
 			opt = NULL;
-			s++;
-			if (strcmp(s, "DEFAULT") == 0) {
-				if (f->defaults == NULL)
-					f->defaults = ini_sec_new(s, lineno);
-				cur = f->defaults;
-				continue;
-			}
-			for (sec = f->secs; sec != NULL; sec = sec->next)
-				if (strcmp(sec->name, s) == 0)
-					break;
-			if (sec != NULL)
-				return sw_seterr(SW_ERR_CONFIG, "%s:%d: section "
-				    "[%s] already appears on line %d", f->path,
-				    lineno, s, sec->line);
-			cur = *tail = ini_sec_new(s, lineno);
-			tail = &cur->next;
-			continue;
+			rc = ini_section(f, s + 1, lineno, &cur, &tail);
+		} else {
+			rc = ini_setting(f, cur, s, lineno, &opt);
 		}
-		if (cur == NULL)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected a "
-			    "[section] line before any setting", f->path,
-			    lineno);
-		d = strpbrk(s, "=:");
-		if (d == NULL)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected "
-			    "'name = value', '[section]' or a comment", f->path,
-			    lineno);
-		for (e = d; e > s && is_blank(e[-1]); e--)
-			;
-		if (e == s)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: a setting "
-			    "without a name", f->path, lineno);
-		*e = '\0';
-		for (q = s; *q != '\0'; q++)
-			*q = (char)tolower((unsigned char)*q);
-		if ((dup = ini_sec_find(cur, s)) != NULL)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: '%s' already set "
-			    "in section [%s] on line %d", f->path, lineno, s,
-			    cur->name, dup->line);
-		for (d++; is_blank(*d); d++)
-			;
-		kv = xcalloc(1, sizeof(*kv));
-		kv->key = xstrdup(s);
-		kv->val = xstrdup(d);
-		kv->line = lineno;
-		kv->nested = *d == '\0';
-		*cur->kv_tail = kv;
-		cur->kv_tail = &kv->next;
-		opt = kv;
+		if (rc != SW_OK)
+			return rc;
 	}
-	if (f->secs != NULL && f->defaults != NULL)
-		for (kv = f->defaults->kv; kv != NULL; kv = kv->next)
-			if (kv->bad_line != 0)
-				return nested_error(f, kv->bad_line, kv);
-	return SW_OK;
+	return ini_check_defaults(f);
 }
 
 /* Load f->path; a missing file is an empty, not existing, file. */
