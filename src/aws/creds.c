@@ -1032,21 +1032,22 @@ role_name_ok(const char *s)
 	return 1;
 }
 
-/* Fetch credentials; *role (optional) gets the role name. */
+/*
+ * Ask IMDS for a session token (IMDSv2) into token, which the caller
+ * wipes; *have_token says whether one came.  Falls back to IMDSv1 on
+ * 403, 404 or 405 unless AWS_EC2_METADATA_V1_DISABLED.
+ */
 static sw_err
-imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
+imds_session_token(struct creds_provider *p, struct buf *token,
+    int *have_token)
 {
 	static const struct sigv4_header ttl = {
 		"X-aws-ec2-metadata-token-ttl-seconds", "21600" };
-	struct buf token, body, path, url;
-	char *name = NULL, *e, what[300];
+	struct buf url;
 	long status;
-	int have_token = 0;
 	sw_err rc = SW_OK;
 
-	buf_init(&token);
-	buf_init(&body);
-	buf_init(&path);
+	*have_token = 0;
 	buf_init(&url);
 	buf_printf(&url, "%s/latest/api/token", p->imds_base);
 	if (p->imds_http == NULL)
@@ -1054,42 +1055,51 @@ imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
 		    &p->imds_http);
 	if (rc == SW_OK)
 		rc = http_fetch(p->imds_http, "PUT", url.data, url.data, &ttl, 1,
-		    &status, &token);
+		    &status, token);
+	buf_release(&url);
 	if (rc != SW_OK)
-		goto out;
-	if (status == 200 && token.len > 0) {
+		return rc;
+	if (status == 200 && token->len > 0) {
 		size_t i;
 
-		while (token.len > 0 && isspace((unsigned char)
-		    token.data[token.len - 1]))
-			token.data[--token.len] = '\0';
+		while (token->len > 0 && isspace((unsigned char)
+		    token->data[token->len - 1]))
+			token->data[--token->len] = '\0';
 		/* It goes into a header of the next requests: a line break
 		 * would add headers of the sender's choosing. */
-		for (i = 0; i < token.len; i++)
-			if (iscntrl((unsigned char)token.data[i])) {
-				rc = sw_seterr(SW_ERR_PROTO, "IMDS at '%s' sent a "
-				    "session token with a control character",
-				    p->imds_base);
-				goto out;
-			}
-		have_token = 1;
+		for (i = 0; i < token->len; i++)
+			if (iscntrl((unsigned char)token->data[i]))
+				return sw_seterr(SW_ERR_PROTO, "IMDS at '%s' "
+				    "sent a session token with a control "
+				    "character", p->imds_base);
+		*have_token = 1;
 	} else if ((status == 403 || status == 404 || status == 405) &&
 	    !p->imds_v1_disabled) {
 		log_debug("IMDS at '%s' gave no session token (HTTP %ld): "
 		    "trying IMDSv1", p->imds_base, status);
 	} else if (status == 403 || status == 404 || status == 405) {
-		rc = sw_seterr(SW_ERR_CREDS, "IMDS at '%s' gave no session "
+		return sw_seterr(SW_ERR_CREDS, "IMDS at '%s' gave no session "
 		    "token (HTTP %ld) and AWS_EC2_METADATA_V1_DISABLED is "
 		    "set", p->imds_base, status);
-		goto out;
 	} else {
-		rc = sw_seterr(SW_ERR_CREDS, "IMDS at '%s' answered HTTP %ld "
+		return sw_seterr(SW_ERR_CREDS, "IMDS at '%s' answered HTTP %ld "
 		    "to the session token request", p->imds_base, status);
-		goto out;
 	}
+	return SW_OK;
+}
 
-	rc = imds_get(p, IMDS_CREDS_PATH, have_token ? token.data : NULL,
-	    &status, &body);
+/* The name of the instance's role into *name (the caller frees it);
+ * body is the caller's, wiped by it. */
+static sw_err
+imds_role_name(struct creds_provider *p, const char *token,
+    struct buf *body, char **name)
+{
+	long status;
+	char *e;
+	sw_err rc;
+
+	*name = NULL;
+	rc = imds_get(p, IMDS_CREDS_PATH, token, &status, body);
 	if (rc == SW_OK && status == 404)
 		rc = sw_seterr(SW_ERR_CREDS, "no IAM role is attached to this "
 		    "instance (IMDS at '%s')", p->imds_base);
@@ -1097,19 +1107,38 @@ imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
 		rc = sw_seterr(SW_ERR_CREDS, "IMDS at '%s' answered HTTP %ld "
 		    "to the role name request", p->imds_base, status);
 	if (rc != SW_OK)
-		goto out;
-	name = xstrdup(body.data != NULL ? body.data : "");
-	if ((e = strpbrk(name, "\r\n")) != NULL)
+		return rc;
+	*name = xstrdup(body->data != NULL ? body->data : "");
+	if ((e = strpbrk(*name, "\r\n")) != NULL)
 		*e = '\0';
-	if (!role_name_ok(name)) {
-		rc = sw_seterr(SW_ERR_PROTO, "IMDS at '%s' sent an invalid role "
-		    "name", p->imds_base);
+	if (!role_name_ok(*name))
+		return sw_seterr(SW_ERR_PROTO, "IMDS at '%s' sent an invalid "
+		    "role name", p->imds_base);
+	return SW_OK;
+}
+
+/* Fetch credentials; *role (optional) gets the role name. */
+static sw_err
+imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
+{
+	struct buf token, body, path;
+	char *name = NULL, what[300];
+	const char *tok;
+	long status;
+	int have_token = 0;
+	sw_err rc;
+
+	buf_init(&token);
+	buf_init(&body);
+	buf_init(&path);
+	if ((rc = imds_session_token(p, &token, &have_token)) != SW_OK)
 		goto out;
-	}
+	tok = have_token ? token.data : NULL;
+	if ((rc = imds_role_name(p, tok, &body, &name)) != SW_OK)
+		goto out;
 
 	buf_printf(&path, "%s%s", IMDS_CREDS_PATH, name);
-	rc = imds_get(p, path.data, have_token ? token.data : NULL, &status,
-	    &body);
+	rc = imds_get(p, path.data, tok, &status, &body);
 	snprintf(what, sizeof(what), "IMDS role '%s'", name);
 	if (rc == SW_OK && status != 200)
 		rc = sw_seterr(SW_ERR_CREDS, "%s: IMDS at '%s' answered HTTP %ld",
@@ -1125,7 +1154,6 @@ out:
 	buf_wipe(&token);
 	buf_wipe(&body);
 	buf_release(&path);
-	buf_release(&url);
 	return rc;
 }
 
