@@ -328,16 +328,98 @@ nested_error(const struct ini_file *f, int line, const struct ini_kv *kv)
 	    "settings nested under '%s'", f->path, line, kv->key);
 }
 
+/* A "[name]" line (name in s, already cut out): make it the current
+ * section.  [DEFAULT] is kept apart; another name may appear once. */
+static sw_err
+ini_section(struct ini_file *f, const char *s, int lineno,
+    struct ini_sec **cur, struct ini_sec ***tail)
+{
+	struct ini_sec *sec;
+
+	if (strcmp(s, "DEFAULT") == 0) {
+		if (f->defaults == NULL)
+			f->defaults = ini_sec_new(s, lineno);
+		*cur = f->defaults;
+		return SW_OK;
+	}
+	for (sec = f->secs; sec != NULL; sec = sec->next)
+		if (strcmp(sec->name, s) == 0)
+			break;
+	if (sec != NULL)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: section [%s] already "
+		    "appears on line %d", f->path, lineno, s, sec->line);
+	*cur = **tail = ini_sec_new(s, lineno);
+	*tail = &(*cur)->next;
+	return SW_OK;
+}
+
+/* A "name = value" line s (modified in place) of section cur: append it
+ * to cur and return it in *opt, the option later lines may continue. */
+static sw_err
+ini_setting(struct ini_file *f, struct ini_sec *cur, char *s, int lineno,
+    struct ini_kv **opt)
+{
+	char *d, *e, *q;
+	const struct ini_kv *dup;
+	struct ini_kv *kv;
+
+	if (cur == NULL)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected a "
+		    "[section] line before any setting", f->path, lineno);
+	d = strpbrk(s, "=:");
+	if (d == NULL)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected "
+		    "'name = value', '[section]' or a comment", f->path,
+		    lineno);
+	for (e = d; e > s && is_blank(e[-1]); e--)
+		;
+	if (e == s)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: a setting "
+		    "without a name", f->path, lineno);
+	*e = '\0';
+	for (q = s; *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	if ((dup = ini_sec_find(cur, s)) != NULL)
+		return sw_seterr(SW_ERR_CONFIG, "%s:%d: '%s' already set "
+		    "in section [%s] on line %d", f->path, lineno, s,
+		    cur->name, dup->line);
+	for (d++; is_blank(*d); d++)
+		;
+	kv = xcalloc(1, sizeof(*kv));
+	kv->key = xstrdup(s);
+	kv->val = xstrdup(d);
+	kv->line = lineno;
+	kv->nested = *d == '\0';
+	*cur->kv_tail = kv;
+	cur->kv_tail = &kv->next;
+	*opt = kv;
+	return SW_OK;
+}
+
+/* A malformed nested line under [DEFAULT] counts only once some section
+ * inherits it, as in botocore. */
+static sw_err
+ini_check_defaults(const struct ini_file *f)
+{
+	const struct ini_kv *kv;
+
+	if (f->secs != NULL && f->defaults != NULL)
+		for (kv = f->defaults->kv; kv != NULL; kv = kv->next)
+			if (kv->bad_line != 0)
+				return nested_error(f, kv->bad_line, kv);
+	return SW_OK;
+}
+
 /* Parse the text in data (modified in place) into f. */
 static sw_err
 ini_parse(struct ini_file *f, char *data, size_t len)
 {
-	char *p = data, *end = data + len, *line, *eol, *s, *e, *d, *q;
-	struct ini_sec *cur = NULL, *sec, **tail = &f->secs;
-	struct ini_kv *opt = NULL, *kv;
-	const struct ini_kv *dup;
+	char *p = data, *end = data + len, *line, *eol, *s, *e, *q;
+	struct ini_sec *cur = NULL, **tail = &f->secs;
+	struct ini_kv *opt = NULL;
 	size_t indent, opt_indent = 0;
 	int lineno = 0, blanks = 0;
+	sw_err rc;
 
 	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
@@ -381,61 +463,14 @@ ini_parse(struct ini_file *f, char *data, size_t len)
 		if (*s == '[' && (q = strrchr(s, ']')) != NULL && q > s + 1) {
 			*q = '\0';
 			opt = NULL;
-			s++;
-			if (strcmp(s, "DEFAULT") == 0) {
-				if (f->defaults == NULL)
-					f->defaults = ini_sec_new(s, lineno);
-				cur = f->defaults;
-				continue;
-			}
-			for (sec = f->secs; sec != NULL; sec = sec->next)
-				if (strcmp(sec->name, s) == 0)
-					break;
-			if (sec != NULL)
-				return sw_seterr(SW_ERR_CONFIG, "%s:%d: section "
-				    "[%s] already appears on line %d", f->path,
-				    lineno, s, sec->line);
-			cur = *tail = ini_sec_new(s, lineno);
-			tail = &cur->next;
-			continue;
+			rc = ini_section(f, s + 1, lineno, &cur, &tail);
+		} else {
+			rc = ini_setting(f, cur, s, lineno, &opt);
 		}
-		if (cur == NULL)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected a "
-			    "[section] line before any setting", f->path,
-			    lineno);
-		d = strpbrk(s, "=:");
-		if (d == NULL)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: expected "
-			    "'name = value', '[section]' or a comment", f->path,
-			    lineno);
-		for (e = d; e > s && is_blank(e[-1]); e--)
-			;
-		if (e == s)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: a setting "
-			    "without a name", f->path, lineno);
-		*e = '\0';
-		for (q = s; *q != '\0'; q++)
-			*q = (char)tolower((unsigned char)*q);
-		if ((dup = ini_sec_find(cur, s)) != NULL)
-			return sw_seterr(SW_ERR_CONFIG, "%s:%d: '%s' already set "
-			    "in section [%s] on line %d", f->path, lineno, s,
-			    cur->name, dup->line);
-		for (d++; is_blank(*d); d++)
-			;
-		kv = xcalloc(1, sizeof(*kv));
-		kv->key = xstrdup(s);
-		kv->val = xstrdup(d);
-		kv->line = lineno;
-		kv->nested = *d == '\0';
-		*cur->kv_tail = kv;
-		cur->kv_tail = &kv->next;
-		opt = kv;
+		if (rc != SW_OK)
+			return rc;
 	}
-	if (f->secs != NULL && f->defaults != NULL)
-		for (kv = f->defaults->kv; kv != NULL; kv = kv->next)
-			if (kv->bad_line != 0)
-				return nested_error(f, kv->bad_line, kv);
-	return SW_OK;
+	return ini_check_defaults(f);
 }
 
 /* Load f->path; a missing file is an empty, not existing, file. */
@@ -997,21 +1032,22 @@ role_name_ok(const char *s)
 	return 1;
 }
 
-/* Fetch credentials; *role (optional) gets the role name. */
+/*
+ * Ask IMDS for a session token (IMDSv2) into token, which the caller
+ * wipes; *have_token says whether one came.  Falls back to IMDSv1 on
+ * 403, 404 or 405 unless AWS_EC2_METADATA_V1_DISABLED.
+ */
 static sw_err
-imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
+imds_session_token(struct creds_provider *p, struct buf *token,
+    int *have_token)
 {
 	static const struct sigv4_header ttl = {
 		"X-aws-ec2-metadata-token-ttl-seconds", "21600" };
-	struct buf token, body, path, url;
-	char *name = NULL, *e, what[300];
+	struct buf url;
 	long status;
-	int have_token = 0;
 	sw_err rc = SW_OK;
 
-	buf_init(&token);
-	buf_init(&body);
-	buf_init(&path);
+	*have_token = 0;
 	buf_init(&url);
 	buf_printf(&url, "%s/latest/api/token", p->imds_base);
 	if (p->imds_http == NULL)
@@ -1019,42 +1055,51 @@ imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
 		    &p->imds_http);
 	if (rc == SW_OK)
 		rc = http_fetch(p->imds_http, "PUT", url.data, url.data, &ttl, 1,
-		    &status, &token);
+		    &status, token);
+	buf_release(&url);
 	if (rc != SW_OK)
-		goto out;
-	if (status == 200 && token.len > 0) {
+		return rc;
+	if (status == 200 && token->len > 0) {
 		size_t i;
 
-		while (token.len > 0 && isspace((unsigned char)
-		    token.data[token.len - 1]))
-			token.data[--token.len] = '\0';
+		while (token->len > 0 && isspace((unsigned char)
+		    token->data[token->len - 1]))
+			token->data[--token->len] = '\0';
 		/* It goes into a header of the next requests: a line break
 		 * would add headers of the sender's choosing. */
-		for (i = 0; i < token.len; i++)
-			if (iscntrl((unsigned char)token.data[i])) {
-				rc = sw_seterr(SW_ERR_PROTO, "IMDS at '%s' sent a "
-				    "session token with a control character",
-				    p->imds_base);
-				goto out;
-			}
-		have_token = 1;
+		for (i = 0; i < token->len; i++)
+			if (iscntrl((unsigned char)token->data[i]))
+				return sw_seterr(SW_ERR_PROTO, "IMDS at '%s' "
+				    "sent a session token with a control "
+				    "character", p->imds_base);
+		*have_token = 1;
 	} else if ((status == 403 || status == 404 || status == 405) &&
 	    !p->imds_v1_disabled) {
 		log_debug("IMDS at '%s' gave no session token (HTTP %ld): "
 		    "trying IMDSv1", p->imds_base, status);
 	} else if (status == 403 || status == 404 || status == 405) {
-		rc = sw_seterr(SW_ERR_CREDS, "IMDS at '%s' gave no session "
+		return sw_seterr(SW_ERR_CREDS, "IMDS at '%s' gave no session "
 		    "token (HTTP %ld) and AWS_EC2_METADATA_V1_DISABLED is "
 		    "set", p->imds_base, status);
-		goto out;
 	} else {
-		rc = sw_seterr(SW_ERR_CREDS, "IMDS at '%s' answered HTTP %ld "
+		return sw_seterr(SW_ERR_CREDS, "IMDS at '%s' answered HTTP %ld "
 		    "to the session token request", p->imds_base, status);
-		goto out;
 	}
+	return SW_OK;
+}
 
-	rc = imds_get(p, IMDS_CREDS_PATH, have_token ? token.data : NULL,
-	    &status, &body);
+/* The name of the instance's role into *name (the caller frees it);
+ * body is the caller's, wiped by it. */
+static sw_err
+imds_role_name(struct creds_provider *p, const char *token,
+    struct buf *body, char **name)
+{
+	long status;
+	char *e;
+	sw_err rc;
+
+	*name = NULL;
+	rc = imds_get(p, IMDS_CREDS_PATH, token, &status, body);
 	if (rc == SW_OK && status == 404)
 		rc = sw_seterr(SW_ERR_CREDS, "no IAM role is attached to this "
 		    "instance (IMDS at '%s')", p->imds_base);
@@ -1062,19 +1107,38 @@ imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
 		rc = sw_seterr(SW_ERR_CREDS, "IMDS at '%s' answered HTTP %ld "
 		    "to the role name request", p->imds_base, status);
 	if (rc != SW_OK)
-		goto out;
-	name = xstrdup(body.data != NULL ? body.data : "");
-	if ((e = strpbrk(name, "\r\n")) != NULL)
+		return rc;
+	*name = xstrdup(body->data != NULL ? body->data : "");
+	if ((e = strpbrk(*name, "\r\n")) != NULL)
 		*e = '\0';
-	if (!role_name_ok(name)) {
-		rc = sw_seterr(SW_ERR_PROTO, "IMDS at '%s' sent an invalid role "
-		    "name", p->imds_base);
+	if (!role_name_ok(*name))
+		return sw_seterr(SW_ERR_PROTO, "IMDS at '%s' sent an invalid "
+		    "role name", p->imds_base);
+	return SW_OK;
+}
+
+/* Fetch credentials; *role (optional) gets the role name. */
+static sw_err
+imds_fetch_role(struct creds_provider *p, struct aws_creds *out, char **role)
+{
+	struct buf token, body, path;
+	char *name = NULL, what[300];
+	const char *tok;
+	long status;
+	int have_token = 0;
+	sw_err rc;
+
+	buf_init(&token);
+	buf_init(&body);
+	buf_init(&path);
+	if ((rc = imds_session_token(p, &token, &have_token)) != SW_OK)
 		goto out;
-	}
+	tok = have_token ? token.data : NULL;
+	if ((rc = imds_role_name(p, tok, &body, &name)) != SW_OK)
+		goto out;
 
 	buf_printf(&path, "%s%s", IMDS_CREDS_PATH, name);
-	rc = imds_get(p, path.data, have_token ? token.data : NULL, &status,
-	    &body);
+	rc = imds_get(p, path.data, tok, &status, &body);
 	snprintf(what, sizeof(what), "IMDS role '%s'", name);
 	if (rc == SW_OK && status != 200)
 		rc = sw_seterr(SW_ERR_CREDS, "%s: IMDS at '%s' answered HTTP %ld",
@@ -1090,7 +1154,6 @@ out:
 	buf_wipe(&token);
 	buf_wipe(&body);
 	buf_release(&path);
-	buf_release(&url);
 	return rc;
 }
 

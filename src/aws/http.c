@@ -779,6 +779,210 @@ sign_headers(struct http_client *c, const struct http_req *q,
 	return SW_OK;
 }
 
+/* The method's options: HEAD has no body, PUT and POST upload q->body. */
+static void
+setup_method(const struct http_req *q, CURL *h, struct xfer *x)
+{
+	if (strcmp(q->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "PUT") == 0 ||
+	    strcmp(q->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t)q->body_len);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+		if (strcmp(q->method, "POST") == 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "POST");
+	} else if (strcmp(q->method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+	}
+}
+
+/* The URL a request goes to: q->url as given, or built from its parts. */
+static void
+request_url(const struct http_req *q, struct buf *url)
+{
+	if (q->url != NULL) {
+		buf_puts(url, q->url);
+	} else {
+		buf_printf(url, "%s://%s%s", q->scheme, q->host, q->path);
+		if (q->query != NULL && *q->query != '\0')
+			buf_printf(url, "?%s", q->query);
+	}
+}
+
+/*
+ * The Range header for one attempt, written into range (size n), or NULL
+ * when none is wanted.  A retry resumes after what earlier attempts
+ * delivered; x learns the first byte asked for and how many are wanted.
+ */
+static const char *
+attempt_range(const struct http_req *q, uint64_t base_delivered,
+    char *range, size_t n, struct xfer *x)
+{
+	uint64_t from = q->range_off + base_delivered;
+
+	if (q->ranged && q->range_len != 0) {
+		snprintf(range, n, "bytes=%llu-%llu",
+		    (unsigned long long)from,
+		    (unsigned long long)(q->range_off + q->range_len - 1));
+		x->from = from;
+		x->left = q->range_len - base_delivered;
+		return range;
+	}
+	if (q->ranged || base_delivered > 0) {
+		snprintf(range, n, "bytes=%llu-", (unsigned long long)from);
+		x->from = from;
+		return range;
+	}
+	return NULL;
+}
+
+/* Set every option of one attempt on the pooled handle h. */
+static void
+setup_handle(struct http_client *c, const struct http_req *q, CURL *h,
+    const char *url, struct curl_slist *hdrs, char *errbuf, struct xfer *x)
+{
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	/* Send the path as signed: no "./" or "../" squashing. */
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_SHARE, c->shared->share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	if (c->connect_timeout_ms > 0)
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+		    c->connect_timeout_ms);
+	else
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->connect_timeout);
+	if (c->timeout_ms > 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->request_timeout);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+	    CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
+	if (c->creds == NULL)
+		curl_easy_setopt(h, CURLOPT_USERAGENT,
+		    PACKAGE "/" PACKAGE_VERSION);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, (long)c->tls_verify);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
+	if (c->ca_bundle != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
+	setup_method(q, h, x);
+}
+
+/* The exponential backoff before attempt + 1, capped and jittered. */
+static double
+backoff_delay(unsigned attempt)
+{
+	double delay;
+
+	delay = BACKOFF_BASE * (double)(1u << (attempt < 16 ?
+	    attempt - 1 : 15));
+	if (delay > BACKOFF_CAP)
+		delay = BACKOFF_CAP;
+	return delay * jitter();
+}
+
+/*
+ * An attempt whose answer must not be retried whatever its status: the
+ * sink refused the body, or a header cannot be believed.  Sets *rc.
+ */
+static int
+attempt_refused(const struct http_req *q, const struct http_resp *resp,
+    sw_err *rc)
+{
+	if (resp->sink_failed) {
+		*rc = resp->sink_rc;
+		return 1;
+	}
+	if (resp->bad_header[0] != '\0') {
+		/* Not a transient fault: the server says so. */
+		*rc = sw_seterr(SW_ERR_PROTO, "cannot %s: the answer has "
+		    "an impossible '%s'", q->what, resp->bad_header);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the attempt succeeded.  A 2xx whose body is shorter than
+ * announced is a cut-off: *cc becomes CURLE_PARTIAL_FILE.
+ */
+static int
+attempt_complete(const struct http_req *q, const struct http_resp *resp,
+    const struct xfer *x, CURLcode *cc)
+{
+	int ok = resp->status >= 200 && resp->status < 300;
+
+	if (x->enough && ok)
+		return 1; /* all of the range arrived (curl was stopped) */
+	if (*cc == CURLE_OK && ok) {
+		/* A body shorter than announced is a cut-off. */
+		if (q->sink != NULL && resp->has_content_length &&
+		    x->got < resp->content_length)
+			*cc = CURLE_PARTIAL_FILE;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * After a failed attempt: wait and return 1 to try again, or set *rc to
+ * the final answer and return 0 when the fault is not transient or the
+ * retries or their time are spent.
+ */
+static int
+retry_wait(struct http_client *c, const struct http_req *q,
+    struct http_resp *resp, CURLcode cc, const char *errbuf,
+    unsigned attempt, unsigned connect_fails, double start,
+    const char *shown, sw_err *rc)
+{
+	char code[64] = "";
+	int again;
+	double elapsed = now_mono() - start, delay;
+
+	if (cc == CURLE_OK) {
+		char msg[8];
+
+		error_code(resp, code, sizeof(code), msg, sizeof(msg));
+		again = retryable_status(resp->status, code);
+	} else {
+		again = retryable_curl(cc) &&
+		    !(cc == CURLE_COULDNT_CONNECT &&
+		    connect_fails >= CONNECT_ATTEMPTS);
+	}
+	delay = backoff_delay(attempt);
+	if (!again || attempt > c->max_retries ||
+	    elapsed + delay > c->retry_max_time) {
+		if (cc == CURLE_OK && q->any_status)
+			*rc = SW_OK;  /* the caller judges */
+		else if (cc == CURLE_OK)
+			*rc = http_error(q, resp, attempt, elapsed);
+		else
+			*rc = curl_error(q, cc, errbuf, attempt);
+		return 0;
+	}
+	log_info("%s: %s, retrying in %.2f s (attempt %u)",
+	    q->what != NULL ? q->what : shown, cc == CURLE_OK ? (code[0] ?
+	    code : "server error") : curl_easy_strerror(cc), delay, attempt);
+	sleep_seconds(delay);
+	return 1;
+}
+
 /*
  * Run q with retries (see http.h).  On success resp holds status 2xx, headers and (when
  * q->sink is NULL) the body.  On failure the message names q->what.
@@ -790,7 +994,7 @@ http_perform(struct http_client *c, const struct http_req *q,
 	struct buf url;
 	char range[96], errbuf[CURL_ERROR_SIZE];
 	char first_etag[80] = "";
-	double start = now_mono(), delay;
+	double start = now_mono();
 	unsigned attempt = 0, connect_fails = 0;
 	uint64_t base_delivered = 0;
 	const char *shown;
@@ -798,22 +1002,15 @@ http_perform(struct http_client *c, const struct http_req *q,
 
 	memset(resp, 0, sizeof(*resp));
 	buf_init(&url);
-	if (q->url != NULL) {
-		buf_puts(&url, q->url);
-	} else {
-		buf_printf(&url, "%s://%s%s", q->scheme, q->host, q->path);
-		if (q->query != NULL && *q->query != '\0')
-			buf_printf(&url, "?%s", q->query);
-	}
+	request_url(q, &url);
 	shown = q->show_url != NULL ? q->show_url : url.data;
 
 	for (;;) {
 		struct xfer x = { q, resp, NULL, 0, 0, UINT64_MAX, 0, 0, 0, 0 };
 		struct curl_slist *hdrs = NULL;
-		const char *range_hdr = NULL;
+		const char *range_hdr, *if_match;
 		CURLcode cc;
 		CURL *h;
-		uint64_t from;
 
 		attempt++;
 		/* Keep what was delivered by earlier attempts. */
@@ -821,86 +1018,21 @@ http_perform(struct http_client *c, const struct http_req *q,
 		buf_release(&resp->body);
 		resp->status = 0;
 		resp->sink_failed = 0;
-		from = q->range_off + base_delivered;
-		if (q->ranged && q->range_len != 0) {
-			snprintf(range, sizeof(range), "bytes=%llu-%llu",
-			    (unsigned long long)from,
-			    (unsigned long long)(q->range_off + q->range_len -
-			    1));
-			range_hdr = range;
-			x.from = from;
-			x.left = q->range_len - base_delivered;
-		} else if (q->ranged || base_delivered > 0) {
-			snprintf(range, sizeof(range), "bytes=%llu-",
-			    (unsigned long long)from);
-			range_hdr = range;
-			x.from = from;
-		}
+		range_hdr = attempt_range(q, base_delivered, range,
+		    sizeof(range), &x);
+		if_match = base_delivered > 0 && first_etag[0] ? first_etag :
+		    NULL;
 		if (c->creds != NULL)
-			rc = sign_headers(c, q, range_hdr, base_delivered > 0 &&
-			    first_etag[0] ? first_etag : NULL, &hdrs);
+			rc = sign_headers(c, q, range_hdr, if_match, &hdrs);
 		else
-			rc = plain_headers(q, range_hdr, base_delivered > 0 &&
-			    first_etag[0] ? first_etag : NULL, &hdrs);
+			rc = plain_headers(q, range_hdr, if_match, &hdrs);
 		if (rc != SW_OK)
 			break;
 
 		h = handle_take(c->shared);
 		x.h = h;
 		errbuf[0] = '\0';
-		curl_easy_setopt(h, CURLOPT_URL, url.data);
-		/* Send the path as signed: no "./" or "../" squashing. */
-		curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(h, CURLOPT_SHARE, c->shared->share);
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-		if (c->connect_timeout_ms > 0)
-			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-			    c->connect_timeout_ms);
-		else
-			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
-			    c->connect_timeout);
-		if (c->timeout_ms > 0)
-			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->request_timeout);
-		curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS,
-		    CURLPROTO_HTTP | CURLPROTO_HTTPS);
-#endif
-		if (c->creds == NULL)
-			curl_easy_setopt(h, CURLOPT_USERAGENT,
-			    PACKAGE "/" PACKAGE_VERSION);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, (long)c->tls_verify);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST,
-		    c->tls_verify ? 2L : 0L);
-		if (c->ca_bundle != NULL)
-			curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
-		if (strcmp(q->method, "HEAD") == 0) {
-			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-		} else if (strcmp(q->method, "PUT") == 0 ||
-		    strcmp(q->method, "POST") == 0) {
-			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
-			    (curl_off_t)q->body_len);
-			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(h, CURLOPT_READDATA, &x);
-			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-			curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
-			if (strcmp(q->method, "POST") == 0)
-				curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
-				    "POST");
-		} else if (strcmp(q->method, "GET") != 0) {
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
-		}
+		setup_handle(c, q, h, url.data, hdrs, errbuf, &x);
 		log_debug("%s %s (attempt %u)", q->method, shown, attempt);
 		budget_take(c->shared);
 		cc = curl_easy_perform(h);
@@ -909,30 +1041,13 @@ http_perform(struct http_client *c, const struct http_req *q,
 		handle_give(c->shared, h);
 		slist_wipe(hdrs);
 
-		if (resp->sink_failed) {
-			rc = resp->sink_rc;
+		if (attempt_refused(q, resp, &rc))
 			break;
-		}
-		if (resp->bad_header[0] != '\0') {
-			/* Not a transient fault: the server says so. */
-			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: the answer has "
-			    "an impossible '%s'", q->what, resp->bad_header);
-			break;
-		}
 		if (first_etag[0] == '\0' && resp->etag[0] != '\0')
 			snprintf(first_etag, sizeof(first_etag), "%s",
 			    resp->etag);
-		if (x.enough && resp->status >= 200 && resp->status < 300)
-			break; /* all of the range arrived (curl was stopped) */
-		if (cc == CURLE_OK && resp->status >= 200 &&
-		    resp->status < 300) {
-			/* A body shorter than announced is a cut-off. */
-			if (q->sink != NULL && resp->has_content_length &&
-			    x.got < resp->content_length)
-				cc = CURLE_PARTIAL_FILE;
-			else
-				break;
-		}
+		if (attempt_complete(q, resp, &x, &cc))
+			break;
 		if (cc == CURLE_OK && resp->status == 412 && base_delivered > 0) {
 			rc = sw_seterr(SW_ERR_DATA, "cannot %s: the object "
 			    "changed while it was being read", q->what);
@@ -940,45 +1055,9 @@ http_perform(struct http_client *c, const struct http_req *q,
 		}
 		if (cc == CURLE_COULDNT_CONNECT)
 			connect_fails++;
-		{
-			char code[64] = "";
-			int again;
-			double elapsed = now_mono() - start;
-
-			if (cc == CURLE_OK) {
-				char msg[8];
-
-				error_code(resp, code, sizeof(code), msg,
-				    sizeof(msg));
-				again = retryable_status(resp->status, code);
-			} else {
-				again = retryable_curl(cc) &&
-				    !(cc == CURLE_COULDNT_CONNECT &&
-				    connect_fails >= CONNECT_ATTEMPTS);
-			}
-			delay = BACKOFF_BASE * (double)(1u << (attempt < 16 ?
-			    attempt - 1 : 15));
-			if (delay > BACKOFF_CAP)
-				delay = BACKOFF_CAP;
-			delay *= jitter();
-			if (!again || attempt > c->max_retries ||
-			    elapsed + delay > c->retry_max_time) {
-				if (cc == CURLE_OK && q->any_status)
-					rc = SW_OK;  /* the caller judges */
-				else if (cc == CURLE_OK)
-					rc = http_error(q, resp, attempt,
-					    elapsed);
-				else
-					rc = curl_error(q, cc, errbuf,
-					    attempt);
-				break;
-			}
-			log_info("%s: %s, retrying in %.2f s (attempt %u)",
-			    q->what != NULL ? q->what : shown, cc == CURLE_OK ? (code[0] ? code :
-			    "server error") : curl_easy_strerror(cc), delay,
-			    attempt);
-			sleep_seconds(delay);
-		}
+		if (!retry_wait(c, q, resp, cc, errbuf, attempt, connect_fails,
+		    start, shown, &rc))
+			break;
 	}
 	buf_release(&url);
 	if (rc != SW_OK)

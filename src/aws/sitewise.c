@@ -45,6 +45,127 @@ sitewise_endpoint(const struct sw_config *cfg, const char *region)
 	return buf_detach(&ep);
 }
 
+/* Split an endpoint URL into its scheme and host (the path is dropped). */
+static sw_err
+split_endpoint(const char *ep, char **scheme, char **host)
+{
+	const char *p = strstr(ep, "://");
+
+	if (p == NULL || p[3] == '\0')
+		return sw_seterr(SW_ERR_CONFIG, "invalid IoT SiteWise "
+		    "endpoint '%s'", ep);
+	*scheme = xstrndup(ep, (size_t)(p - ep));
+	*host = xstrdup(p + 3);
+	(*host)[strcspn(*host, "/")] = '\0';
+	return SW_OK;
+}
+
+/*
+ * Fetch one page of ListTimeSeries (after token, if any) into *out, a
+ * parsed answer whose TimeSeriesSummaries is an array of at most
+ * PAGE_MAX; the caller decrefs it.  q is scratch space for the query.
+ */
+static sw_err
+fetch_page(struct http_client *http, const char *scheme, const char *host,
+    const char *type, const char *token, const char *what, struct buf *q,
+    json_t **out)
+{
+	struct http_req req;
+	struct http_resp resp;
+	json_t *j, *list;
+	json_error_t je;
+	sw_err rc;
+
+	*out = NULL;
+	q->len = 0;
+	http_query_add(q, "maxResults", PAGE_SIZE);
+	if (token != NULL)
+		http_query_add(q, "nextToken", token);
+	http_query_add(q, "timeSeriesType", type);
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.scheme = scheme;
+	req.host = host;
+	req.path = "/timeseries/";
+	req.query = q->data;
+	req.body_fd = -1;
+	req.what = what;
+	if ((rc = http_perform(http, &req, &resp)) != SW_OK)
+		return rc;
+	j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len,
+	    0, &je);
+	buf_release(&resp.body);
+	list = json_object_get(j, "TimeSeriesSummaries");
+	if (j == NULL || !json_is_array(list)) {
+		rc = sw_seterr(SW_ERR_PROTO, "cannot %s: the answer is "
+		    "not a ListTimeSeries result%s%s", what,
+		    j == NULL ? ": " : "", j == NULL ? je.text : "");
+		json_decref(j);
+		return rc;
+	}
+	if (json_array_size(list) > PAGE_MAX) {
+		rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a page of %zu "
+		    "summaries, where at most %u were asked for", what,
+		    json_array_size(list), PAGE_MAX);
+		json_decref(j);
+		return rc;
+	}
+	*out = j;
+	return SW_OK;
+}
+
+/* Hand each time series id of a page to fn; *n counts those handed. */
+static sw_err
+page_series(json_t *list, const char *what, sitewise_fn fn, void *arg,
+    unsigned long *n)
+{
+	json_t *item;
+	size_t i;
+	sw_err rc = SW_OK;
+
+	json_array_foreach(list, i, item) {
+		json_t *jid = json_object_get(item, "timeSeriesId");
+		const char *id = json_string_value(jid);
+
+		if (id == NULL) {
+			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a "
+			    "summary without timeSeriesId", what);
+			break;
+		}
+		if (json_string_length(jid) == 0 ||
+		    json_string_length(jid) > SERIES_ID_MAX ||
+		    strlen(id) != json_string_length(jid)) {
+			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a "
+			    "timeSeriesId of %zu characters is not a "
+			    "time series id", what, json_string_length(jid));
+			break;
+		}
+		if ((rc = fn(arg, id)) != SW_OK)
+			break;
+		(*n)++;
+	}
+	return rc;
+}
+
+/* The page's nextToken into *token (NULL on the last page), checked
+ * against the API's bounds. */
+static sw_err
+page_token(json_t *j, const char *what, char **token)
+{
+	json_t *jt = json_object_get(j, "nextToken");
+
+	*token = NULL;
+	if (jt == NULL || json_is_null(jt))
+		return SW_OK;
+	if (!json_is_string(jt) || json_string_length(jt) == 0 ||
+	    json_string_length(jt) > TOKEN_MAX ||
+	    strlen(json_string_value(jt)) != json_string_length(jt))
+		return sw_seterr(SW_ERR_PROTO, "cannot %s: a nextToken that "
+		    "is not a string of 1 to %u characters", what, TOKEN_MAX);
+	*token = xstrdup(json_string_value(jt));
+	return SW_OK;
+}
+
 sw_err
 sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
     sitewise_fn fn, void *arg)
@@ -68,101 +189,25 @@ sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
 	if ((region = aws_session_region(session)) == NULL)
 		region = "us-east-1";
 	ep = sitewise_endpoint(cfg, region);
-	{
-		const char *p = strstr(ep, "://");
-
-		if (p == NULL || p[3] == '\0') {
-			rc = sw_seterr(SW_ERR_CONFIG, "invalid IoT SiteWise "
-			    "endpoint '%s'", ep);
-			goto out;
-		}
-		scheme = xstrndup(ep, (size_t)(p - ep));
-		host = xstrdup(p + 3);
-		host[strcspn(host, "/")] = '\0';
-	}
+	if ((rc = split_endpoint(ep, &scheme, &host)) != SW_OK)
+		goto out;
 	snprintf(what, sizeof(what), "list the %s time series at '%s'", type,
 	    ep);
 	if ((rc = aws_session_client(session, "iotsitewise", 0, region,
 	    &http)) != SW_OK)
 		goto out;
 	do {
-		struct http_req req;
-		struct http_resp resp;
-		json_t *j, *list, *item;
-		json_error_t je;
-		size_t i;
+		json_t *j;
 
-		q.len = 0;
-		http_query_add(&q, "maxResults", PAGE_SIZE);
-		if (token != NULL)
-			http_query_add(&q, "nextToken", token);
-		http_query_add(&q, "timeSeriesType", type);
-		memset(&req, 0, sizeof(req));
-		req.method = "GET";
-		req.scheme = scheme;
-		req.host = host;
-		req.path = "/timeseries/";
-		req.query = q.data;
-		req.body_fd = -1;
-		req.what = what;
-		if ((rc = http_perform(http, &req, &resp)) != SW_OK)
+		if ((rc = fetch_page(http, scheme, host, type, token, what, &q,
+		    &j)) != SW_OK)
 			break;
-		j = json_loadb(resp.body.data ? resp.body.data : "",
-		    resp.body.len, 0, &je);
-		buf_release(&resp.body);
-		list = json_object_get(j, "TimeSeriesSummaries");
-		if (j == NULL || !json_is_array(list)) {
-			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: the answer is "
-			    "not a ListTimeSeries result%s%s", what,
-			    j == NULL ? ": " : "", j == NULL ? je.text : "");
-			json_decref(j);
-			break;
-		}
-		if (json_array_size(list) > PAGE_MAX) {
-			rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a page of %zu "
-			    "summaries, where at most %u were asked for", what,
-			    json_array_size(list), PAGE_MAX);
-			json_decref(j);
-			break;
-		}
-		json_array_foreach(list, i, item) {
-			json_t *jid = json_object_get(item, "timeSeriesId");
-			const char *id = json_string_value(jid);
-
-			if (id == NULL) {
-				rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a "
-				    "summary without timeSeriesId", what);
-				break;
-			}
-			if (json_string_length(jid) == 0 ||
-			    json_string_length(jid) > SERIES_ID_MAX ||
-			    strlen(id) != json_string_length(jid)) {
-				rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a "
-				    "timeSeriesId of %zu characters is not a "
-				    "time series id", what,
-				    json_string_length(jid));
-				break;
-			}
-			if ((rc = fn(arg, id)) != SW_OK)
-				break;
-			n++;
-		}
+		rc = page_series(json_object_get(j, "TimeSeriesSummaries"),
+		    what, fn, arg, &n);
 		free(token);
 		token = NULL;
-		if (rc == SW_OK && json_object_get(j, "nextToken") != NULL &&
-		    !json_is_null(json_object_get(j, "nextToken"))) {
-			json_t *jt = json_object_get(j, "nextToken");
-
-			if (!json_is_string(jt) || json_string_length(jt) == 0 ||
-			    json_string_length(jt) > TOKEN_MAX ||
-			    strlen(json_string_value(jt)) !=
-			    json_string_length(jt))
-				rc = sw_seterr(SW_ERR_PROTO, "cannot %s: a "
-				    "nextToken that is not a string of 1 to "
-				    "%u characters", what, TOKEN_MAX);
-			else
-				token = xstrdup(json_string_value(jt));
-		}
+		if (rc == SW_OK)
+			rc = page_token(j, what, &token);
 		json_decref(j);
 		pages++;
 		if (rc == SW_OK)
