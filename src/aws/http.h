@@ -8,8 +8,6 @@
 
 #include <stdint.h>
 
-#include <libxml/tree.h>
-
 #include "aws/sigv4.h"
 #include "base/err.h"
 #include "base/sink.h"
@@ -150,10 +148,5 @@ void http_pager_release(struct http_pager *pg);
 /* Append k=v to a query string, both encoded the AWS way (so the query
  * is already in SigV4's canonical form). */
 void http_query_add(struct buf *q, const char *k, const char *v);
-
-/* Small libxml2 helpers for AWS XML answers. */
-xmlDoc *xml_parse(const struct buf *b);
-/* The text of child name of n copied into out ("" when absent). */
-const char *xml_text(xmlNode *n, const char *name, char *out, size_t outlen);
 
 #endif

@@ -36,6 +36,7 @@
 
 #include "aws/creds.h"
 #include "aws/http.h"
+#include "aws/xml.h"
 #include "aws/session.h"
 #include "aws/sigv4.h"
 #include "base/log.h"

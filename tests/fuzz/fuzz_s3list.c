@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "aws/http.h"
+#include "aws/xml.h"
 #include "store/store_s3.h"
 #include "fuzz_common.h"
 #include "base/util.h"
