@@ -15,7 +15,8 @@
  *   - GET/HEAD Object is answered here: correct single byte ranges (bytes=-N, bytes=N-,
  *     bytes=0-0) and If-Match / If-Unmodified-Since, which s3rver ignores.
  *   - PutObject / UploadPart write atomically (tmp file + rename: an aborted upload never
- *     clobbers the old object) and verify Content-MD5 and a hex x-amz-content-sha256.
+ *     clobbers the old object) and verify Content-MD5 and a hex x-amz-content-sha256;
+ *     content, MD5 and metadata change in one commit, so a GET never sees a torn version.
  *   - Conditional writes: If-None-Match: * and If-Match on PutObject and
  *     CompleteMultipartUpload, checked when the object is committed, under a per-key lock
  *     (412 PreconditionFailed, 404 NoSuchKey for If-Match on a missing key), as S3 does.
@@ -431,7 +432,11 @@ async function checkWriteConditions(objectPath, cond, key) {
   }
 }
 
-FilesystemStore.prototype.putContent = function putContent(objectPath, content) {
+/*
+ * putContent(objectPath, content[, beforeRename]): beforeRename(md5Hex), when given, runs in
+ * the commit, under the key's lock, just before the content replaces the object.
+ */
+FilesystemStore.prototype.putContent = function putContent(objectPath, content, beforeRename) {
   const tmpPath = tmpName(objectPath);
   const cond = writeConditions.getStore(); // read now: stream callbacks may run in another context
   return new Promise((resolve, reject) => {
@@ -465,6 +470,7 @@ FilesystemStore.prototype.putContent = function putContent(objectPath, content) 
       withPathLock(objectPath, async () => {
         if (cond) await checkWriteConditions(objectPath, cond.conditions, cond.key);
         await writeFileAtomic(`${objectPath}.md5`, md5Hex);
+        if (beforeRename) await beforeRename(md5Hex);
         await fsp.rename(tmpPath, objectPath);
       }).then(() => resolve([total, md5Hex]), fail);
     };
@@ -486,6 +492,20 @@ FilesystemStore.prototype.putContent = function putContent(objectPath, content) 
       (err) => (err ? fail(err) : finish()),
     );
   });
+};
+
+/*
+ * S3 PUTs are atomic: a reader sees the old object or the new one, never one's length with the
+ * other's bytes. s3rver's putObject wrote the metadata (which holds the length) after the
+ * content. Here the content, its MD5 and its metadata change in one commit under the key's
+ * lock, and a GET reads the metadata and opens the content under that lock (getObject below).
+ */
+FilesystemStore.prototype.putObject = async function putObject(object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await fsp.mkdir(path.dirname(objectPath), { recursive: true });
+  const [size, md5] = await this.putContent(objectPath, object.content,
+    (md5Hex) => this.putMetadata(object.bucket, object.key, object.metadata, md5Hex));
+  return { size, md5 };
 };
 
 /* s3rver's putMetadata, with atomic writes. */
@@ -1027,15 +1047,35 @@ function etagListMatches(header, etag) {
 
 objectCtrl.getObject = async function getObject(ctx) {
   const { bucket, key } = ctx.params;
+  const file = ctx.store.getResourcePath(bucket, key, 'object');
+  // The metadata and the open content of one version (see putObject above); the descriptor
+  // keeps that version's bytes even if a PUT replaces the object meanwhile.
   let md;
+  let fh;
   try {
-    md = await ctx.store.getMetadata(bucket, key);
+    await withPathLock(file, async () => {
+      md = await ctx.store.getMetadata(bucket, key);
+      if (ctx.method !== 'HEAD') fh = await fsp.open(file, 'r');
+    });
   } catch (err) {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
       throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
     }
     throw err;
   }
+  let streamed = false;
+  try {
+    streamed = await answerGet(ctx, bucket, key, md, fh);
+  } finally {
+    if (fh && !streamed) await fh.close();
+  }
+};
+
+/**
+ * Answers a GET or HEAD of the version whose metadata is md and whose content fh holds;
+ * true when the body streams from fh (the stream then closes it).
+ */
+async function answerGet(ctx, bucket, key, md, fh) {
   const object = new S3Object(bucket, key, null, md);
   const size = object.size;
   const etag = md.etag;
@@ -1086,11 +1126,11 @@ objectCtrl.getObject = async function getObject(ctx) {
   if (ctx.method === 'HEAD') return; // koa sends the headers only
   if (ctx.length === 0) {
     ctx.body = ''; // (a null body would make koa send its status text)
-    return;
+    return false;
   }
-  const file = ctx.store.getResourcePath(bucket, key, 'object');
-  ctx.body = fs.createReadStream(file, range ? { start: range.start, end: range.end } : {});
-};
+  ctx.body = fs.createReadStream(null, { fd: fh, start: range ? range.start : 0, end: range ? range.end : Infinity });
+  return true;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Request classification (for stats, fault rules and the wrapper's own operations)           */
