@@ -13,7 +13,6 @@
 #include "aws/session.h"
 #include "base/log.h"
 #include "base/options.h"
-#include "base/pool.h"
 #include "base/util.h"
 
 struct aws_session {
@@ -29,8 +28,6 @@ struct aws_session {
 	struct creds_provider *creds;
 	char *region;              /* NULL: none configured */
 	struct http_shared *http;
-	pthread_mutex_t pool_mu;
-	struct pool *pool;         /* made on first use, under pool_mu */
 };
 
 static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -57,8 +54,6 @@ session_free(struct aws_session *s)
 {
 	if (s == NULL)
 		return;
-	pool_free(s->pool);
-	pthread_mutex_destroy(&s->pool_mu);
 	creds_provider_free(s->creds);  /* its clients use s->http */
 	http_shared_free(s->http);
 	free(s->region);
@@ -76,7 +71,6 @@ session_new(const struct sw_config *cfg, struct aws_session **out)
 
 	*out = NULL;
 	s = xcalloc(1, sizeof(*s));
-	pthread_mutex_init(&s->pool_mu, NULL);
 	s->cfg = cfg;
 	s->profile = cfg->profile != NULL ? xstrdup(cfg->profile) : NULL;
 	s->cfg_region = cfg->region != NULL ? xstrdup(cfg->region) : NULL;
@@ -165,21 +159,6 @@ struct http_shared *
 aws_session_http(struct aws_session *s)
 {
 	return s->http;
-}
-
-sw_err
-aws_session_pool(struct aws_session *s, struct pool **out)
-{
-	sw_err rc = SW_OK;
-
-	*out = NULL;
-	pthread_mutex_lock(&s->pool_mu);
-	if (s->pool == NULL)
-		rc = pool_new(s->requests > 0 ? (unsigned)s->requests : 1,
-		    &s->pool);
-	*out = s->pool;
-	pthread_mutex_unlock(&s->pool_mu);
-	return rc;
 }
 
 sw_err

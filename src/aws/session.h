@@ -48,17 +48,6 @@ const char *aws_session_region(const struct aws_session *s);
 /* The shared curl state and budget (borrowed). */
 struct http_shared *aws_session_http(struct aws_session *s);
 
-/*
- * The session's worker pool for requests (pool.h), started on first use
- * with cfg->requests threads and stopped with the session: the parts of
- * every multipart upload of the session's stores run there, instead of
- * in a pool per upload.  Borrowed.  Only for jobs that never wait for a
- * batch of this pool themselves (a worker waiting for workers could wait
- * forever).
- */
-struct pool;
-sw_err aws_session_pool(struct aws_session *s, struct pool **out);
-
 /* A signing client for service over the session (settings of the
  * session's configuration); free it with http_client_free() before the
  * session's reference is released. */

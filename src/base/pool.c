@@ -44,6 +44,19 @@ job_done(struct batch *b, sw_err rc)
 	pthread_mutex_unlock(&b->mu);
 }
 
+/* Run fn(arg) for batch b, unless an earlier job of a stop_on_error batch
+ * failed, and count it done. */
+static void
+run_job(struct batch *b, pool_job_fn fn, void *arg)
+{
+	int skip;
+
+	pthread_mutex_lock(&b->mu);
+	skip = b->stop_on_error && b->failed > 0;
+	pthread_mutex_unlock(&b->mu);
+	job_done(b, skip ? SW_OK : fn(arg));
+}
+
 static void *
 worker(void *arg)
 {
@@ -51,8 +64,6 @@ worker(void *arg)
 
 	for (;;) {
 		struct job *j;
-		int skip;
-		sw_err rc;
 
 		pthread_mutex_lock(&p->mu);
 		while (p->head == NULL && !p->stopping)
@@ -69,11 +80,7 @@ worker(void *arg)
 		pthread_cond_signal(&p->room);
 		pthread_mutex_unlock(&p->mu);
 
-		pthread_mutex_lock(&j->b->mu);
-		skip = j->b->stop_on_error && j->b->failed > 0;
-		pthread_mutex_unlock(&j->b->mu);
-		rc = skip ? SW_OK : j->fn(j->arg);
-		job_done(j->b, rc);
+		run_job(j->b, j->fn, j->arg);
 		free(j);
 	}
 }
@@ -140,8 +147,16 @@ void
 batch_submit(struct batch *b, pool_job_fn fn, void *arg)
 {
 	struct pool *p = b->pool;
-	struct job *j = xcalloc(1, sizeof(*j));
+	struct job *j;
 
+	if (p == NULL) {
+		pthread_mutex_lock(&b->mu);
+		b->pending++;
+		pthread_mutex_unlock(&b->mu);
+		run_job(b, fn, arg);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
 	j->b = b;
 	j->fn = fn;
 	j->arg = arg;

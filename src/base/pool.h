@@ -33,6 +33,8 @@ sw_err pool_new(unsigned nthreads, struct pool **out);
 /* Wait for all queued work, stop the workers and free the pool. */
 void pool_free(struct pool *p);
 
+/* p NULL: the batch runs each job in batch_submit(), in the caller's
+ * thread (sequential code with the same error handling). */
 void batch_init(struct batch *b, struct pool *p, int stop_on_error);
 /* Queue fn(arg); never fails (the queue grows).  Blocks while more than
  * a few jobs per worker are queued, so callers can stream huge inputs. */

@@ -828,6 +828,12 @@ engine_prefix(const struct engine *e)
 	return e->prefix;
 }
 
+struct pool *
+engine_pool(struct engine *e)
+{
+	return e->pool;
+}
+
 sw_err
 engine_day(struct engine *e, const struct day *d, struct engine_report *rep)
 {

@@ -148,6 +148,11 @@ sw_err engine_day_pin(struct engine *e, const struct day *d,
 int64_t engine_source(const struct engine *e);
 struct store *engine_cold(struct engine *e);
 const char *engine_prefix(const struct engine *e);
+/* The process's request pool (jobs: --jobs, default cfg->requests): the
+ * engine's fetches and every multipart upload's parts run there, so the
+ * whole process has at most that many requests of these kinds in flight.
+ * Lend it only to jobs that never wait for a batch of it themselves. */
+struct pool *engine_pool(struct engine *e);
 
 /* ---- days as a file system sees them (every function thread-safe) ---- */
 

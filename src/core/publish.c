@@ -77,6 +77,7 @@ publisher_new(const struct sw_config *cfg, struct engine *e,
 		publisher_free(p);
 		return rc;
 	}
+	p->put.pool = e != NULL ? engine_pool(e) : NULL;
 	if (cfg->target_sse != NULL && strcmp(cfg->target_sse, "SSE-S3") == 0)
 		p->put.sse = "AES256";
 	else if (cfg->target_sse != NULL &&

@@ -52,6 +52,10 @@ struct store_put_opts {
 	const char *sse_kms_key_id;
 	const char *if_match;      /* NULL, or an ETag: replace that only */
 	int if_none_match;         /* create only (If-None-Match: *) */
+	/* The process's request pool (pool.h), lent by the caller: the parts
+	 * of a multipart upload run as its jobs.  NULL: one part at a time.
+	 * The store starts no threads of its own. */
+	struct pool *pool;
 };
 
 /* Open a store from a URL (see above) with settings from cfg (endpoint,

@@ -662,24 +662,22 @@ put_part(void *arg)
 }
 
 /*
- * Upload the parts in the session's pool (cfg->requests workers, shared
- * by every upload of the session; each part reads its own range of fd with
- * pread, so nothing is buffered beyond the requests' own chunks), and
+ * Upload the parts in the pool the caller lent (the process's request
+ * pool; NULL: one part after another; each part reads its own range of fd
+ * with pread, so nothing is buffered beyond the requests' own chunks), and
  * describe them in order in done, the body of CompleteMultipartUpload.
  */
 static sw_err
-put_parts(struct s3 *c, const char *fk, const char *upload_id, int fd,
-    uint64_t size, const char *what, struct buf *done)
+put_parts(struct s3 *c, struct pool *pool, const char *fk,
+    const char *upload_id, int fd, uint64_t size, const char *what,
+    struct buf *done)
 {
 	uint64_t nparts = (size + c->part_size - 1) / c->part_size;
 	struct part_job *jobs;
-	struct pool *pool;
 	struct batch b;
 	uint64_t k;
 	sw_err rc;
 
-	if ((rc = aws_session_pool(c->session, &pool)) != SW_OK)
-		return rc;
 	jobs = xcalloc((size_t)nparts, sizeof(*jobs));
 	batch_init(&b, pool, 1);
 	for (k = 0; k < nparts; k++) {
@@ -743,7 +741,8 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 		    "answer to CreateMultipartUpload", what);
 		goto out;
 	}
-	rc = put_parts(c, fk, upload_id, fd, size, what, &done);
+	rc = put_parts(c, opts != NULL ? opts->pool : NULL, fk, upload_id,
+	    fd, size, what, &done);
 	if (rc == SW_OK) {
 		http_query_add(&q, "uploadId", upload_id);
 		rc = post_xml(c, fk, q.data, done.data, NULL, opts ? opts :

@@ -266,8 +266,18 @@ killat() {
 	wait "$_pid" 2>/dev/null
 	s3ctl DELETE fault >/dev/null
 	# What the killed run had sent may still land: let it, before the rerun.
-	[ "$_i" -lt 300 ] && s3_settle
-	ok $? "kill -9 $_what"
+	if [ "$_i" -ge 300 ]; then
+		_why="the delayed request never came in 30 s"
+	elif ! s3_settle; then
+		_why="the server still had requests in progress 30 s after the release: $(s3ctl GET inflight)"
+	else
+		_why=
+	fi
+	[ -z "$_why" ]
+	ok $? "kill -9 $_what" || {
+		echo "# $_why; the killed run said:"
+		sed 's/^/# /' "$T/k.log" | tail -n 20
+	}
 }
 after_kill() {
 	S tgtx "$T/cache-x" --from $KD --to $KD -o aws.multipart_threshold=1M >"$T/k2.log" 2>&1

@@ -148,5 +148,20 @@ main(void)
 	    "every job");
 	batch_release(&b);
 	pool_free(p);
+
+	/* No pool: each job runs in batch_submit, in order, same errors. */
+	ran = 0;
+	batch_init(&b, NULL, 1);
+	for (i = 0; i < 20; i++) {
+		batch_submit(&b, fail_first, (void *)i);
+		if (i == 0 && ran != 1)
+			break;
+	}
+	rc = batch_wait(&b);
+	ok(i == 20 && ran == 1, "without a pool a job runs in batch_submit; "
+	    "stop_on_error skips the rest (%u ran)", ran);
+	ok(rc == SW_ERR_PROTO && strstr(sw_errmsg(), "job 0 failed") != NULL,
+	    "and batch_wait returns the failure: %s", sw_errmsg());
+	batch_release(&b);
 	return done_testing();
 }

@@ -390,14 +390,22 @@ main(void)
 	is_int(op_count("CreateMultipartUpload"), 1, "one multipart upload");
 	is_int(op_count("UploadPart"), 7, "in 7 parts of 8 MiB");
 	is_int(op_count("CompleteMultipartUpload"), 1, "completed");
+	ok(op_stat("maxInFlight", "UploadPart") == 1, "without a pool lent, "
+	    "one part at a time (%ld)", op_stat("maxInFlight", "UploadPart"));
 	get_sha(st, "big/object", sha2, &rc);
 	ok(rc == SW_OK && strcmp(sha, sha2) == 0, "read back: same SHA-256");
 
-	/* The parts go up at once; a part held back by the server does not
-	 * hold the others, and the parts are still put together in order. */
+	/* With the caller's pool lent, the parts go up at once; a part held
+	 * back by the server does not hold the others, and the parts are
+	 * still put together in order. */
 	reset_stats();
 	fault("PUT", "partNumber=1([^0-9]|$)", "delay", 1);
-	rc = store_put_fd(st, "big/parallel", fd, 50u << 20, NULL, &info);
+	{
+		struct store_put_opts po = { .pool = pool };
+
+		rc = store_put_fd(st, "big/parallel", fd, 50u << 20, &po,
+		    &info);
+	}
 	ok(rc == SW_OK, "multipart PUT with a slow first part: %s",
 	    sw_errmsg());
 	ok(op_stat("maxInFlight", "UploadPart") > 1, "parts in flight at "
