@@ -43,6 +43,7 @@
 
 #include "aws/creds.h"
 #include "aws/http.h"
+#include "aws/retry.h"
 #include "aws/xml.h"
 #include "aws/sigv4.h"
 #include "base/log.h"
@@ -50,9 +51,6 @@
 #include "base/util.h"
 
 #define XML_MAX (8u << 20)     /* cap on a buffered response body */
-#define BACKOFF_BASE 0.1       /* seconds */
-#define BACKOFF_CAP 20.0
-#define CONNECT_ATTEMPTS 3     /* a refused connection is rarely transient */
 
 /*
  * What every client of one session shares: the CURLSH (DNS cache, TLS
@@ -440,48 +438,6 @@ on_seek(void *arg, curl_off_t off, int origin)
 
 /* ---- the request loop ---- */
 
-static int
-retryable_curl(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/*
- * Whether asking again may get another answer: server errors (but 501
- * NotImplemented: the store lacks the API), 429, S3's 409
- * ConditionalRequestConflict (a conditional write raced another one) and
- * the 400s that mean "slow down" or "too slow".  Every other 4xx is the
- * same answer next time, and is returned at once.
- */
-static int
-retryable_status(long status, const char *code)
-{
-	if (status == 501)
-		return 0;
-	if (status >= 500 || status == 429)
-		return 1;
-	if (status == 409)
-		return strcmp(code, "ConditionalRequestConflict") == 0;
-	return status == 400 && (strcmp(code, "RequestTimeout") == 0 ||
-	    strcmp(code, "SlowDown") == 0 ||
-	    strcmp(code, "ThrottlingException") == 0 ||
-	    strcmp(code, "Throttling") == 0 ||
-	    strcmp(code, "TooManyRequestsException") == 0);
-}
-
 /*
  * The error code and message of an AWS error answer: S3's XML
  * (<Error><Code/><Message/></Error>) or the JSON of rest-json services
@@ -577,7 +533,7 @@ http_error(const struct http_req *q, struct http_resp *r, unsigned attempts,
 		ec = SW_ERR_EXISTS;
 	} else if (r->status == 501) {
 		ec = SW_ERR_UNSUPPORTED;
-	} else if (retryable_status(r->status, code)) {
+	} else if (retry_status(r->status, code)) {
 		ec = SW_ERR_SERVER;
 		snprintf(extra, sizeof(extra), " (gave up after %u attempts "
 		    "in %.1f s)", attempts, elapsed);
@@ -843,19 +799,6 @@ setup_handle(struct http_client *c, const struct http_req *q, CURL *h,
 	setup_method(q, h, x);
 }
 
-/* The exponential backoff before attempt + 1, capped and jittered. */
-static double
-backoff_delay(unsigned attempt)
-{
-	double delay;
-
-	delay = BACKOFF_BASE * (double)(1u << (attempt < 16 ?
-	    attempt - 1 : 15));
-	if (delay > BACKOFF_CAP)
-		delay = BACKOFF_CAP;
-	return delay * jitter();
-}
-
 /*
  * An attempt whose answer must not be retried whatever its status: the
  * sink refused the body, or a header cannot be believed.  Sets *rc.
@@ -919,15 +862,13 @@ retry_wait(struct http_client *c, const struct http_req *q,
 		char msg[8];
 
 		error_code(resp, code, sizeof(code), msg, sizeof(msg));
-		again = retryable_status(resp->status, code);
+		again = retry_status(resp->status, code);
 	} else {
-		again = retryable_curl(cc) &&
-		    !(cc == CURLE_COULDNT_CONNECT &&
-		    connect_fails >= CONNECT_ATTEMPTS);
+		again = retry_transport(cc, connect_fails);
 	}
-	delay = backoff_delay(attempt);
-	if (!again || attempt > c->max_retries ||
-	    elapsed + delay > c->retry_max_time) {
+	delay = retry_backoff(attempt, jitter());
+	if (!again || !retry_within(attempt, c->max_retries, elapsed, delay,
+	    c->retry_max_time)) {
 		if (cc == CURLE_OK && q->any_status)
 			*rc = SW_OK;  /* the caller judges */
 		else if (cc == CURLE_OK)
