@@ -3,7 +3,7 @@
 #
 # Run as root from the project top after building in-tree (./swrepart):
 #
-#   bench/mount.sh [--quick] [--reps N] [--keep]
+#   bench/mount.sh [--quick] [--reps N] [--keep] [--swrepart PATH]
 #
 # It generates the realistic day of bench/materialize.sh (1,334 series x
 # 4 six-hour windows x 500 records) and a month of small days (30 days x
@@ -22,17 +22,23 @@
 #  3. `ls -lR` of the month through the mount: the first (listings from
 #     the S3 server) and a second one (listings from the cache index).
 #
+# --swrepart PATH benchmarks another build (default ./swrepart): run it
+# alternately with two builds to compare them (their ratios to the direct
+# read and to materialize are measured in the same repetitions, so the
+# machine's load cancels out of them).
+#
 # Prints a table (medians) and ratios computed within each repetition.
 # Everything it starts (the S3 server, the mounts, by PID) and its
 # temporary directory are removed on exit.
 set -u
 
-QUICK=0 REPS=3 KEEP=0
+QUICK=0 REPS=3 KEEP=0 BIN=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 REPS=1 ;;
 	--reps) REPS=${2:?--reps needs a number}; shift ;;
 	--keep) KEEP=1 ;;
+	--swrepart) BIN=${2:?--swrepart needs a path}; shift ;;
 	-h | --help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/mount.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
@@ -47,7 +53,8 @@ cd "$TOP" || exit 1
 PY=/usr/bin/python3
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-[ -x "$TOP/swrepart" ] || die "no ./swrepart: build the project first"
+BIN=${BIN:-$TOP/swrepart}
+[ -x "$BIN" ] || die "no $BIN: build the project first"
 [ -c /dev/fuse ] && command -v fusermount3 >/dev/null || die "needs /dev/fuse and fusermount3"
 NODE_BIN=${NODE:-$(command -v node)}
 MODS=${SWREPART_S3SERVER_MODULES:-$TOP/tests/s3server/node_modules}
@@ -66,7 +73,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-cp -p "$TOP/swrepart" "$T/swrepart" || die "cannot copy ./swrepart"
+cp -p "$BIN" "$T/swrepart" || die "cannot copy $BIN"
 SW=$T/swrepart
 RES=$T/results.txt
 : >"$RES"

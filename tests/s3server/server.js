@@ -1534,7 +1534,18 @@ async function main() {
     bump(stats.byOperation, info.op);
     bump(inFlight, info.op);
     stats.maxInFlight[info.op] = Math.max(stats.maxInFlight[info.op] || 0, inFlight[info.op]);
-    res.on('close', () => { inFlight[info.op]--; });
+    // Out of flight once: when the response closes or finishes, or its connection closes
+    // (under load a response cut by a fault, or whose client vanished, could miss its 'close'
+    // and stay counted for ever, so that a test's settle never saw 0).
+    let inFlightNow = true;
+    const landed = () => {
+      if (!inFlightNow) return;
+      inFlightNow = false;
+      inFlight[info.op]--;
+    };
+    res.once('close', landed);
+    res.once('finish', landed);
+    req.socket.once('close', landed);
     if (info.op === 'PutObject' || info.op === 'CreateMultipartUpload') {
       const sse = req.headers['x-amz-server-side-encryption'];
       const kms = req.headers['x-amz-server-side-encryption-aws-kms-key-id'];
