@@ -398,19 +398,8 @@ ocf_writer_stats(const struct ocf_writer *w, struct ocf_writer_stats *st)
 sw_err
 ocf_sink_fd(void *arg, const void *p, size_t n)
 {
-	int fd = *(int *)arg;
-	const char *q = p;
-	ssize_t k;
-
-	while (n > 0) {
-		k = write(fd, q, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return sw_seterr(SW_ERR_IO, "cannot write: %s",
-			    strerror(errno));
-		q += k;
-		n -= (size_t)k;
-	}
+	if (write_full(*(int *)arg, p, n) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot write: %s",
+		    strerror(errno));
 	return SW_OK;
 }

@@ -363,21 +363,11 @@ static sw_err
 fetch_write(void *arg, const void *p, size_t n)
 {
 	struct fetch_sink *s = arg;
-	const char *c = p;
-	size_t left = n;
 
 	EVP_DigestUpdate(s->md5, p, n);
-	while (left > 0) {
-		ssize_t w = write(s->fd, c, left);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
-			    s->path, strerror(errno));
-		c += w;
-		left -= (size_t)w;
-	}
+	if (write_full(s->fd, p, n) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot write '%s': %s", s->path,
+		    strerror(errno));
 	s->n += n;
 	return SW_OK;
 }
