@@ -590,6 +590,28 @@ verify_day_file(struct engine *e, int64_t src, const struct day *d,
 	return SW_OK;
 }
 
+/* The opened files of generation cd checked (the size and the MD5 the
+ * index recorded), and its record taken into the pin. */
+static sw_err
+pin_check(struct engine *e, int64_t src, const struct day *d,
+    const struct cache_day *cd, struct engine_pin *p)
+{
+	struct stat sb;
+	sw_err rc;
+
+	if (fstat(p->fd, &sb) < 0 || (uint64_t)sb.st_size != cd->size)
+		return sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': its "
+		    "size is not the one the index recorded", cd->file);
+	if ((rc = verify_day_file(e, src, d, cd, p->fd)) != SW_OK)
+		return rc;
+	p->size = cd->size;
+	p->gen = cd->gen;
+	p->built = cd->built;
+	p->records = cd->records;
+	snprintf(p->md5, sizeof(p->md5), "%s", cd->md5);
+	return SW_OK;
+}
+
 /* Pin the current generation of a day (its build lock is held), its
  * bytes checked against the index's MD5. */
 static sw_err
@@ -597,7 +619,6 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
     struct engine_pin *p, int lists)
 {
 	struct cache_day cd;
-	struct stat sb;
 	sw_err rc;
 
 	memset(p, 0, sizeof(*p));
@@ -606,24 +627,15 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
 		return rc;
 	p->index_fd = open(cd.index, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	p->fd = open(cd.file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (p->fd < 0 || p->index_fd < 0 || fstat(p->fd, &sb) < 0 ||
-	    (uint64_t)sb.st_size != cd.size) {
+	if (p->fd < 0 || p->index_fd < 0)
 		rc = sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': %s",
-		    p->fd < 0 ? cd.file : cd.index, p->fd < 0 ||
-		    p->index_fd < 0 ? strerror(errno) : "its size is not the "
-		    "one the index recorded");
+		    p->fd < 0 ? cd.file : cd.index, strerror(errno));
+	else
+		rc = pin_check(e, src, d, &cd, p);
+	if (rc != SW_OK) {
 		engine_pin_release(p);
 		return rc;
 	}
-	if ((rc = verify_day_file(e, src, d, &cd, p->fd)) != SW_OK) {
-		engine_pin_release(p);
-		return rc;
-	}
-	p->size = cd.size;
-	p->gen = cd.gen;
-	p->built = cd.built;
-	p->records = cd.records;
-	snprintf(p->md5, sizeof(p->md5), "%s", cd.md5);
 	if (!lists)
 		return SW_OK;
 	rc = cache_day_objects(e->cache, src, d, &p->objs, &p->nobjs);
@@ -750,7 +762,6 @@ sw_err
 engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 {
 	struct cache_day cd, again;
-	struct stat sb;
 	int tries, lockfd = -1;
 	sw_err rc = SW_OK;
 
@@ -777,12 +788,8 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 		engine_pin_release(pin);
 	}
 	cache_day_unlock(lockfd);
-	if (rc == SW_OK && (fstat(pin->fd, &sb) < 0 ||
-	    (uint64_t)sb.st_size != cd.size))
-		rc = sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': its size "
-		    "is not the one the index recorded", cd.file);
 	if (rc == SW_OK)
-		rc = verify_day_file(e, e->src, d, &cd, pin->fd);
+		rc = pin_check(e, e->src, d, &cd, pin);
 	if (rc != SW_OK) {
 		engine_pin_release(pin);
 		if (rc == SW_ERR_DATA) {
@@ -790,14 +797,8 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 			log_warn("%s: building the day anew", sw_errmsg());
 			rc = SW_ERR_NOTFOUND;
 		}
-		return rc;
 	}
-	pin->size = cd.size;
-	pin->gen = cd.gen;
-	pin->built = cd.built;
-	pin->records = cd.records;
-	snprintf(pin->md5, sizeof(pin->md5), "%s", cd.md5);
-	return SW_OK;
+	return rc;
 }
 
 int64_t
