@@ -221,10 +221,8 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 	sw_err rc;
 
 	*out = NULL;
-	if (cfg->cold_bucket == NULL)
-		return sw_seterr(SW_ERR_CONFIG, "no cold tier: set "
-		    "s3.cold_tier.bucket_name in the config file or give "
-		    "--cold-bucket");
+	if ((rc = config_need_cold(cfg)) != SW_OK)
+		return rc;
 	e = xcalloc(1, sizeof(*e));
 	e->cfg = cfg;
 	pthread_mutex_init(&e->vmu, NULL);
