@@ -157,9 +157,6 @@ write_block(struct ocf_writer *w, int64_t count, const void *data, size_t n)
 	char *start;
 	sw_err rc;
 
-	if (count < 1)
-		return sw_seterr(SW_ERR_DATA, "avro block count %lld is not "
-		    "positive", (long long)count);
 	if ((rc = compress_into_frame(w, data, n, &clen)) != SW_OK)
 		return rc;
 	hlen = enc_encode_long(count, head);
@@ -279,9 +276,10 @@ ocf_writer_flush(struct ocf_writer *w)
 	return fail(w, flush_open_block(w));
 }
 
-sw_err
-ocf_writer_append_block(struct ocf_writer *w, int64_t count, const void *data,
-    size_t n)
+/* Before a block given whole: the writer usable, count positive, and the
+ * open block written out. */
+static sw_err
+whole_block(struct ocf_writer *w, int64_t count)
 {
 	sw_err rc;
 
@@ -290,8 +288,17 @@ ocf_writer_append_block(struct ocf_writer *w, int64_t count, const void *data,
 	if (count < 1)
 		return sw_seterr(SW_ERR_DATA, "avro block count %lld is not "
 		    "positive", (long long)count);
-	if ((rc = flush_open_block(w)) != SW_OK)
-		return fail(w, rc);
+	return fail(w, flush_open_block(w));
+}
+
+sw_err
+ocf_writer_append_block(struct ocf_writer *w, int64_t count, const void *data,
+    size_t n)
+{
+	sw_err rc;
+
+	if ((rc = whole_block(w, count)) != SW_OK)
+		return rc;
 	return fail(w, write_block(w, count, data, n));
 }
 
@@ -303,15 +310,10 @@ ocf_writer_append_raw_block(struct ocf_writer *w, int64_t count,
 	size_t hlen;
 	sw_err rc;
 
-	if ((rc = usable(w)) != SW_OK)
-		return rc;
-	if (count < 1)
-		return sw_seterr(SW_ERR_DATA, "avro block count %lld is not "
-		    "positive", (long long)count);
 	if (n > INT64_MAX)
 		return sw_seterr(SW_ERR_DATA, "avro block too large");
-	if ((rc = flush_open_block(w)) != SW_OK)
-		return fail(w, rc);
+	if ((rc = whole_block(w, count)) != SW_OK)
+		return rc;
 	/* three sink calls: copying a large block to join them costs more */
 	hlen = enc_encode_long(count, head);
 	hlen += enc_encode_long((int64_t)n, head + hlen);
@@ -330,10 +332,8 @@ ocf_writer_finish(struct ocf_writer *w)
 {
 	sw_err rc;
 
-	if ((rc = usable(w)) != SW_OK)
+	if ((rc = ocf_writer_flush(w)) != SW_OK)
 		return rc;
-	if ((rc = flush_open_block(w)) != SW_OK)
-		return fail(w, rc);
 	w->finished = 1;
 	return SW_OK;
 }
@@ -398,19 +398,8 @@ ocf_writer_stats(const struct ocf_writer *w, struct ocf_writer_stats *st)
 sw_err
 ocf_sink_fd(void *arg, const void *p, size_t n)
 {
-	int fd = *(int *)arg;
-	const char *q = p;
-	ssize_t k;
-
-	while (n > 0) {
-		k = write(fd, q, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return sw_seterr(SW_ERR_IO, "cannot write: %s",
-			    strerror(errno));
-		q += k;
-		n -= (size_t)k;
-	}
+	if (write_full(*(int *)arg, p, n) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot write: %s",
+		    strerror(errno));
 	return SW_OK;
 }

@@ -662,6 +662,26 @@ config_validate(const struct sw_config *cfg)
 	return rc;
 }
 
+sw_err
+config_need_cold(const struct sw_config *cfg)
+{
+	if (cfg->cold_bucket == NULL)
+		return sw_seterr(SW_ERR_CONFIG, "no cold tier: set "
+		    "s3.cold_tier.bucket_name in the config file or give "
+		    "--cold-bucket");
+	return SW_OK;
+}
+
+sw_err
+config_need_target(const struct sw_config *cfg)
+{
+	if (cfg->target_bucket == NULL)
+		return sw_seterr(SW_ERR_CONFIG, "no target bucket: set "
+		    "s3.repartitioned.bucket_name in the config file or give "
+		    "--target-bucket");
+	return SW_OK;
+}
+
 char *
 config_bucket_url(const char *bucket)
 {

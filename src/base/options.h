@@ -109,6 +109,12 @@ void config_help_files(FILE *f);
 /* Check cross-field rules after everything is set (prefix rules, etc). */
 sw_err config_validate(const struct sw_config *cfg);
 
+/* SW_ERR_CONFIG, saying how to set it, when the cold tier's bucket
+ * (config_need_cold) or the target bucket (config_need_target) is not
+ * set. */
+sw_err config_need_cold(const struct sw_config *cfg);
+sw_err config_need_target(const struct sw_config *cfg);
+
 /* The store URL of a bucket setting: "name" -> "s3://name/"; s3:// and
  * file:// URLs are kept (with a trailing '/').  The data prefixes are
  * applied to keys by the engine, not put in the URL.  Caller frees; NULL

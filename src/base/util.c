@@ -375,6 +375,24 @@ now_wall(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+int
+write_full(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 sw_err
 fd_stream(int fd, uint64_t size, uint64_t boundary, const char *name,
     sw_sink_fn fn, void *arg)

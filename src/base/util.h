@@ -42,6 +42,9 @@ sw_err buf_sink(void *arg, const void *p, size_t n);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *p, size_t n, char *out);
+/* Write the n bytes at p to fd, again after EINTR and short writes: 0,
+ * or -1 with errno set. */
+int write_full(int fd, const void *p, size_t n);
 /* Send the first size bytes of fd to fn in order, read with pread (the
  * offset is untouched) in chunks of at most 1 MiB that never cross a
  * multiple of boundary (0: no boundary); name names the file in

@@ -244,10 +244,8 @@ cmd_ls(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		rc = sw_seterr(SW_ERR_USAGE, "ls takes no operands");
 	if (rc == SW_OK)
 		rc = day_range_check(&range);
-	if (rc == SW_OK && ctx->cfg.cold_bucket == NULL)
-		rc = sw_seterr(SW_ERR_CONFIG, "no cold tier: set "
-		    "s3.cold_tier.bucket_name in the config file or give "
-		    "--cold-bucket");
+	if (rc == SW_OK)
+		rc = config_need_cold(&ctx->cfg);
 	if (rc != SW_OK)
 		return cmd_fail(rc);
 	url = config_bucket_url(ctx->cfg.cold_bucket);

@@ -633,10 +633,8 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		rc = sw_seterr(SW_ERR_USAGE, "sync takes no operands");
 	if (rc == SW_OK)
 		rc = day_range_check(&range);
-	if (rc == SW_OK && ctx->cfg.target_bucket == NULL)
-		rc = sw_seterr(SW_ERR_CONFIG, "no target bucket: set "
-		    "s3.repartitioned.bucket_name in the config file or give "
-		    "--target-bucket");
+	if (rc == SW_OK)
+		rc = config_need_target(&ctx->cfg);
 	if (rc != SW_OK)
 		return cmd_fail(rc);
 

@@ -221,10 +221,8 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 	sw_err rc;
 
 	*out = NULL;
-	if (cfg->cold_bucket == NULL)
-		return sw_seterr(SW_ERR_CONFIG, "no cold tier: set "
-		    "s3.cold_tier.bucket_name in the config file or give "
-		    "--cold-bucket");
+	if ((rc = config_need_cold(cfg)) != SW_OK)
+		return rc;
 	e = xcalloc(1, sizeof(*e));
 	e->cfg = cfg;
 	pthread_mutex_init(&e->vmu, NULL);
@@ -363,21 +361,11 @@ static sw_err
 fetch_write(void *arg, const void *p, size_t n)
 {
 	struct fetch_sink *s = arg;
-	const char *c = p;
-	size_t left = n;
 
 	EVP_DigestUpdate(s->md5, p, n);
-	while (left > 0) {
-		ssize_t w = write(s->fd, c, left);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
-			    s->path, strerror(errno));
-		c += w;
-		left -= (size_t)w;
-	}
+	if (write_full(s->fd, p, n) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot write '%s': %s", s->path,
+		    strerror(errno));
 	s->n += n;
 	return SW_OK;
 }
@@ -600,6 +588,28 @@ verify_day_file(struct engine *e, int64_t src, const struct day *d,
 	return SW_OK;
 }
 
+/* The opened files of generation cd checked (the size and the MD5 the
+ * index recorded), and its record taken into the pin. */
+static sw_err
+pin_check(struct engine *e, int64_t src, const struct day *d,
+    const struct cache_day *cd, struct engine_pin *p)
+{
+	struct stat sb;
+	sw_err rc;
+
+	if (fstat(p->fd, &sb) < 0 || (uint64_t)sb.st_size != cd->size)
+		return sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': its "
+		    "size is not the one the index recorded", cd->file);
+	if ((rc = verify_day_file(e, src, d, cd, p->fd)) != SW_OK)
+		return rc;
+	p->size = cd->size;
+	p->gen = cd->gen;
+	p->built = cd->built;
+	p->records = cd->records;
+	snprintf(p->md5, sizeof(p->md5), "%s", cd->md5);
+	return SW_OK;
+}
+
 /* Pin the current generation of a day (its build lock is held), its
  * bytes checked against the index's MD5. */
 static sw_err
@@ -607,7 +617,6 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
     struct engine_pin *p, int lists)
 {
 	struct cache_day cd;
-	struct stat sb;
 	sw_err rc;
 
 	memset(p, 0, sizeof(*p));
@@ -616,24 +625,15 @@ pin_day(struct engine *e, int64_t src, const struct day *d,
 		return rc;
 	p->index_fd = open(cd.index, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	p->fd = open(cd.file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (p->fd < 0 || p->index_fd < 0 || fstat(p->fd, &sb) < 0 ||
-	    (uint64_t)sb.st_size != cd.size) {
+	if (p->fd < 0 || p->index_fd < 0)
 		rc = sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': %s",
-		    p->fd < 0 ? cd.file : cd.index, p->fd < 0 ||
-		    p->index_fd < 0 ? strerror(errno) : "its size is not the "
-		    "one the index recorded");
+		    p->fd < 0 ? cd.file : cd.index, strerror(errno));
+	else
+		rc = pin_check(e, src, d, &cd, p);
+	if (rc != SW_OK) {
 		engine_pin_release(p);
 		return rc;
 	}
-	if ((rc = verify_day_file(e, src, d, &cd, p->fd)) != SW_OK) {
-		engine_pin_release(p);
-		return rc;
-	}
-	p->size = cd.size;
-	p->gen = cd.gen;
-	p->built = cd.built;
-	p->records = cd.records;
-	snprintf(p->md5, sizeof(p->md5), "%s", cd.md5);
 	if (!lists)
 		return SW_OK;
 	rc = cache_day_objects(e->cache, src, d, &p->objs, &p->nobjs);
@@ -760,7 +760,6 @@ sw_err
 engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 {
 	struct cache_day cd, again;
-	struct stat sb;
 	int tries, lockfd = -1;
 	sw_err rc = SW_OK;
 
@@ -787,12 +786,8 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 		engine_pin_release(pin);
 	}
 	cache_day_unlock(lockfd);
-	if (rc == SW_OK && (fstat(pin->fd, &sb) < 0 ||
-	    (uint64_t)sb.st_size != cd.size))
-		rc = sw_seterr(SW_ERR_DATA, "cache: cannot read '%s': its size "
-		    "is not the one the index recorded", cd.file);
 	if (rc == SW_OK)
-		rc = verify_day_file(e, e->src, d, &cd, pin->fd);
+		rc = pin_check(e, e->src, d, &cd, pin);
 	if (rc != SW_OK) {
 		engine_pin_release(pin);
 		if (rc == SW_ERR_DATA) {
@@ -800,14 +795,8 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 			log_warn("%s: building the day anew", sw_errmsg());
 			rc = SW_ERR_NOTFOUND;
 		}
-		return rc;
 	}
-	pin->size = cd.size;
-	pin->gen = cd.gen;
-	pin->built = cd.built;
-	pin->records = cd.records;
-	snprintf(pin->md5, sizeof(pin->md5), "%s", cd.md5);
-	return SW_OK;
+	return rc;
 }
 
 int64_t

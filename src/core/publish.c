@@ -59,10 +59,8 @@ publisher_new(const struct sw_config *cfg, struct engine *e,
 	sw_err rc;
 
 	*out = NULL;
-	if (cfg->target_bucket == NULL)
-		return sw_seterr(SW_ERR_CONFIG, "no target bucket: set "
-		    "s3.repartitioned.bucket_name in the config file or give "
-		    "--target-bucket");
+	if ((rc = config_need_target(cfg)) != SW_OK)
+		return rc;
 	p = xcalloc(1, sizeof(*p));
 	p->cfg = cfg;
 	p->e = e;

@@ -121,20 +121,11 @@ static sw_err
 fd_sink_write(void *arg, const void *p, size_t n)
 {
 	struct fd_sink *s = arg;
-	const char *c = p;
 
-	while (n > 0) {
-		ssize_t w = write(s->fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return sw_seterr(SW_ERR_IO,
-			    "cannot write '%s' to a local file: %s", s->key,
-			    strerror(errno));
-		c += w;
-		n -= (size_t)w;
-	}
+	if (write_full(s->fd, p, n) < 0)
+		return sw_seterr(SW_ERR_IO,
+		    "cannot write '%s' to a local file: %s", s->key,
+		    strerror(errno));
 	return SW_OK;
 }
 

@@ -534,7 +534,7 @@ f_put(struct store *st, const char *key, const struct src *src,
 		size_t want = src->size - off < IO_CHUNK ?
 		    (size_t)(src->size - off) : IO_CHUNK;
 		const char *p;
-		ssize_t r, w;
+		ssize_t r;
 
 		if (src->mem != NULL) {
 			p = src->mem + off;
@@ -552,18 +552,11 @@ f_put(struct store *st, const char *key, const struct src *src,
 			}
 			p = chunk;
 		}
-		while (r > 0) {
-			w = write(fd, p, (size_t)r);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = errno_err(st, "write", key, errno);
-				break;
-			}
-			p += w;
-			r -= w;
-			off += (uint64_t)w;
+		if (write_full(fd, p, (size_t)r) < 0) {
+			rc = errno_err(st, "write", key, errno);
+			break;
 		}
+		off += (uint64_t)r;
 	}
 	if (rc == SW_OK && fsync(fd) < 0)
 		rc = errno_err(st, "write", key, errno);

@@ -267,14 +267,38 @@ fuzz_http_unexpected(void)
 	return copy[0] ? copy : NULL;
 }
 
+/* Whether the header line l (n bytes) holds no control character but a
+ * tab (a bare CR ends a line for some servers: a header line of the
+ * sender's) and names an expected header (any, when none is set). */
+static int
+request_header_ok(const char *l, size_t n)
+{
+	const char *colon;
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		if (iscntrl((unsigned char)l[i]) && l[i] != '\t')
+			return 0;
+	if (expected == NULL)
+		return 1;
+	if ((colon = memchr(l, ':', n)) == NULL)
+		return 0;
+	k = (size_t)(colon - l);
+	for (i = 0; expected[i] != NULL; i++)
+		if (k == strlen(expected[i]) &&
+		    strncasecmp(l, expected[i], k) == 0)
+			return 1;
+	return 0;
+}
+
 /* Note the first header line of the request head (NUL-terminated, lines
  * ended by CRLF) that is not expected, or that holds a control
  * character.  Called with mu held. */
 static void
 check_headers(const char *head)
 {
-	const char *l = strstr(head, "\r\n"), *e, *colon;
-	size_t i, n;
+	const char *l = strstr(head, "\r\n"), *e;
+	size_t n;
 
 	if (unexpected[0] != '\0')
 		return;
@@ -282,24 +306,7 @@ check_headers(const char *head)
 		l += 2;
 		e = strstr(l, "\r\n");
 		n = e ? (size_t)(e - l) : strlen(l);
-		/* A bare CR or another control character ends a line for
-		 * some servers: a header line of the sender's. */
-		for (i = 0; i < n; i++)
-			if (iscntrl((unsigned char)l[i]) && l[i] != '\t')
-				break;
-		if (i < n) {
-			snprintf(unexpected, sizeof(unexpected), "%.*s",
-			    (int)(n < 100 ? n : 100), l);
-			return;
-		}
-		if (expected == NULL)
-			continue;
-		colon = memchr(l, ':', n);
-		for (i = 0; colon != NULL && expected[i] != NULL; i++)
-			if ((size_t)(colon - l) == strlen(expected[i]) &&
-			    strncasecmp(l, expected[i], strlen(expected[i])) == 0)
-				break;
-		if (colon == NULL || expected[i] == NULL) {
+		if (!request_header_ok(l, n)) {
 			snprintf(unexpected, sizeof(unexpected), "%.*s",
 			    (int)(n < 100 ? n : 100), l);
 			return;
@@ -479,8 +486,13 @@ fuzz_http_start(void)
 }
 
 void
-fuzz_aws_config(struct sw_config *cfg)
+fuzz_aws_config(struct sw_config *cfg, char **endpoint)
 {
+	static int done;
+
+	if (done++)
+		return;
+	fuzz_init();
 	setenv("AWS_ACCESS_KEY_ID", "AKIDFUZZFUZZFUZZFUZZ", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz",
 	    1);
@@ -491,6 +503,21 @@ fuzz_aws_config(struct sw_config *cfg)
 	cfg->retry_max_time = 1;
 	cfg->connect_timeout = 5;
 	cfg->request_timeout = 5;
+	free(*endpoint);
+	*endpoint = xstrdup(fuzz_http_start());
+}
+
+void
+fuzz_http_check(sw_err rc, size_t n)
+{
+	FUZZ_ASSERT(rc == SW_OK || sw_errmsg()[0] != '\0', "error %s without "
+	    "a message", sw_errname(rc));
+	FUZZ_ASSERT(rc != SW_ERR_INTERNAL, "an answer made an internal error: "
+	    "%s", sw_errmsg());
+	FUZZ_ASSERT(fuzz_http_unexpected() == NULL, "a request carried the "
+	    "header line '%s'", fuzz_http_unexpected());
+	FUZZ_ASSERT(fuzz_http_requests() <= 200, "%u requests for %zu answers",
+	    fuzz_http_requests(), n);
 }
 
 int64_t

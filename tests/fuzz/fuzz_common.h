@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 /* Abort with a message when an invariant does not hold: libFuzzer keeps
  * the input as a crash. */
 #define FUZZ_ASSERT(cond, ...)                                        \
@@ -77,10 +79,16 @@ unsigned fuzz_http_used(void);
 void fuzz_http_expect_headers(const char *const *names);
 const char *fuzz_http_unexpected(void);
 
-/* The defaults with what the HTTP harnesses share: fuzz keys in the
- * environment, region eu-west-1, no retries, short timeouts.  The caller
- * points an endpoint at fuzz_http_start(). */
-void fuzz_aws_config(struct sw_config *cfg);
+/* Once per process (later calls return at once): fuzz_init(), then cfg
+ * with the defaults and what the HTTP harnesses share: fuzz keys in the
+ * environment, region eu-west-1, no retries, short timeouts; and
+ * *endpoint, one of cfg's URLs, at fuzz_http_start(). */
+void fuzz_aws_config(struct sw_config *cfg, char **endpoint);
+/* What holds after a call that n queued answers served and that returned
+ * rc: an error carries a message, no answer makes an internal error, no
+ * request carried a header line of the answers' making, and the requests
+ * stay bounded. */
+void fuzz_http_check(sw_err rc, size_t n);
 
 /* The records of the Avro file at fd (read from its start, at most limit
  * bytes: OCF_TO_EOF for all), each block decompressed and its count

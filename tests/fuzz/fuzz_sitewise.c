@@ -21,24 +21,10 @@
 #include "fuzz_common.h"
 #include "aws/sitewise.h"
 #include "base/options.h"
-#include "base/util.h"
 
 #define SEP "\n=====\n"
 
 static struct sw_config cfg;
-
-static void
-setup(void)
-{
-	static int done;
-
-	if (done++)
-		return;
-	fuzz_init();
-	fuzz_aws_config(&cfg);
-	free(cfg.sitewise_endpoint_url);
-	cfg.sitewise_endpoint_url = xstrdup(fuzz_http_start());
-}
 
 static sw_err
 on_id(void *arg, const char *id)
@@ -57,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len[17], n, ids = 0;
 	sw_err rc;
 
-	setup();
+	fuzz_aws_config(&cfg, &cfg.sitewise_endpoint_url);
 	if (size > 64 * 1024)
 		return 0;
 	n = fuzz_split(data, size, SEP, p, len, 17);
@@ -67,13 +53,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(rc != SW_OK || fuzz_http_requests() == fuzz_http_used(),
 	    "a listing that got a 404 after %u pages succeeded",
 	    fuzz_http_used());
-	FUZZ_ASSERT(rc == SW_OK || sw_errmsg()[0] != '\0', "error %s without "
-	    "a message", sw_errname(rc));
-	FUZZ_ASSERT(rc != SW_ERR_INTERNAL, "an answer made an internal error: "
-	    "%s", sw_errmsg());
-	FUZZ_ASSERT(fuzz_http_unexpected() == NULL, "a request carried the "
-	    "header line '%s'", fuzz_http_unexpected());
-	FUZZ_ASSERT(fuzz_http_requests() <= 200, "%u requests for %zu answers",
-	    fuzz_http_requests(), n);
+	fuzz_http_check(rc, n);
 	return 0;
 }

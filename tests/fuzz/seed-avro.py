@@ -20,22 +20,10 @@ import avro.datafile
 import avro.io
 import avro.schema
 
-RAW = {
-    "type": "record", "name": "RawDatum",
-    "namespace": "amazon.aws.iot.sitewise.raw",
-    "fields": [
-        {"name": "seriesId", "type": "string"},
-        {"name": "timeInSeconds", "type": "long"},
-        {"name": "offsetInNanos", "type": "long"},
-        {"name": "quality", "type": "string"},
-        {"name": "doubleValue", "type": ["null", "double"], "default": None},
-        {"name": "stringValue", "type": ["null", "string"], "default": None},
-        {"name": "integerValue", "type": ["null", "int"], "default": None},
-        {"name": "booleanValue", "type": ["null", "boolean"], "default": None},
-        {"name": "jsonValue", "type": ["null", "string"], "default": None},
-        {"name": "recordVersion", "type": ["null", "long"], "default": None},
-    ],
-}
+# RawDatum as the integration tests' independent reader writes it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from avro_tool import RAWDATUM as RAW  # noqa: E402
 SID = "7020c8e2-e6db-40fa-9845-ed0dddd4c77d"
 
 

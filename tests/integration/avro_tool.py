@@ -266,13 +266,18 @@ def cmd_meta(args):
     return 0
 
 
-def cmd_same_records(args):
+def record_sets(args, synopsis):
+    """The records of the files before "--" and of those after it, each as
+    a multiset of canonical records."""
     if "--" not in args:
-        usage("same-records A... -- B...")
+        usage(synopsis)
     i = args.index("--")
-    a_files, b_files = args[:i], args[i + 1:]
-    a = collections.Counter(canonical(r) for p in a_files for r in records(p))
-    b = collections.Counter(canonical(r) for p in b_files for r in records(p))
+    return tuple(collections.Counter(canonical(r) for p in files for r in records(p))
+                 for files in (args[:i], args[i + 1:]))
+
+
+def cmd_same_records(args):
+    a, b = record_sets(args, "same-records A... -- B...")
     if a == b:
         print(f"same records: {sum(a.values())}")
         return 0
@@ -289,12 +294,7 @@ def cmd_same_records(args):
 def cmd_contains(args):
     """Every record of A (as a multiset) is in B: nothing of A lost; B may
     hold more (records twice, other records)."""
-    if "--" not in args:
-        usage("contains A... -- B...")
-    i = args.index("--")
-    a_files, b_files = args[:i], args[i + 1:]
-    a = collections.Counter(canonical(r) for p in a_files for r in records(p))
-    b = collections.Counter(canonical(r) for p in b_files for r in records(p))
+    a, b = record_sets(args, "contains A... -- B...")
     missing = a - b
     if not missing:
         print(f"contained: {sum(a.values())} records of A in the {sum(b.values())} of B")

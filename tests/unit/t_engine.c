@@ -23,29 +23,11 @@
 #include "base/util.h"
 #include "core/coldkey.h"
 #include "core/engine.h"
-#include "core/gen.h"
 #include "tap.h"
 #include "testlib.h"
 
 static char cold[4096], cache[4096];
 static struct day day;
-
-static uint64_t
-gen_windows(int first, int last)
-{
-	struct gen_params gp;
-	struct gen_stats gs;
-
-	gen_params_init(&gp);
-	gp.series = 12;
-	gp.records_per_file = 25;
-	gp.first_window = first;
-	gp.last_window = last;
-	memset(&gs, 0, sizeof(gs));
-	if (gen_run(&gp, test_write_under, cold, &gs) != SW_OK)
-		diag("gen: %s", sw_errmsg());
-	return gs.data_objects;
-}
 
 /* Build the day with a new engine (as a new process would); pinned:
  * and hold it, as the mount and sync do. */
@@ -55,17 +37,9 @@ build_ex(const struct engine_opts *o, struct engine_report *rep, int pinned)
 	struct engine_pin pin;
 	struct sw_config cfg;
 	struct engine *e = NULL;
-	char url[4200];
 	sw_err rc;
 
-	config_defaults(&cfg);
-	snprintf(url, sizeof(url), "file://%s", cold);
-	free(cfg.cold_bucket);
-	cfg.cold_bucket = xstrdup(url);
-	free(cfg.timeseries_type);
-	cfg.timeseries_type = xstrdup("ALL");
-	free(cfg.cache_dir);
-	cfg.cache_dir = xstrdup(cache);
+	test_config(&cfg, cold, cache);
 	memset(rep, 0, sizeof(*rep));
 	if ((rc = engine_new(&cfg, o, &e)) == SW_OK && pinned) {
 		rc = engine_day_ex(e, &day, NULL, NULL, rep, &pin);
@@ -118,7 +92,7 @@ main(void)
 	day_parse("2022-01-01", &day);
 	memset(&o, 0, sizeof(o));
 
-	n1 = gen_windows(0, 1);
+	n1 = test_gen_windows(cold, 12, 25, 0, 1);
 	ok(n1 > 0, "a cold tier of two windows (%llu objects)",
 	    (unsigned long long)n1);
 
@@ -129,17 +103,10 @@ main(void)
 		struct engine_sel sel;
 		struct cache_obj *objs = NULL;
 		struct engine_listing *l = NULL;
-		char url[4200], *ex[1];
+		char *ex[1];
 		size_t n = 0, all = 0;
 
-		config_defaults(&cfg);
-		snprintf(url, sizeof(url), "file://%s", cold);
-		free(cfg.cold_bucket);
-		cfg.cold_bucket = xstrdup(url);
-		free(cfg.timeseries_type);
-		cfg.timeseries_type = xstrdup("ALL");
-		free(cfg.cache_dir);
-		cfg.cache_dir = xstrdup(cache);
+		test_config(&cfg, cold, cache);
 		memset(&sel, 0, sizeof(sel));
 		rc = engine_new(&cfg, &o, &e);
 		if (rc == SW_OK)
@@ -200,7 +167,7 @@ main(void)
 	rc = build(&o, &rep);
 	ok(rc == SW_OK && rep.up_to_date && rep.fetched == 0 &&
 	    rep.records == records, "again: up to date, nothing fetched");
-	n2 = gen_windows(2, 3);
+	n2 = test_gen_windows(cold, 12, 25, 2, 3);
 	rc = build(&o, &rep);
 	ok(rc == SW_OK && rep.fetched == n2 && rep.listed == n1 + n2 &&
 	    rep.records > records, "two windows later: only their %llu "

@@ -347,7 +347,7 @@ main(void)
 	struct gen_params gp;
 	struct sw_config cfg;
 	struct mnt *m = NULL;
-	char cold[512], cache[512], url[600];
+	char cold[512], cache[512];
 	sw_err rc;
 
 	snprintf(tmpdir, sizeof(tmpdir), "%s", test_tmpdir("t_mnt"));
@@ -365,16 +365,9 @@ main(void)
 	if (rc != SW_OK)
 		diag("%s", sw_errmsg());
 
-	config_defaults(&cfg);
-	snprintf(url, sizeof(url), "file://%s", cold);
-	free(cfg.cold_bucket);
-	cfg.cold_bucket = xstrdup(url);
+	test_config(&cfg, cold, cache);
 	free(cfg.cold_prefix);
 	cfg.cold_prefix = xstrdup("raw/");
-	free(cfg.timeseries_type);
-	cfg.timeseries_type = xstrdup("ALL");
-	free(cfg.cache_dir);
-	cfg.cache_dir = xstrdup(cache);
 	cfg.mount_exact_size = 0;
 	cfg.cache_max_size = 0;
 

@@ -23,32 +23,11 @@
 #include "base/util.h"
 #include "core/coldkey.h"
 #include "core/engine.h"
-#include "core/gen.h"
 #include "core/publish.h"
 #include "tap.h"
 #include "testlib.h"
 
 static char cold[4096], target[4096];
-
-/* The cold tier's windows first..last of 2022-01-01 (20 series). */
-static uint64_t
-gen_windows(int first, int last)
-{
-	struct gen_params gp;
-	struct gen_stats gs;
-
-	gen_params_init(&gp);
-	gp.series = 20;
-	gp.records_per_file = 30;
-	gp.first_window = first;
-	gp.last_window = last;
-	memset(&gs, 0, sizeof(gs));
-	if (gen_run(&gp, test_write_under, cold, &gs) != SW_OK) {
-		diag("gen: %s", sw_errmsg());
-		return 0;
-	}
-	return gs.data_objects;
-}
 
 static void
 set(struct sw_config *cfg, const char *key, const char *value)
@@ -89,13 +68,9 @@ run_open(struct run *r, const char *cache, int dry_run)
 	char url[4200];
 
 	memset(r, 0, sizeof(*r));
-	config_defaults(&r->cfg);
-	snprintf(url, sizeof(url), "file://%s", cold);
-	set(&r->cfg, "s3.cold_tier.bucket_name", url);
+	test_config(&r->cfg, cold, cache);
 	snprintf(url, sizeof(url), "file://%s", target);
 	set(&r->cfg, "s3.repartitioned.bucket_name", url);
-	set(&r->cfg, "timeseries_type", "ALL");
-	set(&r->cfg, "cache.dir", cache);
 	memset(&po, 0, sizeof(po));
 	po.dry_run = dry_run;
 	if (engine_new(&r->cfg, NULL, &r->e) != SW_OK ||
@@ -150,7 +125,7 @@ main(void)
 	mkdir(cold, 0700);
 	mkdir(target, 0700);
 
-	objs = gen_windows(0, 1);
+	objs = test_gen_windows(cold, 20, 30, 0, 1);
 	ok(objs > 0, "generated the first two windows (%llu objects)",
 	    (unsigned long long)objs);
 
@@ -183,7 +158,7 @@ main(void)
 	    0, "a fresh cache finds it unchanged without fetching");
 
 	/* A late window: a dry run says so and writes nothing. */
-	objs2 = gen_windows(2, 3);
+	objs2 = test_gen_windows(cold, 20, 30, 2, 3);
 	tree_sig(target, sig, sizeof(sig));
 	rc = publish(cache, 1, "2022-01-01", &rep);
 	tree_sig(target, sig2, sizeof(sig2));

@@ -1,5 +1,6 @@
 /*
- * testlib.c - the unit tests' temporary directory.
+ * testlib.c - the unit tests' temporary directory, generated cold tiers
+ * and the configuration over them, and the independent Avro tool.
  */
 #include "config.h"
 
@@ -11,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/options.h"
 #include "base/util.h"
+#include "core/gen.h"
 #include "tap.h"
 #include "testlib.h"
 
@@ -112,4 +115,38 @@ test_write_under(void *arg, const char *key, const void *data, size_t n)
 	if (fclose(f) != 0)
 		okay = 0;
 	return okay ? SW_OK : sw_seterr(SW_ERR_IO, "cannot write '%s'", path);
+}
+
+uint64_t
+test_gen_windows(char *dir, int series, int records, int first, int last)
+{
+	struct gen_params gp;
+	struct gen_stats gs;
+
+	gen_params_init(&gp);
+	gp.series = series;
+	gp.records_per_file = records;
+	gp.first_window = first;
+	gp.last_window = last;
+	memset(&gs, 0, sizeof(gs));
+	if (gen_run(&gp, test_write_under, dir, &gs) != SW_OK) {
+		diag("gen: %s", sw_errmsg());
+		return 0;
+	}
+	return gs.data_objects;
+}
+
+void
+test_config(struct sw_config *cfg, const char *cold, const char *cache)
+{
+	char url[4200];
+
+	config_defaults(cfg);
+	snprintf(url, sizeof(url), "file://%s", cold);
+	free(cfg->cold_bucket);
+	cfg->cold_bucket = xstrdup(url);
+	free(cfg->timeseries_type);
+	cfg->timeseries_type = xstrdup("ALL");
+	free(cfg->cache_dir);
+	cfg->cache_dir = xstrdup(cache);
 }

@@ -19,15 +19,29 @@ const char *test_tmpdir(const char *name);
 void test_tmpdir_remove(void);
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/err.h"
 
 struct buf;
+struct sw_config;
 
 /* Write data as DIR/KEY, making KEY's directories: a gen_emit_fn
  * (core/gen.h) that lays a generated cold tier out under dir (arg). */
 sw_err test_write_under(void *dir, const char *key, const void *data,
     size_t n);
+
+/* Generate the windows first..last of 2022-01-01 (gen_params_init()'s
+ * day), series series of records records per object, under dir
+ * (test_write_under): the data objects written, 0 with a diagnostic when
+ * it fails. */
+uint64_t test_gen_windows(char *dir, int series, int records, int first,
+    int last);
+
+/* The defaults with a file:// cold tier at cold, every series
+ * (timeseries_type ALL) and the cache at cache; config_release() frees
+ * cfg. */
+void test_config(struct sw_config *cfg, const char *cold, const char *cache);
 
 /* Why the checks against the independent Avro implementation
  * (tests/integration/avro_tool.py under $top_srcdir, with python3-avro
