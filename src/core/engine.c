@@ -948,7 +948,9 @@ build_list(struct build *b, struct engine_listing *given)
 		b->rep->filtered++;
 	}
 	b->listed.n = j;
-	qsort(b->listed.v, b->listed.n, sizeof(*b->listed.v), cmp_obj);
+	if (b->listed.n > 1)  /* (v is NULL when nothing is listed) */
+		qsort(b->listed.v, b->listed.n, sizeof(*b->listed.v),
+		    cmp_obj);
 	b->rep->listed = b->listed.n;
 	return SW_OK;
 }
