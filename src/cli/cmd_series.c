@@ -1,0 +1,274 @@
+/*
+ * cmd_series.c - `swrepart series`: the series catalogue, one row per time
+ * series from the cold tier's asset metadata (core/catalog.c), filtered by
+ * asset name, property name or alias prefix, as CSV, NDJSON or a table.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/options.h"
+#include "base/util.h"
+#include "cli/cmd.h"
+#include "core/catalog.h"
+#include "store/store.h"
+
+enum { O_ASSET, O_PROPERTY, O_ALIAS, O_FORMAT };
+
+static const struct cmd_opt series_opts[] = {
+	[O_ASSET] = { "asset", 0, "NAME", "only the series of assets named "
+	    "NAME (exactly)" },
+	[O_PROPERTY] = { "property", 0, "NAME", "only the series of "
+	    "properties named NAME (exactly)" },
+	[O_ALIAS] = { "alias", 0, "PREFIX", "only the series whose alias "
+	    "starts with PREFIX" },
+	[O_FORMAT] = { "format", 0, "FMT", "csv, ndjson or table (default: "
+	    "table on a terminal, csv otherwise)" },
+	{ NULL, 0, NULL, NULL }
+};
+
+enum fmt { FMT_DEFAULT, FMT_CSV, FMT_NDJSON, FMT_TABLE };
+
+#define NCOLS 10
+
+/* The columns, by their names in CSV headers and NDJSON keys. */
+static const char *const col_names[NCOLS] = {
+	"timeSeriesId", "assetId", "assetName", "propertyId", "propertyName",
+	"alias", "unit", "dataType", "bucket", "associated",
+};
+
+/* Column i of row r as text, NULL when the metadata has none. */
+static const char *
+col(const struct catalog_row *r, int i)
+{
+	switch (i) {
+	case 0: return r->series_id;
+	case 1: return r->asset_id;
+	case 2: return r->asset_name;
+	case 3: return r->property_id;
+	case 4: return r->property_name;
+	case 5: return r->alias;
+	case 6: return r->unit;
+	case 7: return r->data_type;
+	case 8: return r->bucket;
+	default: return r->associated ? "true" : "false";
+	}
+}
+
+struct filter {
+	const char *asset, *property, *alias;
+};
+
+static int
+selected(const struct filter *f, const struct catalog_row *r)
+{
+	if (f->asset != NULL && (r->asset_name == NULL ||
+	    strcmp(f->asset, r->asset_name) != 0))
+		return 0;
+	if (f->property != NULL && (r->property_name == NULL ||
+	    strcmp(f->property, r->property_name) != 0))
+		return 0;
+	if (f->alias != NULL && (r->alias == NULL ||
+	    strncmp(f->alias, r->alias, strlen(f->alias)) != 0))
+		return 0;
+	return 1;
+}
+
+/* RFC 4180: a field holding a comma, a quote or a line break is quoted,
+ * its quotes doubled. */
+static void
+csv_field(const char *s)
+{
+	if (s == NULL)
+		return;
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+print_csv(const struct catalog *cat, const struct filter *f)
+{
+	size_t i;
+	int c;
+
+	for (c = 0; c < NCOLS; c++)
+		printf("%s%s", c ? "," : "", col_names[c]);
+	putchar('\n');
+	for (i = 0; i < cat->n; i++) {
+		if (!selected(f, &cat->rows[i]))
+			continue;
+		for (c = 0; c < NCOLS; c++) {
+			if (c > 0)
+				putchar(',');
+			csv_field(col(&cat->rows[i], c));
+		}
+		putchar('\n');
+	}
+}
+
+static void
+print_ndjson(const struct catalog *cat, const struct filter *f)
+{
+	const struct catalog_row *r;
+	json_t *o;
+	char *s;
+	size_t i;
+	int c;
+
+	for (i = 0; i < cat->n; i++) {
+		r = &cat->rows[i];
+		if (!selected(f, r))
+			continue;
+		o = json_object();
+		for (c = 0; c < NCOLS - 1; c++)
+			json_object_set_new(o, col_names[c], col(r, c) ?
+			    json_string(col(r, c)) : json_null());
+		json_object_set_new(o, col_names[NCOLS - 1],
+		    json_boolean(r->associated));
+		s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+		if (s == NULL)
+			xoom(1, 1);
+		puts(s);
+		free(s);
+		json_decref(o);
+	}
+}
+
+/* Aligned columns, "-" for what the metadata leaves out.  Widths count
+ * bytes: a name with multibyte characters shifts its row's later
+ * columns. */
+static void
+print_table(const struct catalog *cat, const struct filter *f)
+{
+	static const char *const heads[NCOLS] = {
+		"SERIES", "ASSET ID", "ASSET", "PROPERTY ID", "PROPERTY",
+		"ALIAS", "UNIT", "TYPE", "BUCKET", "ASSOCIATED",
+	};
+	size_t w[NCOLS], i;
+	const char *v;
+	int c;
+
+	for (c = 0; c < NCOLS; c++)
+		w[c] = strlen(heads[c]);
+	for (i = 0; i < cat->n; i++)
+		for (c = 0; c < NCOLS && selected(f, &cat->rows[i]); c++)
+			if ((v = col(&cat->rows[i], c)) != NULL &&
+			    strlen(v) > w[c])
+				w[c] = strlen(v);
+	for (c = 0; c < NCOLS; c++)
+		printf("%-*s%s", c < NCOLS - 1 ? (int)w[c] : 0, heads[c],
+		    c < NCOLS - 1 ? "  " : "\n");
+	for (i = 0; i < cat->n; i++) {
+		if (!selected(f, &cat->rows[i]))
+			continue;
+		for (c = 0; c < NCOLS; c++) {
+			v = col(&cat->rows[i], c);
+			printf("%-*s%s", c < NCOLS - 1 ? (int)w[c] : 0,
+			    v != NULL && v[0] != '\0' ? v : "-",
+			    c < NCOLS - 1 ? "  " : "\n");
+		}
+	}
+}
+
+static sw_err
+parse_format(const char *v, enum fmt *out)
+{
+	if (strcmp(v, "csv") == 0)
+		*out = FMT_CSV;
+	else if (strcmp(v, "ndjson") == 0)
+		*out = FMT_NDJSON;
+	else if (strcmp(v, "table") == 0)
+		*out = FMT_TABLE;
+	else
+		return sw_seterr(SW_ERR_USAGE, "unknown format '%s': use csv, "
+		    "ndjson or table", v);
+	return SW_OK;
+}
+
+static int
+cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
+    int argc, char **argv)
+{
+	struct catalog cat;
+	struct filter f;
+	struct store *st = NULL;
+	enum fmt fmt = FMT_DEFAULT;
+	char *url = NULL, *prefix = NULL;
+	int i;
+	sw_err rc = SW_OK;
+
+	(void)argv;
+	memset(&cat, 0, sizeof(cat));
+	memset(&f, 0, sizeof(f));
+	for (i = 0; i < nargs && rc == SW_OK; i++) {
+		switch (args[i].opt) {
+		case O_ASSET:
+			f.asset = args[i].value;
+			break;
+		case O_PROPERTY:
+			f.property = args[i].value;
+			break;
+		case O_ALIAS:
+			f.alias = args[i].value;
+			break;
+		case O_FORMAT:
+			rc = parse_format(args[i].value, &fmt);
+			break;
+		}
+	}
+	if (rc == SW_OK && argc > 0)
+		rc = sw_seterr(SW_ERR_USAGE, "series takes no operands");
+	if (rc == SW_OK)
+		rc = config_need_cold(&ctx->cfg);
+	if (rc != SW_OK)
+		return cmd_fail(rc);
+	if (fmt == FMT_DEFAULT)
+		fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_CSV;
+
+	url = config_bucket_url(ctx->cfg.cold_bucket);
+	prefix = catalog_meta_prefix(ctx->cfg.cold_prefix);
+	rc = store_open(url, &ctx->cfg, &st);
+	if (rc == SW_OK)
+		rc = catalog_load(st, prefix, &cat);
+	if (rc == SW_OK && cat.objects == 0)
+		log_notice("no asset metadata in '%s%s'", store_url(st),
+		    prefix);
+	if (rc == SW_OK) {
+		if (fmt == FMT_CSV)
+			print_csv(&cat, &f);
+		else if (fmt == FMT_NDJSON)
+			print_ndjson(&cat, &f);
+		else
+			print_table(&cat, &f);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			rc = sw_seterr(SW_ERR_IO, "cannot write the "
+			    "catalogue to the standard output");
+	}
+	catalog_release(&cat);
+	store_free(st);
+	free(prefix);
+	free(url);
+	return rc == SW_OK ? 0 : cmd_fail(rc);
+}
+
+const struct cmd_entry cmd_series_entry = {
+	"series", "[options]",
+	"list the time series the cold tier's asset metadata describes",
+	series_opts, cmd_series
+};

@@ -1,0 +1,336 @@
+/*
+ * catalog.c - the series catalogue from the cold tier's asset metadata.
+ *
+ * Steps: list {meta_prefix}asset_*.ndjson, GET each object as a stream cut
+ * into lines (a line is at most CATALOG_MAX_LINE bytes: an object may be
+ * large, a line may not), parse each line with jansson into a row, then
+ * sort and keep each series once, from its latest object.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "core/catalog.h"
+#include "store/store.h"
+
+#define META_NAME "asset_metadata/"
+
+char *
+catalog_meta_prefix(const char *data_prefix)
+{
+	size_t n = data_prefix != NULL ? strlen(data_prefix) : 0;
+	struct buf b;
+
+	/* drop the last segment ("raw/") and its slash */
+	if (n > 0) {
+		n--;
+		while (n > 0 && data_prefix[n - 1] != '/')
+			n--;
+	}
+	buf_init(&b);
+	buf_append(&b, data_prefix != NULL ? data_prefix : "", n);
+	buf_puts(&b, META_NAME);
+	return buf_detach(&b);
+}
+
+static void
+row_release(struct catalog_row *r)
+{
+	free(r->series_id);
+	free(r->asset_id);
+	free(r->asset_name);
+	free(r->property_id);
+	free(r->property_name);
+	free(r->alias);
+	free(r->unit);
+	free(r->data_type);
+	free(r->bucket);
+}
+
+void
+catalog_release(struct catalog *cat)
+{
+	size_t i;
+
+	if (cat == NULL)
+		return;
+	for (i = 0; i < cat->n; i++)
+		row_release(&cat->rows[i]);
+	free(cat->rows);
+	cat->rows = NULL;
+	cat->n = cat->cap = 0;
+}
+
+/* One metadata object, as listed. */
+struct meta_obj {
+	char *key;
+	int64_t mtime;
+};
+
+struct listing {
+	const char *prefix;
+	struct meta_obj *objs;
+	size_t n, cap;
+};
+
+/* Keep asset_{assetId}.ndjson directly under the prefix; anything else
+ * there is no asset metadata. */
+static sw_err
+on_meta_key(void *arg, const struct store_entry *e)
+{
+	struct listing *l = arg;
+	const char *name = e->key + strlen(l->prefix);
+	size_t n = strlen(name);
+
+	if (e->is_prefix || strchr(name, '/') != NULL ||
+	    strncmp(name, "asset_", 6) != 0 || n <= 6 + 7 ||
+	    strcmp(name + n - 7, ".ndjson") != 0) {
+		log_debug("not asset metadata, skipped: '%s'", e->key);
+		return SW_OK;
+	}
+	l->objs = xgrowarray(l->objs, &l->cap, l->n + 1, sizeof(*l->objs));
+	l->objs[l->n].key = xstrdup(e->key);
+	l->objs[l->n++].mtime = e->mtime;
+	return SW_OK;
+}
+
+/* Reading one object: the line being gathered and where it is. */
+struct reader {
+	struct store *st;
+	const char *key;
+	int64_t mtime;
+	size_t obj;
+	struct catalog *cat;
+	struct buf line;
+	unsigned long lineno;     /* of the line being gathered, from 1 */
+};
+
+static sw_err bad_line(struct reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static sw_err
+bad_line(struct reader *r, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return sw_seterr(SW_ERR_DATA, "bad asset metadata in '%s%s', line "
+	    "%lu: %s", store_url(r->st), r->key, r->lineno, msg);
+}
+
+/* The string (or NULL) of field name; a field of another type is bad. */
+static sw_err
+field(struct reader *r, json_t *o, const char *name, char **out)
+{
+	json_t *v = json_object_get(o, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return SW_OK;
+	if (!json_is_string(v))
+		return bad_line(r, "'%s' is not a string", name);
+	*out = xstrdup(json_string_value(v));
+	return SW_OK;
+}
+
+static sw_err
+parse_line(struct reader *r, const char *p, size_t n)
+{
+	struct catalog_row row;
+	json_error_t jerr;
+	json_t *o;
+	sw_err rc = SW_OK;
+
+	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' ' ||
+	    p[n - 1] == '\t'))
+		n--;
+	while (n > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	if (n == 0)
+		return SW_OK;
+	o = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL)
+		return bad_line(r, "%s", jerr.text);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return bad_line(r, "%s", "not a JSON object");
+	}
+	memset(&row, 0, sizeof(row));
+	row.mtime = r->mtime;
+	row.obj = r->obj;
+	if (rc == SW_OK)
+		rc = field(r, o, "timeSeriesId", &row.series_id);
+	if (rc == SW_OK)
+		rc = field(r, o, "assetId", &row.asset_id);
+	if (rc == SW_OK)
+		rc = field(r, o, "assetName", &row.asset_name);
+	if (rc == SW_OK)
+		rc = field(r, o, "assetPropertyId", &row.property_id);
+	if (rc == SW_OK)
+		rc = field(r, o, "assetPropertyName", &row.property_name);
+	if (rc == SW_OK)
+		rc = field(r, o, "assetPropertyAlias", &row.alias);
+	if (rc == SW_OK)
+		rc = field(r, o, "assetPropertyUnit", &row.unit);
+	if (rc == SW_OK)
+		rc = field(r, o, "assetPropertyDataType", &row.data_type);
+	if (rc == SW_OK)
+		rc = field(r, o, "timeSeriesBucket", &row.bucket);
+	json_decref(o);
+	if (rc == SW_OK && row.series_id != NULL && row.series_id[0] == '\0')
+		rc = bad_line(r, "%s", "'timeSeriesId' is empty");
+	/* a line is an asset property; one naming no asset or property
+	 * describes a stream bound to none */
+	row.associated = row.asset_id != NULL && row.asset_id[0] != '\0' &&
+	    row.property_id != NULL && row.property_id[0] != '\0';
+	if (rc != SW_OK || row.series_id == NULL) {
+		/* no timeSeriesId: a property that stores no time series */
+		row_release(&row);
+		return rc;
+	}
+	r->cat->rows = xgrowarray(r->cat->rows, &r->cat->cap, r->cat->n + 1,
+	    sizeof(*r->cat->rows));
+	r->cat->rows[r->cat->n++] = row;
+	return SW_OK;
+}
+
+/* A GET's sink: cut the body into lines. */
+static sw_err
+on_body(void *arg, const void *p, size_t n)
+{
+	struct reader *r = arg;
+	const char *s = p, *nl;
+	size_t k;
+	sw_err rc;
+
+	while (n > 0) {
+		nl = memchr(s, '\n', n);
+		k = nl != NULL ? (size_t)(nl - s) : n;
+		if (r->line.len + k > CATALOG_MAX_LINE)
+			return bad_line(r, "longer than %d bytes",
+			    CATALOG_MAX_LINE);
+		buf_append(&r->line, s, k);
+		if (nl == NULL)
+			return SW_OK;
+		if ((rc = parse_line(r, r->line.data, r->line.len)) != SW_OK)
+			return rc;
+		r->line.len = 0;
+		r->lineno++;
+		s += k + 1;
+		n -= k + 1;
+	}
+	return SW_OK;
+}
+
+static sw_err
+read_object(struct store *st, const struct meta_obj *m, size_t obj,
+    struct catalog *cat)
+{
+	struct reader r;
+	sw_err rc;
+
+	memset(&r, 0, sizeof(r));
+	r.st = st;
+	r.key = m->key;
+	r.mtime = m->mtime;
+	r.obj = obj;
+	r.cat = cat;
+	r.lineno = 1;
+	buf_init(&r.line);
+	rc = store_get(st, m->key, 0, 0, on_body, &r, NULL);
+	if (rc == SW_OK && r.line.len > 0)  /* a last line without '\n' */
+		rc = parse_line(&r, r.line.data, r.line.len);
+	buf_release(&r.line);
+	return rc;
+}
+
+static int
+strcmp0(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "");
+}
+
+/* One series, latest object first. */
+static int
+cmp_series(const void *a, const void *b)
+{
+	const struct catalog_row *x = a, *y = b;
+	int c = strcmp(x->series_id, y->series_id);
+
+	if (c == 0)
+		c = (x->mtime < y->mtime) - (x->mtime > y->mtime);
+	if (c == 0)
+		c = (x->obj < y->obj) - (x->obj > y->obj);
+	return c;
+}
+
+static int
+cmp_row(const void *a, const void *b)
+{
+	const struct catalog_row *x = a, *y = b;
+	int c = strcmp0(x->asset_name, y->asset_name);
+
+	if (c == 0)
+		c = strcmp0(x->asset_id, y->asset_id);
+	if (c == 0)
+		c = strcmp0(x->property_name, y->property_name);
+	if (c == 0)
+		c = strcmp(x->series_id, y->series_id);
+	return c;
+}
+
+/* Keep the first row of each series (sorted by cmp_series), then sort the
+ * kept rows for reading. */
+static void
+merge_rows(struct catalog *cat)
+{
+	size_t i, kept = 0;
+
+	if (cat->n == 0)
+		return;
+	qsort(cat->rows, cat->n, sizeof(*cat->rows), cmp_series);
+	for (i = 0; i < cat->n; i++) {
+		if (kept > 0 && strcmp(cat->rows[kept - 1].series_id,
+		    cat->rows[i].series_id) == 0) {
+			row_release(&cat->rows[i]);
+			continue;
+		}
+		cat->rows[kept++] = cat->rows[i];
+	}
+	cat->n = kept;
+	qsort(cat->rows, cat->n, sizeof(*cat->rows), cmp_row);
+}
+
+sw_err
+catalog_load(struct store *st, const char *meta_prefix, struct catalog *cat)
+{
+	struct listing l;
+	size_t i;
+	sw_err rc;
+
+	memset(&l, 0, sizeof(l));
+	l.prefix = meta_prefix;
+	rc = store_list(st, meta_prefix, NULL, NULL, on_meta_key, &l);
+	for (i = 0; rc == SW_OK && i < l.n; i++) {
+		rc = read_object(st, &l.objs[i], i, cat);
+		cat->objects++;
+	}
+	for (i = 0; i < l.n; i++)
+		free(l.objs[i].key);
+	free(l.objs);
+	if (rc == SW_OK)
+		merge_rows(cat);
+	return rc;
+}
