@@ -80,6 +80,7 @@ d, fmt = sys.argv[1], sys.argv[2]
 flt = [None if a == "-" else a for a in (sys.argv[3:] + ["-"] * 3)[:3]]
 want = expected(d, *flt)
 text = sys.stdin.buffer.read().decode("utf-8")
+csv.field_size_limit(1 << 24)
 if fmt == "csv":
     rd = csv.reader(io.StringIO(text, newline=""))
     head = next(rd)
@@ -196,6 +197,21 @@ F --format ndjson --alias "/manual/pump north/" >"$T/newer"
 [ "$(wc -l <"$T/newer")" = 1 ] && grep -q '"unit":"K"' "$T/newer"
 ok $? "a series in two objects is taken from the newer"
 rm -f "$MF/asset_newer.ndjson"
+
+# An object of many lines, and a line of 600 KiB, arrive in many chunks:
+# lines cut across them are put together again.
+"$PY" -c '
+import json
+for i in range(3000):
+    print(json.dumps({"assetId": "0d000000-0000-4000-8000-%012d" % (i // 8),
+        "assetName": "Big %d" % (i // 8) + ("x" * 600 * 1024 if i == 1234 else ""),
+        "assetPropertyId": "0e000000-0000-4000-8000-%012d" % i,
+        "assetPropertyName": "P %d" % (i % 8), "assetPropertyAlias": "/big/%d" % i,
+        "timeSeriesId": "0f000000-0000-4000-8000-%012d" % i}))' >"$MP/asset_big.ndjson"
+awscli s3 cp --only-show-errors "$MP/asset_big.ndjson" s3://cold/site/asset_metadata/asset_big.ndjson &&
+	S --format csv >"$T/big.csv" &&
+	"$PY" "$T/check.py" "$MP" csv <"$T/big.csv" >"$T/big.out" 2>&1
+ok $? "S3: an object of 3000 lines ($(du -k "$MP/asset_big.ndjson" | cut -f1) KiB) is read whole ($(cat "$T/big.out"))"
 
 # Bad metadata is refused, named by store, key and line.
 # (the hand-written object's last line has no newline: it is line 5)
