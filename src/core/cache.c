@@ -582,7 +582,21 @@ db_day_get(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
 }
 
 static sw_err
-read_objs(struct cache *c, sqlite3 *db, const char *sql, int64_t src, const struct day *d,
+read_objs_in(struct cache *c, sqlite3 *db, const char *sql, int64_t src,
+    const struct day *d, const char *lo, const char *hi,
+    struct cache_obj **out, char ***reasons, size_t *n);
+
+static sw_err
+read_objs(struct cache *c, sqlite3 *db, const char *sql, int64_t src,
+    const struct day *d, struct cache_obj **out, char ***reasons, size_t *n)
+{
+	return read_objs_in(c, db, sql, src, d, NULL, NULL, out, reasons, n);
+}
+
+/* read_objs() of a statement that also binds keys lo and hi (?3, ?4). */
+static sw_err
+read_objs_in(struct cache *c, sqlite3 *db, const char *sql, int64_t src,
+    const struct day *d, const char *lo, const char *hi,
     struct cache_obj **out, char ***reasons, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -599,6 +613,10 @@ read_objs(struct cache *c, sqlite3 *db, const char *sql, int64_t src, const stru
 		return db_err(c, db, "read a day's objects");
 	sqlite3_bind_int64(st, 1, src);
 	sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+	if (lo != NULL) {
+		sqlite3_bind_text(st, 3, lo, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, hi, -1, SQLITE_STATIC);
+	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			o = xgrowarray(o, &cap, cnt + 1, sizeof(*o));
@@ -641,6 +659,43 @@ db_day_objects(struct cache *c, sqlite3 *db, int64_t src, const struct day *d,
 	return read_objs(c, db, "SELECT key, etag, size, off, len, records FROM "
 	    "day_object WHERE source = ?1 AND day = ?2 ORDER BY key", src, d,
 	    out, NULL, n);
+}
+
+/* The day's row, the objects with keys in [lo, hi) and the offset of its
+ * first object (the header's length), read in one transaction. */
+static sw_err
+db_day_objects_in(struct cache *c, sqlite3 *db, int64_t src,
+    const struct day *d, const char *lo, const char *hi,
+    struct cache_day *cd, uint64_t *header, struct cache_obj **out,
+    size_t *n)
+{
+	struct cache_obj *first = NULL;
+	size_t nfirst = 0;
+	sw_err rc;
+
+	*out = NULL;
+	*n = 0;
+	*header = 0;
+	if ((rc = exec(c, db, "BEGIN")) != SW_OK)
+		return rc;
+	rc = db_day_get(c, db, src, d, cd);
+	if (rc == SW_OK && cd->exists)
+		rc = read_objs(c, db, "SELECT key, etag, size, off, len, records "
+		    "FROM day_object WHERE source = ?1 AND day = ?2 ORDER BY "
+		    "key LIMIT 1", src, d, &first, NULL, &nfirst);
+	if (rc == SW_OK && nfirst == 1)
+		*header = first[0].off;
+	if (rc == SW_OK && cd->exists)
+		rc = read_objs_in(c, db, "SELECT key, etag, size, off, len, "
+		    "records FROM day_object WHERE source = ?1 AND day = ?2 "
+		    "AND key >= ?3 AND key < ?4 ORDER BY key", src, d, lo, hi,
+		    out, NULL, n);
+	cache_objs_free(first, nfirst);
+	if (rc != SW_OK) {
+		exec(c, db, "ROLLBACK");
+		return rc;
+	}
+	return exec(c, db, "COMMIT");
 }
 
 static sw_err
@@ -1413,6 +1468,14 @@ cache_day_objects(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, size_t *n)
 {
 	ON_DB(c, db_day_objects(c, db, src, d, out, n));
+}
+
+sw_err
+cache_day_objects_in(struct cache *c, int64_t src, const struct day *d,
+    const char *lo, const char *hi, struct cache_day *cd, uint64_t *header,
+    struct cache_obj **out, size_t *n)
+{
+	ON_DB(c, db_day_objects_in(c, db, src, d, lo, hi, cd, header, out, n));
 }
 
 sw_err

@@ -81,6 +81,12 @@ struct cache_obj {
 sw_err cache_day_objects(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, size_t *n);
 /* Objects recorded as bad for the day (key, etag, reason). */
+/* In one read of the index: the day's row (cd->exists 0 when no
+ * generation is current), its objects with keys in [lo, hi), and the
+ * header's length (where its first object starts; 0 without objects). */
+sw_err cache_day_objects_in(struct cache *c, int64_t src, const struct day *d,
+    const char *lo, const char *hi, struct cache_day *cd, uint64_t *header,
+    struct cache_obj **out, size_t *n);
 sw_err cache_day_bad(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, char ***reasons, size_t *n);
 void cache_objs_free(struct cache_obj *o, size_t n);

@@ -258,6 +258,26 @@ coldtier_list_day(struct store *st, const char *prefix, const struct day *d,
 	return store_list(st, p, NULL, NULL, day_obj, &w);
 }
 
+sw_err
+coldtier_list_series_day(struct store *st, const char *prefix,
+    const struct day *d, unsigned bucket, const char *series,
+    coldtier_obj_fn fn, coldtier_bad_fn bad, void *arg,
+    struct coldtier_stats *stats)
+{
+	struct coldtier_stats dummy;
+	struct day_walk w = { st, prefix, d, fn, bad, arg,
+		stats ? stats : &dummy };
+	char p[1024];
+	size_t n;
+
+	memset(w.stats, 0, sizeof(*w.stats));
+	day_prefix(d, prefix, p, sizeof(p));
+	n = strlen(p);
+	snprintf(p + n, sizeof(p) - n, "seriesBucket=%02x/raw_%s_",
+	    bucket & 0xff, series);
+	return store_list(st, p, NULL, NULL, day_obj, &w);
+}
+
 /* ---- explaining an empty listing ---- */
 
 struct names {

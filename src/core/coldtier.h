@@ -45,6 +45,16 @@ sw_err coldtier_list_day(struct store *st, const char *prefix,
     const struct day *d, coldtier_obj_fn fn, coldtier_bad_fn bad, void *arg,
     struct coldtier_stats *stats);
 
+/* The objects of day d under one series' prefix,
+ * "{day}seriesBucket={bucket}/raw_{series}_" (one listing of a handful of
+ * keys instead of the day's thousands), checked as coldtier_list_day()
+ * does.  The prefix also holds a series whose id starts with series and
+ * '_' ("A_B" for "A"): the caller keeps the series it wants. */
+sw_err coldtier_list_series_day(struct store *st, const char *prefix,
+    const struct day *d, unsigned bucket, const char *series,
+    coldtier_obj_fn fn, coldtier_bad_fn bad, void *arg,
+    struct coldtier_stats *stats);
+
 /*
  * Why no day was found under prefix, for the user: what the prefix holds
  * (nothing, or names that are no startYear= partition) and what the level

@@ -45,8 +45,11 @@ struct engine {
 	size_t nverified, capverified;
 	/* directory levels listed by this process (engine_level) */
 	pthread_mutex_t lmu;
-	struct level { int year, month; double fetched; long *vals; size_t n; }
+	struct level { char *path; double fetched; long *vals; size_t n; }
 	    *levels;
+	/* series' buckets learned from listings (under lmu) */
+	struct sbucket { char series[80]; int bucket; } *buckets;
+	size_t nbuckets, capbuckets;
 	size_t nlevels, caplevels;
 };
 
@@ -176,6 +179,9 @@ static int
 selected(const struct engine *e, const struct engine_sel *sel,
     const char *series)
 {
+	if (sel != NULL && sel->series != NULL &&
+	    strcmp(series, sel->series) != 0)
+		return 0;
 	if (sel != NULL && sel->nexclude > 0 && bsearch(&series, sel->exclude,
 	    sel->nexclude, sizeof(*sel->exclude), strv_cmp) != NULL)
 		return 0;
@@ -195,6 +201,15 @@ sel_source(struct engine *e, const struct engine_sel *sel, int64_t *src)
 	EVP_MD_CTX *ctx;
 	size_t i;
 
+	if (sel != NULL && sel->series != NULL) {
+		if (sel->nexclude > 0)
+			return sw_seterr(SW_ERR_INTERNAL, "a series' day less "
+			    "some series");
+		snprintf(type, sizeof(type), "%s series %s",
+		    e->cfg->timeseries_type, sel->series);
+		return cache_source(e->cache, e->cold_url, e->prefix, type,
+		    src);
+	}
 	if (sel == NULL || sel->nexclude == 0) {
 		*src = e->src;
 		return SW_OK;
@@ -265,9 +280,12 @@ engine_free(struct engine *e)
 	free(e->sel);
 	free(e->verified);
 	pthread_mutex_destroy(&e->vmu);
-	for (i = 0; i < e->nlevels; i++)
+	for (i = 0; i < e->nlevels; i++) {
+		free(e->levels[i].path);
 		free(e->levels[i].vals);
+	}
 	free(e->levels);
+	free(e->buckets);
 	pthread_mutex_destroy(&e->lmu);
 	pool_free(e->pool);
 	cache_close(e->cache);
@@ -346,6 +364,21 @@ add_bad_key(void *arg, const struct store_entry *se, const char *why)
 	ob->size = se->size;
 	ob->err = xstrdup(why);
 	return SW_OK;
+}
+
+/* List day d's objects for the selection: one series' prefix when its
+ * bucket is known, else the whole day (the caller keeps what sel
+ * selects). */
+static sw_err
+list_day(struct engine *e, const struct engine_sel *sel, const struct day *d,
+    struct objs *o, struct coldtier_stats *cs)
+{
+	if (sel != NULL && sel->series != NULL && sel->bucket >= 0)
+		return coldtier_list_series_day(e->cold, e->prefix, d,
+		    (unsigned)sel->bucket, sel->series, add_obj, add_bad_key,
+		    o, cs);
+	return coldtier_list_day(e->cold, e->prefix, d, add_obj, add_bad_key,
+	    o, cs);
 }
 
 /* ---- fetching ---- */
@@ -694,8 +727,7 @@ engine_day_list(struct engine *e, const struct day *d,
 	memset(&listed, 0, sizeof(listed));
 	rc = sel_source(e, sel, &src);
 	if (rc == SW_OK)
-		rc = coldtier_list_day(e->cold, e->prefix, d, add_obj,
-		    add_bad_key, &listed, &cs);
+		rc = list_day(e, sel, d, &listed, &cs);
 	if (rc == SW_OK && e->opts.skip_bad)
 		rc = cache_day_bad(e->cache, src, d, &bad, &reasons, &nbad);
 	if (rc != SW_OK) {
@@ -756,8 +788,19 @@ pin_open(const struct cache_day *cd, struct engine_pin *pin)
  * or a drop in between) it tries again, and after a few tries waits for
  * the day's lock as a build would.
  */
+static sw_err
+day_pin_src(struct engine *e, int64_t src, const struct day *d,
+    struct engine_pin *pin);
+
 sw_err
 engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
+{
+	return day_pin_src(e, e->src, d, pin);
+}
+
+static sw_err
+day_pin_src(struct engine *e, int64_t src, const struct day *d,
+    struct engine_pin *pin)
 {
 	struct cache_day cd, again;
 	int tries, lockfd = -1;
@@ -766,10 +809,10 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 	memset(pin, 0, sizeof(*pin));
 	pin->fd = pin->index_fd = -1;
 	for (tries = 0; tries < 4; tries++) {
-		if (tries == 3 && (rc = cache_day_lock(e->cache, e->src, d,
+		if (tries == 3 && (rc = cache_day_lock(e->cache, src, d,
 		    &lockfd)) != SW_OK)
 			return rc;
-		if ((rc = cache_day_get(e->cache, e->src, d, &cd)) != SW_OK)
+		if ((rc = cache_day_get(e->cache, src, d, &cd)) != SW_OK)
 			break;
 		if (!cd.exists) {
 			rc = SW_ERR_NOTFOUND;
@@ -777,7 +820,7 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 		}
 		rc = pin_open(&cd, pin);
 		if (rc == SW_OK)
-			rc = cache_day_get(e->cache, e->src, d, &again);
+			rc = cache_day_get(e->cache, src, d, &again);
 		if (rc == SW_OK && (!again.exists || again.gen != cd.gen ||
 		    again.built != cd.built))
 			rc = SW_ERR_NOTFOUND;
@@ -787,7 +830,7 @@ engine_day_pin(struct engine *e, const struct day *d, struct engine_pin *pin)
 	}
 	cache_day_unlock(lockfd);
 	if (rc == SW_OK)
-		rc = pin_check(e, e->src, d, &cd, pin);
+		rc = pin_check(e, src, d, &cd, pin);
 	if (rc != SW_OK) {
 		engine_pin_release(pin);
 		if (rc == SW_ERR_DATA) {
@@ -923,8 +966,7 @@ build_list(struct build *b, struct engine_listing *given)
 		b->listed = given->listed;
 		memset(&given->listed, 0, sizeof(given->listed));
 	} else {
-		rc = coldtier_list_day(e->cold, e->prefix, b->d, add_obj,
-		    add_bad_key, &b->listed, &cs);
+		rc = list_day(e, b->sel, b->d, &b->listed, &cs);
 	}
 	/* A key in the day's partition that is not a cold-tier object: the
 	 * day cannot be said complete without it, unless --skip-bad. */
@@ -1703,25 +1745,25 @@ out:
 
 /* A level this process listed before, or NULL; e->lmu is held. */
 static struct level *
-level_find(struct engine *e, int year, int month)
+level_find(struct engine *e, const char *path)
 {
 	size_t i;
 
 	for (i = 0; i < e->nlevels; i++)
-		if (e->levels[i].year == year && e->levels[i].month == month)
+		if (strcmp(e->levels[i].path, path) == 0)
 			return &e->levels[i];
 	return NULL;
 }
 
 static int
-level_get(struct engine *e, int year, int month, double max_age,
-    long **vals, size_t *n)
+level_get(struct engine *e, const char *path, double max_age, long **vals,
+    size_t *n)
 {
 	struct level *l;
 	int found = 0;
 
 	pthread_mutex_lock(&e->lmu);
-	l = level_find(e, year, month);
+	l = level_find(e, path);
 	if (l != NULL && max_age > 0 && now_wall() - l->fetched < max_age) {
 		*vals = xcalloc(l->n + 1, sizeof(**vals));
 		memcpy(*vals, l->vals, l->n * sizeof(**vals));
@@ -1733,19 +1775,17 @@ level_get(struct engine *e, int year, int month, double max_age,
 }
 
 static void
-level_put(struct engine *e, int year, int month, const long *vals,
-    size_t n)
+level_put(struct engine *e, const char *path, const long *vals, size_t n)
 {
 	struct level *l;
 
 	pthread_mutex_lock(&e->lmu);
-	if ((l = level_find(e, year, month)) == NULL) {
+	if ((l = level_find(e, path)) == NULL) {
 		e->levels = xgrowarray(e->levels, &e->caplevels, e->nlevels + 1,
 		    sizeof(*e->levels));
 		l = &e->levels[e->nlevels++];
 		memset(l, 0, sizeof(*l));
-		l->year = year;
-		l->month = month;
+		l->path = xstrdup(path);
 	}
 	free(l->vals);
 	l->vals = xcalloc(n + 1, sizeof(*l->vals));
@@ -1755,28 +1795,24 @@ level_put(struct engine *e, int year, int month, const long *vals,
 	pthread_mutex_unlock(&e->lmu);
 }
 
-sw_err
-engine_level(struct engine *e, int year, int month, double max_age,
-    long **vals, size_t *n)
+/* A level younger than max_age, from this process's memory or the cache
+ * index ("path" names it in both); else list it with fn, and keep it. */
+static sw_err
+level_cached(struct engine *e, const char *path, double max_age,
+    sw_err (*fn)(struct engine *e, const void *arg, long **vals, size_t *n),
+    const void *arg, long **vals, size_t *n)
 {
-	char path[32];
 	sw_err rc = SW_ERR_NOTFOUND;
 
 	*vals = NULL;
 	*n = 0;
-	if (level_get(e, year, month, max_age, vals, n))
+	if (level_get(e, path, max_age, vals, n))
 		return SW_OK;
-	if (year == 0)
-		path[0] = '\0';
-	else if (month == 0)
-		snprintf(path, sizeof(path), "%d", year);
-	else
-		snprintf(path, sizeof(path), "%d/%d", year, month);
 	if (max_age > 0)
 		rc = cache_listing_get(e->cache, e->src, path, max_age, vals,
 		    n);
 	if (rc == SW_ERR_NOTFOUND) {
-		rc = coldtier_level(e->cold, e->prefix, year, month, vals, n);
+		rc = fn(e, arg, vals, n);
 		/* for the next process; a busy index only costs it a
 		 * listing */
 		if (rc == SW_OK && cache_listing_put(e->cache, e->src, path,
@@ -1789,8 +1825,35 @@ engine_level(struct engine *e, int year, int month, double max_age,
 		*n = 0;
 		return rc;
 	}
-	level_put(e, year, month, *vals, *n);
+	level_put(e, path, *vals, *n);
 	return SW_OK;
+}
+
+struct ym { int year, month; };
+
+static sw_err
+list_level(struct engine *e, const void *arg, long **vals, size_t *n)
+{
+	const struct ym *ym = arg;
+
+	return coldtier_level(e->cold, e->prefix, ym->year, ym->month, vals,
+	    n);
+}
+
+sw_err
+engine_level(struct engine *e, int year, int month, double max_age,
+    long **vals, size_t *n)
+{
+	struct ym ym = { year, month };
+	char path[32];
+
+	if (year == 0)
+		path[0] = '\0';
+	else if (month == 0)
+		snprintf(path, sizeof(path), "%d", year);
+	else
+		snprintf(path, sizeof(path), "%d/%d", year, month);
+	return level_cached(e, path, max_age, list_level, &ym, vals, n);
 }
 
 sw_err
@@ -1881,4 +1944,382 @@ engine_evict(struct engine *e, int (*busy)(void *arg, const struct day *d),
 	ev.busy = evict_busy;
 	ev.arg = &b;
 	return cache_evict(e->cache, &ev);
+}
+
+/* ---- one series' days ---- */
+
+/* The bucket of series this process has seen in a listing, or -1. */
+static int
+bucket_get(struct engine *e, const char *series)
+{
+	size_t i;
+	int b = -1;
+
+	pthread_mutex_lock(&e->lmu);
+	for (i = 0; i < e->nbuckets && b < 0; i++)
+		if (strcmp(e->buckets[i].series, series) == 0)
+			b = e->buckets[i].bucket;
+	pthread_mutex_unlock(&e->lmu);
+	return b;
+}
+
+static void
+bucket_put(struct engine *e, const char *series, int bucket)
+{
+	if (bucket_get(e, series) >= 0)
+		return;
+	pthread_mutex_lock(&e->lmu);
+	e->buckets = xgrowarray(e->buckets, &e->capbuckets, e->nbuckets + 1,
+	    sizeof(*e->buckets));
+	snprintf(e->buckets[e->nbuckets].series,
+	    sizeof(e->buckets[e->nbuckets].series), "%s", series);
+	e->buckets[e->nbuckets++].bucket = bucket;
+	pthread_mutex_unlock(&e->lmu);
+}
+
+/* Objects of one series in a listing (exactly that id). */
+struct series_count {
+	const char *series;
+	int bucket;
+	uint64_t n;
+};
+
+static sw_err
+count_series(void *arg, const struct store_entry *se, const struct coldkey *k)
+{
+	struct series_count *sc = arg;
+
+	(void)se;
+	if (k->kind == COLDKEY_RAW && strcmp(k->series, sc->series) == 0) {
+		sc->n++;
+		sc->bucket = (int)k->bucket;
+	}
+	return SW_OK;
+}
+
+static sw_err
+skip_bad_key(void *arg, const struct store_entry *se, const char *why)
+{
+	(void)arg;
+	(void)se;
+	(void)why;
+	return SW_OK;
+}
+
+/* Whether series has objects on day d: one listing of its prefix, or of
+ * the whole day when its bucket is not known yet (then learned). */
+static sw_err
+series_on_day(struct engine *e, const char *series, int bucket,
+    const struct day *d, int *has)
+{
+	struct series_count sc = { series, -1, 0 };
+	sw_err rc;
+
+	if (bucket < 0)
+		bucket = bucket_get(e, series);
+	if (bucket >= 0)
+		rc = coldtier_list_series_day(e->cold, e->prefix, d,
+		    (unsigned)bucket, series, count_series, skip_bad_key, &sc,
+		    NULL);
+	else
+		rc = coldtier_list_day(e->cold, e->prefix, d, count_series,
+		    skip_bad_key, &sc, NULL);
+	if (rc == SW_OK && sc.n > 0)
+		bucket_put(e, series, sc.bucket);
+	*has = sc.n > 0;
+	return rc;
+}
+
+struct series_day_job {
+	struct engine *e;
+	const char *series;
+	int bucket;
+	struct day d;
+	int has;
+};
+
+static sw_err
+series_day_job(void *arg)
+{
+	struct series_day_job *j = arg;
+
+	return series_on_day(j->e, j->series, j->bucket, &j->d, &j->has);
+}
+
+struct series_month {
+	const char *series;
+	int bucket;
+	struct ym ym;
+	double max_age;
+};
+
+static sw_err
+list_series_month(struct engine *e, const void *arg, long **vals, size_t *n)
+{
+	const struct series_month *sm = arg;
+	struct series_day_job *jobs;
+	struct batch b;
+	long *days = NULL;
+	size_t nd = 0, i, k = 0;
+	int bucket = sm->bucket >= 0 ? sm->bucket : bucket_get(e, sm->series);
+	sw_err rc;
+
+	rc = engine_level(e, sm->ym.year, sm->ym.month, sm->max_age, &days,
+	    &nd);
+	if (rc != SW_OK)
+		return rc;
+	jobs = xcalloc(nd + 1, sizeof(*jobs));
+	/* Without a bucket, the first day's whole listing finds it. */
+	for (i = 0; i < nd && bucket < 0; i++) {
+		struct day d = { sm->ym.year, sm->ym.month, (int)days[i] };
+
+		jobs[i].has = -1;
+		if ((rc = series_on_day(e, sm->series, -1, &d,
+		    &jobs[i].has)) != SW_OK)
+			break;
+		bucket = bucket_get(e, sm->series);
+	}
+	batch_init(&b, e->pool, 1);
+	for (; rc == SW_OK && i < nd; i++) {
+		jobs[i] = (struct series_day_job){ e, sm->series, bucket,
+			{ sm->ym.year, sm->ym.month, (int)days[i] }, 0 };
+		batch_submit(&b, series_day_job, &jobs[i]);
+	}
+	if (rc == SW_OK)
+		rc = batch_wait(&b);
+	else
+		batch_wait(&b);
+	batch_release(&b);
+	for (i = 0; rc == SW_OK && i < nd; i++)
+		if (jobs[i].has > 0)
+			days[k++] = days[i];
+	free(jobs);
+	if (rc != SW_OK) {
+		free(days);
+		return rc;
+	}
+	*vals = days;
+	*n = k;
+	return SW_OK;
+}
+
+sw_err
+engine_series_days(struct engine *e, const char *series, int bucket,
+    int year, int month, double max_age, long **vals, size_t *n)
+{
+	struct series_month sm = { series, bucket, { year, month }, max_age };
+	char path[160];
+
+	snprintf(path, sizeof(path), "%d/%d series %s", year, month, series);
+	return level_cached(e, path, max_age, list_series_month, &sm, vals,
+	    n);
+}
+
+void
+engine_view_release(struct engine_view *v)
+{
+	engine_pin_release(&v->pin);
+	free(v->segs);
+	v->segs = NULL;
+	v->nsegs = 0;
+}
+
+static void
+view_add(struct engine_view *v, uint64_t off, uint64_t len, size_t *cap)
+{
+	if (v->nsegs > 0 && v->segs[v->nsegs - 1].off +
+	    v->segs[v->nsegs - 1].len == off) {
+		v->segs[v->nsegs - 1].len += len;
+	} else {
+		v->segs = xgrowarray(v->segs, cap, v->nsegs + 1,
+		    sizeof(*v->segs));
+		v->segs[v->nsegs].off = off;
+		v->segs[v->nsegs++].len = len;
+	}
+	v->size += len;
+}
+
+/* The key range of series' objects of day d: its bucket's prefix, or the
+ * whole day's when the bucket is not known. */
+static void
+series_keys(struct engine *e, const char *series, int bucket,
+    const struct day *d, char *lo, char *hi, size_t len)
+{
+	size_t n;
+
+	day_prefix(d, e->prefix, lo, len);
+	n = strlen(lo);
+	if (bucket >= 0)
+		snprintf(lo + n, len - n, "seriesBucket=%02x/raw_%s_",
+		    (unsigned)bucket & 0xff, series);
+	snprintf(hi, len, "%s", lo);
+	n = strlen(hi);
+	if (bucket >= 0)
+		hi[n - 1]++;          /* "..._" -> "...`" */
+	else
+		snprintf(hi + n, len - n, "\xff");
+}
+
+/* The series' part of the cached whole day: its header and the ranges of
+ * the series' objects, cut from the generation pinned (the index read in
+ * the same transaction names the same generation).  SW_ERR_NOTFOUND when
+ * the whole day is not cached or holds none of the series' objects. */
+static sw_err
+view_whole(struct engine *e, const char *series, int bucket,
+    const struct day *d, struct engine_view *v)
+{
+	struct cache_day cd;
+	struct cache_obj *objs = NULL;
+	struct coldkey k;
+	char lo[1024], hi[1024];
+	uint64_t header = 0;
+	size_t nobjs = 0, i, cap = 0;
+	int tries;
+	sw_err rc;
+
+	series_keys(e, series, bucket, d, lo, hi, sizeof(lo));
+	for (tries = 0; tries < 3; tries++) {
+		if ((rc = day_pin_src(e, e->src, d, &v->pin)) != SW_OK)
+			return rc;
+		rc = cache_day_objects_in(e->cache, e->src, d, lo, hi, &cd,
+		    &header, &objs, &nobjs);
+		if (rc != SW_OK || (cd.exists && cd.gen == v->pin.gen))
+			break;
+		/* a new generation meanwhile: pin that one */
+		cache_objs_free(objs, nobjs);
+		objs = NULL;
+		nobjs = 0;
+		engine_pin_release(&v->pin);
+		rc = SW_ERR_NOTFOUND;
+	}
+	for (i = 0; rc == SW_OK && i < nobjs; i++) {
+		if (coldkey_parse(objs[i].key, e->prefix, &k) != SW_OK ||
+		    strcmp(k.series, series) != 0)
+			continue;
+		if (objs[i].off == UINT64_MAX || header == 0) {
+			rc = SW_ERR_NOTFOUND;   /* an index without ranges */
+			break;
+		}
+		if (v->nsegs == 0)
+			view_add(v, 0, header, &cap);
+		view_add(v, objs[i].off, objs[i].len, &cap);
+		v->records += objs[i].records;
+		bucket_put(e, series, (int)k.bucket);
+	}
+	cache_objs_free(objs, nobjs);
+	if (rc == SW_OK && v->nsegs == 0)
+		rc = SW_ERR_NOTFOUND;
+	if (rc == SW_OK)
+		v->whole = 1;
+	return rc;
+}
+
+/* The series' own entry, cached: the whole file. */
+static sw_err
+view_own(struct engine *e, const char *series, int bucket,
+    const struct day *d, struct engine_view *v)
+{
+	struct engine_sel sel;
+	size_t cap = 0;
+	sw_err rc;
+
+	memset(&sel, 0, sizeof(sel));
+	sel.series = series;
+	sel.bucket = bucket;
+	if ((rc = sel_source(e, &sel, &v->src)) != SW_OK)
+		return rc;
+	if ((rc = day_pin_src(e, v->src, d, &v->pin)) != SW_OK)
+		return rc;
+	view_add(v, 0, v->pin.size, &cap);
+	v->records = v->pin.records;
+	return SW_OK;
+}
+
+static void
+view_init(struct engine_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->pin.fd = v->pin.index_fd = -1;
+}
+
+static sw_err
+series_check(struct engine *e, const char *series)
+{
+	if (!coldkey_series_ok(series, strlen(series)))
+		return sw_seterr(SW_ERR_USAGE, "'%s' is not a time series id",
+		    series);
+	if (!selected(e, NULL, series))
+		return sw_seterr(SW_ERR_NOTFOUND, "series %s is not of the "
+		    "configured type (%s)", series, e->cfg->timeseries_type);
+	return SW_OK;
+}
+
+sw_err
+engine_series_pin(struct engine *e, const char *series, int bucket,
+    const struct day *d, struct engine_view *v)
+{
+	struct engine_view own;
+	sw_err rc, rc2;
+
+	view_init(v);
+	view_init(&own);
+	if ((rc = series_check(e, series)) != SW_OK)
+		return rc;
+	if (bucket < 0)
+		bucket = bucket_get(e, series);
+	rc = view_whole(e, series, bucket, d, v);
+	if (rc != SW_OK && rc != SW_ERR_NOTFOUND)
+		return rc;
+	if (rc == SW_OK)
+		v->src = e->src;
+	rc2 = view_own(e, series, bucket, d, &own);
+	if (rc2 != SW_OK && rc2 != SW_ERR_NOTFOUND) {
+		engine_view_release(v);
+		return rc2;
+	}
+	if (rc2 == SW_OK && (rc != SW_OK || own.pin.built > v->pin.built)) {
+		/* the series' own entry was built last: it is the newer */
+		engine_view_release(v);
+		*v = own;
+		return SW_OK;
+	}
+	engine_view_release(&own);
+	return rc;
+}
+
+sw_err
+engine_series_build(struct engine *e, const char *series, int bucket,
+    const struct day *d, struct engine_report *rep, struct engine_view *v)
+{
+	struct engine_sel sel;
+	size_t cap = 0;
+	sw_err rc;
+
+	view_init(v);
+	if ((rc = series_check(e, series)) != SW_OK)
+		return rc;
+	memset(&sel, 0, sizeof(sel));
+	sel.series = series;
+	sel.bucket = bucket >= 0 ? bucket : bucket_get(e, series);
+	if ((rc = sel_source(e, &sel, &v->src)) != SW_OK)
+		return rc;
+	rc = engine_day_ex(e, d, &sel, NULL, rep, &v->pin);
+	if (rc != SW_OK)
+		return rc;
+	if (sel.bucket < 0 && v->pin.nobjs > 0) {
+		struct coldkey k;
+
+		if (coldkey_parse(v->pin.objs[0].key, e->prefix, &k) == SW_OK)
+			bucket_put(e, series, (int)k.bucket);
+	}
+	view_add(v, 0, v->pin.size, &cap);
+	v->records = v->pin.records;
+	return SW_OK;
+}
+
+sw_err
+engine_view_touch(struct engine *e, const struct engine_view *v,
+    const struct day *d)
+{
+	return cache_day_touch(e->cache, v->src, d);
 }

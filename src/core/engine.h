@@ -102,6 +102,14 @@ struct engine_sel {
 	size_t ncarry;
 	sw_err (*carry_fetch)(void *arg, const struct cache_obj *o, int fd);
 	void *carry_arg;
+	/* One series only (NULL: every series of the type): its day on
+	 * demand, listed from the prefix of its bucket (bucket < 0: not
+	 * known, the whole day is listed), a source of its own in the cache.
+	 * Its sync marker is the whole day's, so its blocks are the same
+	 * bytes as the series' ranges of the whole day file.  Not with
+	 * exclude. */
+	const char *series;
+	int bucket;
 };
 
 /*
@@ -207,6 +215,54 @@ sw_err engine_day_list(struct engine *e, const struct day *d,
 /* The cold tier's days with data in [from, to] (NULL: unbounded). */
 sw_err engine_days(struct engine *e, const struct day *from,
     const struct day *to, struct day **out, size_t *n);
+
+/* ---- one series' days ---- */
+
+/* A file seen through byte ranges of a pinned day file: one series' day. */
+struct engine_seg {
+	uint64_t off, len;
+};
+struct engine_view {
+	struct engine_pin pin;    /* the day file the ranges are of */
+	int64_t src;              /* its source in the cache */
+	struct engine_seg *segs;  /* the view's bytes, in order */
+	size_t nsegs;
+	uint64_t size, records;   /* of the view */
+	int whole;                /* cut from the cached whole day */
+};
+void engine_view_release(struct engine_view *v);
+
+/*
+ * Series `series`' day d from the cache, without listing or building
+ * anything: cut from the cached whole day (its header, then the byte
+ * ranges of the series' objects, which are contiguous blocks there: no
+ * copy), or the series' own entry (engine_series_build), whichever was
+ * built last.  SW_ERR_NOTFOUND (no message) when neither holds the
+ * series.  bucket is the series' seriesBucket, or -1 when not known
+ * (then learned from listings).  A series not of the configured type is
+ * SW_ERR_NOTFOUND with a message; a malformed id SW_ERR_USAGE.
+ */
+sw_err engine_series_pin(struct engine *e, const char *series, int bucket,
+    const struct day *d, struct engine_view *v);
+
+/* Build (or extend) the series' own entry of day d from its objects
+ * alone (one listing of its bucket's prefix: a handful of GETs, not the
+ * day's thousands), a small day of the cache under the same bound, and
+ * view it whole.  Its bytes equal the view cut from the whole day (the
+ * same header and sync marker).  v->records is 0 when the series has no
+ * record that day. */
+sw_err engine_series_build(struct engine *e, const char *series, int bucket,
+    const struct day *d, struct engine_report *rep, struct engine_view *v);
+
+/* The days of (year, month) on which series has objects: one listing of
+ * its prefix per day of the cold tier's month (on the request pool),
+ * kept as engine_level() keeps levels. */
+sw_err engine_series_days(struct engine *e, const char *series, int bucket,
+    int year, int month, double max_age, long **vals, size_t *n);
+
+/* Record that the view's day was read now (least recently read first). */
+sw_err engine_view_touch(struct engine *e, const struct engine_view *v,
+    const struct day *d);
 
 /* The cache the engine uses. */
 struct cache *engine_cache(struct engine *e);

@@ -109,20 +109,37 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 }
 
 /* Reads are spliced from the pinned cache file, without a copy through
- * the daemon when the kernel allows. */
+ * the daemon when the kernel allows: one buffer per piece (a series' day
+ * is pieces of the whole day's file). */
 static int
 fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
     off_t off, struct fuse_file_info *fi)
 {
-	struct fuse_bufvec *v = malloc(sizeof(*v));
+	const struct mnt_file *f = (struct mnt_file *)(uintptr_t)fi->fh;
+	struct mnt_piece one, *pc = &one;
+	struct fuse_bufvec *v;
+	size_t n, i;
 
 	(void)path;
-	if (v == NULL)
+	n = mnt_pieces(f, off, size, NULL, 0);
+	if (n > 1 && (pc = calloc(n, sizeof(*pc))) == NULL)
 		return -ENOMEM;
-	*v = FUSE_BUFVEC_INIT(size);
-	v->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	v->buf[0].fd = mnt_file_fd((struct mnt_file *)(uintptr_t)fi->fh);
-	v->buf[0].pos = off;
+	mnt_pieces(f, off, size, pc, n);
+	v = calloc(1, sizeof(*v) + (n > 1 ? n - 1 : 0) * sizeof(v->buf[0]));
+	if (v == NULL) {
+		if (pc != &one)
+			free(pc);
+		return -ENOMEM;
+	}
+	v->count = n;
+	for (i = 0; i < n; i++) {
+		v->buf[i].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		v->buf[i].fd = pc[i].fd;
+		v->buf[i].pos = pc[i].pos;
+		v->buf[i].size = pc[i].len;
+	}
+	if (pc != &one)
+		free(pc);
 	*bufp = v;
 	return 0;
 }

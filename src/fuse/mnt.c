@@ -34,6 +34,7 @@
  * m->mu). */
 struct dstate {
 	int64_t dn;                /* days since the epoch */
+	char series[80];           /* one series' day, or "" (the whole) */
 	int building;
 	unsigned builds;           /* builds ended (a waiter sees its own) */
 	pthread_cond_t cv;         /* signalled when a build ends */
@@ -62,17 +63,19 @@ struct mnt {
 };
 
 struct mnt_file {
-	struct engine_pin pin;
+	struct engine_view v;      /* the day, or the series' part of it */
 	struct dstate *ds;
-	int is_index;
-	int fd;                    /* the day file, or its index */
+	int is_index;              /* the day's timeseries.txt: v.pin.index_fd */
 };
 
-enum kind { K_NONE, K_ROOT, K_YEAR, K_MONTH, K_AVRO, K_INDEX };
+enum kind { K_NONE, K_ROOT, K_YEAR, K_MONTH, K_AVRO, K_INDEX, K_SERIES_DIR };
 
 struct node {
 	enum kind kind;
 	struct day d;              /* year, month, day as far as known */
+	const char *series;        /* days of one series (/series/{id}/...),
+	                            * or NULL: whole days */
+	char id[80];
 };
 
 
@@ -93,15 +96,14 @@ num(const char *p, int ndigits, const char *end, int *out)
 	return 0;
 }
 
-/* The node a path names, by its shape only. */
+/* The node the date part of a path names ("" is the root of its tree). */
 static void
-parse_path(const char *path, struct node *n)
+parse_days(const char *path, struct node *n)
 {
 	char buf[64];
 	char *a, *b, *c, *save = NULL;
 
-	memset(n, 0, sizeof(*n));
-	if (strcmp(path, "/") == 0) {
+	if (path[0] == '\0' || strcmp(path, "/") == 0) {
 		n->kind = K_ROOT;
 		return;
 	}
@@ -127,13 +129,53 @@ parse_path(const char *path, struct node *n)
 	}
 	if (num(c, 2, ".avro", &n->d.day) == 0)
 		n->kind = K_AVRO;
-	else if (num(c, 2, ".timeseries.txt", &n->d.day) == 0)
+	else if (num(c, 2, ".timeseries.txt", &n->d.day) == 0 &&
+	    n->series == NULL)
 		n->kind = K_INDEX;
 }
 
+/* The node a path names, by its shape only:
+ *   /YYYY/MM/DD.avro               whole days
+ *   /series/{id}/YYYY/MM/DD.avro   one series' days */
+static void
+parse_path(const char *path, struct node *n)
+{
+	const char *p, *e;
+
+	memset(n, 0, sizeof(*n));
+	if (strncmp(path, "/series", 7) != 0 || (path[7] != '\0' &&
+	    path[7] != '/')) {
+		parse_days(path, n);
+		return;
+	}
+	p = path + 7;
+	if (*p == '\0' || strcmp(p, "/") == 0) {
+		n->kind = K_SERIES_DIR;
+		return;
+	}
+	p++;
+	e = strchr(p, '/');
+	if (e == NULL)
+		e = p + strlen(p);
+	if ((size_t)(e - p) >= sizeof(n->id) ||
+	    !coldkey_series_ok(p, (size_t)(e - p)))
+		return;
+	memcpy(n->id, p, (size_t)(e - p));
+	n->id[e - p] = '\0';
+	n->series = n->id;
+	parse_days(e, n);
+}
+
+/* "" for whole days: the key of a day state. */
+static const char *
+node_series(const struct node *n)
+{
+	return n->series != NULL ? n->series : "";
+}
+
 static void evict(struct mnt *m);
-static int day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
-    struct engine_pin *pin, int *changed);
+static int day_pin(struct mnt *m, struct dstate *ds, const struct node *n,
+    struct engine_view *v, int *changed);
 static int stale(const struct mnt *m, int64_t dn, double built,
     double checked);
 
@@ -201,31 +243,43 @@ mnt_free(struct mnt *m)
 	free(m);
 }
 
-/* The state of day d, or NULL; m->mu is held. */
+static size_t
+dstate_hash(int64_t dn, const char *series)
+{
+	uint64_t h = (uint64_t)dn;
+
+	while (*series != '\0')
+		h = h * 31 + (unsigned char)*series++;
+	return (size_t)(h % NBUCKETS);
+}
+
+/* The state of the day (of a series, or "") n names, or NULL; m->mu is
+ * held. */
 static struct dstate *
-dstate_find(struct mnt *m, const struct day *d)
+dstate_find(struct mnt *m, const struct day *d, const char *series)
 {
 	int64_t dn = day_to_epoch_days(d);
 	struct dstate *ds;
 
-	for (ds = m->tab[(uint64_t)dn % NBUCKETS]; ds != NULL; ds = ds->next)
-		if (ds->dn == dn)
+	for (ds = m->tab[dstate_hash(dn, series)]; ds != NULL; ds = ds->next)
+		if (ds->dn == dn && strcmp(ds->series, series) == 0)
 			return ds;
 	return NULL;
 }
 
-/* The state of day d (created on first use); m->mu is held. */
+/* The state of that day (created on first use); m->mu is held. */
 static struct dstate *
-dstate_get(struct mnt *m, const struct day *d)
+dstate_get(struct mnt *m, const struct day *d, const char *series)
 {
 	int64_t dn = day_to_epoch_days(d);
-	size_t h = (size_t)((uint64_t)dn % NBUCKETS);
+	size_t h = dstate_hash(dn, series);
 	struct dstate *ds;
 
-	if ((ds = dstate_find(m, d)) != NULL)
+	if ((ds = dstate_find(m, d, series)) != NULL)
 		return ds;
 	ds = xcalloc(1, sizeof(*ds));
 	ds->dn = dn;
+	snprintf(ds->series, sizeof(ds->series), "%s", series);
 	pthread_cond_init(&ds->cv, NULL);
 	ds->next = m->tab[h];
 	m->tab[h] = ds;
@@ -234,12 +288,24 @@ dstate_get(struct mnt *m, const struct day *d)
 
 /* ---- directories ---- */
 
-/* A level of the partitions, listed at most every mount.dir_ttl. */
+/* A level of the partitions, listed at most every mount.dir_ttl: of the
+ * cold tier, or for a series' month its days (years and months are the
+ * cold tier's: knowing which hold the series would list every day). */
 static int
-level(struct mnt *m, int year, int month, long **vals, size_t *n)
+level(struct mnt *m, const char *series, int year, int month, long **vals,
+    size_t *n)
 {
-	if (engine_level(m->e, year, month, (double)m->cfg->mount_dir_ttl,
-	    vals, n) == SW_OK)
+	double ttl = (double)m->cfg->mount_dir_ttl;
+
+	if (series != NULL && month != 0) {
+		if (engine_series_days(m->e, series, -1, year, month, ttl,
+		    vals, n) == SW_OK)
+			return 0;
+		log_error("cannot list %d/%d of series %s: %s", year, month,
+		    series, sw_errmsg());
+		return -EIO;
+	}
+	if (engine_level(m->e, year, month, ttl, vals, n) == SW_OK)
 		return 0;
 	if (year == 0)
 		log_error("cannot list the years: %s", sw_errmsg());
@@ -273,19 +339,20 @@ exists(struct mnt *m, const struct node *n)
 	case K_NONE:
 		return -ENOENT;
 	case K_ROOT:
+	case K_SERIES_DIR:
 		return 0;
 	case K_YEAR:
-		r = level(m, 0, 0, &v, &nv);
+		r = level(m, n->series, 0, 0, &v, &nv);
 		if (r == 0 && !has(v, nv, n->d.year))
 			r = -ENOENT;
 		break;
 	case K_MONTH:
-		r = level(m, n->d.year, 0, &v, &nv);
+		r = level(m, n->series, n->d.year, 0, &v, &nv);
 		if (r == 0 && !has(v, nv, n->d.month))
 			r = -ENOENT;
 		break;
 	default:
-		r = level(m, n->d.year, n->d.month, &v, &nv);
+		r = level(m, n->series, n->d.year, n->d.month, &v, &nv);
 		if (r == 0 && !has(v, nv, n->d.day))
 			r = -ENOENT;
 		break;
@@ -311,6 +378,8 @@ static int
 stat_file(struct mnt *m, const struct node *n, struct stat *st)
 {
 	struct engine_state es;
+	struct engine_view v;
+	sw_err rc;
 
 	memset(st, 0, sizeof(*st));
 	st->st_mode = S_IFREG | 0444;
@@ -319,6 +388,22 @@ stat_file(struct mnt *m, const struct node *n, struct stat *st)
 	st->st_gid = m->gid;
 	st->st_blksize = 128 * 1024;
 	st->st_mtime = st->st_ctime = st->st_atime = (time_t)m->mounted;
+	if (n->series != NULL) {
+		/* a series' day: what the cache would serve now */
+		rc = engine_series_pin(m->e, n->series, -1, &n->d, &v);
+		if (rc != SW_OK && rc != SW_ERR_NOTFOUND) {
+			log_error("%s", sw_errmsg());
+			return -EIO;
+		}
+		if (rc == SW_OK) {
+			st->st_size = (off_t)v.size;
+			st->st_mtime = st->st_ctime = st->st_atime =
+			    (time_t)v.pin.built;
+		}
+		engine_view_release(&v);
+		st->st_blocks = (st->st_size + 511) / 512;
+		return 0;
+	}
 	if (engine_day_state(m->e, &n->d, 0, &es) != SW_OK) {
 		log_error("%s", sw_errmsg());
 		return -EIO;
@@ -338,24 +423,25 @@ stat_file(struct mnt *m, const struct node *n, struct stat *st)
  * build that fails leaves the size at 0; the open then fails and says
  * why. */
 static void
-exact_wait(struct mnt *m, const struct day *d)
+exact_wait(struct mnt *m, const struct node *n)
 {
-	struct engine_pin pin;
+	struct engine_view v;
 	struct engine_state es;
 	struct dstate *ds;
 	int changed, building;
 	double checked;
 
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_get(m, d);
+	ds = dstate_get(m, &n->d, node_series(n));
 	building = ds->building;
 	checked = ds->checked;
 	ds->nopen++;     /* not evicted while this stat waits */
 	pthread_mutex_unlock(&m->mu);
-	if (building || engine_day_state(m->e, d, 0, &es) != SW_OK ||
+	if (building || n->series != NULL ||
+	    engine_day_state(m->e, &n->d, 0, &es) != SW_OK ||
 	    !es.cached || stale(m, ds->dn, es.built, checked)) {
-		if (day_pin(m, ds, d, &pin, &changed) == 0)
-			engine_pin_release(&pin);
+		if (day_pin(m, ds, n, &v, &changed) == 0)
+			engine_view_release(&v);
 	}
 	pthread_mutex_lock(&m->mu);
 	ds->nopen--;
@@ -372,7 +458,7 @@ mnt_getattr(struct mnt *m, const char *path, struct stat *st)
 	if ((r = exists(m, &n)) != 0)
 		return r;
 	if ((n.kind == K_AVRO || n.kind == K_INDEX) && m->cfg->mount_exact_size)
-		exact_wait(m, &n.d);
+		exact_wait(m, &n);
 	if (n.kind == K_AVRO || n.kind == K_INDEX)
 		return stat_file(m, &n, st);
 	stat_dir(m, st);
@@ -397,7 +483,11 @@ mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill, void *arg)
 	stat_dir(m, &st);
 	fill(arg, ".", &st);
 	fill(arg, "..", &st);
-	r = level(m, n.kind == K_ROOT ? 0 : n.d.year,
+	if (n.kind == K_SERIES_DIR)
+		return 0;
+	if (n.kind == K_ROOT && n.series == NULL)
+		fill(arg, "series", &st);
+	r = level(m, n.series, n.kind == K_ROOT ? 0 : n.d.year,
 	    n.kind == K_MONTH ? n.d.month : 0, &v, &nv);
 	for (i = 0; r == 0 && i < nv; i++) {
 		if (n.kind == K_ROOT) {
@@ -416,6 +506,8 @@ mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill, void *arg)
 				break;
 			snprintf(name, sizeof(name), "%02ld.avro", v[i]);
 			fill(arg, name, &fs);
+			if (n.series != NULL)
+				continue;
 			f.kind = K_INDEX;
 			if ((r = stat_file(m, &f, &fs)) != 0)
 				break;
@@ -460,7 +552,7 @@ day_busy(void *arg, const struct day *d)
 	int busy;
 
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_find(m, d);
+	ds = dstate_find(m, d, "");
 	busy = ds != NULL && (ds->nopen > 0 || ds->building);
 	pthread_mutex_unlock(&m->mu);
 	return busy;
@@ -508,24 +600,83 @@ build_done(struct mnt *m, struct dstate *ds, sw_err rc)
 	pthread_mutex_unlock(&m->mu);
 }
 
-/*
- * Pin the cached generation of day d if it needs no build: wait for a
- * build of this mount in progress (single flight) and take what it made,
- * or pin what is cached if it is fresh.  Returns 0 with *pin held, 1 when
- * the day needs a build and this caller is to do it (ds->building set,
- * *had and *had_size saying what was cached), or a negative errno.
- */
-static int
-pin_or_claim(struct mnt *m, struct dstate *ds, const struct day *d,
-    struct engine_pin *pin, int *had, uint64_t *had_size)
+/* The view the cache serves now, without a build: SW_ERR_NOTFOUND (no
+ * message) when it holds none. */
+static sw_err
+cached_view(struct mnt *m, const struct node *n, struct engine_view *v)
+{
+	size_t cap = 0;
+	sw_err rc;
+
+	if (n->series != NULL)
+		return engine_series_pin(m->e, n->series, -1, &n->d, v);
+	memset(v, 0, sizeof(*v));
+	if ((rc = engine_day_pin(m->e, &n->d, &v->pin)) != SW_OK)
+		return rc;
+	v->segs = xgrowarray(NULL, &cap, 1, sizeof(*v->segs));
+	v->segs[0].off = 0;
+	v->segs[0].len = v->size = v->pin.size;
+	v->nsegs = 1;
+	v->records = v->pin.records;
+	v->src = engine_source(m->e);
+	return SW_OK;
+}
+
+/* Build (or list again) the day or the series' day, and view it. */
+static sw_err
+build_view(struct mnt *m, const struct node *n, struct engine_report *rep,
+    struct engine_view *v)
+{
+	size_t cap = 0;
+	sw_err rc;
+
+	if (n->series != NULL)
+		return engine_series_build(m->e, n->series, -1, &n->d, rep, v);
+	memset(v, 0, sizeof(*v));
+	if ((rc = engine_day_ex(m->e, &n->d, NULL, NULL, rep, &v->pin)) !=
+	    SW_OK)
+		return rc;
+	v->segs = xgrowarray(NULL, &cap, 1, sizeof(*v->segs));
+	v->segs[0].off = 0;
+	v->segs[0].len = v->size = v->pin.size;
+	v->nsegs = 1;
+	v->records = v->pin.records;
+	v->src = engine_source(m->e);
+	return SW_OK;
+}
+
+/* "2022-03-01" or "2022-03-01 of series {id}", for log lines. */
+static void
+node_name(const struct node *n, char *out, size_t len)
 {
 	char dstr[11];
+
+	day_format(&n->d, dstr);
+	if (n->series != NULL)
+		snprintf(out, len, "%s of series %s", dstr, n->series);
+	else
+		snprintf(out, len, "%s", dstr);
+}
+
+/*
+ * View the cached generation of the day n names if it needs no build:
+ * wait for a build of this mount in progress (single flight) and take
+ * what it made, or view what is cached if it is fresh.  Returns 0 with *v
+ * held, 1 when the day needs a build and this caller is to do it
+ * (ds->building set, *had and *had_size saying what was cached), or a
+ * negative errno.
+ */
+static int
+pin_or_claim(struct mnt *m, struct dstate *ds, const struct node *n,
+    struct engine_view *v, int *had, uint64_t *had_size)
+{
+	char name[160];
 	unsigned seen;
 	double checked;
 	int fresh;
 	sw_err rc;
 
-	day_format(d, dstr);
+	node_name(n, name, sizeof(name));
 	pthread_mutex_lock(&m->mu);
 	seen = ds->builds;
 	for (;;) {
@@ -544,20 +695,20 @@ pin_or_claim(struct mnt *m, struct dstate *ds, const struct day *d,
 		checked = ds->checked;
 		pthread_mutex_unlock(&m->mu);
 
-		rc = engine_day_pin(m->e, d, pin);
+		rc = cached_view(m, n, v);
 		if (rc != SW_OK && rc != SW_ERR_NOTFOUND) {
-			log_error("%s: %s", dstr, sw_errmsg());
+			log_error("%s: %s", name, sw_errmsg());
 			return -EIO;
 		}
-		if (rc == SW_OK && (fresh || !stale(m, ds->dn, pin->built,
+		if (rc == SW_OK && (fresh || !stale(m, ds->dn, v->pin.built,
 		    checked))) {
 			count_hit(m);
 			return 0;
 		}
 		*had = rc == SW_OK;
-		*had_size = *had ? pin->size : 0;
+		*had_size = *had ? v->size : 0;
 		if (*had)
-			engine_pin_release(pin);
+			engine_view_release(v);
 		pthread_mutex_lock(&m->mu);
 		if (!ds->building && ds->builds == seen) {
 			ds->building = 1;
@@ -568,38 +719,39 @@ pin_or_claim(struct mnt *m, struct dstate *ds, const struct day *d,
 	}
 }
 
-/* Build (or extend) day d if it needs it, once for all callers, and pin
- * its current generation.  *changed is set when the generation pinned is
- * not the one a stat before this open would have shown. */
+/* Build (or extend) the day n names if it needs it, once for all
+ * callers, and view its current generation.  *changed is set when the
+ * generation viewed is not the one a stat before this open would have
+ * shown. */
 static int
-day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
-    struct engine_pin *pin, int *changed)
+day_pin(struct mnt *m, struct dstate *ds, const struct node *n,
+    struct engine_view *v, int *changed)
 {
 	struct engine_report rep;
-	char dstr[11], t0[48], t1[48];
+	char name[160], t0[48], t1[48];
 	uint64_t had_size = 0;
 	int r, had = 0, built;
 	sw_err rc;
 
 	*changed = 0;
-	if ((r = pin_or_claim(m, ds, d, pin, &had, &had_size)) <= 0)
+	if ((r = pin_or_claim(m, ds, n, v, &had, &had_size)) <= 0)
 		return r;
-	day_format(d, dstr);
+	node_name(n, name, sizeof(name));
 	when("started", t0, sizeof(t0));
 	if (!had)
-		log_notice("%s: materializing the day%s", dstr, t0);
+		log_notice("%s: materializing the day%s", name, t0);
 	else
-		log_info("%s: listing the day again%s", dstr, t0);
-	rc = engine_day_ex(m->e, d, NULL, NULL, &rep, pin);
+		log_info("%s: listing the day again%s", name, t0);
+	rc = build_view(m, n, &rep, v);
 	when("ended", t1, sizeof(t1));
 	if (rc != SW_OK && had) {
 		/* A refresh that failed: the day as cached is still good. */
 		log_warn("%s: cannot list it again, serving the cached day: %s",
-		    dstr, sw_errmsg());
+		    name, sw_errmsg());
 		build_done(m, ds, SW_OK);
-		rc = engine_day_pin(m->e, d, pin);
+		rc = cached_view(m, n, v);
 		if (rc != SW_OK) {
-			log_error("%s: %s", dstr, rc == SW_ERR_NOTFOUND ?
+			log_error("%s: %s", name, rc == SW_ERR_NOTFOUND ?
 			    "evicted meanwhile" : sw_errmsg());
 			return -EIO;
 		}
@@ -607,22 +759,22 @@ day_pin(struct mnt *m, struct dstate *ds, const struct day *d,
 		return 0;
 	}
 	if (rc != SW_OK) {
-		log_error("%s: cannot materialize the day: %s%s", dstr,
+		log_error("%s: cannot materialize the day: %s%s", name,
 		    sw_errmsg(), t1);
 		build_done(m, ds, rc);
 		return -EIO;
 	}
 	built = !rep.up_to_date;
-	*changed = !had || pin->size != had_size;
+	*changed = !had || v->size != had_size;
 	if (built)
 		log_notice("%s: %s %llu objects (%llu fetched), %llu records, "
-		    "in %.2f s%s", dstr, had ? "extended with" :
+		    "in %.2f s%s", name, had ? "extended with" :
 		    "materialized from", (unsigned long long)rep.listed,
 		    (unsigned long long)rep.fetched,
 		    (unsigned long long)rep.records, rep.fetch_seconds +
 		    rep.merge_seconds, t1);
 	else
-		log_info("%s: up to date%s", dstr, t1);
+		log_info("%s: up to date%s", name, t1);
 	engine_count(m->e, built ? "misses" : "hits", 1);
 	build_done(m, ds, SW_OK);
 	if (built)
@@ -649,16 +801,16 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		return -EROFS;
 	f = xcalloc(1, sizeof(*f));
-	f->fd = f->pin.fd = f->pin.index_fd = -1;
+	f->v.pin.fd = f->v.pin.index_fd = -1;
 	f->is_index = n.kind == K_INDEX;
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_get(m, &n.d);
+	ds = dstate_get(m, &n.d, node_series(&n));
 	ds->nopen++;     /* not evicted while this open is in progress */
 	pthread_mutex_unlock(&m->mu);
 	f->ds = ds;
-	r = day_pin(m, ds, &n.d, &f->pin, &changed);
-	if (r == 0)
-		f->fd = f->is_index ? f->pin.index_fd : f->pin.fd;
+	r = day_pin(m, ds, &n, &f->v, &changed);
+	if (r == 0 && n.series != NULL && f->v.records == 0)
+		r = -ENOENT;     /* no record of the series that day (now) */
 	if (r != 0) {
 		mnt_release(m, f);
 		return r;
@@ -674,34 +826,80 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	 * while a later open sees a newer one.  So is the open that builds a
 	 * day (a stat before it showed size 0).  A settled day is cached by
 	 * the kernel, and kept while its generation is the same. */
-	if (changed || mutable_day(m, ds->dn, f->pin.built))
+	if (changed || mutable_day(m, ds->dn, f->v.pin.built))
 		*mode = MNT_DIRECT;
-	else if (!f->is_index && ds->opened_gen == f->pin.gen)
+	else if (!f->is_index && ds->opened_gen == f->v.pin.gen &&
+	    n.series == NULL)
 		*mode = MNT_CACHE_KEEP;
 	if (!f->is_index)
-		ds->opened_gen = f->pin.gen;
+		ds->opened_gen = f->v.pin.gen;
 	pthread_mutex_unlock(&m->mu);
-	if (touch)
-		engine_day_touch(m->e, &n.d);
+	if (touch && engine_view_touch(m->e, &f->v, &n.d) != SW_OK)
+		log_debug("%s", sw_errmsg());
 	*out = f;
 	return 0;
+}
+
+/* The pieces of [off, off + size) of the file, at most max of them (all
+ * when out is NULL): the count. */
+size_t
+mnt_pieces(const struct mnt_file *f, off_t off, size_t size,
+    struct mnt_piece *out, size_t max)
+{
+	const struct engine_view *v = &f->v;
+	uint64_t pos = 0, o = (uint64_t)off, end = (uint64_t)off + size;
+	size_t i, k = 0;
+
+	if (f->is_index) {
+		if (out != NULL && max > 0)
+			*out = (struct mnt_piece){ v->pin.index_fd, off, size };
+		return 1;
+	}
+	for (i = 0; i < v->nsegs && pos < end; i++) {
+		uint64_t a = pos, b = pos + v->segs[i].len;
+
+		pos = b;
+		if (b <= o)
+			continue;
+		if (a < o)
+			a = o;
+		if (b > end)
+			b = end;
+		if (out != NULL && k < max)
+			out[k] = (struct mnt_piece){ v->pin.fd,
+			    (off_t)(v->segs[i].off + (a - (pos -
+			    v->segs[i].len))), (size_t)(b - a) };
+		k++;
+	}
+	return k;
 }
 
 ssize_t
 mnt_read(struct mnt_file *f, char *buf, size_t size, off_t off)
 {
+	struct mnt_piece pc[16];
+	size_t n, i, done = 0;
 	ssize_t r;
 
-	do
-		r = pread(f->fd, buf, size, off);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : r;
-}
-
-int
-mnt_file_fd(const struct mnt_file *f)
-{
-	return f->fd;
+	while (done < size) {
+		n = mnt_pieces(f, off + (off_t)done, size - done, pc, 16);
+		if (n == 0)
+			break;
+		if (n > 16)
+			n = 16;
+		for (i = 0; i < n; i++) {
+			do
+				r = pread(pc[i].fd, buf + done, pc[i].len,
+				    pc[i].pos);
+			while (r < 0 && errno == EINTR);
+			if (r < 0)
+				return -errno;
+			done += (size_t)r;
+			if ((size_t)r < pc[i].len)
+				return (ssize_t)done;   /* end of file */
+		}
+	}
+	return (ssize_t)done;
 }
 
 void
@@ -709,7 +907,7 @@ mnt_release(struct mnt *m, struct mnt_file *f)
 {
 	if (f == NULL)
 		return;
-	engine_pin_release(&f->pin);
+	engine_view_release(&f->v);
 	pthread_mutex_lock(&m->mu);
 	f->ds->nopen--;
 	pthread_mutex_unlock(&m->mu);
@@ -811,7 +1009,7 @@ xattr_load(struct mnt *m, const char *path, struct xattr_ctx *x)
 	parse_path(path, &n);
 	if ((r = exists(m, &n)) != 0)
 		return r;
-	if (n.kind != K_AVRO && n.kind != K_INDEX)
+	if ((n.kind != K_AVRO && n.kind != K_INDEX) || n.series != NULL)
 		return 0;
 	/* a build by this mount, or by another process on the same cache */
 	if (engine_day_state(m->e, &n.d, ENGINE_STATE_PROGRESS, &x->es) !=
@@ -820,7 +1018,7 @@ xattr_load(struct mnt *m, const char *path, struct xattr_ctx *x)
 		return -EIO;
 	}
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_get(m, &n.d);
+	ds = dstate_get(m, &n.d, "");
 	x->building = ds->building || x->es.building;
 	x->failed = ds->failed;
 	x->stale = x->es.cached && stale(m, ds->dn, x->es.built, ds->checked);

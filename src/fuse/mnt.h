@@ -5,6 +5,8 @@
  *   /YYYY/MM/                    months (zero-padded, so `ls` sorts)
  *   /YYYY/MM/DD.avro             the merged day
  *   /YYYY/MM/DD.timeseries.txt   the day's series ids
+ *   /series/{id}/YYYY/MM/DD.avro one series' day: the whole day's header
+ *                                and that series' blocks
  *
  * Directories come from delimiter listings that the engine keeps (in
  * memory and in the cache index) for mount.dir_ttl seconds.  A day is built through the day engine on its
@@ -55,7 +57,18 @@ enum mnt_cache {
 int mnt_open(struct mnt *m, const char *path, int flags,
     struct mnt_file **f, enum mnt_cache *mode);
 ssize_t mnt_read(struct mnt_file *f, char *buf, size_t size, off_t off);
-int mnt_file_fd(const struct mnt_file *f);
+/* Where the bytes [off, off + size) of an open file are: pieces of
+ * descriptors, in order (a series' day is the whole day's header and its
+ * objects' ranges: read without a copy).  Fills at most max pieces and
+ * returns how many there are (a piece may end past the end of a file: a
+ * short read there is its end). */
+struct mnt_piece {
+	int fd;
+	off_t pos;
+	size_t len;
+};
+size_t mnt_pieces(const struct mnt_file *f, off_t off, size_t size,
+    struct mnt_piece *out, size_t max);
 void mnt_release(struct mnt *m, struct mnt_file *f);
 
 /* Extended attributes of days: user.swrepart.state (cold, cached, stale,
