@@ -180,7 +180,7 @@ test_paths(struct mnt *m)
 	    "files a day (%d)", n);
 	n = 0;
 	r = mnt_readdir(m, "/", count_fill, &n);
-	ok(r == 0 && n == 3, "readdir of the root: one year");
+	ok(r == 0 && n == 4, "readdir of the root: one year and series/");
 	ok(mnt_readdir(m, "/2022/01/01.avro", count_fill, &n) == -ENOTDIR,
 	    "readdir of a day: ENOTDIR");
 	ok(mnt_open(m, "/2022/01", O_RDONLY, &f, &mode) == -EISDIR,

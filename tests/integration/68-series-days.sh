@@ -1,0 +1,155 @@
+#!/bin/bash
+# 68-series-days.sh - one series' days in the mount, for real (FUSE, the
+# signature-checking S3 test server, python3-avro reading):
+# /series/{id}/YYYY/MM/ lists the days that hold the series; on an empty
+# cache its day is built from its own objects only (the GETs counted on the
+# server: no other object is read); its records equal that series' records
+# in the whole day and its raw inputs; once the whole day is cached a
+# series' day is cut from it with no byte written to the cache, and is the
+# same bytes as the series' own entry; a day without the series, a
+# malformed id and writes are refused; the same over file://.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need_python_avro
+[ -c /dev/fuse ] || skip_all "/dev/fuse is absent"
+command -v fusermount3 >/dev/null 2>&1 || skip_all "fusermount3 is not installed (Debian: fuse3)"
+[ "$(id -u)" = 0 ] || [ -w /dev/fuse ] || skip_all "/dev/fuse is not usable by this user"
+start_s3 cold
+
+C=$T/cold
+MP=$T/mnt
+CACHE=$T/cache
+mkdir -p "$MP"
+AT="$PY $top_srcdir/tests/integration/avro_tool.py"
+gets() { s3ctl GET stats | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["byOperation"].get(sys.argv[1], 0))' "$1"; }
+is_mounted() { grep -q " $1 fuse.swrepart " /proc/mounts; }
+part() { echo "startYear=$1/startMonth=$((10#$2))/startDay=$((10#$3))"; }
+# inputs SERIES Y M D: the series' raw objects of a day, in key order
+inputs() { find "$C/raw/$(part "$2" "$3" "$4")" -name "raw_$1_*.avro" | LC_ALL=C sort; }
+cache_bytes() { find "$CACHE/days" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
+
+# mount_fg ARGS...: swrepart mount -f in the background, waiting for it.
+mount_fg() {
+	"$SWREPART" --retry-max-time 10 --timeseries-type ALL --cache-dir "$CACHE" \
+		"$@" mount -f "$MP" >>"$T/mount.log" 2>&1 &
+	MPID=$!
+	PIDS="$PIDS $MPID"
+	for _i in $(seq 1 100); do
+		is_mounted "$MP" && return 0
+		kill -0 "$MPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	sed 's/^/# /' "$T/mount.log" | tail -n 20
+	return 1
+}
+unmount_fg() {
+	fusermount3 -u "$MP" 2>/dev/null
+	for _i in $(seq 1 100); do
+		kill -0 "$MPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$MPID" 2>/dev/null
+}
+trap 'fusermount3 -uz "$MP" 2>/dev/null; cleanup' EXIT
+
+# Three days; the generator's series come and go (--window-to), so some
+# series miss some days.
+"$SWREPART" gen --start 2022-03-01 --days 3 --series 60 --records 20 \
+	--legacy-share 0.5 --disassociated-share 0.2 "$C" >/dev/null
+# Two series of the first day; the second one has no object on 03-02.
+S=$(find "$C/raw/$(part 2022 03 01)" -name 'raw_*.avro' | sed 's|.*/raw_||; s|_[0-9]*_[A-Z]*\.avro$||' | LC_ALL=C sort -u | head -n 1)
+S2=$(find "$C/raw/$(part 2022 03 01)" -name 'raw_*.avro' | sed 's|.*/raw_||; s|_[0-9]*_[A-Z]*\.avro$||' | LC_ALL=C sort -u | sed -n 2p)
+[ -n "$S" ] && [ -n "$S2" ] && inputs "$S2" 2022 03 02 | xargs rm -f &&
+	[ -z "$(inputs "$S2" 2022 03 02)" ]
+ok $? "two series of the first day ($S, $S2); $S2 taken out of 03-02"
+check "upload the cold tier" awscli s3 sync --only-show-errors "$C" s3://cold/
+
+check "mount over S3, empty cache" mount_fg --endpoint-url "$S3_URL" --cold-bucket cold
+
+# ---- directories ----
+ls "$MP" | grep -qx series && [ -d "$MP/series" ]
+ok $? "the root shows series/"
+for s in "$S" "$S2"; do
+	want=$(for d in 01 02 03; do [ -n "$(inputs "$s" 2022 03 $d)" ] && echo "$d.avro"; done)
+	got=$(ls "$MP/series/$s/2022/03")
+	[ "$got" = "$want" ]
+	ok $? "series/$s/2022/03 lists the days that hold it ($(echo $got))"
+done
+
+# ---- a series' day on an empty cache: its objects only ----
+s3ctl DELETE stats >/dev/null
+cp "$MP/series/$S/2022/03/01.avro" "$T/own.avro"
+ok $? "cp of the series' day"
+n=$(inputs "$S" 2022 03 01 | wc -l)
+[ "$(gets GetObject)" = "$n" ]
+ok $? "built from the series' objects alone: $(gets GetObject) GETs for its $n objects (the day has $(find "$C/raw/$(part 2022 03 01)" -name '*.avro' | wc -l))"
+[ "$(gets ListObjectsV2)" -le 2 ]
+ok $? "with $(gets ListObjectsV2) listing(s)"
+# shellcheck disable=SC2046
+$AT same-records "$T/own.avro" -- $(inputs "$S" 2022 03 01)
+ok $? "its records are the series' inputs' (python3-avro)"
+[ "$($AT dump "$T/own.avro" | "$PY" -c 'import json,sys; print(len({json.loads(l)["seriesId"] for l in sys.stdin}))')" = 1 ]
+ok $? "and only that series'"
+[ "$(stat -c %s "$MP/series/$S/2022/03/01.avro")" = "$(stat -c %s "$T/own.avro")" ]
+ok $? "its size is exact once built"
+
+# ---- the whole day, then series' days cut from it ----
+cp "$MP/2022/03/01.avro" "$T/whole.avro"
+ok $? "cp of the whole day"
+$AT dump "$T/whole.avro" | S="$S" "$PY" -c 'import json,os,sys
+for l in sys.stdin:
+    if json.loads(l)["seriesId"] == os.environ["S"]: sys.stdout.write(l)' >"$T/want.jsonl"
+$AT dump "$T/own.avro" >"$T/got.jsonl"
+[ -s "$T/want.jsonl" ] && cmp -s "$T/want.jsonl" "$T/got.jsonl"
+ok $? "the series' day equals its records in the whole day, record for record, in order"
+
+before=$(cache_bytes)
+s3ctl DELETE stats >/dev/null
+cp "$MP/series/$S/2022/03/01.avro" "$T/cut.avro" &&
+	cat "$MP/series/$S2/2022/03/01.avro" >"$T/cut2.avro"
+ok $? "series' days read after the whole day"
+[ "$(gets GetObject)" = 0 ] && [ "$(cache_bytes)" = "$before" ]
+ok $? "cut from the cached whole day: $(gets GetObject) GETs, cache bytes $before -> $(cache_bytes)"
+cmp -s "$T/cut.avro" "$T/own.avro"
+ok $? "the cut is the same bytes as the series' own entry"
+$AT dump "$T/whole.avro" | S="$S2" "$PY" -c 'import json,os,sys
+for l in sys.stdin:
+    if json.loads(l)["seriesId"] == os.environ["S"]: sys.stdout.write(l)' >"$T/want2.jsonl"
+$AT dump "$T/cut2.avro" >"$T/got2.jsonl"
+[ -s "$T/want2.jsonl" ] && cmp -s "$T/want2.jsonl" "$T/got2.jsonl"
+ok $? "another series cut from the whole day equals its records there"
+"$PY" - "$MP/series/$S2/2022/03/01.avro" "$T/cut2.avro" <<'EOF'
+import mmap, sys
+# reads at odd offsets and lengths across the pieces equal the file's bytes
+a = open(sys.argv[2], "rb").read()
+with open(sys.argv[1], "rb") as f:
+    for off, n in [(0, 1), (3, 7), (100, 4096), (len(a) - 5, 100), (17, len(a))]:
+        f.seek(off)
+        if f.read(n) != a[off:off + n]:
+            sys.exit("differs at %d+%d" % (off, n))
+    m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    if m[:] != a:
+        sys.exit("mmap differs")
+EOF
+ok $? "reads at odd offsets and mmap of a cut day equal its bytes"
+
+# ---- refusals ----
+! cat "$MP/series/$S2/2022/03/02.avro" >/dev/null 2>"$T/err" && grep -q "No such file" "$T/err"
+ok $? "a day without the series: ENOENT"
+! ls "$MP/series/not-a-series/2022" >/dev/null 2>&1
+ok $? "a malformed id: ENOENT"
+! sh -c ": >>'$MP/series/$S/2022/03/01.avro'" 2>/dev/null
+ok $? "writes are refused"
+[ ! -e "$MP/series/$S/2022/03/01.timeseries.txt" ]
+ok $? "a series' day has no timeseries.txt"
+
+unmount_fg
+! is_mounted "$MP"
+ok $? "unmounted"
+
+# ---- file://, a fresh cache ----
+rm -rf "$CACHE"
+check "mount over file://" mount_fg --cold-bucket "file://$C"
+cp "$MP/series/$S/2022/03/01.avro" "$T/file.avro" && $AT dump "$T/file.avro" | cmp -s - "$T/got.jsonl"
+ok $? "the series' day over file:// has the same records (another source: another sync marker)"
+unmount_fg
+done_testing
