@@ -341,6 +341,109 @@ test_layering(void)
 	    "cache_ function");
 }
 
+/* ---- one series' days ---- */
+
+/* Read a whole open file through mnt_read (in odd-sized chunks) and
+ * through its pieces; both must agree. */
+static char *
+read_all(struct mnt_file *f, size_t size, size_t chunk, int *same)
+{
+	char *a = xcalloc(1, size + 1), *b = xcalloc(1, size + 1);
+	struct mnt_piece pc[64];
+	size_t off = 0, n, i, k = 0;
+	ssize_t r;
+
+	while (off < size && (r = mnt_read(f, a + off, chunk, (off_t)off)) > 0)
+		off += (size_t)r;
+	*same = off == size && mnt_read(f, b, 16, (off_t)size) == 0;
+	n = mnt_pieces(f, 0, size, pc, 64);
+	for (i = 0; i < n && i < 64; i++) {
+		if (pread(pc[i].fd, b + k, pc[i].len, pc[i].pos) !=
+		    (ssize_t)pc[i].len)
+			*same = 0;
+		k += pc[i].len;
+	}
+	*same = *same && n <= 64 && k == size && memcmp(a, b, size) == 0;
+	free(b);
+	return a;
+}
+
+static void
+test_series(struct mnt *m)
+{
+	struct mnt_file *f, *w;
+	enum mnt_cache mode;
+	struct stat st, ws;
+	char series[96], path[256], *own, *cut, *whole;
+	int r, same;
+	size_t size;
+
+	/* a series of 2022-01-02, from the day's timeseries.txt */
+	series[0] = '\0';
+	r = mnt_open(m, "/2022/01/02.timeseries.txt", O_RDONLY, &f, &mode);
+	if (r == 0) {
+		char buf[4096];
+		ssize_t n = mnt_read(f, buf, sizeof(buf) - 1, 0);
+
+		buf[n > 0 ? n : 0] = '\0';
+		sscanf(buf, "%95s", series);
+		mnt_release(m, f);
+	}
+	ok(series[0] != '\0', "a series of the day (%s)", series);
+	ok(mnt_getattr(m, "/series", &st) == 0 && S_ISDIR(st.st_mode),
+	    "/series is a directory");
+	snprintf(path, sizeof(path), "/series/%s", series);
+	ok(mnt_getattr(m, path, &st) == 0 && S_ISDIR(st.st_mode),
+	    "/series/ID is a directory");
+	ok(mnt_getattr(m, "/series/not-an-id", &st) == -ENOENT &&
+	    mnt_getattr(m, "/series/0a000000-0000-4000-8000-00000000000g", &st)
+	    == -ENOENT, "a malformed id: ENOENT");
+
+	/* its own entry first (test_evict left the whole day 02 evicted) */
+	snprintf(path, sizeof(path), "/series/%s/2022/01/02.avro", series);
+	r = mnt_open(m, path, O_RDONLY, &f, &mode);
+	ok(r == 0, "open of the series' day: %d", r);
+	if (r != 0)
+		return;
+	ok(mnt_getattr(m, path, &st) == 0 && st.st_size > 0,
+	    "its size once built (%lld)", (long long)st.st_size);
+	size = (size_t)st.st_size;
+	own = read_all(f, size, 1000, &same);
+	ok(same && memcmp(own, "Obj\x01", 4) == 0, "read in chunks, it is "
+	    "its pieces' bytes, an Avro file");
+	mnt_release(m, f);
+
+	/* then the whole day, and the series' day cut from it */
+	r = mnt_open(m, "/2022/01/02.avro", O_RDONLY, &w, &mode);
+	ok(r == 0 && mnt_getattr(m, "/2022/01/02.avro", &ws) == 0,
+	    "the whole day built");
+	if (r != 0) {
+		free(own);
+		return;
+	}
+	whole = read_all(w, (size_t)ws.st_size, 65536, &same);
+	r = mnt_open(m, path, O_RDONLY, &f, &mode);
+	ok(r == 0 && mnt_pieces(f, 0, size, NULL, 0) > 1,
+	    "the series' day is now pieces of the whole day (%zu)",
+	    r == 0 ? mnt_pieces(f, 0, size, NULL, 0) : 0);
+	if (r == 0) {
+		cut = read_all(f, size, 333, &same);
+		ok(same && memcmp(cut, own, size) == 0, "the same bytes as its "
+		    "own entry, read in chunks across the pieces");
+		ok(memmem(whole, (size_t)ws.st_size, own + size - 64, 64) !=
+		    NULL, "its last bytes are bytes of the whole day");
+		free(cut);
+		mnt_release(m, f);
+	}
+	mnt_release(m, w);
+	free(whole);
+	free(own);
+	ok(mnt_open(m, "/series/0a000000-0000-4000-8000-000000000001/2022/01/"
+	    "03.avro", O_RDONLY, &f, &mode) == -ENOENT, "a series the day "
+	    "lacks: ENOENT");
+	ok(mnt_open(m, path, O_WRONLY, &f, &mode) == -EROFS, "writes: EROFS");
+}
+
 int
 main(void)
 {
@@ -383,6 +486,7 @@ main(void)
 	test_single_flight(m);
 	test_open(m);
 	test_evict(m, &cfg);
+	test_series(m);
 	test_layering();
 	mnt_free(m);
 	config_release(&cfg);
