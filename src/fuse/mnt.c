@@ -957,7 +957,7 @@ x_error(const struct xattr_ctx *x, char *v, size_t len)
 static int \
 fn(const struct xattr_ctx *x, char *v, size_t len) \
 { \
-	if (!x->es.cached) \
+	if (!x->es.cached || (uint64_t)x->es.field == UINT64_MAX) \
 		return 0; \
 	snprintf(v, len, "%llu", (unsigned long long)x->es.field); \
 	return 1; \
@@ -1009,16 +1009,36 @@ xattr_load(struct mnt *m, const char *path, struct xattr_ctx *x)
 	parse_path(path, &n);
 	if ((r = exists(m, &n)) != 0)
 		return r;
-	if ((n.kind != K_AVRO && n.kind != K_INDEX) || n.series != NULL)
+	if (n.kind != K_AVRO && n.kind != K_INDEX)
 		return 0;
-	/* a build by this mount, or by another process on the same cache */
-	if (engine_day_state(m->e, &n.d, ENGINE_STATE_PROGRESS, &x->es) !=
-	    SW_OK) {
+	if (n.series != NULL) {
+		/* a series' day: what an open would serve now */
+		struct engine_view v;
+		sw_err rc = engine_series_pin(m->e, n.series, -1, &n.d, &v);
+
+		if (rc != SW_OK && rc != SW_ERR_NOTFOUND) {
+			log_error("%s", sw_errmsg());
+			return -EIO;
+		}
+		if (rc == SW_OK) {
+			x->es.cached = 1;
+			x->es.gen = v.pin.gen;
+			x->es.size = v.size;
+			x->es.records = v.records;
+			x->es.built = v.pin.built;
+			x->es.series = 1;
+			x->es.objects = UINT64_MAX;
+		}
+		engine_view_release(&v);
+	} else if (engine_day_state(m->e, &n.d, ENGINE_STATE_PROGRESS,
+	    &x->es) != SW_OK) {
+		/* a build by this mount, or by another process on the same
+		 * cache */
 		log_error("%s", sw_errmsg());
 		return -EIO;
 	}
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_get(m, &n.d, "");
+	ds = dstate_get(m, &n.d, node_series(&n));
 	x->building = ds->building || x->es.building;
 	x->failed = ds->failed;
 	x->stale = x->es.cached && stale(m, ds->dn, x->es.built, ds->checked);

@@ -374,7 +374,7 @@ test_series(struct mnt *m)
 	struct mnt_file *f, *w;
 	enum mnt_cache mode;
 	struct stat st, ws;
-	char series[96], path[256], *own, *cut, *whole;
+	char series[96], path[256], buf[64], *own, *cut, *whole;
 	int r, same;
 	size_t size;
 
@@ -382,11 +382,11 @@ test_series(struct mnt *m)
 	series[0] = '\0';
 	r = mnt_open(m, "/2022/01/02.timeseries.txt", O_RDONLY, &f, &mode);
 	if (r == 0) {
-		char buf[4096];
-		ssize_t n = mnt_read(f, buf, sizeof(buf) - 1, 0);
+		char ids[4096];
+		ssize_t n = mnt_read(f, ids, sizeof(ids) - 1, 0);
 
-		buf[n > 0 ? n : 0] = '\0';
-		sscanf(buf, "%95s", series);
+		ids[n > 0 ? n : 0] = '\0';
+		sscanf(ids, "%95s", series);
 		mnt_release(m, f);
 	}
 	ok(series[0] != '\0', "a series of the day (%s)", series);
@@ -442,6 +442,11 @@ test_series(struct mnt *m)
 	    "03.avro", O_RDONLY, &f, &mode) == -ENOENT, "a series the day "
 	    "lacks: ENOENT");
 	ok(mnt_open(m, path, O_WRONLY, &f, &mode) == -EROFS, "writes: EROFS");
+	ok(strcmp(state(m, path), "cached") == 0 && atoi(xattr(m, path,
+	    "user.swrepart.records", buf, sizeof(buf))) > 0 &&
+	    mnt_getxattr(m, path, "user.swrepart.objects", buf, sizeof(buf)) ==
+	    -ENODATA, "a series' day's attributes: state, records (%s), no "
+	    "objects", buf);
 }
 
 int
