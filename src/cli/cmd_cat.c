@@ -80,6 +80,7 @@ struct cat {
 	struct buf line;          /* the record being written */
 	int series_w;             /* the table's series column */
 	int tty;                  /* progress on stderr */
+	int status_shown;         /* a progress line is on it */
 	uint64_t records;         /* written */
 	uint64_t hits;            /* days that held a selected series */
 };
@@ -679,6 +680,7 @@ progress(void *arg, const struct day *d, uint64_t done, uint64_t total)
 	snprintf(line, sizeof(line), "%s: fetching %llu/%llu objects", ds,
 	    (unsigned long long)done, (unsigned long long)total);
 	log_status(line);
+	c->status_shown = 1;
 }
 
 /* Build (when needed), pin and print day d. */
@@ -699,8 +701,9 @@ cat_day(struct cat *c, const struct day *d)
 	day_format(d, ds);
 	memset(&rep, 0, sizeof(rep));
 	rc = engine_day_ex(c->e, d, NULL, NULL, &rep, &pin);
-	if (c->tty)
+	if (c->status_shown)
 		log_status(NULL);
+	c->status_shown = 0;
 	if (rc != SW_OK)
 		return rc;
 	if (!rep.up_to_date)
