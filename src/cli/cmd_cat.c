@@ -78,6 +78,7 @@ struct cat {
 	struct when from, to;     /* [from, to) */
 	unsigned quality;         /* Q_* wanted, 0: every record */
 	struct buf line;          /* the record being written */
+	struct buf value;         /* its value, for CSV */
 	int series_w;             /* the table's series column */
 	int tty;                  /* progress on stderr */
 	int status_shown;         /* a progress line is on it */
@@ -380,6 +381,24 @@ day_ranges(struct cat *c, const struct engine_pin *pin,
 
 /* ---- writing records ---- */
 
+/* Records are written by the hundred thousand a second: no printf in
+ * their way. */
+#define put_lit(b, s) buf_append((b), (s), sizeof(s) - 1)
+
+static void
+put_i64(struct buf *b, int64_t v)
+{
+	char t[24], *p = t + sizeof(t);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_append(b, p, (size_t)(t + sizeof(t) - p));
+}
+
 static int
 utf8_len(const unsigned char *p, size_t n)
 {
@@ -419,18 +438,20 @@ put_json_str(struct buf *b, const struct rawread_str *s)
 			continue;
 		}
 		buf_append(b, p + from, i - from);
-		if (p[i] == '"' || p[i] == '\\')
-			buf_printf(b, "\\%c", p[i]);
-		else if (p[i] == '\n')
-			buf_puts(b, "\\n");
-		else if (p[i] == '\t')
-			buf_puts(b, "\\t");
-		else if (p[i] == '\r')
-			buf_puts(b, "\\r");
-		else if (p[i] < 0x20)
+		if (p[i] == '"' || p[i] == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)p[i]);
+		} else if (p[i] == '\n') {
+			put_lit(b, "\\n");
+		} else if (p[i] == '\t') {
+			put_lit(b, "\\t");
+		} else if (p[i] == '\r') {
+			put_lit(b, "\\r");
+		} else if (p[i] < 0x20) {
 			buf_printf(b, "\\u%04x", p[i]);
-		else
-			buf_puts(b, "\\ufffd");
+		} else {
+			put_lit(b, "\\ufffd");
+		}
 		from = ++i;
 	}
 	buf_append(b, p + from, i - from);
@@ -471,8 +492,11 @@ put_double(struct buf *b, double v, int json)
 	int p;
 
 	if (isnan(v) || isinf(v)) {
-		buf_printf(b, "%s%s%s", json ? "\"" : "", isnan(v) ? "NaN" :
-		    v > 0 ? "Infinity" : "-Infinity", json ? "\"" : "");
+		if (json)
+			buf_putc(b, '"');
+		buf_puts(b, isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+		if (json)
+			buf_putc(b, '"');
 		return;
 	}
 	for (p = 15; p < 17; p++) {
@@ -488,40 +512,47 @@ put_double(struct buf *b, double v, int json)
 }
 
 static void
-json_null_or(struct buf *b, const char *name, int has)
-{
-	buf_printf(b, ",\"%s\":", name);
-	if (!has)
-		buf_puts(b, "null");
-}
-
-static void
 put_json(struct buf *b, const struct raw_record *r)
 {
-	buf_puts(b, "{\"seriesId\":");
+	put_lit(b, "{\"seriesId\":");
 	put_json_str(b, &r->series);
-	buf_printf(b, ",\"timeInSeconds\":%lld,\"offsetInNanos\":%lld,"
-	    "\"quality\":", (long long)r->time_s, (long long)r->offset_ns);
+	put_lit(b, ",\"timeInSeconds\":");
+	put_i64(b, r->time_s);
+	put_lit(b, ",\"offsetInNanos\":");
+	put_i64(b, r->offset_ns);
+	put_lit(b, ",\"quality\":");
 	put_json_str(b, &r->quality);
-	json_null_or(b, "doubleValue", r->has_double);
+	put_lit(b, ",\"doubleValue\":");
 	if (r->has_double)
 		put_double(b, r->dbl, 1);
-	json_null_or(b, "stringValue", r->has_string);
+	else
+		put_lit(b, "null");
+	put_lit(b, ",\"stringValue\":");
 	if (r->has_string)
 		put_json_str(b, &r->str);
-	json_null_or(b, "integerValue", r->has_integer);
+	else
+		put_lit(b, "null");
+	put_lit(b, ",\"integerValue\":");
 	if (r->has_integer)
-		buf_printf(b, "%d", (int)r->integer);
-	json_null_or(b, "booleanValue", r->has_boolean);
-	if (r->has_boolean)
-		buf_puts(b, r->boolean ? "true" : "false");
-	json_null_or(b, "jsonValue", r->has_json);
+		put_i64(b, r->integer);
+	else
+		put_lit(b, "null");
+	put_lit(b, ",\"booleanValue\":");
+	if (r->has_boolean && r->boolean)
+		put_lit(b, "true");
+	else
+		buf_puts(b, r->has_boolean ? "false" : "null");
+	put_lit(b, ",\"jsonValue\":");
 	if (r->has_json)
 		put_json_str(b, &r->json);
-	json_null_or(b, "recordVersion", r->has_version);
+	else
+		put_lit(b, "null");
+	put_lit(b, ",\"recordVersion\":");
 	if (r->has_version)
-		buf_printf(b, "%lld", (long long)r->version);
-	buf_puts(b, "}\n");
+		put_i64(b, r->version);
+	else
+		put_lit(b, "null");
+	put_lit(b, "}\n");
 }
 
 /* The value of a record as a table or CSV shows it, and its type: the
@@ -540,7 +571,7 @@ put_value(struct buf *b, const struct raw_record *r, int csv)
 		s = &r->str;
 		type = "string";
 	} else if (r->has_integer) {
-		buf_printf(b, "%d", (int)r->integer);
+		put_i64(b, r->integer);
 		return "integer";
 	} else if (r->has_boolean) {
 		buf_puts(b, r->boolean ? "true" : "false");
@@ -559,24 +590,29 @@ put_value(struct buf *b, const struct raw_record *r, int csv)
 #define CSV_HEADER "seriesId,timeInSeconds,offsetInNanos,quality,type,value," \
 	"recordVersion\n"
 
+/* v is scratch space for the value. */
 static void
-put_csv(struct buf *b, const struct raw_record *r)
+put_csv(struct buf *b, struct buf *v, const struct raw_record *r)
 {
-	struct buf v = { NULL, 0, 0 };
 	const char *type;
 
 	cmd_csv_field(b, r->series.s, r->series.n);
-	buf_printf(b, ",%lld,%lld,", (long long)r->time_s,
-	    (long long)r->offset_ns);
+	buf_putc(b, ',');
+	put_i64(b, r->time_s);
+	buf_putc(b, ',');
+	put_i64(b, r->offset_ns);
+	buf_putc(b, ',');
 	cmd_csv_field(b, r->quality.s, r->quality.n);
-	type = put_value(&v, r, 1);
-	buf_printf(b, ",%s,", type);
-	buf_append(b, v.data, v.len);
+	v->len = 0;
+	type = put_value(v, r, 1);
+	buf_putc(b, ',');
+	buf_puts(b, type);
+	buf_putc(b, ',');
+	buf_append(b, v->data, v->len);
 	buf_putc(b, ',');
 	if (r->has_version)
-		buf_printf(b, "%lld", (long long)r->version);
+		put_i64(b, r->version);
 	buf_putc(b, '\n');
-	buf_release(&v);
 }
 
 /* Normalize a record's time: offsetInNanos in [0, NS). */
@@ -725,7 +761,7 @@ cat_day(struct cat *c, const struct day *d)
 		if (c->fmt == CMD_FMT_JSON)
 			put_json(&c->line, &rec);
 		else if (c->fmt == CMD_FMT_CSV)
-			put_csv(&c->line, &rec);
+			put_csv(&c->line, &c->value, &rec);
 		else
 			put_table(c, &c->line, &rec);
 		fwrite(c->line.data, 1, c->line.len, stdout);
@@ -811,6 +847,7 @@ cat_release(struct cat *c)
 {
 	strv_free(c->sel, c->nsel);
 	buf_release(&c->line);
+	buf_release(&c->value);
 	engine_free(c->e);
 }
 
