@@ -63,6 +63,8 @@ struct rawread {
 	struct ranges in;
 	FILE *fp;
 	avro_file_reader_t reader;
+	avro_schema_t schema;  /* the writer's: a reference of ours (avro-c's
+	                        * avro_file_reader_get_writer_schema gives one) */
 	avro_value_iface_t *iface;
 	avro_value_t value;
 	int have_value;
@@ -217,11 +219,12 @@ rawread_open(int fd, const char *name, const struct rawread_range *r,
 			    avro_strerror());
 	}
 	pthread_mutex_unlock(&avroc_lock);
-	if (rc == SW_OK)
-		rc = check_schema(rd, avro_file_reader_get_writer_schema(
-		    rd->reader));
+	if (rc == SW_OK) {
+		rd->schema = avro_file_reader_get_writer_schema(rd->reader);
+		rc = check_schema(rd, rd->schema);
+	}
 	if (rc == SW_OK && (rd->iface = avro_generic_class_from_schema(
-	    avro_file_reader_get_writer_schema(rd->reader))) == NULL)
+	    rd->schema)) == NULL)
 		rc = avroc_error(rd, "make a value of the writer schema");
 	if (rc == SW_OK) {
 		if (avro_generic_value_new(rd->iface, &rd->value) != 0)
@@ -370,6 +373,8 @@ rawread_free(struct rawread *rd)
 		avro_value_decref(&rd->value);
 	if (rd->iface != NULL)
 		avro_value_iface_decref(rd->iface);
+	if (rd->schema != NULL)
+		avro_schema_decref(rd->schema);
 	if (rd->reader != NULL)
 		avro_file_reader_close(rd->reader);
 	if (rd->fp != NULL)
