@@ -1,13 +1,20 @@
 /*
  * cmd.c - what the commands share: the command table (one entry per
  * src/cli/cmd_*.c, listed by Makefile.am into cli_commands.h), failure
- * reporting and the --from/--to range.
+ * reporting, the --from/--to range, output formats and a standard
+ * output that its reader may close early.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "cli/cmd.h"
 #include "core/coldtier.h"
 
@@ -74,3 +81,116 @@ cmd_no_days(struct store *st, const char *prefix)
 	return !years;
 }
 
+
+sw_err
+cmd_format_parse(const char *v, const char *choices, enum cmd_format *out)
+{
+	static const struct {
+		const char *name;
+		enum cmd_format f;
+	} names[] = {
+		{ "csv", CMD_FMT_CSV }, { "json", CMD_FMT_JSON },
+		{ "ndjson", CMD_FMT_JSON }, { "table", CMD_FMT_TABLE },
+	};
+	const char *p, *e;
+	size_t i, n;
+	char list[128];
+
+	for (p = choices; *p != '\0'; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, ",");
+		n = (size_t)(e - p);
+		if (strlen(v) != n || strncmp(v, p, n) != 0)
+			continue;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(names[i].name, v) == 0) {
+				*out = names[i].f;
+				return SW_OK;
+			}
+	}
+	/* "json,csv,table" -> "json, csv or table" */
+	list[0] = '\0';
+	for (p = choices; *p != '\0'; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, ",");
+		n = strlen(list);
+		snprintf(list + n, sizeof(list) - n, "%s%.*s", p == choices ?
+		    "" : *e ? ", " : " or ", (int)(e - p), p);
+	}
+	return sw_seterr(SW_ERR_USAGE, "unknown format '%s': use %s", v,
+	    list);
+}
+
+enum cmd_format
+cmd_format_default(enum cmd_format f, enum cmd_format piped)
+{
+	if (f != CMD_FMT_DEFAULT)
+		return f;
+	return isatty(STDOUT_FILENO) ? CMD_FMT_TABLE : piped;
+}
+
+void
+cmd_csv_field(struct buf *out, const char *s, size_t n)
+{
+	size_t i, from;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+			break;
+	if (i == n) {
+		buf_append(out, s, n);
+		return;
+	}
+	buf_putc(out, '"');
+	for (i = from = 0; i < n; i++)
+		if (s[i] == '"') {
+			buf_append(out, s + from, i + 1 - from);
+			from = i;   /* the quote again: doubled */
+		}
+	buf_append(out, s + from, n - from);
+	buf_putc(out, '"');
+}
+
+/* The reader of stdout has gone (cmd.h). */
+static int stdout_gone;
+
+/* A buffer of this size holds thousands of records between writes. */
+#define STDOUT_BUFFER (256 * 1024)
+
+void
+cmd_stdout_open(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER);
+}
+
+int
+cmd_stdout_gone(void)
+{
+	struct pollfd p = { STDOUT_FILENO, 0, 0 };
+
+	/* A pipe without a reader polls as an error, a closed socket or
+	 * terminal as a hang-up; a file never does. */
+	if (!stdout_gone && poll(&p, 1, 0) == 1 &&
+	    (p.revents & (POLLERR | POLLHUP)) != 0)
+		stdout_gone = 1;
+	return stdout_gone;
+}
+
+sw_err
+cmd_stdout_flush(const char *what)
+{
+	int e;
+
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return SW_OK;
+	e = errno;
+	if (e == EPIPE || cmd_stdout_gone()) {
+		stdout_gone = 1;
+		return SW_OK;
+	}
+	return sw_seterr(SW_ERR_IO, "cannot write %s to the standard output: "
+	    "%s", what, strerror(e ? e : EIO));
+}

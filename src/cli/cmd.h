@@ -11,6 +11,9 @@
 #ifndef SWREPART_CMD_H
 #define SWREPART_CMD_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 #include "base/options.h"
 #include "core/coldkey.h"
 
@@ -74,5 +77,37 @@ sw_err day_range_check(const struct day_range *r);
  */
 struct store;
 int cmd_no_days(struct store *st, const char *prefix);
+
+/*
+ * Output formats of the commands that print rows (series, cat): CSV with
+ * a header, JSON lines, or aligned columns for a person.
+ */
+enum cmd_format { CMD_FMT_DEFAULT, CMD_FMT_CSV, CMD_FMT_JSON, CMD_FMT_TABLE };
+/* v among choices ("json,csv,table"; "json" and "ndjson" both name JSON
+ * lines); SW_ERR_USAGE listing the choices otherwise. */
+sw_err cmd_format_parse(const char *v, const char *choices,
+    enum cmd_format *out);
+/* f, or when it is CMD_FMT_DEFAULT: a table on a terminal, piped
+ * otherwise. */
+enum cmd_format cmd_format_default(enum cmd_format f, enum cmd_format piped);
+/* Append one CSV field of n bytes to out (RFC 4180: quoted when it holds
+ * a comma, a quote or a line break, its quotes doubled); NULL appends
+ * nothing. */
+struct buf;
+void cmd_csv_field(struct buf *out, const char *s, size_t n);
+
+/*
+ * Standard output read by another program that may stop reading early
+ * (`swrepart cat | head -1`).  cmd_stdout_open() ignores SIGPIPE, so that
+ * a write to a pipe nobody reads fails with EPIPE instead of killing the
+ * process, and gives stdout a large buffer unless it is a terminal.  Then
+ * cmd_stdout_gone() says that the reader has gone: the command stops
+ * writing, and working, quietly and exits 0.  cmd_stdout_flush() flushes:
+ * SW_OK, also when the reader has gone; another write error is SW_ERR_IO
+ * saying that what could not be written.
+ */
+void cmd_stdout_open(void);
+int cmd_stdout_gone(void);
+sw_err cmd_stdout_flush(const char *what);
 
 #endif
