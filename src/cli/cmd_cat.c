@@ -4,8 +4,12 @@
  *
  * Each day comes from the day engine (built into the cache when missing,
  * then pinned), and its records are decoded by avro-c (avro/rawread.c)
- * from the byte ranges day_ranges() picks: the whole file, or for a
- * selection of series the header and those series' objects.  One day is
+ * from byte ranges of the day file.  A selection of up to
+ * SERIES_VIEWS_MAX series is read from the engine's views of each series'
+ * day: cut from the cached whole day, else the series' own small day,
+ * built from its objects alone (a handful of GETs, not the day's
+ * thousands).  A larger selection reads the whole day and the ranges of
+ * its series (day_ranges()).  One day is
  * read at a time and one record held at a time: memory does not grow with
  * the days or their size.  When the reader of the output goes away
  * (`| head`), cat stops before the next day, quietly, with status 0.
@@ -324,8 +328,8 @@ resolve_names(struct cat *c, size_t *cap, const struct names *nm)
  * hold (RAWREAD_UNKNOWN when the index does not say): the whole file, or
  * for a selection of series its header (what precedes the first object)
  * and the blocks of those series' objects, adjacent ones joined.  No
- * range: nothing of the day to read.  The engine's per-series view of a
- * day will take this function's place.
+ * range: nothing of the day to read.  (A selection of a few series reads
+ * the engine's views of them instead: cat_series_day().)
  */
 static sw_err
 day_ranges(struct cat *c, const struct engine_pin *pin,
@@ -719,6 +723,105 @@ progress(void *arg, const struct day *d, uint64_t done, uint64_t total)
 	c->status_shown = 1;
 }
 
+/* Print the records of byte ranges of an open day file. */
+static sw_err
+print_ranges(struct cat *c, int fd, const char *name,
+    const struct rawread_range *r, size_t n, uint64_t records)
+{
+	struct rawread *rd = NULL;
+	struct raw_record rec;
+	int got = 0;
+	sw_err rc;
+
+	rc = rawread_open(fd, name, r, n, records, &rd);
+	while (rc == SW_OK && (rc = rawread_next(rd, &rec, &got)) == SW_OK &&
+	    got) {
+		if (!wanted(c, &rec))
+			continue;
+		c->line.len = 0;
+		if (c->fmt == CMD_FMT_JSON)
+			put_json(&c->line, &rec);
+		else if (c->fmt == CMD_FMT_CSV)
+			put_csv(&c->line, &c->value, &rec);
+		else
+			put_table(c, &c->line, &rec);
+		fwrite(c->line.data, 1, c->line.len, stdout);
+		c->records++;
+		if (ferror(stdout))
+			break;
+	}
+	rawread_free(rd);
+	return rc;
+}
+
+/* A few series: their days from the engine's views (cut from the cached
+ * whole day, else each series' own small day, built from its objects
+ * alone), not the whole day. */
+#define SERIES_VIEWS_MAX 256
+
+static int
+view_cmp(const void *a, const void *b)
+{
+	const struct engine_view *x = a, *y = b;
+
+	return x->bucket != y->bucket ? (x->bucket < y->bucket ? -1 : 1) :
+	    strcmp(x->series, y->series);
+}
+
+/* Print the selected series' records of day d, in key order (by bucket,
+ * then id). */
+static sw_err
+cat_series_day(struct cat *c, const struct day *d)
+{
+	struct engine_view *v = xcalloc(c->nsel + 1, sizeof(*v));
+	struct engine_report rep;
+	size_t i, n = 0;
+	char ds[11];
+	sw_err rc = SW_OK;
+
+	day_format(d, ds);
+	for (i = 0; i < c->nsel && rc == SW_OK; i++) {
+		rc = engine_series_pin(c->e, c->sel[i], -1, d, &v[n]);
+		if (rc == SW_ERR_NOTFOUND)
+			rc = engine_series_build(c->e, c->sel[i], -1, d, &rep,
+			    &v[n]);
+		if (rc == SW_ERR_NOTFOUND) {
+			/* of another time-series type: selects nothing */
+			log_debug("%s", sw_errmsg());
+			rc = SW_OK;
+			continue;
+		}
+		if (rc == SW_OK && v[n].records == 0)
+			engine_view_release(&v[n]);
+		else if (rc == SW_OK)
+			n++;
+	}
+	if (c->status_shown)
+		log_status(NULL);
+	c->status_shown = 0;
+	if (rc == SW_OK && n > 0)
+		c->hits++;
+	if (n > 1)
+		qsort(v, n, sizeof(*v), view_cmp);
+	for (i = 0; i < n; i++) {
+		char name[160];
+
+		snprintf(name, sizeof(name), "%s of series %s", ds,
+		    v[i].series);
+		if (rc == SW_OK)
+			rc = print_ranges(c, v[i].pin.fd, name,
+			    (const struct rawread_range *)v[i].segs,
+			    v[i].nsegs, v[i].records);
+		if (rc == SW_OK && engine_view_touch(c->e, &v[i], d) != SW_OK)
+			log_debug("%s", sw_errmsg());
+		engine_view_release(&v[i]);
+	}
+	free(v);
+	if (rc == SW_OK)
+		rc = cmd_stdout_flush("the records");
+	return rc;
+}
+
 /* Build (when needed), pin and print day d. */
 static sw_err
 cat_day(struct cat *c, const struct day *d)
@@ -726,14 +829,13 @@ cat_day(struct cat *c, const struct day *d)
 	struct engine_report rep;
 	struct engine_pin pin;
 	struct rawread_range *r = NULL;
-	struct rawread *rd = NULL;
-	struct raw_record rec;
 	uint64_t records = 0;
 	size_t n = 0;
-	int got = 0;
 	char ds[11];
 	sw_err rc;
 
+	if (c->selecting && c->nsel <= SERIES_VIEWS_MAX)
+		return cat_series_day(c, d);
 	day_format(d, ds);
 	memset(&rep, 0, sizeof(rep));
 	rc = engine_day_ex(c->e, d, NULL, NULL, &rep, &pin);
@@ -752,24 +854,7 @@ cat_day(struct cat *c, const struct day *d)
 	if (rc == SW_OK && c->selecting && n > 0)
 		c->hits++;
 	if (rc == SW_OK)
-		rc = rawread_open(pin.fd, rep.file, r, n, records, &rd);
-	while (rc == SW_OK && (rc = rawread_next(rd, &rec, &got)) == SW_OK &&
-	    got) {
-		if (!wanted(c, &rec))
-			continue;
-		c->line.len = 0;
-		if (c->fmt == CMD_FMT_JSON)
-			put_json(&c->line, &rec);
-		else if (c->fmt == CMD_FMT_CSV)
-			put_csv(&c->line, &c->value, &rec);
-		else
-			put_table(c, &c->line, &rec);
-		fwrite(c->line.data, 1, c->line.len, stdout);
-		c->records++;
-		if (ferror(stdout))
-			break;
-	}
-	rawread_free(rd);
+		rc = print_ranges(c, pin.fd, rep.file, r, n, records);
 	free(r);
 	engine_pin_release(&pin);
 	engine_day_touch(c->e, d);

@@ -2240,6 +2240,15 @@ view_init(struct engine_view *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->pin.fd = v->pin.index_fd = -1;
+	v->bucket = -1;
+}
+
+/* The view names its series and (when known now) its bucket. */
+static void
+view_name(struct engine *e, struct engine_view *v, const char *series)
+{
+	snprintf(v->series, sizeof(v->series), "%s", series);
+	v->bucket = bucket_get(e, series);
 }
 
 static sw_err
@@ -2281,9 +2290,12 @@ engine_series_pin(struct engine *e, const char *series, int bucket,
 		/* the series' own entry was built last: it is the newer */
 		engine_view_release(v);
 		*v = own;
-		return SW_OK;
+		rc = SW_OK;
+	} else {
+		engine_view_release(&own);
 	}
-	engine_view_release(&own);
+	if (rc == SW_OK)
+		view_name(e, v, series);
 	return rc;
 }
 
@@ -2314,6 +2326,7 @@ engine_series_build(struct engine *e, const char *series, int bucket,
 	}
 	view_add(v, 0, v->pin.size, &cap);
 	v->records = v->pin.records;
+	view_name(e, v, series);
 	return SW_OK;
 }
 

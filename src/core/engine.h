@@ -229,6 +229,8 @@ struct engine_view {
 	size_t nsegs;
 	uint64_t size, records;   /* of the view */
 	int whole;                /* cut from the cached whole day */
+	char series[80];          /* the series (engine_series_*) */
+	int bucket;               /* its seriesBucket, or -1: not known */
 };
 void engine_view_release(struct engine_view *v);
 

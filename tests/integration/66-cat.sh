@@ -317,6 +317,16 @@ ok $? "and the days after the first are not built ($built of 3 built)"
 F --from 2022-03-01 --to 2022-03-03 --format csv | head -c 100 >/dev/null
 ok "${PIPESTATUS[0]}" "cat --format csv | head -c 100: exit 0"
 
+# One series on a fresh cache: its own objects only, not the whole day.
+s3ctl DELETE stats >/dev/null
+"$SWREPART" --endpoint-url "$S3_URL" --cold-bucket cold --cold-prefix site/raw/ \
+	--timeseries-type ALL --cache-dir "$T/cache-one" cat --series "$sid" 2022-03-01 >"$T/one.json"
+nobj=$(find "$P/site/raw/startYear=2022/startMonth=3/startDay=1" -name "raw_${sid}_*.avro" | wc -l)
+gets=$(s3ctl GET stats | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["byOperation"].get("GetObject", 0))')
+[ "$gets" = "$nobj" ] && [ "$nobj" -gt 0 ] &&
+	F --series "$sid" 2022-03-01 | cmp -s - "$T/one.json"
+ok $? "cat --series on a fresh cache GETs the series' objects only ($gets for its $nobj), the same records"
+
 # Bad arguments and unknown names.
 fails "no day: a usage error" 2 "which days\?" F
 fails "a bad day" 2 "'2022-02-30' is not a valid date" F 2022-02-30
