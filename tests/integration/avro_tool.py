@@ -230,9 +230,21 @@ def records(path, resolve=True):
             dr = avro.io.DatumReader()
             if resolve:
                 dr.readers_schema = reader_schema_for(info["schema"])
+            # python-avro keeps a promoted int or long a Python int: as
+            # the spec says, the reader's double makes it a double
+            doubles = set()
+            if resolve:
+                for fd in json.loads(str(dr.readers_schema))["fields"]:
+                    t = fd["type"]
+                    if t == "double" or (isinstance(t, list) and "double" in t):
+                        doubles.add(fd["name"])
             with avro.datafile.DataFileReader(f, dr) as r:
                 for rec in r:
                     n += 1
+                    for k in doubles:
+                        v = rec.get(k)
+                        if isinstance(v, int) and not isinstance(v, bool):
+                            rec[k] = float(v)
                     yield rec
     except Failure as e:
         raise Failure(f"{path}: {e}") from None
