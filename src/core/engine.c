@@ -34,6 +34,8 @@ struct engine {
 	struct store *cold;
 	char *cold_url;
 	const char *prefix;
+	char *agg_prefix;         /* the aggregates' (ENGINE_AGG), owned */
+	const struct merge_dataset *ds; /* the dataset's reader schema */
 	struct cache *cache;
 	int64_t src;
 	struct pool *pool;
@@ -232,6 +234,11 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 	if (e->opts.jobs == 0)
 		e->opts.jobs = (unsigned)cfg->requests;
 	e->prefix = cfg->cold_prefix ? cfg->cold_prefix : "";
+	e->ds = &merge_raw;
+	if (e->opts.dataset == ENGINE_AGG) {
+		e->prefix = e->agg_prefix = config_agg_prefix(cfg);
+		e->ds = &merge_agg;
+	}
 	e->cold_url = config_bucket_url(cfg->cold_bucket);
 	rc = store_open(e->cold_url, cfg, &e->cold);
 	if (rc == SW_OK)
@@ -273,6 +280,7 @@ engine_free(struct engine *e)
 	cache_close(e->cache);
 	store_free(e->cold);
 	free(e->cold_url);
+	free(e->agg_prefix);
 	free(e);
 }
 
@@ -313,14 +321,16 @@ engine_days(struct engine *e, const struct day *from, const struct day *to,
 	return SW_OK;
 }
 
+/* Every object of the dataset's prefix, of either kind of key: the
+ * prefix says what the dataset is, and a file of the other kind there
+ * (agg_ under raw/) is refused by its schema, naming it, as any file
+ * that is not of the dataset. */
 static sw_err
 add_obj(void *arg, const struct store_entry *se, const struct coldkey *k)
 {
 	struct objs *o = arg;
 	struct obj *ob;
 
-	if (k->kind != COLDKEY_RAW)
-		return SW_OK;
 	o->v = xgrowarray(o->v, &o->cap, o->n + 1, sizeof(*o->v));
 	ob = &o->v[o->n++];
 	memset(ob, 0, sizeof(*ob));
@@ -1474,7 +1484,8 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 	out.md5 = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
 	day_marker(e, b->sel, b->d, marker);
-	if ((rc = merge_new(md5_sink_write, &out, marker, &m)) != SW_OK)
+	if ((rc = merge_new_ds(e->ds, md5_sink_write, &out, marker, &m)) !=
+	    SW_OK)
 		goto out;
 	if (e->opts.merge_one_thread)
 		merge_set_workers(m, 0);
@@ -1881,4 +1892,16 @@ engine_evict(struct engine *e, int (*busy)(void *arg, const struct day *d),
 	ev.busy = evict_busy;
 	ev.arg = &b;
 	return cache_evict(e->cache, &ev);
+}
+
+enum engine_dataset
+engine_dataset(const struct engine *e)
+{
+	return e->opts.dataset;
+}
+
+const char *
+engine_dataset_name(enum engine_dataset d)
+{
+	return d == ENGINE_AGG ? "agg" : "raw";
 }
