@@ -661,6 +661,22 @@ config_validate(const struct sw_config *cfg)
 	if (rc == SW_OK)
 		rc = check_prefix("s3.repartitioned.agg_index_prefix",
 		    cfg->target_agg_index_prefix);
+	if (rc == SW_OK && cfg->cold_agg_prefix != NULL &&
+	    cfg->cold_prefix != NULL &&
+	    strcmp(cfg->cold_agg_prefix, cfg->cold_prefix) == 0)
+		rc = sw_seterr(SW_ERR_CONFIG, "'s3.cold_tier.agg_prefix' is "
+		    "the data prefix '%s': the aggregates need their own",
+		    cfg->cold_prefix);
+	if (rc == SW_OK && ((cfg->target_agg_data_prefix != NULL &&
+	    cfg->target_data_prefix != NULL &&
+	    strcmp(cfg->target_agg_data_prefix, cfg->target_data_prefix) ==
+	    0) || (cfg->target_agg_index_prefix != NULL &&
+	    cfg->target_index_prefix != NULL &&
+	    strcmp(cfg->target_agg_index_prefix, cfg->target_index_prefix) ==
+	    0)))
+		rc = sw_seterr(SW_ERR_CONFIG, "the aggregates' target prefixes "
+		    "(s3.repartitioned.agg_data_prefix, agg_index_prefix) must "
+		    "differ from the raw data's");
 	if (rc == SW_OK)
 		rc = check_bucket("s3.cold_tier.bucket_name", cfg->cold_bucket);
 	if (rc == SW_OK)

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/log.h"
 #include "cli/cmd.h"
@@ -74,3 +75,15 @@ cmd_no_days(struct store *st, const char *prefix)
 	return !years;
 }
 
+size_t
+cmd_datasets(const struct sw_config *cfg, enum engine_dataset out[2])
+{
+	const char *d = cfg->dataset != NULL ? cfg->dataset : "raw";
+	size_t n = 0;
+
+	if (strcmp(d, "agg") != 0)
+		out[n++] = ENGINE_RAW;
+	if (strcmp(d, "raw") != 0)
+		out[n++] = ENGINE_AGG;
+	return n;
+}

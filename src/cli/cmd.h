@@ -13,6 +13,7 @@
 
 #include "base/options.h"
 #include "core/coldkey.h"
+#include "core/engine.h"
 
 struct cmd_opt {
 	const char *name;       /* long name without "--" */
@@ -74,5 +75,9 @@ sw_err day_range_check(const struct day_range *r);
  */
 struct store;
 int cmd_no_days(struct store *st, const char *prefix);
+
+/* The datasets that the dataset setting names, in the order they are
+ * taken (raw, then agg): their number. */
+size_t cmd_datasets(const struct sw_config *cfg, enum engine_dataset out[2]);
 
 #endif

@@ -48,20 +48,6 @@ progress(void *arg, const struct day *d, uint64_t done, uint64_t total)
 	log_status(line);   /* log lines go above it */
 }
 
-/* The datasets that the dataset setting names, in order: raw, then agg. */
-static size_t
-datasets(const struct sw_config *cfg, enum engine_dataset out[2])
-{
-	const char *d = cfg->dataset != NULL ? cfg->dataset : "raw";
-	size_t n = 0;
-
-	if (strcmp(d, "agg") != 0)
-		out[n++] = ENGINE_RAW;
-	if (strcmp(d, "raw") != 0)
-		out[n++] = ENGINE_AGG;
-	return n;
-}
-
 /*
  * Materialize the range's days of one dataset: 0, or 1 when a day failed.
  * Lines of the aggregates say so ("2022-05-30 (agg): ..."); those of the
@@ -212,7 +198,7 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 		return cmd_fail(rc);
 	tty = isatty(STDERR_FILENO) && log_level >= LOG_LVL_NOTICE;
 	eo.progress = progress;
-	nds = datasets(&ctx->cfg, ds);
+	nds = cmd_datasets(&ctx->cfg, ds);
 	for (k = 0; k < nds; k++) {
 		int st = materialize_dataset(ctx, eo, &range, ds[k], nds > 1);
 
