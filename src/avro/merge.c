@@ -1,5 +1,5 @@
 /*
- * merge.c - merge cold-tier raw files into one day file (see
+ * merge.c - merge cold-tier files of one dataset into one day file (see
  * merge.h for the paths an input can take and for what a failure
  * leaves in the output).
  *
@@ -29,13 +29,41 @@
 /* Output buffered before it is sent to the caller's sink. */
 #define OUT_BUF (1024 * 1024)
 
-/* The value fields: a raw file's schema has one of them at least (an
- * aggregate file's has none). */
-static const char *const value_fields[] = {
+/* The datasets.  A file of one has one of its value fields at least: a
+ * raw file has none of the aggregates', an aggregate file none of the raw
+ * values. */
+static const char *const raw_values[] = {
 	"doubleValue", "stringValue", "integerValue", "booleanValue",
-	"jsonValue",
+	"jsonValue", NULL
 };
-#define NVALUE (sizeof(value_fields) / sizeof(value_fields[0]))
+static const char *const agg_values[] = {
+	"count", "average", "min", "max", "sum", NULL
+};
+const struct merge_dataset merge_raw = {
+	"raw", ocf_rawdatum_schema, raw_values
+};
+const struct merge_dataset merge_agg = {
+	"aggregate", ocf_aggdatum_schema, agg_values
+};
+
+/* "a raw", "an aggregate" */
+static const char *
+article(const struct merge_dataset *ds)
+{
+	return strchr("aeiou", ds->name[0]) ? "an" : "a";
+}
+
+/* The values of ds, "a, b, c", for messages. */
+static void
+values_list(const struct merge_dataset *ds, char *out, size_t len)
+{
+	size_t k, n = 0;
+
+	out[0] = '\0';
+	for (k = 0; ds->values[k] != NULL && n < len; k++)
+		n += (size_t)snprintf(out + n, len - n, "%s%s", k ? ", " : "",
+		    ds->values[k]);
+}
 
 /* ---- resolution plans ------------------------------------------------- */
 
@@ -152,27 +180,30 @@ type_desc(const struct ocf_node *t)
 }
 
 /*
- * Check that a writer schema can be read as the reader (RawDatum) and make
- * the plan to do it.  Refusals are SW_ERR_DATA naming the input.
+ * Check that a writer schema can be read as the reader (the dataset's)
+ * and make the plan to do it.  Refusals are SW_ERR_DATA naming the input.
  */
 static sw_err
-plan_make(const struct ocf_node *reader, const struct ocf_node *w,
-    const char *name, struct plan *pl)
+plan_make(const struct merge_dataset *ds, const struct ocf_node *reader,
+    const struct ocf_node *w, const char *name, struct plan *pl)
 {
+	const char *rname = ocf_short_name(reader->name);
 	const struct ocf_node *rt;
 	size_t i, j, k, nconv = 0, used = 0, values = 0;
 	struct wfield *wf;
+	char vl[256];
 	int okany;
 
 	memset(pl, 0, sizeof(*pl));
 	if (w->type != OCF_RECORD)
-		return sw_seterr(SW_ERR_DATA, "'%s': not a raw cold-tier file: "
-		    "its schema is %s, not a RawDatum record", name,
-		    type_desc(w));
-	if (strcmp(ocf_short_name(w->name), ocf_short_name(reader->name)) != 0)
-		return sw_seterr(SW_ERR_DATA, "'%s': not a raw cold-tier file: "
-		    "its schema is record '%s', not %s", name, w->name,
-		    ocf_short_name(reader->name));
+		return sw_seterr(SW_ERR_DATA, "'%s': not %s %s cold-tier file: "
+		    "its schema is %s, not %s %s record", name, article(ds),
+		    ds->name, type_desc(w), strchr("AEIOU", rname[0]) ? "an" :
+		    "a", rname);
+	if (strcmp(ocf_short_name(w->name), rname) != 0)
+		return sw_seterr(SW_ERR_DATA, "'%s': not %s %s cold-tier file: "
+		    "its schema is record '%s', not %s", name, article(ds),
+		    ds->name, w->name, rname);
 	if (reader->n > sizeof(pl->src) / sizeof(pl->src[0]))
 		return sw_seterr(SW_ERR_INTERNAL, "reader schema too large");
 	pl->nw = w->n;
@@ -195,7 +226,7 @@ plan_make(const struct ocf_node *reader, const struct ocf_node *w,
 			    0)
 				break;
 		if (j == w->n) {
-			/* RawDatum's optional fields, its ["null", T]
+			/* the reader's optional fields, its ["null", T]
 			 * unions, default to null; the others must be
 			 * there */
 			if (rt->type != OCF_UNION || rt->n == 0 ||
@@ -203,9 +234,9 @@ plan_make(const struct ocf_node *reader, const struct ocf_node *w,
 				goto missing;
 			continue;
 		}
-		for (k = 0; k < NVALUE; k++)
+		for (k = 0; ds->values[k] != NULL; k++)
 			values += strcmp(reader->fields[i].name,
-			    value_fields[k]) == 0;
+			    ds->values[k]) == 0;
 		pl->src[i] = (int)j;
 		wf = &pl->w[j];
 		wf->target = (int)i;
@@ -228,22 +259,24 @@ plan_make(const struct ocf_node *reader, const struct ocf_node *w,
 	}
 	if (values == 0) {
 		plan_release(pl);
-		return sw_seterr(SW_ERR_DATA, "'%s': not a raw cold-tier file: "
-		    "record '%s' has none of the value fields (doubleValue, "
-		    "stringValue, integerValue, booleanValue, jsonValue)", name,
-		    w->name);
+		values_list(ds, vl, sizeof(vl));
+		return sw_seterr(SW_ERR_DATA, "'%s': not %s %s cold-tier file: "
+		    "record '%s' has none of the value fields (%s)", name,
+		    article(ds), ds->name, w->name, vl);
 	}
 	return SW_OK;
 
 missing:
 	plan_release(pl);
-	return sw_seterr(SW_ERR_DATA, "'%s': not a raw cold-tier file: record "
-	    "'%s' has no field '%s'", name, w->name, reader->fields[i].name);
+	return sw_seterr(SW_ERR_DATA, "'%s': not %s %s cold-tier file: record "
+	    "'%s' has no field '%s'", name, article(ds), ds->name, w->name,
+	    reader->fields[i].name);
 incompatible:
 	plan_release(pl);
-	return sw_seterr(SW_ERR_DATA, "'%s': not a raw cold-tier file: field "
-	    "'%s' is %s in the file, which cannot be read as RawDatum's",
-	    name, reader->fields[i].name, type_desc(w->fields[j].type));
+	return sw_seterr(SW_ERR_DATA, "'%s': not %s %s cold-tier file: field "
+	    "'%s' is %s in the file, which cannot be read as %s's", name,
+	    article(ds), ds->name, reader->fields[i].name,
+	    type_desc(w->fields[j].type), rname);
 }
 
 /* Read one writer primitive of type t. */
@@ -349,7 +382,8 @@ resolve_record(const struct plan *pl, const struct ocf_node *reader,
 		}
 		if (!wf->convs[br].ok) {
 			rc = sw_seterr(SW_ERR_DATA, "its %s value cannot be "
-			    "read as RawDatum's", type_desc(t));
+			    "read as %s's", type_desc(t),
+			    ocf_short_name(reader->name));
 			goto bad;
 		}
 		vals[wf->target].conv = &wf->convs[br];
@@ -746,7 +780,8 @@ struct merge {
 	struct buf out;            /* output not yet sent to fn */
 	uint64_t pos;              /* output offset of the end */
 	struct ocf_writer *w;
-	struct ocf_schema *reader; /* RawDatum, parsed */
+	const struct merge_dataset *ds;
+	struct ocf_schema *reader; /* the dataset's schema, parsed */
 	struct ocf_schema_cache *schemas; /* inputs' schemas */
 
 	struct buf data;           /* a decompressed input block */
@@ -813,7 +848,8 @@ wrote(struct merge *m, sw_err rc)
 }
 
 static sw_err
-merge_alloc(sw_sink_fn fn, void *arg, struct merge **out)
+merge_alloc(const struct merge_dataset *ds, sw_sink_fn fn, void *arg,
+    struct merge **out)
 {
 	struct merge *m = xcalloc(1, sizeof(*m));
 	sw_err rc;
@@ -821,10 +857,12 @@ merge_alloc(sw_sink_fn fn, void *arg, struct merge **out)
 	*out = NULL;
 	m->fn = fn;
 	m->arg = arg;
-	if ((rc = ocf_schema_parse(ocf_rawdatum_schema,
-	    strlen(ocf_rawdatum_schema), &m->reader)) != SW_OK) {
+	m->ds = ds;
+	if ((rc = ocf_schema_parse(ds->schema, strlen(ds->schema),
+	    &m->reader)) != SW_OK) {
 		merge_free(m);
-		return sw_adderr(SW_ERR_INTERNAL, "RawDatum schema");
+		return sw_adderr(SW_ERR_INTERNAL, "the %s dataset's schema",
+		    ds->name);
 	}
 	m->schemas = ocf_schema_cache_new();
 	m->workers = sysconf(_SC_NPROCESSORS_ONLN) > 1;
@@ -836,13 +874,20 @@ sw_err
 merge_new(sw_sink_fn fn, void *arg, const unsigned char *sync,
     struct merge **out)
 {
+	return merge_new_ds(&merge_raw, fn, arg, sync, out);
+}
+
+sw_err
+merge_new_ds(const struct merge_dataset *ds, sw_sink_fn fn, void *arg,
+    const unsigned char *sync, struct merge **out)
+{
 	struct merge *m = NULL;
 	sw_err rc;
 
 	*out = NULL;
-	if ((rc = merge_alloc(fn, arg, &m)) != SW_OK)
+	if ((rc = merge_alloc(ds, fn, arg, &m)) != SW_OK)
 		return rc;
-	rc = ocf_writer_new(ocf_rawdatum_schema, "snappy", sync,
+	rc = ocf_writer_new(ds->schema, "snappy", sync,
 	    MERGE_BLOCK_SIZE, out_sink, m, &m->w);
 	if (!rc) rc = out_flush(m);
 	if (rc != SW_OK) {
@@ -855,13 +900,15 @@ merge_new(sw_sink_fn fn, void *arg, const unsigned char *sync,
 	return SW_OK;
 }
 
-/* Whether r's header is that of a day file: RawDatum, snappy. */
+/* Whether r's header is that of a day file: the dataset's schema,
+ * snappy. */
 static sw_err
 check_day_header(const struct merge *m, const struct ocf_reader *r)
 {
 	if (!ocf_schema_equal(ocf_reader_schema(r), m->reader))
 		return sw_seterr(SW_ERR_DATA, "'%s': not a day file of "
-		    "swrepart: its schema is not RawDatum", ocf_reader_name(r));
+		    "swrepart: its schema is not %s", ocf_reader_name(r),
+		    ocf_short_name(ocf_schema_root(m->reader)->name));
 	if (ocf_reader_codec(r) != OCF_CODEC_SNAPPY)
 		return sw_seterr(SW_ERR_DATA, "'%s': not a day file of "
 		    "swrepart: its codec is %s, not snappy", ocf_reader_name(r),
@@ -874,6 +921,31 @@ merge_open_append(int fd, const char *name, uint64_t end, int verify,
     sw_sink_fn fn, void *arg, struct merge **out,
     struct merge_stats *existing)
 {
+	return merge_open_append_ds(&merge_raw, fd, name, end, verify, fn, arg,
+	    out, existing);
+}
+
+/* The dataset whose schema the day file read by r has: raw when none
+ * (check_day_header then says what is wrong). */
+static const struct merge_dataset *
+day_dataset(const struct ocf_reader *r)
+{
+	struct ocf_schema *s = NULL;
+	int same;
+
+	if (ocf_schema_parse(ocf_aggdatum_schema, strlen(ocf_aggdatum_schema),
+	    &s) != SW_OK)
+		return &merge_raw;
+	same = ocf_schema_equal(ocf_reader_schema(r), s);
+	ocf_schema_free(s);
+	return same ? &merge_agg : &merge_raw;
+}
+
+sw_err
+merge_open_append_ds(const struct merge_dataset *ds, int fd, const char *name,
+    uint64_t end, int verify, sw_sink_fn fn, void *arg, struct merge **out,
+    struct merge_stats *existing)
+{
 	struct merge *m = NULL;
 	struct ocf_reader *r = NULL;
 	struct ocf_block b;
@@ -882,10 +954,11 @@ merge_open_append(int fd, const char *name, uint64_t end, int verify,
 	sw_err rc;
 
 	*out = NULL;
-	if ((rc = merge_alloc(fn, arg, &m)) != SW_OK)
-		return rc;
 	if ((rc = ocf_reader_open(fd, name, end ? end : OCF_TO_EOF, NULL,
 	    &r)) != SW_OK)
+		goto out;
+	if ((rc = merge_alloc(ds != NULL ? ds : day_dataset(r), fn, arg,
+	    &m)) != SW_OK)
 		goto out;
 	if ((rc = check_day_header(m, r)) != SW_OK)
 		goto out;
@@ -1034,7 +1107,7 @@ merge_add_file(struct merge *m, int fd, const char *name,
 	if (ocf_schema_equal(ocf_reader_schema(r), m->reader))
 		fs.path = ocf_reader_codec(r) == OCF_CODEC_SNAPPY ?
 		    MERGE_PATH_RAW : MERGE_PATH_RECOMPRESS;
-	else if ((rc = plan_make(ocf_schema_root(m->reader),
+	else if ((rc = plan_make(m->ds, ocf_schema_root(m->reader),
 	    ocf_schema_root(ocf_reader_schema(r)), name, &pl)) != SW_OK)
 		goto out;
 	else
@@ -1219,6 +1292,13 @@ sw_err
 merge_series_counts(int fd, const char *name, struct merge_count **out,
     size_t *n)
 {
+	return merge_series_counts_ds(&merge_raw, fd, name, out, n);
+}
+
+sw_err
+merge_series_counts_ds(const struct merge_dataset *ds, int fd,
+    const char *name, struct merge_count **out, size_t *n)
+{
 	struct ocf_schema *raw = NULL;
 	struct ocf_reader *r = NULL;
 	struct ocf_block b;
@@ -1232,14 +1312,16 @@ merge_series_counts(int fd, const char *name, struct merge_count **out,
 	*out = NULL;
 	*n = 0;
 	buf_init(&data);
-	if ((rc = ocf_schema_parse(ocf_rawdatum_schema,
-	    strlen(ocf_rawdatum_schema), &raw)) != SW_OK)
-		return sw_adderr(SW_ERR_INTERNAL, "RawDatum schema");
+	if ((rc = ocf_schema_parse(ds->schema, strlen(ds->schema), &raw)) !=
+	    SW_OK)
+		return sw_adderr(SW_ERR_INTERNAL, "the %s dataset's schema",
+		    ds->name);
 	root = ocf_schema_root(raw);
 	if ((rc = ocf_reader_open(fd, name, OCF_TO_EOF, NULL, &r)) != SW_OK)
 		goto out;
 	if (!ocf_schema_equal(ocf_reader_schema(r), raw)) {
-		rc = sw_seterr(SW_ERR_DATA, "'%s': not a RawDatum file", name);
+		rc = sw_seterr(SW_ERR_DATA, "'%s': not a %s file", name,
+		    ocf_short_name(root->name));
 		goto out;
 	}
 	for (;;) {

@@ -1,26 +1,29 @@
 /*
- * merge.h - merge cold-tier raw files into one day file.
+ * merge.h - merge cold-tier files of one dataset into one day file.
  *
- * The output is one Avro object container with the RawDatum writer
- * schema, exactly ocf_rawdatum_schema, and the snappy codec, streamed to a
- * sw_sink_fn.  Each input is a container file read from a file
- * descriptor, validated block by block (framing, sync markers, snappy
- * CRCs, block counts checked by walking the records) and:
+ * A dataset is what the cold tier keeps under one prefix: the raw
+ * measurements (raw/, record RawDatum) or the aggregates (agg/, record
+ * AggDatum).  Its reader schema (struct merge_dataset) is the output's
+ * writer schema, exactly as given (ocf_rawdatum_schema,
+ * ocf_aggdatum_schema), with the snappy codec, streamed to a sw_sink_fn.
+ * Each input is a container file read from a file descriptor, validated
+ * block by block (framing, sync markers, snappy CRCs, block counts
+ * checked by walking the records) and:
  *
  *  - copied block by block without decoding ("raw") when its writer
- *    schema equals RawDatum's (ocf_schema_equal(): avro-c's
+ *    schema equals the reader's (ocf_schema_equal(): avro-c's
  *    avro_schema_equal, so the same full name, fields, types and order;
  *    doc, defaults, white space and attribute order may differ) and its
  *    codec is snappy: the compressed bytes are re-framed with the
  *    output's sync marker, as avro-tools concat does;
  *  - decompressed and compressed again whole ("recompressed") when the
- *    schema is RawDatum's but the codec is null or deflate;
+ *    schema is the reader's but the codec is null or deflate;
  *  - otherwise decoded record by record with Avro schema resolution
- *    against RawDatum as the reader schema ("resolved"): fields matched by
- *    name, the record by its unqualified name, writer-only fields skipped,
- *    missing optional fields null, promotions int->long->float->double and
+ *    against the reader schema ("resolved"): fields matched by name, the
+ *    record by its unqualified name, writer-only fields skipped, missing
+ *    optional fields null, promotions int->long->float->double and
  *    string<->bytes, unions resolved branch by branch; then re-encoded in
- *    RawDatum's order.
+ *    the reader's order.
  *
  * The resolution is the project's own, not avro-c's resolved writer
  * (avro_resolved_writer_new + avro_value_read), because avro-c 1.11.1
@@ -33,11 +36,12 @@
  * record, where the plan here decodes straight into the output buffer.
  * (Tests check the resolved records against python3-avro's.)
  *
- * An input that is not a raw cold-tier file (its schema is not a record
- * named RawDatum, lacks seriesId, timeInSeconds, offsetInNanos or quality,
- * has none of the value fields, or has a type that cannot be read as
- * RawDatum's) or that is corrupt is SW_ERR_DATA, with a message naming
- * the input (the name the caller gives) and what is wrong where.
+ * An input that is not a file of the dataset (its schema is not a record
+ * of the reader's unqualified name, lacks a field the reader requires --
+ * one that is not a ["null", T] union --, has none of the dataset's
+ * value fields, or has a type that cannot be read as the reader's) or
+ * that is corrupt is SW_ERR_DATA, with a message naming the input (the
+ * name the caller gives) and what is wrong where.
  *
  * Memory is bounded by a few blocks (inputs are read one block at a
  * time), whatever the size of the inputs or of the day.  Not thread-safe:
@@ -75,7 +79,7 @@ struct merge;
 enum merge_path {
 	MERGE_PATH_NONE = 0,     /* nothing merged (totals, or a failure) */
 	MERGE_PATH_RAW,          /* blocks copied without decoding */
-	MERGE_PATH_RECOMPRESS,   /* RawDatum schema, another codec */
+	MERGE_PATH_RECOMPRESS,   /* the reader's schema, another codec */
 	MERGE_PATH_RESOLVE       /* records decoded and re-encoded */
 };
 
@@ -97,17 +101,33 @@ struct merge_stats {
 };
 
 /*
- * Start a new output: the header (RawDatum schema, snappy codec, sync
- * marker: OCF_SYNC_SIZE bytes, or NULL for a random one) is sent to fn
- * at once.  On success *out is set; free with merge_free().
+ * A dataset of the cold tier as the merge reads it: its reader schema and
+ * what makes a file one of its files.
  */
+struct merge_dataset {
+	const char *name;          /* "raw", "aggregate": in messages */
+	const char *schema;        /* the reader schema's JSON */
+	const char *const *values; /* value fields, NULL-terminated: an
+	                            * input has one of them at least */
+};
+/* The raw measurements (RawDatum) and the aggregates (AggDatum). */
+extern const struct merge_dataset merge_raw, merge_agg;
+
+/*
+ * Start a new output of dataset ds: the header (the reader schema, snappy
+ * codec, sync marker: OCF_SYNC_SIZE bytes, or NULL for a random one) is
+ * sent to fn at once.  On success *out is set; free with merge_free().
+ * merge_new() is merge_new_ds(&merge_raw, ...).
+ */
+sw_err merge_new_ds(const struct merge_dataset *ds, sw_sink_fn fn, void *arg,
+    const unsigned char *sync, struct merge **out);
 sw_err merge_new(sw_sink_fn fn, void *arg, const unsigned char *sync,
     struct merge **out);
 
 /*
  * Continue an output that swrepart wrote earlier (a day file being
  * extended): read fd from its current offset (normally 0), check that the
- * header is RawDatum + snappy and the framing of every block (count,
+ * header is the dataset's schema + snappy and the framing of every block (count,
  * size, sync marker; with verify, also each block's CRC and record count,
  * which costs a decompression of the whole file), and keep its sync
  * marker.  Only the first end bytes are read and must be complete blocks
@@ -128,6 +148,11 @@ sw_err merge_new(sw_sink_fn fn, void *arg, const unsigned char *sync,
 sw_err merge_open_append(int fd, const char *name, uint64_t end, int verify,
     sw_sink_fn fn, void *arg, struct merge **out,
     struct merge_stats *existing);
+/* The same for dataset ds; NULL takes whichever dataset's schema the
+ * header has (a cache's files of every dataset). */
+sw_err merge_open_append_ds(const struct merge_dataset *ds, int fd,
+    const char *name, uint64_t end, int verify, sw_sink_fn fn, void *arg,
+    struct merge **out, struct merge_stats *existing);
 
 /*
  * Helper threads that check copied blocks while the caller's thread reads
@@ -163,13 +188,16 @@ sw_err merge_add_blocks(struct merge *m, int fd, uint64_t off, uint64_t len,
 
 /* Records per series of a RawDatum container (a day file, or any
  * merge's output), read from fd's current offset: *out, sorted by series,
- * *n entries; free with merge_counts_free(). */
+ * *n entries; free with merge_counts_free().  merge_series_counts_ds()
+ * reads a container of dataset ds (its seriesId is the first field). */
 struct merge_count {
 	char *series;
 	uint64_t records;
 };
 sw_err merge_series_counts(int fd, const char *name, struct merge_count **out,
     size_t *n);
+sw_err merge_series_counts_ds(const struct merge_dataset *ds, int fd,
+    const char *name, struct merge_count **out, size_t *n);
 void merge_counts_free(struct merge_count *v, size_t n);
 
 /*

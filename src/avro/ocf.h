@@ -66,8 +66,17 @@
  * ["null", T] unions defaulting to null.
  */
 extern const char ocf_rawdatum_schema[];
+/*
+ * The writer schema of the aggregate files (agg/): record AggDatum in
+ * namespace amazon.aws.iot.sitewise.agg (the name is ours: see schema.c),
+ * fields seriesId, timeInSeconds, offsetInNanos, quality, resolution
+ * (a string such as "PT1M"), then count, average, min, max, sum as
+ * ["null", "double"] and recordVersion as ["null", "long"], defaulting to
+ * null.
+ */
+extern const char ocf_aggdatum_schema[];
 
-/* Branch indexes of the ["null", T] unions of RawDatum. */
+/* Branch indexes of the ["null", T] unions of RawDatum and AggDatum. */
 #define ENC_UNION_NULL 0
 #define ENC_UNION_VALUE 1
 

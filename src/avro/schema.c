@@ -35,6 +35,29 @@ const char ocf_rawdatum_schema[] =
 	"{\"name\":\"recordVersion\",\"type\":[\"null\",\"long\"],\"default\":null}"
 	"]}";
 
+/*
+ * The aggregate file schema (agg/).  COLD_TIER.md gives its fields and
+ * types but not the record's name: no public source shows one.  The name
+ * follows RawDatum's pattern (AggDatum in amazon.aws.iot.sitewise.agg);
+ * inputs are matched by the unqualified name, so only "AggDatum" counts
+ * (README.md, "Aggregates", says so).
+ */
+const char ocf_aggdatum_schema[] =
+	"{\"type\":\"record\",\"name\":\"AggDatum\","
+	"\"namespace\":\"amazon.aws.iot.sitewise.agg\",\"fields\":["
+	"{\"name\":\"seriesId\",\"type\":\"string\"},"
+	"{\"name\":\"timeInSeconds\",\"type\":\"long\"},"
+	"{\"name\":\"offsetInNanos\",\"type\":\"long\"},"
+	"{\"name\":\"quality\",\"type\":\"string\"},"
+	"{\"name\":\"resolution\",\"type\":\"string\"},"
+	"{\"name\":\"count\",\"type\":[\"null\",\"double\"],\"default\":null},"
+	"{\"name\":\"average\",\"type\":[\"null\",\"double\"],\"default\":null},"
+	"{\"name\":\"min\",\"type\":[\"null\",\"double\"],\"default\":null},"
+	"{\"name\":\"max\",\"type\":[\"null\",\"double\"],\"default\":null},"
+	"{\"name\":\"sum\",\"type\":[\"null\",\"double\"],\"default\":null},"
+	"{\"name\":\"recordVersion\",\"type\":[\"null\",\"long\"],\"default\":null}"
+	"]}";
+
 
 
 /*

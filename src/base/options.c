@@ -36,10 +36,16 @@ const struct opt_def opt_table[] = {
 	{ "timeseries_type", "timeseries-type", OPT_ENUM, OFF(timeseries_type),
 	    "ASSOCIATED", "ASSOCIATED|DISASSOCIATED|ALL", 0, 0, "TYPE",
 	    "time series to include: ASSOCIATED, DISASSOCIATED or ALL" },
+	{ "dataset", "dataset", OPT_ENUM, OFF(dataset), "raw", "raw|agg|all",
+	    0, 0, "SET", "what materialize and sync take: raw (measurements), "
+	    "agg (aggregates) or all (both)" },
 	STR("s3.cold_tier.bucket_name", "cold-bucket", cold_bucket, NULL,
 	    "BUCKET", "cold-tier bucket (a name, s3://NAME or file:///DIR)"),
 	STR("s3.cold_tier.data_prefix", "cold-prefix", cold_prefix, "raw/",
 	    "PREFIX", "prefix of the cold tier's date partitions"),
+	STR("s3.cold_tier.agg_prefix", "cold-agg-prefix", cold_agg_prefix,
+	    NULL, "PREFIX", "prefix of the aggregates' date partitions "
+	    "(default: agg/ beside the data prefix)"),
 	STR("s3.repartitioned.bucket_name", "target-bucket", target_bucket,
 	    NULL, "BUCKET", "bucket that receives merged days"),
 	STR("s3.repartitioned.data_prefix", "target-data-prefix",
@@ -48,6 +54,12 @@ const struct opt_def opt_table[] = {
 	STR("s3.repartitioned.index_prefix", "target-index-prefix",
 	    target_index_prefix, "index/", "PREFIX",
 	    "prefix of the per-day timeseries.txt index"),
+	STR("s3.repartitioned.agg_data_prefix", "target-agg-data-prefix",
+	    target_agg_data_prefix, "consolidated_agg/", "PREFIX",
+	    "prefix of the merged days of aggregates"),
+	STR("s3.repartitioned.agg_index_prefix", "target-agg-index-prefix",
+	    target_agg_index_prefix, "index_agg/", "PREFIX",
+	    "prefix of the aggregates' per-day index"),
 	{ "s3.repartitioned.sse", "sse", OPT_ENUM, OFF(target_sse), "none",
 	    "none|SSE-S3|SSE-KMS", 0, 0, "MODE", "server-side encryption of "
 	    "published objects: none, SSE-S3 or SSE-KMS" },
@@ -641,6 +653,31 @@ config_validate(const struct sw_config *cfg)
 		rc = check_prefix("s3.repartitioned.index_prefix",
 		    cfg->target_index_prefix);
 	if (rc == SW_OK)
+		rc = check_prefix("s3.cold_tier.agg_prefix",
+		    cfg->cold_agg_prefix);
+	if (rc == SW_OK)
+		rc = check_prefix("s3.repartitioned.agg_data_prefix",
+		    cfg->target_agg_data_prefix);
+	if (rc == SW_OK)
+		rc = check_prefix("s3.repartitioned.agg_index_prefix",
+		    cfg->target_agg_index_prefix);
+	if (rc == SW_OK && cfg->cold_agg_prefix != NULL &&
+	    cfg->cold_prefix != NULL &&
+	    strcmp(cfg->cold_agg_prefix, cfg->cold_prefix) == 0)
+		rc = sw_seterr(SW_ERR_CONFIG, "'s3.cold_tier.agg_prefix' is "
+		    "the data prefix '%s': the aggregates need their own",
+		    cfg->cold_prefix);
+	if (rc == SW_OK && ((cfg->target_agg_data_prefix != NULL &&
+	    cfg->target_data_prefix != NULL &&
+	    strcmp(cfg->target_agg_data_prefix, cfg->target_data_prefix) ==
+	    0) || (cfg->target_agg_index_prefix != NULL &&
+	    cfg->target_index_prefix != NULL &&
+	    strcmp(cfg->target_agg_index_prefix, cfg->target_index_prefix) ==
+	    0)))
+		rc = sw_seterr(SW_ERR_CONFIG, "the aggregates' target prefixes "
+		    "(s3.repartitioned.agg_data_prefix, agg_index_prefix) must "
+		    "differ from the raw data's");
+	if (rc == SW_OK)
 		rc = check_bucket("s3.cold_tier.bucket_name", cfg->cold_bucket);
 	if (rc == SW_OK)
 		rc = check_bucket("s3.repartitioned.bucket_name",
@@ -698,4 +735,33 @@ config_bucket_url(const char *bucket)
 	if (b.data[b.len - 1] != '/')
 		buf_putc(&b, '/');
 	return buf_detach(&b);
+}
+
+char *
+config_agg_prefix(const struct sw_config *cfg)
+{
+	const char *raw = cfg->cold_prefix != NULL ? cfg->cold_prefix : "";
+	size_t n = strlen(raw);
+	struct buf b;
+
+	if (cfg->cold_agg_prefix != NULL)
+		return xstrdup(cfg->cold_agg_prefix);
+	/* drop the last segment ("raw/") and put "agg/" in its place */
+	if (n > 0) {
+		n--;
+		while (n > 0 && raw[n - 1] != '/')
+			n--;
+	}
+	buf_init(&b);
+	buf_append(&b, raw, n);
+	buf_puts(&b, "agg/");
+	return buf_detach(&b);
+}
+
+void
+config_for_agg(const struct sw_config *cfg, struct sw_config *out)
+{
+	*out = *cfg;
+	out->target_data_prefix = cfg->target_agg_data_prefix;
+	out->target_index_prefix = cfg->target_agg_index_prefix;
 }

@@ -24,6 +24,10 @@ struct sw_config {
 	char *target_bucket;      /* s3.repartitioned.bucket_name */
 	char *target_data_prefix; /* s3.repartitioned.data_prefix */
 	char *target_index_prefix;/* s3.repartitioned.index_prefix */
+	char *dataset;            /* raw, agg or all (materialize, sync) */
+	char *cold_agg_prefix;    /* s3.cold_tier.agg_prefix, NULL: derived */
+	char *target_agg_data_prefix;  /* s3.repartitioned.agg_data_prefix */
+	char *target_agg_index_prefix; /* s3.repartitioned.agg_index_prefix */
 	char *target_sse;         /* s3.repartitioned.sse: none, SSE-S3, SSE-KMS */
 	char *target_sse_kms_key_id;
 	char *profile;            /* AWS profile, NULL = default chain */
@@ -120,5 +124,14 @@ sw_err config_need_target(const struct sw_config *cfg);
  * applied to keys by the engine, not put in the URL.  Caller frees; NULL
  * when bucket is NULL. */
 char *config_bucket_url(const char *bucket);
+
+/* The aggregates' prefix in the cold tier: s3.cold_tier.agg_prefix, or
+ * "agg/" in place of the data prefix's last segment ("raw/" -> "agg/",
+ * "site/raw/" -> "site/agg/").  Caller frees. */
+char *config_agg_prefix(const struct sw_config *cfg);
+/* A copy of cfg (its strings shared, not copied: never release it) that
+ * publishes aggregates: the target's data and index prefixes are the
+ * aggregates' (s3.repartitioned.agg_data_prefix, agg_index_prefix). */
+void config_for_agg(const struct sw_config *cfg, struct sw_config *out);
 
 #endif

@@ -194,3 +194,16 @@ cmd_stdout_flush(const char *what)
 	return sw_seterr(SW_ERR_IO, "cannot write %s to the standard output: "
 	    "%s", what, strerror(e ? e : EIO));
 }
+
+size_t
+cmd_datasets(const struct sw_config *cfg, enum engine_dataset out[2])
+{
+	const char *d = cfg->dataset != NULL ? cfg->dataset : "raw";
+	size_t n = 0;
+
+	if (strcmp(d, "agg") != 0)
+		out[n++] = ENGINE_RAW;
+	if (strcmp(d, "raw") != 0)
+		out[n++] = ENGINE_AGG;
+	return n;
+}

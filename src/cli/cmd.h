@@ -16,6 +16,7 @@
 
 #include "base/options.h"
 #include "core/coldkey.h"
+#include "core/engine.h"
 
 struct cmd_opt {
 	const char *name;       /* long name without "--" */
@@ -109,5 +110,8 @@ void cmd_csv_field(struct buf *out, const char *s, size_t n);
 void cmd_stdout_open(void);
 int cmd_stdout_gone(void);
 sw_err cmd_stdout_flush(const char *what);
+/* The datasets that the dataset setting names, in the order they are
+ * taken (raw, then agg): their number. */
+size_t cmd_datasets(const struct sw_config *cfg, enum engine_dataset out[2]);
 
 #endif

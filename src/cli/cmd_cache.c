@@ -216,8 +216,8 @@ verify_day(const struct cache_entry *e, const char *md5)
 		rc = sw_seterr(SW_ERR_DATA, "'%s' is damaged: MD5 %s, the index "
 		    "says %s", e->file, got, md5);
 	if (rc == SW_OK)
-		rc = merge_open_append(fd, e->file, e->size, 1, discard, NULL,
-		    &m, &ms);
+		rc = merge_open_append_ds(NULL, fd, e->file, e->size, 1,
+		    discard, NULL, &m, &ms);
 	merge_free(m);
 	close(fd);
 	if (rc == SW_OK && ms.records != e->records)

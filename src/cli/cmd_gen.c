@@ -22,7 +22,8 @@
 enum {
 	O_START, O_DAYS, O_SERIES, O_RECORDS, O_WINDOWS, O_WFROM, O_WTO,
 	O_SEED, O_PREFIX, O_DISASSOC, O_LEGACY, O_UNVERSIONED, O_DEFLATE,
-	O_NULL, O_VARIANT, O_BAD, O_UNCERTAIN, O_NOMETA, O_LIST, O_FORCE
+	O_NULL, O_VARIANT, O_BAD, O_UNCERTAIN, O_NOMETA, O_LIST, O_FORCE,
+	O_NOAGG
 };
 
 static const struct cmd_opt gen_opts[] = {
@@ -59,6 +60,8 @@ static const struct cmd_opt gen_opts[] = {
 	    "instead of writing" },
 	[O_FORCE] = { "force", 0, NULL,
 	    "write even into the configured cold tier (s3.cold_tier.bucket_name)" },
+	[O_NOAGG] = { "no-aggregates", 0, NULL,
+	    "write no agg/ files (aggregates of the raw records)" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -239,6 +242,8 @@ cmd_gen(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 
 	gen_params_init(&p);
 	p.prefix = ctx->cfg.cold_prefix ? ctx->cfg.cold_prefix : "";
+	p.aggregates = 1;
+	p.agg_prefix = ctx->cfg.cold_agg_prefix;  /* NULL: beside the prefix */
 	for (i = 0; i < nargs && rc == SW_OK; i++) {
 		const char *v = args[i].value, *n = gen_opts[args[i].opt].name;
 
@@ -264,7 +269,7 @@ cmd_gen(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 				    "whole number, not '%s'", v);
 			break;
 		}
-		case O_PREFIX: p.prefix = v; break;
+		case O_PREFIX: p.prefix = v; p.agg_prefix = NULL; break;
 		case O_DISASSOC: rc = share_arg(n, v, &p.disassociated_share); break;
 		case O_LEGACY: rc = share_arg(n, v, &p.legacy_id_share); break;
 		case O_UNVERSIONED: rc = share_arg(n, v, &p.unversioned_share); break;
@@ -274,6 +279,7 @@ cmd_gen(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 		case O_BAD: rc = share_arg(n, v, &p.bad_share); break;
 		case O_UNCERTAIN: rc = share_arg(n, v, &p.uncertain_share); break;
 		case O_NOMETA: p.asset_metadata = 0; break;
+		case O_NOAGG: p.aggregates = 0; break;
 		case O_LIST: list = 1; break;
 		case O_FORCE: force = 1; break;
 		}
@@ -322,11 +328,13 @@ cmd_gen(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	if (rc == SW_OK) {
 		format_size(gs.bytes, sz, sizeof(sz));
 		printf("generated %llu day%s, %llu series, %llu objects "
-		    "(%s, %llu records) in %s in %.1f s\n",
+		    "(%s, %llu records; %llu aggregate files) in %s in "
+		    "%.1f s\n",
 		    (unsigned long long)gs.days, gs.days == 1 ? "" : "s",
 		    (unsigned long long)gs.series,
 		    (unsigned long long)gs.objects, sz,
-		    (unsigned long long)gs.records, store_url(st),
+		    (unsigned long long)gs.records,
+		    (unsigned long long)gs.agg_objects, store_url(st),
 		    now_mono() - t0);
 	}
 	store_free(st);

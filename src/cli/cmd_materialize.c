@@ -1,7 +1,8 @@
 /*
  * cmd_materialize.c - `swrepart materialize`: bring a range of days into
  * the local cache through the day engine, with a line per day, a progress
- * display on a terminal and a summary.
+ * display on a terminal and a summary; for each dataset that the dataset
+ * setting names (raw, agg or all: raw, then agg).
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cli/cmd.h"
+#include "core/coldtier.h"
 #include "core/engine.h"
 
 /* --requests (fetches in flight) is a global setting (options.c). */
@@ -46,19 +48,125 @@ progress(void *arg, const struct day *d, uint64_t done, uint64_t total)
 	log_status(line);   /* log lines go above it */
 }
 
+/*
+ * Materialize the range's days of one dataset: 0, or 1 when a day failed.
+ * Lines of the aggregates say so ("2022-05-30 (agg): ..."); those of the
+ * raw dataset read as they always have.  A dataset the cold tier has no
+ * partition of is an error, unless several are asked for (all): then it
+ * is said and skipped.
+ */
+static int
+materialize_dataset(struct ctx *ctx, struct engine_opts eo,
+    const struct day_range *range, enum engine_dataset ds, int several)
+{
+	struct engine *e = NULL;
+	struct day *days = NULL;
+	size_t ndays = 0, k, nfailed = 0, nbuilt = 0, nsame = 0;
+	uint64_t objs = 0, bytes = 0, records = 0, nbad = 0;
+	double t0 = now_mono();
+	const char *label = ds == ENGINE_AGG ? " (agg)" : "";
+	char sz[32];
+	int years = 0;
+	char *why = NULL;
+	sw_err rc;
+
+	eo.dataset = ds;
+	if ((rc = engine_new(&ctx->cfg, &eo, &e)) != SW_OK)
+		return cmd_fail(rc);
+	rc = engine_days(e, range->lo, range->hi, &days, &ndays);
+	if (rc != SW_OK) {
+		engine_free(e);
+		return cmd_fail(rc);
+	}
+	if (ndays == 0 && several && coldtier_explain_empty(engine_cold(e),
+	    engine_prefix(e), &years, &why) == SW_OK && !years) {
+		log_notice("no %s in the cold tier: %s", ds == ENGINE_AGG ?
+		    "aggregates" : "raw data", why);
+		free(why);
+		engine_free(e);
+		return 0;
+	}
+	free(why);
+	if (ndays == 0 && cmd_no_days(engine_cold(e), engine_prefix(e))) {
+		engine_free(e);
+		return 1;
+	}
+	if (ndays == 0)
+		log_notice("no day with data in the cold tier%s%s", label,
+		    range->lo || range->hi ? " in that range" : "");
+	for (k = 0; k < ndays; k++) {
+		struct engine_report r;
+		char d[11];
+
+		day_format(&days[k], d);
+		rc = engine_day(e, &days[k], &r);
+		if (tty)
+			log_status(NULL);
+		if (rc != SW_OK) {
+			log_error("%s%s: %s", d, label, sw_errmsg());
+			nfailed++;
+			continue;
+		}
+		nbad += r.bad;
+		if (r.up_to_date) {
+			nsame++;
+			printf("%s%s: up to date: %llu objects listed, nothing "
+			    "new; %llu series, %llu records\n", d, label,
+			    (unsigned long long)r.listed,
+			    (unsigned long long)r.series,
+			    (unsigned long long)r.records);
+		} else {
+			nbuilt++;
+			format_size(r.fetched_bytes, sz, sizeof(sz));
+			printf("%s%s: %llu objects listed, %llu fetched (%s) in "
+			    "%.2f s, %llu new series (%llu in all), %llu records "
+			    "merged in %.2f s%s%s%s\n", d, label,
+			    (unsigned long long)r.listed,
+			    (unsigned long long)r.fetched, sz, r.fetch_seconds,
+			    (unsigned long long)r.new_series,
+			    (unsigned long long)r.series,
+			    (unsigned long long)r.records_added,
+			    r.merge_seconds, r.rebuilt ? ", rebuilt" : "",
+			    r.bad ? ", bad objects skipped" : "", r.damaged ?
+			    ", the cached day was damaged" : "");
+			if (r.kept > 0 || r.pruned > 0)
+				printf("%s%s: %llu object%s that the cold tier "
+				    "no longer holds %s\n", d, label,
+				    (unsigned long long)
+				    (r.kept ? r.kept : r.pruned),
+				    (r.kept ? r.kept : r.pruned) == 1 ? "" : "s",
+				    r.kept ? "kept" : "dropped");
+			objs += r.fetched;
+			bytes += r.fetched_bytes;
+			records += r.records_added;
+		}
+		fflush(stdout);
+	}
+	format_size(bytes, sz, sizeof(sz));
+	printf("%s%zu day%s: %zu built, %zu up to date, %zu failed; %llu "
+	    "objects (%s) fetched, %llu records merged in %.1f s; cache %s\n",
+	    ds == ENGINE_AGG ? "aggregates: " : "", ndays,
+	    ndays == 1 ? "" : "s", nbuilt, nsame, nfailed,
+	    (unsigned long long)objs, sz, (unsigned long long)records,
+	    now_mono() - t0, cache_dir(engine_cache(e)));
+	if (nbad > 0)
+		log_warn("%llu bad object%s skipped (named above; recorded in "
+		    "the cache index)", (unsigned long long)nbad,
+		    nbad == 1 ? "" : "s");
+	free(days);
+	engine_free(e);
+	return nfailed > 0 ? 1 : 0;
+}
+
 static int
 cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
     int argc, char **argv)
 {
 	struct engine_opts eo;
-	struct engine *e = NULL;
 	struct day_range range;
-	struct day *days = NULL;
-	int i;
-	size_t ndays = 0, k, nfailed = 0, nbuilt = 0, nsame = 0;
-	uint64_t objs = 0, bytes = 0, records = 0, nbad = 0;
-	double t0 = now_mono();
-	char sz[32];
+	enum engine_dataset ds[2];
+	size_t nds, k;
+	int i, status = 0;
 	sw_err rc = SW_OK;
 
 	(void)argv;
@@ -90,80 +198,14 @@ cmd_materialize(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 		return cmd_fail(rc);
 	tty = isatty(STDERR_FILENO) && log_level >= LOG_LVL_NOTICE;
 	eo.progress = progress;
-	if ((rc = engine_new(&ctx->cfg, &eo, &e)) != SW_OK)
-		return cmd_fail(rc);
-	rc = engine_days(e, range.lo, range.hi, &days, &ndays);
-	if (rc != SW_OK) {
-		engine_free(e);
-		return cmd_fail(rc);
-	}
-	if (ndays == 0 && cmd_no_days(engine_cold(e), engine_prefix(e))) {
-		engine_free(e);
-		return 1;
-	}
-	if (ndays == 0)
-		log_notice("no day with data in the cold tier%s",
-		    range.lo || range.hi ? " in that range" : "");
-	for (k = 0; k < ndays; k++) {
-		struct engine_report r;
-		char ds[11];
+	nds = cmd_datasets(&ctx->cfg, ds);
+	for (k = 0; k < nds; k++) {
+		int st = materialize_dataset(ctx, eo, &range, ds[k], nds > 1);
 
-		day_format(&days[k], ds);
-		rc = engine_day(e, &days[k], &r);
-		if (tty)
-			log_status(NULL);
-		if (rc != SW_OK) {
-			log_error("%s: %s", ds, sw_errmsg());
-			nfailed++;
-			continue;
-		}
-		nbad += r.bad;
-		if (r.up_to_date) {
-			nsame++;
-			printf("%s: up to date: %llu objects listed, nothing new; "
-			    "%llu series, %llu records\n", ds,
-			    (unsigned long long)r.listed,
-			    (unsigned long long)r.series,
-			    (unsigned long long)r.records);
-		} else {
-			nbuilt++;
-			format_size(r.fetched_bytes, sz, sizeof(sz));
-			printf("%s: %llu objects listed, %llu fetched (%s) in "
-			    "%.2f s, %llu new series (%llu in all), %llu records "
-			    "merged in %.2f s%s%s%s\n", ds,
-			    (unsigned long long)r.listed,
-			    (unsigned long long)r.fetched, sz, r.fetch_seconds,
-			    (unsigned long long)r.new_series,
-			    (unsigned long long)r.series,
-			    (unsigned long long)r.records_added,
-			    r.merge_seconds, r.rebuilt ? ", rebuilt" : "",
-			    r.bad ? ", bad objects skipped" : "", r.damaged ?
-			    ", the cached day was damaged" : "");
-			if (r.kept > 0 || r.pruned > 0)
-				printf("%s: %llu object%s that the cold tier no "
-				    "longer holds %s\n", ds, (unsigned long long)
-				    (r.kept ? r.kept : r.pruned),
-				    (r.kept ? r.kept : r.pruned) == 1 ? "" : "s",
-				    r.kept ? "kept" : "dropped");
-			objs += r.fetched;
-			bytes += r.fetched_bytes;
-			records += r.records_added;
-		}
-		fflush(stdout);
+		if (st > status)
+			status = st;
 	}
-	format_size(bytes, sz, sizeof(sz));
-	printf("%zu day%s: %zu built, %zu up to date, %zu failed; %llu objects "
-	    "(%s) fetched, %llu records merged in %.1f s; cache %s\n", ndays,
-	    ndays == 1 ? "" : "s", nbuilt, nsame, nfailed,
-	    (unsigned long long)objs, sz, (unsigned long long)records,
-	    now_mono() - t0, cache_dir(engine_cache(e)));
-	if (nbad > 0)
-		log_warn("%llu bad object%s skipped (named above; recorded in "
-		    "the cache index)", (unsigned long long)nbad,
-		    nbad == 1 ? "" : "s");
-	free(days);
-	engine_free(e);
-	return nfailed > 0 ? 1 : 0;
+	return status;
 }
 
 const struct cmd_entry cmd_materialize_entry = {

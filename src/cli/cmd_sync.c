@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cli/cmd.h"
+#include "core/coldtier.h"
 #include "core/engine.h"
 #include "core/publish.h"
 
@@ -183,6 +184,8 @@ struct run {
 	int finished;                  /* the status line's thread ends */
 	int summarized;                /* the summary is out */
 	const char *target;
+	const char *label;             /* after a day: "" raw, " (agg)" */
+	int quiet;                     /* no summary: nothing to sync */
 	struct engine *engine;         /* its builds' progress, read back */
 	uint64_t fetched_bytes;        /* of the days done */
 	double t0;
@@ -341,10 +344,11 @@ progress(void *arg, const struct day *d, uint64_t done, uint64_t total)
 static char *
 report(struct run *r, const struct day *d, const struct publish_report *pr)
 {
-	char ds[11], sz[32], up[32], extra[256] = "";
+	char ds[24], sz[32], up[32], extra[256] = "";
 	struct buf b;
 
 	day_format(d, ds);
+	strcat(ds, r->label);
 	format_size(pr->bytes, sz, sizeof(sz));
 	format_size(pr->uploaded, up, sizeof(up));
 	if (pr->legacy && !pr->adopted)
@@ -438,7 +442,7 @@ worker(void *arg)
 	for (;;) {
 		struct publish_report pr;
 		size_t k;
-		char ds[11];
+		char ds[24];
 		sw_err rc;
 
 		pthread_mutex_lock(&r->mu);
@@ -454,6 +458,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&r->mu);
 		rc = publish_day(r->pub, &r->days[k], &pr);
 		day_format(&r->days[k], ds);
+		strcat(ds, r->label);
 		pthread_mutex_lock(&r->mu);
 		s->busy = 0;
 		if (rc != SW_OK) {
@@ -486,6 +491,8 @@ summary(struct run *r)
 
 	format_size(r->uploaded, sz, sizeof(sz));
 	buf_init(&b);
+	if (*r->label)
+		buf_puts(&b, "aggregates: ");
 	if (r->dry_run)
 		buf_printf(&b, "%zu day%s: %zu would be published, %zu "
 		    "unchanged, %zu with nothing to publish, %zu failed (dry "
@@ -518,7 +525,7 @@ summary(struct run *r)
 static void
 finish(struct run *r)
 {
-	if (r->summarized)
+	if (r->summarized || r->quiet)
 		return;
 	r->summarized = 1;
 	if (r->listed)
@@ -571,77 +578,47 @@ sig_thread(void *arg)
 	return NULL;
 }
 
-static int
-cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
-    char **argv)
-{
-	struct engine_opts eo;
+/* What one dataset's sync needs from the command line. */
+struct sync_args {
+	const struct sw_config *cfg;   /* with the dataset's target prefixes */
+	struct engine_opts eo;         /* with the dataset */
 	struct publish_opts po;
+	const struct day_range *range;
+	unsigned long jobs, shard, nshards;
+	int several;                   /* more datasets than this one */
+};
+
+/*
+ * Publish the days of one dataset: the raw one to the target's data and
+ * index prefixes, the aggregates to theirs (a->cfg says which), each with
+ * every guarantee of publish.c.  Its exit status: 0, 1 when a day failed,
+ * 128 + the signal that stopped it.  A dataset the cold tier has no
+ * partition of is an error, unless several are asked for (all).
+ */
+static int
+sync_dataset(const struct sync_args *a)
+{
+	struct engine_opts eo = a->eo;
+	struct publish_opts po = a->po;
+	const struct day_range *rg = a->range;
 	struct engine *e = NULL;
 	struct publisher *pub = NULL;
-	struct day_range range;
 	struct day *days = NULL;
-	int i, status;
-	unsigned long jobs = 2, shard = 0, nshards = 1;
-	const char *shard_arg = NULL;
+	unsigned long jobs = a->jobs;
 	size_t ndays = 0, k, kept;
 	struct run r;
 	struct worker_arg *wa;
 	pthread_t *th, tick, sigth;
 	sigset_t sigs, oldsigs;
-	sw_err rc = SW_OK;
-
-	(void)argv;
-	memset(&range, 0, sizeof(range));
-	memset(&eo, 0, sizeof(eo));
-	memset(&po, 0, sizeof(po));
-	for (i = 0; i < nargs && rc == SW_OK; i++) {
-		const char *v = args[i].value;
-
-		switch (args[i].opt) {
-		case O_FROM:
-			rc = day_range_set(&range, 0, v);
-			break;
-		case O_TO:
-			rc = day_range_set(&range, 1, v);
-			break;
-		case O_JOBS:
-			if (parse_uint(v, 256, &jobs) < 0 || jobs == 0)
-				rc = sw_seterr(SW_ERR_USAGE, "--jobs '%s': give "
-				    "a number from 1 to 256", v);
-			break;
-		case O_SHARD:
-			shard_arg = v;
-			break;
-		case O_DRY_RUN:
-			po.dry_run = 1;
-			break;
-		case O_ADOPT:
-			po.adopt = 1;
-			break;
-		case O_SKIP_BAD:
-			eo.skip_bad = 1;
-			break;
-		case O_PRUNE:
-			eo.prune_expired = po.prune_expired = 1;
-			break;
-		}
-	}
-	if (rc == SW_OK && shard_arg != NULL)
-		rc = parse_shard(shard_arg, &shard, &nshards);
-	if (rc == SW_OK && argc > 0)
-		rc = sw_seterr(SW_ERR_USAGE, "sync takes no operands");
-	if (rc == SW_OK)
-		rc = day_range_check(&range);
-	if (rc == SW_OK)
-		rc = config_need_target(&ctx->cfg);
-	if (rc != SW_OK)
-		return cmd_fail(rc);
+	char *why = NULL;
+	int status, years = 0;
+	sw_err rc;
 
 	memset(&r, 0, sizeof(r));
 	r.tty = isatty(STDERR_FILENO) && log_level >= LOG_LVL_NOTICE;
 	r.dry_run = po.dry_run;
-	r.target = ctx->cfg.target_bucket;
+	r.target = a->cfg->target_bucket;
+	r.label = eo.dataset == ENGINE_AGG ? " (agg)" : "";
 	r.t0 = now_mono();
 	r.nslots = jobs;
 	r.slots = xcalloc(jobs, sizeof(*r.slots));
@@ -662,15 +639,23 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	eo.merge_one_thread = jobs > 1;
 	eo.progress = progress;
 	eo.progress_arg = &r;
-	rc = engine_new(&ctx->cfg, &eo, &e);
+	rc = engine_new(a->cfg, &eo, &e);
 	if (rc == SW_OK)
-		rc = publisher_new(&ctx->cfg, e, &po, &pub);
+		rc = publisher_new(a->cfg, e, &po, &pub);
 	if (rc == SW_OK)
 		rc = publisher_check(pub);
 	if (rc == SW_OK)
-		rc = engine_days(e, range.lo, range.hi, &days, &ndays);
+		rc = engine_days(e, rg->lo, rg->hi, &days, &ndays);
 	if (rc != SW_OK) {
 		status = cmd_fail(rc);
+		goto out;
+	}
+	if (ndays == 0 && a->several && coldtier_explain_empty(engine_cold(e),
+	    engine_prefix(e), &years, &why) == SW_OK && !years) {
+		log_notice("no %s in the cold tier: %s", eo.dataset ==
+		    ENGINE_AGG ? "aggregates" : "raw data", why);
+		r.quiet = 1;
+		status = 0;
 		goto out;
 	}
 	if (ndays == 0 && cmd_no_days(engine_cold(e), engine_prefix(e))) {
@@ -681,18 +666,18 @@ cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 	 * shards agree whatever each of them lists. */
 	for (k = 0, kept = 0; k < ndays; k++) {
 		int64_t n = day_to_epoch_days(&days[k]) -
-		    (range.lo ? day_to_epoch_days(range.lo) : 0);
+		    (rg->lo ? day_to_epoch_days(rg->lo) : 0);
 
-		if ((uint64_t)n % nshards == shard)
+		if ((uint64_t)n % a->nshards == a->shard)
 			days[kept++] = days[k];
 	}
-	if (nshards > 1)
-		log_notice("shard %lu/%lu: %zu of %zu days", shard, nshards,
-		    kept, ndays);
+	if (a->nshards > 1)
+		log_notice("shard %lu/%lu: %zu of %zu days", a->shard,
+		    a->nshards, kept, ndays);
 	ndays = kept;
 	if (ndays == 0)
-		log_notice("no day with data in the cold tier%s",
-		    range.lo || range.hi || nshards > 1 ? " in that range" :
+		log_notice("no day with data in the cold tier%s%s", r.label,
+		    rg->lo || rg->hi || a->nshards > 1 ? " in that range" :
 		    "");
 
 	pthread_mutex_lock(&r.mu);
@@ -742,10 +727,96 @@ out:
 	free(r.lines);
 	free(r.slots);
 	free(days);
+	free(why);
 	publisher_free(pub);
 	engine_free(e);
 	pthread_cond_destroy(&r.cv);
 	pthread_mutex_destroy(&r.mu);
+	return status;
+}
+
+static int
+cmd_sync(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
+    char **argv)
+{
+	struct sync_args sa;
+	struct engine_opts eo;
+	struct publish_opts po;
+	struct day_range range;
+	enum engine_dataset ds[2];
+	struct sw_config agg_cfg;
+	int i, status = 0, st;
+	unsigned long jobs = 2, shard = 0, nshards = 1;
+	const char *shard_arg = NULL;
+	size_t nds, k;
+	sw_err rc = SW_OK;
+
+	(void)argv;
+	memset(&range, 0, sizeof(range));
+	memset(&eo, 0, sizeof(eo));
+	memset(&po, 0, sizeof(po));
+	for (i = 0; i < nargs && rc == SW_OK; i++) {
+		const char *v = args[i].value;
+
+		switch (args[i].opt) {
+		case O_FROM:
+			rc = day_range_set(&range, 0, v);
+			break;
+		case O_TO:
+			rc = day_range_set(&range, 1, v);
+			break;
+		case O_JOBS:
+			if (parse_uint(v, 256, &jobs) < 0 || jobs == 0)
+				rc = sw_seterr(SW_ERR_USAGE, "--jobs '%s': give "
+				    "a number from 1 to 256", v);
+			break;
+		case O_SHARD:
+			shard_arg = v;
+			break;
+		case O_DRY_RUN:
+			po.dry_run = 1;
+			break;
+		case O_ADOPT:
+			po.adopt = 1;
+			break;
+		case O_SKIP_BAD:
+			eo.skip_bad = 1;
+			break;
+		case O_PRUNE:
+			eo.prune_expired = po.prune_expired = 1;
+			break;
+		}
+	}
+	if (rc == SW_OK && shard_arg != NULL)
+		rc = parse_shard(shard_arg, &shard, &nshards);
+	if (rc == SW_OK && argc > 0)
+		rc = sw_seterr(SW_ERR_USAGE, "sync takes no operands");
+	if (rc == SW_OK)
+		rc = day_range_check(&range);
+	if (rc == SW_OK)
+		rc = config_need_target(&ctx->cfg);
+	if (rc != SW_OK)
+		return cmd_fail(rc);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.eo = eo;
+	sa.po = po;
+	sa.range = &range;
+	sa.jobs = jobs;
+	sa.shard = shard;
+	sa.nshards = nshards;
+	config_for_agg(&ctx->cfg, &agg_cfg);
+	nds = cmd_datasets(&ctx->cfg, ds);
+	sa.several = nds > 1;
+	for (k = 0; k < nds; k++) {
+		sa.cfg = ds[k] == ENGINE_AGG ? &agg_cfg : &ctx->cfg;
+		sa.eo.dataset = ds[k];
+		st = sync_dataset(&sa);
+		if (st > status)
+			status = st;
+		if (st >= 128)
+			break;     /* interrupted: no further dataset */
+	}
 	return status;
 }
 

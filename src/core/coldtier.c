@@ -260,8 +260,8 @@ coldtier_list_day(struct store *st, const char *prefix, const struct day *d,
 
 sw_err
 coldtier_list_series_day(struct store *st, const char *prefix,
-    const struct day *d, unsigned bucket, const char *series,
-    coldtier_obj_fn fn, coldtier_bad_fn bad, void *arg,
+    const struct day *d, unsigned bucket, const char *stem,
+    const char *series, coldtier_obj_fn fn, coldtier_bad_fn bad, void *arg,
     struct coldtier_stats *stats)
 {
 	struct coldtier_stats dummy;
@@ -273,8 +273,8 @@ coldtier_list_series_day(struct store *st, const char *prefix,
 	memset(w.stats, 0, sizeof(*w.stats));
 	day_prefix(d, prefix, p, sizeof(p));
 	n = strlen(p);
-	snprintf(p + n, sizeof(p) - n, "seriesBucket=%02x/raw_%s_",
-	    bucket & 0xff, series);
+	snprintf(p + n, sizeof(p) - n, "seriesBucket=%02x/%s_%s_",
+	    bucket & 0xff, stem, series);
 	return store_list(st, p, NULL, NULL, day_obj, &w);
 }
 

@@ -46,12 +46,14 @@ sw_err coldtier_list_day(struct store *st, const char *prefix,
     struct coldtier_stats *stats);
 
 /* The objects of day d under one series' prefix,
- * "{day}seriesBucket={bucket}/raw_{series}_" (one listing of a handful of
- * keys instead of the day's thousands), checked as coldtier_list_day()
- * does.  The prefix also holds a series whose id starts with series and
- * '_' ("A_B" for "A"): the caller keeps the series it wants. */
+ * "{day}seriesBucket={bucket}/{stem}_{series}_" (stem "raw" or "agg": one
+ * listing of a handful of keys instead of the day's thousands), checked as
+ * coldtier_list_day() does.  The prefix also holds a series whose id
+ * starts with series and '_' ("A_B" for "A"): the caller keeps the series
+ * it wants. */
 sw_err coldtier_list_series_day(struct store *st, const char *prefix,
-    const struct day *d, unsigned bucket, const char *series,
+    const struct day *d, unsigned bucket, const char *stem,
+    const char *series,
     coldtier_obj_fn fn, coldtier_bad_fn bad, void *arg,
     struct coldtier_stats *stats);
 

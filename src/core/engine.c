@@ -34,6 +34,8 @@ struct engine {
 	struct store *cold;
 	char *cold_url;
 	const char *prefix;
+	char *agg_prefix;         /* the aggregates' (ENGINE_AGG), owned */
+	const struct merge_dataset *ds; /* the dataset's reader schema */
 	struct cache *cache;
 	int64_t src;
 	struct pool *pool;
@@ -247,6 +249,11 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 	if (e->opts.jobs == 0)
 		e->opts.jobs = (unsigned)cfg->requests;
 	e->prefix = cfg->cold_prefix ? cfg->cold_prefix : "";
+	e->ds = &merge_raw;
+	if (e->opts.dataset == ENGINE_AGG) {
+		e->prefix = e->agg_prefix = config_agg_prefix(cfg);
+		e->ds = &merge_agg;
+	}
 	e->cold_url = config_bucket_url(cfg->cold_bucket);
 	rc = store_open(e->cold_url, cfg, &e->cold);
 	if (rc == SW_OK)
@@ -291,6 +298,7 @@ engine_free(struct engine *e)
 	cache_close(e->cache);
 	store_free(e->cold);
 	free(e->cold_url);
+	free(e->agg_prefix);
 	free(e);
 }
 
@@ -331,14 +339,16 @@ engine_days(struct engine *e, const struct day *from, const struct day *to,
 	return SW_OK;
 }
 
+/* Every object of the dataset's prefix, of either kind of key: the
+ * prefix says what the dataset is, and a file of the other kind there
+ * (agg_ under raw/) is refused by its schema, naming it, as any file
+ * that is not of the dataset. */
 static sw_err
 add_obj(void *arg, const struct store_entry *se, const struct coldkey *k)
 {
 	struct objs *o = arg;
 	struct obj *ob;
 
-	if (k->kind != COLDKEY_RAW)
-		return SW_OK;
 	o->v = xgrowarray(o->v, &o->cap, o->n + 1, sizeof(*o->v));
 	ob = &o->v[o->n++];
 	memset(ob, 0, sizeof(*ob));
@@ -366,6 +376,13 @@ add_bad_key(void *arg, const struct store_entry *se, const char *why)
 	return SW_OK;
 }
 
+/* What the dataset's object names start with ("raw", "agg"). */
+static const char *
+key_stem(const struct engine *e)
+{
+	return e->opts.dataset == ENGINE_AGG ? "agg" : "raw";
+}
+
 /* List day d's objects for the selection: one series' prefix when its
  * bucket is known, else the whole day (the caller keeps what sel
  * selects). */
@@ -375,8 +392,8 @@ list_day(struct engine *e, const struct engine_sel *sel, const struct day *d,
 {
 	if (sel != NULL && sel->series != NULL && sel->bucket >= 0)
 		return coldtier_list_series_day(e->cold, e->prefix, d,
-		    (unsigned)sel->bucket, sel->series, add_obj, add_bad_key,
-		    o, cs);
+		    (unsigned)sel->bucket, key_stem(e), sel->series, add_obj,
+		    add_bad_key, o, cs);
 	return coldtier_list_day(e->cold, e->prefix, d, add_obj, add_bad_key,
 	    o, cs);
 }
@@ -1516,7 +1533,8 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 	out.md5 = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
 	day_marker(e, b->sel, b->d, marker);
-	if ((rc = merge_new(md5_sink_write, &out, marker, &m)) != SW_OK)
+	if ((rc = merge_new_ds(e->ds, md5_sink_write, &out, marker, &m)) !=
+	    SW_OK)
 		goto out;
 	if (e->opts.merge_one_thread)
 		merge_set_workers(m, 0);
@@ -1990,7 +2008,7 @@ count_series(void *arg, const struct store_entry *se, const struct coldkey *k)
 	struct series_count *sc = arg;
 
 	(void)se;
-	if (k->kind == COLDKEY_RAW && strcmp(k->series, sc->series) == 0) {
+	if (strcmp(k->series, sc->series) == 0) {
 		sc->n++;
 		sc->bucket = (int)k->bucket;
 	}
@@ -2019,8 +2037,8 @@ series_on_day(struct engine *e, const char *series, int bucket,
 		bucket = bucket_get(e, series);
 	if (bucket >= 0)
 		rc = coldtier_list_series_day(e->cold, e->prefix, d,
-		    (unsigned)bucket, series, count_series, skip_bad_key, &sc,
-		    NULL);
+		    (unsigned)bucket, key_stem(e), series, count_series,
+		    skip_bad_key, &sc, NULL);
 	else
 		rc = coldtier_list_day(e->cold, e->prefix, d, count_series,
 		    skip_bad_key, &sc, NULL);
@@ -2150,8 +2168,8 @@ series_keys(struct engine *e, const char *series, int bucket,
 	day_prefix(d, e->prefix, lo, len);
 	n = strlen(lo);
 	if (bucket >= 0)
-		snprintf(lo + n, len - n, "seriesBucket=%02x/raw_%s_",
-		    (unsigned)bucket & 0xff, series);
+		snprintf(lo + n, len - n, "seriesBucket=%02x/%s_%s_",
+		    (unsigned)bucket & 0xff, key_stem(e), series);
 	snprintf(hi, len, "%s", lo);
 	n = strlen(hi);
 	if (bucket >= 0)
@@ -2335,4 +2353,16 @@ engine_view_touch(struct engine *e, const struct engine_view *v,
     const struct day *d)
 {
 	return cache_day_touch(e->cache, v->src, d);
+}
+
+enum engine_dataset
+engine_dataset(const struct engine *e)
+{
+	return e->opts.dataset;
+}
+
+const char *
+engine_dataset_name(enum engine_dataset d)
+{
+	return d == ENGINE_AGG ? "agg" : "raw";
 }

@@ -35,7 +35,18 @@
 struct engine;
 struct sw_config;
 
+/* The cold tier's datasets: the raw measurements (s3.cold_tier.data_prefix,
+ * raw_ keys, RawDatum) and the aggregates (s3.cold_tier.agg_prefix, agg_
+ * keys, AggDatum).  An engine serves one; an engine of each serves both
+ * (a day of each is a source of its own in the cache: their prefixes
+ * differ). */
+enum engine_dataset {
+	ENGINE_RAW = 0,
+	ENGINE_AGG
+};
+
 struct engine_opts {
+	enum engine_dataset dataset; /* raw by default */
 	int skip_bad;         /* build days without corrupt objects */
 	unsigned jobs;        /* fetches in flight (0: cfg->requests) */
 	int merge_one_thread; /* no merge helper thread (days built in
@@ -152,7 +163,8 @@ sw_err engine_day_pin(struct engine *e, const struct day *d,
     struct engine_pin *pin);
 
 /* The configured source's id in the cache, its store and data prefix
- * (for the command layer; the mount asks only the functions below). */
+ * (the dataset's: the aggregates' for ENGINE_AGG), for the command layer;
+ * the mount asks only the functions below. */
 int64_t engine_source(const struct engine *e);
 struct store *engine_cold(struct engine *e);
 const char *engine_prefix(const struct engine *e);
@@ -268,5 +280,9 @@ sw_err engine_view_touch(struct engine *e, const struct engine_view *v,
 
 /* The cache the engine uses. */
 struct cache *engine_cache(struct engine *e);
+
+/* The engine's dataset, and its name ("raw", "agg") for messages. */
+enum engine_dataset engine_dataset(const struct engine *e);
+const char *engine_dataset_name(enum engine_dataset d);
 
 #endif

@@ -42,6 +42,7 @@ enum {
 	T_FILE,
 	T_FILE_OPTS,
 	T_PRESENCE,
+	T_AGG_SYNC,
 };
 
 /* Fractional parts of the golden ratio, sqrt(2) and sqrt(3) in 64-bit
@@ -263,6 +264,13 @@ gen_params_check(const struct gen_params *p)
 	    strstr(p->prefix, "//") != NULL || n > 200))
 		return sw_seterr(SW_ERR_USAGE, "bad data prefix '%s': expected "
 		    "\"\" or a relative path ending in '/'", p->prefix);
+	n = p->agg_prefix != NULL ? strlen(p->agg_prefix) : 0;
+	if (p->agg_prefix != NULL && (n == 0 || p->agg_prefix[0] == '/' ||
+	    p->agg_prefix[n - 1] != '/' || strstr(p->agg_prefix, "//") !=
+	    NULL || n > 200 || strcmp(p->agg_prefix, p->prefix) == 0))
+		return sw_seterr(SW_ERR_USAGE, "bad aggregates prefix '%s': "
+		    "expected a relative path ending in '/', not the data "
+		    "prefix", p->agg_prefix);
 	return SW_OK;
 }
 
@@ -580,6 +588,7 @@ struct gen {
 	struct buf qual;     /* encoded quality of the current file */
 	struct buf key;
 	char meta_parent[256];
+	struct agg *agg;     /* the aggregates of the current file, or NULL */
 };
 
 static sw_err
@@ -672,6 +681,171 @@ gen_file_choose(struct gen *g, const struct gen_series *s, int64_t day,
 	}
 }
 
+/* ---- aggregates --------------------------------------------------------- */
+
+/* One interval's aggregates. */
+struct agg_acc {
+	int64_t start;       /* seconds */
+	uint64_t n;
+	double sum, min, max;
+	int64_t version;     /* largest recordVersion, 0: none */
+};
+
+#define AGG_HOURS (GEN_WINDOW_SECONDS / 3600)
+
+/* The aggregate file being written beside a raw file. */
+struct agg {
+	struct ocf_writer *w;
+	struct buf obj;      /* the file */
+	struct buf datum;
+	struct buf key;
+	int numeric;         /* DOUBLE or INTEGER: more than counts */
+	struct agg_acc minute;
+	struct agg_acc hour[AGG_HOURS];
+	uint64_t records;
+	char prefix[512];
+};
+
+static void
+agg_acc_add(struct agg_acc *a, double v, int64_t version)
+{
+	if (a->n == 0 || v < a->min)
+		a->min = v;
+	if (a->n == 0 || v > a->max)
+		a->max = v;
+	a->sum += v;
+	a->n++;
+	if (version > a->version)
+		a->version = version;
+}
+
+/* Write one interval's record (nothing for an empty one). */
+static sw_err
+agg_put(struct gen *g, const struct agg_acc *a, const char *resolution)
+{
+	struct agg *ag = g->agg;
+	struct buf *b = &ag->datum;
+	sw_err rc;
+
+	if (a->n == 0)
+		return SW_OK;
+	b->len = 0;
+	buf_append(b, g->sid.data, g->sid.len);
+	enc_put_long(b, a->start);
+	enc_put_long(b, 0);
+	buf_append(b, g->qual.data, g->qual.len);
+	if ((rc = enc_put_string(b, resolution, strlen(resolution))) != SW_OK)
+		return rc;
+	put_optional(b, 1);
+	enc_put_double(b, (double)a->n);
+	if (put_optional(b, ag->numeric))
+		enc_put_double(b, a->sum / (double)a->n);
+	if (put_optional(b, ag->numeric))
+		enc_put_double(b, a->min);
+	if (put_optional(b, ag->numeric))
+		enc_put_double(b, a->max);
+	if (put_optional(b, ag->numeric))
+		enc_put_double(b, a->sum);
+	if (put_optional(b, a->version > 0))
+		enc_put_long(b, a->version);
+	ag->records++;
+	return ocf_writer_append(ag->w, b->data, b->len);
+}
+
+/* Start the aggregate file of (series, day, window, quality). */
+static sw_err
+agg_begin(struct gen *g, const struct gen_series *s, int64_t day, int w,
+    enum gen_quality q)
+{
+	struct agg *ag = g->agg;
+	unsigned char sync[OCF_SYNC_SIZE];
+	uint64_t a = derive(g->p->seed, T_AGG_SYNC, (uint64_t)s->index,
+	    (uint64_t)day, (uint64_t)w, (uint64_t)q);
+	uint64_t b = mix64(a);
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		sync[i] = (unsigned char)(a >> (8 * i));
+		sync[8 + i] = (unsigned char)(b >> (8 * i));
+	}
+	ag->obj.len = 0;
+	ag->records = 0;
+	ag->numeric = s->type == GEN_TYPE_DOUBLE || s->type == GEN_TYPE_INTEGER;
+	memset(&ag->minute, 0, sizeof(ag->minute));
+	memset(ag->hour, 0, sizeof(ag->hour));
+	ocf_writer_free(ag->w);
+	ag->w = NULL;
+	return ocf_writer_new(ocf_aggdatum_schema, "snappy", sync,
+	    g->p->block_size, buf_sink, &ag->obj, &ag->w);
+}
+
+/* Count record r (of the window starting at start) in its minute and its
+ * hour; a minute is written when the next one begins. */
+static sw_err
+agg_add(struct gen *g, const struct record *r, int64_t start)
+{
+	struct agg *ag = g->agg;
+	int64_t minute = start + (r->t - start) / 60 * 60;
+	int64_t h = (r->t - start) / 3600;
+	double v = r->type == GEN_TYPE_DOUBLE ? r->dv :
+	    r->type == GEN_TYPE_INTEGER ? (double)r->iv : 0;
+	sw_err rc;
+
+	if (ag->minute.n > 0 && ag->minute.start != minute) {
+		if ((rc = agg_put(g, &ag->minute, "PT1M")) != SW_OK)
+			return rc;
+		memset(&ag->minute, 0, sizeof(ag->minute));
+	}
+	ag->minute.start = minute;
+	agg_acc_add(&ag->minute, v, r->version);
+	if (h < 0 || h >= AGG_HOURS)
+		return sw_seterr(SW_ERR_INTERNAL, "record outside its window");
+	ag->hour[h].start = start + h * 3600;
+	agg_acc_add(&ag->hour[h], v, r->version);
+	return SW_OK;
+}
+
+/* The last minute, the hours, and the file under its agg_ key. */
+static sw_err
+agg_end(struct gen *g, const struct gen_series *s, int64_t day,
+    int64_t start, enum gen_quality q)
+{
+	struct agg *ag = g->agg;
+	int64_t y;
+	int m, d, h;
+	sw_err rc;
+
+	rc = agg_put(g, &ag->minute, "PT1M");
+	for (h = 0; h < AGG_HOURS && rc == SW_OK; h++)
+		rc = agg_put(g, &ag->hour[h], "PT1H");
+	if (!rc) rc = ocf_writer_finish(ag->w);
+	if (rc != SW_OK)
+		return rc;
+	civil_from_days(day, &y, &m, &d);
+	ag->key.len = 0;
+	buf_printf(&ag->key, "%sstartYear=%d/startMonth=%d/startDay=%d/"
+	    "seriesBucket=%s/agg_%s_%" PRId64 "_%s.avro", ag->prefix, (int)y,
+	    m, d, s->bucket, s->id, start, quality_names[q]);
+	if ((rc = emit_object(g, ag->key.data, ag->obj.data, ag->obj.len)) !=
+	    SW_OK)
+		return rc;
+	g->st->agg_objects++;
+	g->st->agg_records += ag->records;
+	return SW_OK;
+}
+
+static void
+agg_free(struct agg *ag)
+{
+	if (ag == NULL)
+		return;
+	ocf_writer_free(ag->w);
+	buf_release(&ag->obj);
+	buf_release(&ag->datum);
+	buf_release(&ag->key);
+	free(ag);
+}
+
 /*
  * Times strictly inside the window: record k sits at a random point
  * of the k-th of n equal slots of [start + 1 s, start + 21600 s), so
@@ -707,6 +881,8 @@ gen_file_records(struct gen *g, const struct gen_series *s,
 			rc = put_field(&g->datum, variant_order[variant][i], &r);
 		if (!rc) rc = ocf_writer_append(ow, g->datum.data,
 		    g->datum.len);
+		if (!rc && g->agg != NULL)
+			rc = agg_add(g, &r, start);
 		if (rc != SW_OK)
 			return rc;
 	}
@@ -761,9 +937,13 @@ gen_file(struct gen *g, const struct gen_series *s, int64_t day, int w,
 	    strlen(quality_names[q]));
 	if (!rc) rc = ocf_writer_new(g->schema[variant].data, codec, sync,
 	    p->block_size, buf_sink, &g->obj, &ow);
+	if (!rc && g->agg != NULL)
+		rc = agg_begin(g, s, day, w, q);
 	if (!rc) rc = gen_file_records(g, s, ow, &rng, start, n, variant);
 	if (!rc) rc = ocf_writer_finish(ow);
 	if (!rc) rc = gen_file_emit(g, s, day, start, q, n);
+	if (!rc && g->agg != NULL)
+		rc = agg_end(g, s, day, start, q);
 	ocf_writer_free(ow);
 	return rc;
 }
@@ -912,6 +1092,15 @@ gen_run(const struct gen_params *p, gen_emit_fn emit, void *arg,
 	}
 	memcpy(g.meta_parent, p->prefix, n);
 	g.meta_parent[n] = '\0';
+	if (p->aggregates) {
+		g.agg = xcalloc(1, sizeof(*g.agg));
+		snprintf(g.agg->prefix, sizeof(g.agg->prefix), "%s",
+		    p->agg_prefix != NULL ? p->agg_prefix : g.meta_parent);
+		if (p->agg_prefix == NULL)
+			snprintf(g.agg->prefix + strlen(g.agg->prefix),
+			    sizeof(g.agg->prefix) - strlen(g.agg->prefix),
+			    "agg/");
+	}
 
 	g.series = xcalloc((size_t)p->series, sizeof(*g.series));
 	for (i = 0; i < p->series; i++)
@@ -946,6 +1135,7 @@ out:
 	buf_release(&g.sid);
 	buf_release(&g.qual);
 	buf_release(&g.key);
+	agg_free(g.agg);
 	free(g.series);
 	return rc;
 }

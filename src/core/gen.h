@@ -19,6 +19,16 @@
  *    Records do not depend on the codec or writer-schema shares at all.
  *  - asset k's metadata lists the associated series among 4k..4k+3 that
  *    the run has, so it changes only when a run adds series to it.
+ *  - with aggregates, each raw file has an aggregate file of the same
+ *    series, window and quality (agg_..., under agg/ beside the data
+ *    prefix), computed from that raw file's records: one record per
+ *    minute with data (resolution "PT1M"), then one per hour with data
+ *    ("PT1H"), each at its interval's start (offsetInNanos 0) with
+ *    count, and for DOUBLE and INTEGER series average, min, max and sum
+ *    of the values (other types: count only, the rest null, as SiteWise
+ *    does for non-numeric properties); recordVersion is the largest of
+ *    the interval's records, or null for an unversioned series.  Raw
+ *    files and their records do not change with the setting.
  *
  * seriesBucket derivation: the first two lowercase hex digits of the
  * SHA-256 of the series id string (the real service's derivation is not
@@ -84,6 +94,9 @@ struct gen_params {
 	double bad_share;         /* series windows with a BAD file too [0] */
 	double uncertain_share;   /* ... with an UNCERTAIN file too [0] */
 	int asset_metadata;       /* emit asset_metadata/ [1] */
+	int aggregates;           /* emit agg/ files too [0] */
+	const char *agg_prefix;   /* their prefix; NULL: "agg/" in place of
+	                           * the data prefix's last segment [NULL] */
 	size_t block_size;        /* avro block size [16 KiB] */
 };
 
@@ -124,10 +137,12 @@ typedef sw_err (*gen_emit_fn)(void *arg, const char *key, const void *data,
 
 struct gen_stats {
 	uint64_t objects;           /* all emitted objects */
-	uint64_t data_objects;      /* .avro files */
+	uint64_t data_objects;      /* raw .avro files */
 	uint64_t metadata_objects;  /* asset_metadata/ files */
 	uint64_t bytes;             /* bytes of all objects */
-	uint64_t records;           /* avro records */
+	uint64_t records;           /* avro records (raw) */
+	uint64_t agg_objects;       /* agg/ files (also in objects) */
+	uint64_t agg_records;       /* their records */
 	uint64_t days;
 	uint64_t series;
 };

@@ -67,7 +67,8 @@ publisher_new(const struct sw_config *cfg, struct engine *e,
 	if (o != NULL)
 		p->opts = *o;
 	p->cold_url = config_bucket_url(cfg->cold_bucket);
-	p->cold_prefix = cfg->cold_prefix ? cfg->cold_prefix : "";
+	p->cold_prefix = e != NULL ? engine_prefix(e) : cfg->cold_prefix ?
+	    cfg->cold_prefix : "";
 	url = config_bucket_url(cfg->target_bucket);
 	rc = store_open(url, cfg, &p->target);
 	free(url);
@@ -680,9 +681,17 @@ carry_fetch(void *arg, const struct cache_obj *o, int fd)
 	return rc;
 }
 
+/* The reader schema of the engine's dataset. */
+static const struct merge_dataset *
+pub_dataset(const struct publisher *p)
+{
+	return p->e != NULL && engine_dataset(p->e) == ENGINE_AGG ?
+	    &merge_agg : &merge_raw;
+}
+
 /* Cold-tier objects that the manifest says the data object holds must
- * be raw objects of this day and of the selection: anything else is
- * not obeyed. */
+ * be objects of the dataset, of this day and of the selection: anything
+ * else is not obeyed. */
 static sw_err
 check_carry(struct publisher *p, const struct day *d, struct target_day *td)
 {
@@ -692,7 +701,8 @@ check_carry(struct publisher *p, const struct day *d, struct target_day *td)
 		struct coldkey k;
 
 		if (coldkey_parse(td->objs[i].key, p->cold_prefix, &k) !=
-		    SW_OK || k.kind != COLDKEY_RAW || k.year != d->year ||
+		    SW_OK || k.kind != (pub_dataset(p) == &merge_agg ?
+		    COLDKEY_AGG : COLDKEY_RAW) || k.year != d->year ||
 		    k.month != d->month || k.day != d->day)
 			return sw_seterr(SW_ERR_DATA, "'%s%s' names '%s' as a "
 			    "merged object, but it is not a cold-tier object of "
@@ -876,7 +886,7 @@ sample_counts(struct publisher *p, const char *key, struct merge_count **out,
 		    strerror(errno));
 		goto out;
 	}
-	rc = merge_new(ocf_sink_fd, &ofd, NULL, &m);
+	rc = merge_new_ds(pub_dataset(p), ocf_sink_fd, &ofd, NULL, &m);
 	if (rc == SW_OK)
 		merge_set_workers(m, 0);
 	if (rc == SW_OK)
@@ -887,7 +897,7 @@ sample_counts(struct publisher *p, const char *key, struct merge_count **out,
 		rc = sw_seterr(SW_ERR_IO, "cannot read '%s': %s", merged,
 		    strerror(errno));
 	if (rc == SW_OK)
-		rc = merge_series_counts(ofd, name, out, n);
+		rc = merge_series_counts_ds(pub_dataset(p), ofd, name, out, n);
 out:
 	merge_free(m);
 	if (ifd >= 0)
@@ -936,8 +946,8 @@ adopt_delete(struct publisher *p, struct target_day *td,
 	if (lseek(pin->fd, 0, SEEK_SET) < 0)
 		return sw_seterr(SW_ERR_IO, "cannot read the day file: %s",
 		    strerror(errno));
-	if ((rc = merge_series_counts(pin->fd, "the day file", &day, &nday)) !=
-	    SW_OK)
+	if ((rc = merge_series_counts_ds(pub_dataset(p), pin->fd,
+	    "the day file", &day, &nday)) != SW_OK)
 		return rc;
 	for (i = 0; i < m->nlobjs && rc == SW_OK; i++) {
 		const char *why = NULL;

@@ -4,7 +4,8 @@
  *
  * An input that starts with the container magic is a container file,
  * read from a memfd:
- *  1. merge_add_file() into a new day (memory sink).  Accepted: the day,
+ *  1. merge_add_file() into a new day (memory sink), of each dataset
+ *     (raw, RawDatum; aggregates, AggDatum).  Accepted: the day,
  *     re-read by the project's own reader with every block decompressed
  *     and its records walked, holds exactly the records the merge
  *     counted, twice over when the input is merged twice.  Refused: the
@@ -13,12 +14,13 @@
  *     The same merge with a helper thread checking blocks gives the same
  *     bytes and the same verdict (avro_merge.h: "the output is the same
  *     either way").
- *  2. merge_open_append() with verify, as a cached day file being
- *     extended is checked: accepted means the reader agrees on the
- *     records up to the end it reports.
- *  3. merge_series_counts(), as --adopt counts a sample object's records
- *     per series: sorted, unique series whose counts add up to the
- *     reader's records.
+ *  2. merge_open_append_ds() with verify, of whichever dataset the header
+ *     says, as a cached day file being extended (or `cache verify`) is
+ *     checked: accepted means the reader agrees on the records up to the
+ *     end it reports.
+ *  3. merge_series_counts_ds(), as --adopt counts a sample object's
+ *     records per series, for each dataset: sorted, unique series whose
+ *     counts add up to the reader's records.
  * Any other input is a run of blocks, as copied by range from a
  * published day (merge_add_blocks with verify), framed with the merge's
  * marker "fuzz-sync-marker", its last byte the records it must hold:
@@ -43,7 +45,8 @@ static const unsigned char sync_marker[OCF_SYNC_SIZE] = "fuzz-sync-marker";
  * every block decompressed and walked; -1 when the reader refuses it. */
 /* Merge the input twice into a day, in out; the first call's verdict. */
 static sw_err
-merge_twice(int in, int workers, struct buf *out)
+merge_twice(const struct merge_dataset *ds, int in, int workers,
+    struct buf *out)
 {
 	struct merge *m = NULL;
 	struct merge_stats st, tot;
@@ -52,7 +55,7 @@ merge_twice(int in, int workers, struct buf *out)
 	int i;
 	sw_err rc, first = SW_OK;
 
-	FUZZ_ASSERT(merge_new(buf_sink, out, sync_marker, &m) == SW_OK,
+	FUZZ_ASSERT(merge_new_ds(ds, buf_sink, out, sync_marker, &m) == SW_OK,
 	    "merge_new: %s", sw_errmsg());
 	merge_set_workers(m, workers);
 	for (i = 0; i < 2; i++) {
@@ -89,15 +92,15 @@ merge_twice(int in, int workers, struct buf *out)
 }
 
 static void
-merge_both_ways(int in)
+merge_both_ways(const struct merge_dataset *ds, int in)
 {
 	struct buf a, b;
 	sw_err ra, rb;
 
 	buf_init(&a);
 	buf_init(&b);
-	ra = merge_twice(in, 0, &a);
-	rb = merge_twice(in, 1, &b);
+	ra = merge_twice(ds, in, 0, &a);
+	rb = merge_twice(ds, in, 1, &b);
 	FUZZ_ASSERT(ra == rb, "verdict %s alone, %s with a helper thread",
 	    sw_errname(ra), sw_errname(rb));
 	FUZZ_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0,
@@ -108,7 +111,7 @@ merge_both_ways(int in)
 }
 
 static void
-series_check(int in)
+series_check(const struct merge_dataset *ds, int in)
 {
 	struct merge_count *c = NULL;
 	uint64_t sum = 0;
@@ -116,8 +119,8 @@ series_check(int in)
 	size_t k = 0, i;
 
 	FUZZ_ASSERT(lseek(in, 0, SEEK_SET) == 0, "lseek");
-	if (merge_series_counts(in, "s3://target/merged_series_1.avro", &c,
-	    &k) != SW_OK)
+	if (merge_series_counts_ds(ds, in, "s3://target/merged_series_1.avro",
+	    &c, &k) != SW_OK)
 		return;
 	for (i = 0; i < k; i++) {
 		FUZZ_ASSERT(i == 0 || strcmp(c[i - 1].series, c[i].series) < 0,
@@ -180,8 +183,8 @@ append_check(int in)
 	buf_init(&out);
 	memset(&ex, 0, sizeof(ex));
 	FUZZ_ASSERT(lseek(in, 0, SEEK_SET) == 0, "lseek");
-	if (merge_open_append(in, "cache/day.avro", 0, 1, buf_sink, &out,
-	    &m, &ex) == SW_OK) {
+	if (merge_open_append_ds(NULL, in, "cache/day.avro", 0, 1, buf_sink,
+	    &out, &m, &ex) == SW_OK) {
 		FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s",
 		    sw_errmsg());
 		n = fuzz_ocf_records(in, ex.out_end);
@@ -206,9 +209,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	fd = fuzz_memfd(data, size);
-	merge_both_ways(fd);
+	merge_both_ways(&merge_raw, fd);
+	merge_both_ways(&merge_agg, fd);
 	append_check(fd);
-	series_check(fd);
+	series_check(&merge_raw, fd);
+	series_check(&merge_agg, fd);
 	close(fd);
 	return 0;
 }

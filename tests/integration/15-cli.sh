@@ -78,7 +78,7 @@ ok $? "log_level: error silences it" || sed 's/^/# /' "$T/g.err"
 
 # ---- an empty listing ----
 fails "ls of a wrong prefix: exit 1, what was listed and what is there" 1 \
-	"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z swrepart: error: no day in the cold tier: 'file://$D/wrong/' holds nothing; 'file://$D/' holds 'asset_metadata/', 'raw/' \(is s3.cold_tier.data_prefix right\?\)$" \
+	"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z swrepart: error: no day in the cold tier: 'file://$D/wrong/' holds nothing; 'file://$D/' holds 'agg/', 'asset_metadata/', 'raw/' \(is s3.cold_tier.data_prefix right\?\)$" \
 	"$SWREPART" --cold-bucket "file://$D" --cold-prefix wrong/ ls
 fails "a prefix one level too deep: what it holds instead" 1 \
 	"error: no day in the cold tier: 'file://$D/raw/startYear=2022/' holds no startYear= partition, only 'startMonth=3/'; 'file://$D/raw/' holds 'startYear=2022/' \(is s3.cold_tier.data_prefix right\?\)$" \

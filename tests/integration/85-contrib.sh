@@ -101,32 +101,37 @@ else
 	ok 0 "# SKIP systemd-analyze is not installed"
 fi
 
-# Athena: the table's schema is the one published, and its location
-# template gives the keys sync writes.
+# Athena: each table's schema is the one published, and its location
+# template gives the keys sync writes (raw and aggregates).
 "$SWREPART" gen --start 2022-05-05 --days 1 --series 3 --records 5 "$T/cold" >/dev/null
 mkdir -p "$T/tgt"
 "$SWREPART" --cold-bucket "file://$T/cold" --timeseries-type ALL --cache-dir "$T/cache" \
-	--target-bucket "file://$T/tgt" sync >/dev/null 2>&1
+	--target-bucket "file://$T/tgt" sync --dataset all >/dev/null 2>&1
 key=$(cd "$T/tgt" && find consolidated -name '*.avro')
-"$PY" - "$CON/athena/consolidated-table.sql" "$T/tgt/$key" "$key" "$top_srcdir/tests/integration" <<'EOF'
+akey=$(cd "$T/tgt" && find consolidated_agg -name '*.avro')
+"$PY" - "$top_srcdir/tests/integration" "$CON/athena/consolidated-table.sql" "$T/tgt/$key" "$key" \
+	"$CON/athena/consolidated-agg-table.sql" "$T/tgt/$akey" "$akey" <<'EOF'
 import json, os, re, sys
-sys.path.insert(0, sys.argv[4])
+sys.path.insert(0, sys.argv[1])
 import avro_tool
-sql = open(sys.argv[1]).read()
-props = dict(re.findall(r"'([a-z.]+)'\s*=\s*'([^']*)'", sql))
-schema = json.loads(props["avro.schema.literal"])
-assert schema == avro_tool.container(sys.argv[2])["schema"], "schema differs from the published file"
-cols = re.search(r"TABLE IF NOT EXISTS \w+ \((.*?)\)\s*PARTITIONED", sql, re.S).group(1)
-names = [l.split()[0] for l in cols.strip().splitlines()]
-assert names == [f["name"].lower() for f in schema["fields"]], names
-tmpl = props["storage.location.template"]
-loc = tmpl.replace("s3://TARGET-BUCKET/", "").replace("${startyear}", "2022") \
-    .replace("${startmonth}", "5").replace("${startday}", "5")
-assert sys.argv[3].startswith(loc) and "/" not in sys.argv[3][len(loc):], (loc, sys.argv[3])
-assert props["projection.enabled"] == "true"
-for p in ("startyear", "startmonth", "startday"):
-    assert props["projection.%s.type" % p] == "integer"
+for sqlf, path, key in (sys.argv[2:5], sys.argv[5:8]):
+    sql = open(sqlf).read()
+    assert len(re.findall(r"CREATE EXTERNAL TABLE", sql)) == 1, sqlf
+    props = dict(re.findall(r"'([a-z.]+)'\s*=\s*'([^']*)'", sql))
+    schema = json.loads(props["avro.schema.literal"])
+    assert schema == avro_tool.container(path)["schema"], "schema differs from the published file: " + sqlf
+    cols = re.search(r"TABLE IF NOT EXISTS \w+ \((.*?)\)\s*PARTITIONED", sql, re.S).group(1)
+    names = [l.split()[0] for l in cols.strip().splitlines()]
+    assert names == [f["name"].lower() for f in schema["fields"]], names
+    tmpl = props["storage.location.template"]
+    assert props["projection.enabled"] == "true"
+    assert re.search(r"LOCATION '([^']*)'", sql).group(1) + "startYear=" in tmpl, sqlf
+    loc = tmpl.replace("s3://TARGET-BUCKET/", "").replace("${startyear}", "2022") \
+        .replace("${startmonth}", "5").replace("${startday}", "5")
+    assert key.startswith(loc) and "/" not in key[len(loc):], (loc, key)
+    for p in ("startyear", "startmonth", "startday"):
+        assert props["projection.%s.type" % p] == "integer"
 EOF
-ok $? "the Athena table's schema, columns and location template match what sync publishes"
+ok $? "the Athena tables' schemas, columns and location templates match what sync publishes (raw and aggregates)"
 
 done_testing

@@ -7,14 +7,17 @@ Run it with Debian's /usr/bin/python3: a pyenv python lacks those modules.
 
   dump [--writer] FILE...        every record as one JSON line (sorted keys,
                                  compact), resolved to the RawDatum reader
-                                 schema unless --writer
+                                 schema (AggDatum for aggregate files)
+                                 unless --writer
   count FILE...                  total number of records
   meta FILE                      codec, schema name, namespace, field order,
                                  sync marker, blocks, records
   same-records A... -- B...      exit 0 iff the records of the A files and of
                                  the B files are the same multiset
   check-gen [--require-all] DIR  check a tree written by swrepart's synthetic
-                                 cold-tier generator (gen.c)
+                                 cold-tier generator (gen.c); its agg_
+                                 files must hold the aggregates of their
+                                 raw files' records, computed here
 
 Exit status: 0 success; 1 a check failed, a file is corrupt or the files
 differ; 2 usage or a file that cannot be opened; 77 python3-avro is missing
@@ -59,6 +62,26 @@ RAWDATUM = {
         {"name": "integerValue", "type": ["null", "int"], "default": None},
         {"name": "booleanValue", "type": ["null", "boolean"], "default": None},
         {"name": "jsonValue", "type": ["null", "string"], "default": None},
+        {"name": "recordVersion", "type": ["null", "long"], "default": None},
+    ],
+}
+# The aggregates' reader schema (COLD_TIER.md's fields; the record name is
+# swrepart's choice, see README.md), written out independently too.
+AGGDATUM = {
+    "type": "record",
+    "name": "AggDatum",
+    "namespace": "amazon.aws.iot.sitewise.agg",
+    "fields": [
+        {"name": "seriesId", "type": "string"},
+        {"name": "timeInSeconds", "type": "long"},
+        {"name": "offsetInNanos", "type": "long"},
+        {"name": "quality", "type": "string"},
+        {"name": "resolution", "type": "string"},
+        {"name": "count", "type": ["null", "double"], "default": None},
+        {"name": "average", "type": ["null", "double"], "default": None},
+        {"name": "min", "type": ["null", "double"], "default": None},
+        {"name": "max", "type": ["null", "double"], "default": None},
+        {"name": "sum", "type": ["null", "double"], "default": None},
         {"name": "recordVersion", "type": ["null", "long"], "default": None},
     ],
 }
@@ -178,18 +201,19 @@ def container(path):
 
 
 def reader_schema_for(writer):
-    """RawDatum as the reader schema.  The Avro spec matches records by
-    unqualified name, python-avro by full name: take the writer's namespace
-    so a file written under another namespace still resolves."""
+    """RawDatum (or AggDatum) as the reader schema.  The Avro spec matches
+    records by unqualified name, python-avro by full name: take the
+    writer's namespace so a file written under another namespace still
+    resolves."""
     if not isinstance(writer, dict) or writer.get("type") != "record":
         raise Failure("writer schema is not a record")
     name = writer.get("name", "")
     ns = writer.get("namespace")
     if "." in name:
         ns, name = name.rsplit(".", 1)
-    if name != "RawDatum":
-        raise Failure(f"writer schema is record '{name}', not RawDatum")
-    rs = dict(RAWDATUM)
+    if name not in ("RawDatum", "AggDatum"):
+        raise Failure(f"writer schema is record '{name}', not RawDatum nor AggDatum")
+    rs = dict(RAWDATUM if name == "RawDatum" else AGGDATUM)
     if ns:
         rs["namespace"] = ns
     else:
@@ -206,9 +230,21 @@ def records(path, resolve=True):
             dr = avro.io.DatumReader()
             if resolve:
                 dr.readers_schema = reader_schema_for(info["schema"])
+            # python-avro keeps a promoted int or long a Python int: as
+            # the spec says, the reader's double makes it a double
+            doubles = set()
+            if resolve:
+                for fd in json.loads(str(dr.readers_schema))["fields"]:
+                    t = fd["type"]
+                    if t == "double" or (isinstance(t, list) and "double" in t):
+                        doubles.add(fd["name"])
             with avro.datafile.DataFileReader(f, dr) as r:
                 for rec in r:
                     n += 1
+                    for k in doubles:
+                        v = rec.get(k)
+                        if isinstance(v, int) and not isinstance(v, bool):
+                            rec[k] = float(v)
                     yield rec
     except Failure as e:
         raise Failure(f"{path}: {e}") from None
@@ -343,6 +379,8 @@ class GenCheck:
         self.meta_files = 0
         self.meta = {}               # timeSeriesId -> metadata line
         self.meta_parents = set()
+        self.raw_files = {}          # (parent, y, m, d, hh, sid, ts, q) -> path
+        self.agg_files = []          # (rel, path, key as above)
 
     def error(self, msg):
         self.errors.append(msg)
@@ -370,8 +408,6 @@ class GenCheck:
         if parsed is None:
             raise Failure(f"{rel}: file name is not raw_{{seriesId}}_{{startTimestamp}}_{{quality}}.avro")
         kind, sid, ts, quality = parsed
-        if kind != "raw":
-            raise Failure(f"{rel}: the generator writes raw files only")
         for part, v in (("startYear", m["y"]), ("startMonth", m["m"]), ("startDay", m["d"])):
             if not UNPADDED.match(v):
                 raise Failure(f"{rel}: {part}={v} is not an unpadded number")
@@ -398,6 +434,12 @@ class GenCheck:
         old = self.series_bucket.setdefault(sid, m["hh"])
         if old != m["hh"]:
             raise Failure(f"{rel}: series '{sid}' is in bucket {m['hh']} here and {old} elsewhere")
+        parent = m["prefix"][:-1].rsplit("/", 1)[0] + "/" if "/" in m["prefix"][:-1] else ""
+        fkey = (parent, m["y"], m["m"], m["d"], m["hh"], sid, ts, quality)
+        if kind == "agg":
+            self.agg_files.append((rel, full, fkey))
+            return
+        self.raw_files[fkey] = full
         self.data_prefixes.add(m["prefix"])
         self.days.add(day)
 
@@ -513,6 +555,29 @@ class GenCheck:
             if LEGACY_RE.match(sid) and self.meta and sid not in self.meta:
                 self.error(f"series '{sid}' has an assetId_propertyId id but no asset metadata")
 
+    def check_aggs(self):
+        """Each agg_ file holds the aggregates of the raw file of the same
+        series, window and quality: per minute with data (PT1M), then per
+        hour (PT1H), at the interval's start; count always, average, min,
+        max and sum for numeric values; the largest recordVersion."""
+        if self.agg_files and len(self.agg_files) != len(self.raw_files):
+            self.error(f"{len(self.agg_files)} agg_ files for {len(self.raw_files)} raw files")
+        for rel, full, fkey in self.agg_files:
+            raw = self.raw_files.get(fkey)
+            if raw is None:
+                self.error(f"{rel}: no raw file of its series, window and quality")
+                continue
+            try:
+                want = expected_aggs(list(records(raw)), int(fkey[6]))
+                got = list(records(full))
+            except Failure as e:
+                self.error(str(e))
+                continue
+            if got != want:
+                self.error(f"{rel}: {len(got)} records, not the {len(want)} aggregates of "
+                           f"{os.path.basename(raw)}; first difference: "
+                           f"{next(((g, w) for g, w in zip(got, want) if g != w), None)}")
+
     def forms(self):
         legacy = sum(1 for s in self.series_bucket if LEGACY_RE.match(s))
         assoc_uuid = sum(1 for s in self.series_bucket if UUID_RE.match(s) and s in self.meta)
@@ -552,6 +617,40 @@ class GenCheck:
         print(f"check-gen: codecs: {codecs}; qualities: {quals}; "
               f"writer schema variants: {len(self.variants)}; multi-block files: {self.multi_block}")
         print(f"check-gen: {self.meta_files} asset metadata files, {len(self.meta)} properties")
+        if self.agg_files:
+            print(f"check-gen: {len(self.agg_files)} agg_ files, each the aggregates of its raw file")
+
+
+def expected_aggs(recs, start):
+    """The aggregates of one raw file's records (see GenCheck.check_aggs)."""
+    def interval(length):
+        groups = collections.OrderedDict()
+        for r in recs:
+            b = start + (r["timeInSeconds"] - start) // length * length
+            groups.setdefault(b, []).append(r)
+        out = []
+        for b, rs in groups.items():
+            vals = [r["doubleValue"] if r["doubleValue"] is not None else
+                    float(r["integerValue"]) if r["integerValue"] is not None else None
+                    for r in rs]
+            numeric = all(v is not None for v in vals)
+            s = 0.0
+            for v in vals if numeric else []:
+                s += v
+            versions = [r["recordVersion"] for r in rs if r["recordVersion"] is not None]
+            out.append({
+                "seriesId": rs[0]["seriesId"], "timeInSeconds": b,
+                "offsetInNanos": 0, "quality": rs[0]["quality"],
+                "resolution": "PT1M" if length == 60 else "PT1H",
+                "count": float(len(rs)),
+                "average": s / len(rs) if numeric else None,
+                "min": min(vals) if numeric else None,
+                "max": max(vals) if numeric else None,
+                "sum": s if numeric else None,
+                "recordVersion": max(versions) if versions else None,
+            })
+        return out
+    return interval(60) + interval(3600)
 
 
 def cmd_check_gen(args):
@@ -564,6 +663,7 @@ def cmd_check_gen(args):
     c = GenCheck(args[0])
     c.walk()
     c.cross_check()
+    c.check_aggs()
     if req:
         c.require_all()
     c.summary()

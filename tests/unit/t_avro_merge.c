@@ -1607,6 +1607,252 @@ test_bench(void)
 	files_free(&in);
 }
 
+/* ---- aggregates --------------------------------------------------------- */
+
+/* AggDatum's schema, with its fields in another order, in another
+ * namespace, an older writer's: no min, max nor recordVersion, count as a
+ * long, average as [float, null], timeInSeconds as an int, and a
+ * writer-only field.  (python3-avro does not promote bytes to string, so
+ * that case stays with test_resolution().) */
+static const char agg_variant[] = "{\"type\":\"record\",\"name\":"
+    "\"com.example.export.AggDatum\",\"fields\":["
+    "{\"name\":\"quality\",\"type\":\"string\"},"
+    "{\"name\":\"seriesId\",\"type\":\"string\"},"
+    "{\"name\":\"resolution\",\"type\":\"string\"},"
+    "{\"name\":\"timeInSeconds\",\"type\":\"int\"},"
+    "{\"name\":\"offsetInNanos\",\"type\":\"long\"},"
+    "{\"name\":\"note\",\"type\":[\"null\",\"string\"]},"
+    "{\"name\":\"count\",\"type\":\"long\"},"
+    "{\"name\":\"sum\",\"type\":[\"null\",\"double\"]},"
+    "{\"name\":\"average\",\"type\":[\"float\",\"null\"]}]}";
+
+/* An AggDatum-like record with the fields given (JSON), for refusals. */
+static char *
+aggdatum_with(const char *name, const char *fields)
+{
+	struct buf b = { 0 };
+
+	buf_printf(&b, "{\"type\":\"record\",\"name\":\"%s\",\"fields\":["
+	    "{\"name\":\"seriesId\",\"type\":\"string\"},"
+	    "{\"name\":\"timeInSeconds\",\"type\":\"long\"},"
+	    "{\"name\":\"offsetInNanos\",\"type\":\"long\"},"
+	    "{\"name\":\"quality\",\"type\":\"string\"}%s%s]}", name,
+	    *fields ? "," : "", fields);
+	return buf_detach(&b);
+}
+
+/* Merge in's files into out as dataset ds. */
+static sw_err
+merge_ds_files(const struct merge_dataset *ds, const struct files *in,
+    const char *out, struct run *run)
+{
+	struct merge *m = NULL;
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	sw_err rc;
+
+	memset(run, 0, sizeof(*run));
+	rc = merge_new_ds(ds, ocf_sink_fd, &fd, NULL, &m);
+	if (!rc) rc = add_files(m, in, 0, in->n, run, 0);
+	if (!rc) rc = merge_finish(m);
+	if (m != NULL)
+		merge_stats(m, &run->total);
+	merge_free(m);
+	close(fd);
+	return rc;
+}
+
+static void
+test_aggregates(void)
+{
+	struct gen_params p;
+	struct files all = { 0 }, agg = { 0 }, one = { 0 };
+	struct buf out = { 0 }, args = { 0 }, rec = { 0 };
+	struct merge *m = NULL;
+	struct merge_stats ex;
+	struct merge_count *c = NULL;
+	struct run run;
+	char path[512], outp[512], bad[512];
+	const char *outs[1];
+	uint64_t total = 0;
+	size_t i, n = 0;
+	int fd, k, okay;
+	char *sch;
+	sw_err rc;
+
+	gen_params_init(&p);
+	p.series = 12;
+	p.records_per_file = 60;
+	p.bad_share = 0.3;
+	p.uncertain_share = 0.3;
+	p.aggregates = 1;
+	p.asset_metadata = 0;
+	if (!generate(&p, "agg", &all))
+		return;
+	for (i = 0; i < all.n; i++)
+		if (strstr(all.v[i], "/agg_") != NULL)
+			files_add(&agg, all.v[i]);
+	snprintf(outp, sizeof(outp), "%s/agg-day.avro", tmpdir);
+	outs[0] = outp;
+
+	/* exact: every file copied block by block */
+	rc = merge_ds_files(&merge_agg, &agg, outp, &run);
+	ok(rc == SW_OK && run.paths[MERGE_PATH_RAW] == agg.n && agg.n > 40,
+	    "aggregates: %zu agg files merged, every one copied raw%s%s",
+	    agg.n, rc ? ": " : "", rc ? sw_errmsg() : "");
+	ok(avro_c_count(outp) == (int64_t)run.total.records &&
+	    own_count(outp) == (int64_t)run.total.records, "aggregates: "
+	    "avro-c and our reader read the %llu records",
+	    (unsigned long long)run.total.records);
+	if (no_python != NULL) {
+		skip("python3-avro: the same records", no_python);
+		skip("python3-avro: the header", no_python);
+	} else {
+		ok(same_records(&agg, 0, agg.n, outs, 1) == 0, "aggregates: "
+		    "python3-avro reads the same records from the inputs and "
+		    "the day");
+		buf_printf(&args, "meta '%s'", outp);
+		okay = test_avro_tool(args.data, 0, &out) == 0 &&
+		    strstr(out.data, "codec snappy\n") != NULL &&
+		    strstr(out.data, "name AggDatum\n") != NULL &&
+		    strstr(out.data, "namespace amazon.aws.iot.sitewise.agg\n")
+		    != NULL && strstr(out.data, "fields seriesId,timeInSeconds,"
+		    "offsetInNanos,quality,resolution,count,average,min,max,"
+		    "sum,recordVersion\n") != NULL;
+		ok(okay, "aggregates: python3-avro sees snappy, AggDatum in "
+		    "amazon.aws.iot.sitewise.agg, the fields in order");
+		if (!okay)
+			diag("%s", out.data ? out.data : "(no output)");
+	}
+
+	/* the day file of aggregates as the cache and --adopt read it */
+	fd = open(outp, O_RDONLY);
+	rc = merge_series_counts_ds(&merge_agg, fd, outp, &c, &n);
+	for (i = 0; rc == SW_OK && i < n; i++)
+		total += c[i].records;
+	ok(rc == SW_OK && n == 12 && total == run.total.records, "aggregates: "
+	    "records per series of the day (%zu series)", n);
+	merge_counts_free(c, n);
+	lseek(fd, 0, SEEK_SET);
+	rc = merge_series_counts(fd, outp, &c, &n);
+	ok(rc == SW_ERR_DATA && strstr(sw_errmsg(), "not a RawDatum file"),
+	    "aggregates: not counted as RawDatum: %s", sw_errmsg());
+	lseek(fd, 0, SEEK_SET);
+	rc = merge_open_append_ds(NULL, fd, outp, 0, 1, ocf_sink_fd, &fd, &m,
+	    &ex);
+	ok(rc == SW_OK && ex.records == run.total.records, "aggregates: a day "
+	    "file of either dataset continued (its schema says which)");
+	merge_free(m);
+	m = NULL;
+	lseek(fd, 0, SEEK_SET);
+	rc = merge_open_append(fd, outp, 0, 1, ocf_sink_fd, &fd, &m, &ex);
+	ok(rc == SW_ERR_DATA && strstr(sw_errmsg(), "its schema is not "
+	    "RawDatum"), "aggregates: not continued as a raw day: %s",
+	    sw_errmsg());
+	merge_free(m);
+	close(fd);
+
+	/* resolution: an older writer's schema, promotions, bytes */
+	rec.len = 0;
+	for (k = 0; k < 30; k++) {
+		enc_put_string(&rec, k % 2 ? "GOOD" : "BAD", k % 2 ? 4 : 3);
+		enc_put_string(&rec, "series-9", 8);
+		enc_put_string(&rec, k % 3 ? "PT1M" : "PT1H", 4);
+		enc_put_int(&rec, 1646092800 + 60 * k);
+		enc_put_long(&rec, 0);
+		enc_put_union_index(&rec, k % 4 ? 1 : 0);
+		if (k % 4)
+			enc_put_string(&rec, "n", 1);
+		enc_put_long(&rec, k + 1);
+		enc_put_union_index(&rec, k % 5 ? 1 : 0);
+		if (k % 5)
+			enc_put_double(&rec, k * 1.5);
+		enc_put_union_index(&rec, k % 6 ? 0 : 1);
+		if (k % 6)
+			enc_put_float(&rec, (float)k / 4);
+	}
+	snprintf(path, sizeof(path), "%s/agg-variant.avro", tmpdir);
+	write_container(path, agg_variant, "deflate", &rec, 30);
+	files_add(&one, path);
+	snprintf(outp, sizeof(outp), "%s/agg-variant-out.avro", tmpdir);
+	rc = merge_ds_files(&merge_agg, &one, outp, &run);
+	ok(rc == SW_OK && run.paths[MERGE_PATH_RESOLVE] == 1 &&
+	    run.total.records_resolved == 30, "aggregates: another order and "
+	    "namespace, missing fields, int->long, long->double, "
+	    "float->double: resolved%s%s", rc ? ": " : "",
+	    rc ? sw_errmsg() : "");
+	if (no_python != NULL)
+		skip("python3-avro resolves the same records", no_python);
+	else
+		ok(same_records(&one, 0, 1, outs, 1) == 0, "aggregates: "
+		    "python3-avro resolves the older writer's file to the "
+		    "same records");
+
+	/* refusals, each naming the file */
+	{
+		static const struct {
+			const char *what, *name, *fields, *want;
+		} cases[] = {
+			{ "a raw file", "amazon.aws.iot.sitewise.raw.RawDatum",
+			  "{\"name\":\"doubleValue\",\"type\":[\"null\","
+			  "\"double\"]}", "not an aggregate cold-tier file: "
+			  "its schema is record 'amazon.aws.iot.sitewise.raw."
+			  "RawDatum', not AggDatum" },
+			{ "no resolution", "AggDatum", "{\"name\":\"count\","
+			  "\"type\":[\"null\",\"double\"]}",
+			  "has no field 'resolution'" },
+			{ "no aggregate", "AggDatum", "{\"name\":"
+			  "\"resolution\",\"type\":\"string\"},{\"name\":"
+			  "\"doubleValue\",\"type\":[\"null\",\"double\"]}",
+			  "none of the value fields (count, average, min, max, "
+			  "sum)" },
+			{ "a resolution of int", "AggDatum", "{\"name\":"
+			  "\"resolution\",\"type\":\"int\"},{\"name\":\"sum\","
+			  "\"type\":[\"null\",\"double\"]}", "field "
+			  "'resolution' is int in the file, which cannot be "
+			  "read as AggDatum's" },
+			{ "a sum of string", "AggDatum", "{\"name\":"
+			  "\"resolution\",\"type\":\"string\"},{\"name\":\"sum\","
+			  "\"type\":\"string\"}", "field 'sum' is string" },
+		};
+
+		snprintf(bad, sizeof(bad), "%s/agg-refused.avro", tmpdir);
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			sch = aggdatum_with(cases[i].name, cases[i].fields);
+			rec.len = 0;
+			enc_put_string(&rec, "x", 1);
+			write_container(bad, sch, "null", &rec, 1);
+			free(sch);
+			files_free(&one);
+			files_add(&one, bad);
+			rc = merge_ds_files(&merge_agg, &one, outp, &run);
+			ok(rc == SW_ERR_DATA && strstr(sw_errmsg(), bad) &&
+			    strstr(sw_errmsg(), cases[i].want) &&
+			    run.total.records == 0, "aggregates: %s refused: %s",
+			    cases[i].what, sw_errmsg());
+		}
+		write_container(bad, "\"string\"", "null", &rec, 1);
+		files_free(&one);
+		files_add(&one, bad);
+		rc = merge_ds_files(&merge_agg, &one, outp, &run);
+		ok(rc == SW_ERR_DATA && strstr(sw_errmsg(), "not an AggDatum "
+		    "record"), "aggregates: a string schema refused: %s",
+		    sw_errmsg());
+		/* and an aggregate file among raw ones */
+		files_free(&one);
+		files_add(&one, agg.v[0]);
+		rc = merge_ds_files(&merge_raw, &one, outp, &run);
+		ok(rc == SW_ERR_DATA && strstr(sw_errmsg(), agg.v[0]) &&
+		    strstr(sw_errmsg(), "not a raw cold-tier file"), "aggregates: "
+		    "an agg file refused by the raw dataset: %s", sw_errmsg());
+	}
+	files_free(&one);
+	files_free(&agg);
+	files_free(&all);
+	buf_release(&out);
+	buf_release(&args);
+	buf_release(&rec);
+}
+
 int
 main(void)
 {
@@ -1625,6 +1871,7 @@ main(void)
 	workers = -1;
 	test_refused_schemas();
 	test_resolution();
+	test_aggregates();
 	test_sink_failure();
 	test_bench();
 

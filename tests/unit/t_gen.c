@@ -477,6 +477,97 @@ test_speed(void)
 	    "%.1f MB, %.2f s", p.series, st.objects, st.bytes / 1e6, dt);
 }
 
+/* Aggregates: one agg_ file per raw file, beside it under agg/, raw files
+ * unchanged, and (check-gen, python3-avro) each holding the aggregates
+ * of its raw file's records. */
+static void
+test_aggregates(void)
+{
+	struct gen_params p;
+	struct gen_stats st, st0;
+	struct objs a, b;
+	char dir[512], args[1024], pa[1024], pb[1024], tmp[1024];
+	size_t i, nagg = 0, bad = 0;
+	FILE *f;
+	sw_err rc;
+
+	small_params(&p);
+	collect(&p, &a, &st0);
+	p.aggregates = 1;
+	rc = collect(&p, &b, &st);
+	ok(rc == SW_OK && st.agg_objects == st0.data_objects &&
+	    st.data_objects == st0.data_objects && st.records == st0.records &&
+	    st.objects == st0.objects + st.agg_objects && st.agg_records > 0,
+	    "aggregates: one agg_ file per raw file (%" PRIu64 ", %" PRIu64
+	    " records), the raw counts unchanged", st.agg_objects,
+	    st.agg_records);
+	ok(subset(&a, &b), "aggregates: every object of a run without them "
+	    "is there, byte for byte");
+	for (i = 0; i < b.n; i++) {
+		if (objs_find(&a, b.v[i].key) != NULL)
+			continue;
+		nagg++;
+		if (strncmp(b.v[i].key, "agg/startYear=", 14) != 0 ||
+		    strstr(b.v[i].key, "/agg_") == NULL) {
+			if (bad++ == 0)
+				diag("unexpected key %s", b.v[i].key);
+		}
+	}
+	ok(nagg == st.agg_objects && bad == 0, "aggregates: the new keys are "
+	    "agg/startYear=.../agg_... (%zu)", nagg);
+	objs_free(&a);
+	objs_free(&b);
+
+	p.prefix = "site/raw/";
+	p.agg_prefix = "site/aggregates/";
+	collect(&p, &b, &st);
+	for (i = 0, bad = 0; i < b.n; i++)
+		bad += strstr(b.v[i].key, "/agg_") != NULL &&
+		    strncmp(b.v[i].key, "site/aggregates/startYear=", 26) != 0;
+	ok(st.agg_objects > 0 && bad == 0, "aggregates: under the agg_prefix "
+	    "given");
+	objs_free(&b);
+	p.agg_prefix = "site/raw/";
+	ok(gen_params_check(&p) == SW_ERR_USAGE, "aggregates: the data "
+	    "prefix refused as theirs: %s", sw_errmsg());
+
+	if (no_python != NULL) {
+		skip("avro_tool.py check-gen of aggregates", no_python);
+		return;
+	}
+	small_params(&p);
+	p.aggregates = 1;
+	snprintf(dir, sizeof(dir), "%s/aggtree", tmpdir);
+	mkdir(dir, 0700);
+	rc = gen_run(&p, test_write_under, dir, &st);
+	snprintf(args, sizeof(args), "check-gen --require-all '%s'", dir);
+	ok(rc == SW_OK && test_avro_tool(args, 0, NULL) == 0, "aggregates: "
+	    "check-gen --require-all passes: python3-avro computes each agg_ "
+	    "file's records from its raw file");
+	/* two series' aggregates swapped: each file still valid Avro */
+	snprintf(pa, sizeof(pa), "%s/agg/startYear=2022/startMonth=1/startDay=1",
+	    dir);
+	snprintf(args, sizeof(args), "sh -c \"find '%s' -name 'agg_*GOOD.avro' "
+	    "| sort | head -n 2\"", pa);
+	f = popen(args, "r");
+	pa[0] = pb[0] = '\0';
+	if (f != NULL) {
+		if (fgets(pa, sizeof(pa), f) == NULL || fgets(pb, sizeof(pb), f)
+		    == NULL)
+			pa[0] = '\0';
+		pclose(f);
+	}
+	pa[strcspn(pa, "\n")] = pb[strcspn(pb, "\n")] = '\0';
+	snprintf(tmp, sizeof(tmp), "%s/swap.avro", tmpdir);
+	if (pa[0] != '\0' && (rename(pa, tmp) != 0 || rename(pb, pa) != 0 ||
+	    rename(tmp, pb) != 0))
+		pa[0] = '\0';
+	snprintf(args, sizeof(args), "check-gen '%s'", dir);
+	ok(pa[0] != '\0' && test_avro_tool(args, 1, NULL) == 1,
+	    "aggregates: check-gen fails when two files' aggregates are "
+	    "swapped");
+}
+
 int
 main(void)
 {
@@ -491,6 +582,7 @@ main(void)
 	test_series_superset();
 	test_variants_resolve();
 	test_prefix();
+	test_aggregates();
 	test_speed();
 
 	test_tmpdir_remove();
