@@ -22,7 +22,10 @@
 #     server's counters (GET /__control/stats after DELETE), and their
 #     ratio (target: at least 50x fewer bytes for the series);
 #  3. the time to data of each series' day (the whole `cat` of the day:
-#     target under 1 s) and of each whole day;
+#     target under 1 s) and of each whole day, after an `ls` of the month
+#     (timed apart: the lookup of a series' day lists the series' month,
+#     one LIST of its prefix per day of the month, and on a fresh mount,
+#     the series' bucket not known yet, the whole first day's listing);
 #  4. the series' days read again once the whole days are cached (cut
 #     from the cached days): the time, the GETs (none) and the cache's
 #     bytes before and after (the same).
@@ -168,10 +171,15 @@ mount_at() {
 }
 unmount_at() { fusermount3 -u "$T/mnt-$1"; sleep 0.2; }
 
-# read_days KIND MOUNT DIR REP: cat every day of DIR (the series' or the
-# whole days) into $T/out-KIND-DD.avro, one timing per day and the sum.
+# read_days KIND MOUNT DIR REP: `ls` DIR (the series' month or the whole
+# month: its listings), then cat every day of it into $T/out-KIND-DD.avro;
+# the time of the ls, of each day and their sum, and the LISTs of the ls.
 read_days() {
-	_tot=0
+	t0=$(now)
+	ls "$2/$3" >/dev/null || fail "ls $3 ($1)"
+	_tot=$(echo "$(now) - $t0" | bc)
+	rec "${1}_ls" "$4" "$_tot"
+	rec "${1}_ls_lists" "$4" "$(stat_op ListObjectsV2 ListObjects)"
 	for d in $DAYLIST; do
 		t0=$(now)
 		cat "$2/$3/$d.avro" >"$T/out-$1-$d.avro" || fail "cat $3/$d.avro ($1)"
@@ -269,9 +277,11 @@ print("swrepart series benchmark: %d day(s) of %s series x 4 windows x 500 recor
       % (ndays, format(series, ",")))
 print("series %s; %d repetition(s), each from an empty cache" % (sid, len(reps)))
 print("%-58s %10s %12s" % ("measure", "median", "ratio"))
-print("%-58s %9.2fs" % ("first read of the whole %d day(s) (cat /2022/01/DD.avro)" % ndays, med("day_month")))
+print("%-58s %9.2fs" % ("first read of the whole %d day(s) (ls + cat /2022/01/DD.avro)" % ndays, med("day_month")))
 print("%-58s %9.2fs %10.1fx faster" % ("first read of the series' %d day(s) (/series/ID/...)" % ndays,
       med("ser_month"), ratio("day_month", "ser_month")))
+print("%-58s %9.3fs %10d LISTs" % ("  ls of the whole month", med("day_ls"), med("day_ls_lists")))
+print("%-58s %9.3fs %10d LISTs" % ("  ls of the series' month, fresh mount", med("ser_ls"), med("ser_ls_lists")))
 for d in days:
     print("%-58s %9.3fs" % ("  time to data, series' day %s (target < 1 s)" % d, med("ser_day_" + d)))
 for d in days:
@@ -283,6 +293,9 @@ print("%-58s %9.3f MiB  %d objects, %d GETs, %d LISTs"
 print("%-58s %9.0fx  (target >= 50x)" % ("fewer bytes for the series", dbytes / sbytes))
 print("%-58s %9.3fs %10.1fx faster than built"
       % ("series' days again, cut from the cached whole days", med("cut_month"), ratio("ser_month", "cut_month")))
+print("%-58s %9.3fs %10d LISTs" % ("  ls of the series' month (the same mount)", med("cut_ls"), med("cut_ls_lists")))
+for d in days:
+    print("%-58s %9.3fs" % ("  time to data, series' day %s cut from the cache" % d, med("cut_day_" + d)))
 print("%-58s %9d GETs, %d LISTs" % ("  fetched for the cut", med("cut_gets"), med("cut_lists")))
 cc = [t["cut_cache"][r] for r in reps]
 if cc:
