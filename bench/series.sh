@@ -36,9 +36,9 @@
 # must be the same bytes as the one built from its objects.  Any failed
 # check makes the exit status 1: then don't trust the figures.
 #
-# --quick: 134 series, 2 days, 1 repetition (a smoke run of ~1 min).
+# --quick: 134 series, 2 days, 1 repetition (a smoke run of about 20 s).
 # --swrepart PATH benchmarks another build (default ./swrepart).
-# The default is 1 repetition (the full size takes 5 to 15 min each on
+# The default is 1 repetition (the full size takes 12 to 13 min each on
 # 2 cores); the ratios are computed within each repetition, then their
 # median taken.
 #
