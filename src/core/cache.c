@@ -1478,6 +1478,38 @@ cache_day_objects_in(struct cache *c, int64_t src, const struct day *d,
 	ON_DB(c, db_day_objects_in(c, db, src, d, lo, hi, cd, header, out, n));
 }
 
+static sw_err
+db_find_key(struct cache *c, sqlite3 *db, int64_t src, const char *glob,
+    char **out)
+{
+	sqlite3_stmt *st;
+	sw_err rc = SW_OK;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT key FROM day_object WHERE source = "
+	    "?1 AND key GLOB ?2 LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, db, "look for a key");
+	sqlite3_bind_int64(st, 1, src);
+	sqlite3_bind_text(st, 2, glob, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		*out = xstrdup((const char *)sqlite3_column_text(st, 0));
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		rc = db_err(c, db, "look for a key");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+sw_err
+cache_find_key(struct cache *c, int64_t src, const char *glob, char **out)
+{
+	ON_DB(c, db_find_key(c, db, src, glob, out));
+}
+
 sw_err
 cache_day_bad(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, char ***reasons, size_t *n)

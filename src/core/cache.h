@@ -87,6 +87,10 @@ sw_err cache_day_objects(struct cache *c, int64_t src, const struct day *d,
 sw_err cache_day_objects_in(struct cache *c, int64_t src, const struct day *d,
     const char *lo, const char *hi, struct cache_day *cd, uint64_t *header,
     struct cache_obj **out, size_t *n);
+/* A key of an object merged into any cached day of src that matches the
+ * GLOB pattern, or *out NULL (a scan of the source's objects). */
+sw_err cache_find_key(struct cache *c, int64_t src, const char *glob,
+    char **out);
 sw_err cache_day_bad(struct cache *c, int64_t src, const struct day *d,
     struct cache_obj **out, char ***reasons, size_t *n);
 void cache_objs_free(struct cache_obj *o, size_t n);

@@ -1968,7 +1968,7 @@ engine_evict(struct engine *e, int (*busy)(void *arg, const struct day *d),
 
 /* The bucket of series this process has seen in a listing, or -1. */
 static int
-bucket_get(struct engine *e, const char *series)
+bucket_mem(struct engine *e, const char *series)
 {
 	size_t i;
 	int b = -1;
@@ -1982,10 +1982,8 @@ bucket_get(struct engine *e, const char *series)
 }
 
 static void
-bucket_put(struct engine *e, const char *series, int bucket)
+bucket_mem_put(struct engine *e, const char *series, int bucket)
 {
-	if (bucket_get(e, series) >= 0)
-		return;
 	pthread_mutex_lock(&e->lmu);
 	e->buckets = xgrowarray(e->buckets, &e->capbuckets, e->nbuckets + 1,
 	    sizeof(*e->buckets));
@@ -1993,6 +1991,71 @@ bucket_put(struct engine *e, const char *series, int bucket)
 	    sizeof(e->buckets[e->nbuckets].series), "%s", series);
 	e->buckets[e->nbuckets++].bucket = bucket;
 	pthread_mutex_unlock(&e->lmu);
+}
+
+/* A series' bucket never changes: once learned from a listing it is kept
+ * in the cache index too (as a "listing" of one value), so that the next
+ * process does not list a whole day to find it. */
+#define BUCKET_FOREVER 1e18
+
+static void bucket_put(struct engine *e, const char *series, int bucket);
+
+/* The bucket of one of the series' objects in a cached whole day. */
+static int
+bucket_cached(struct engine *e, const char *series)
+{
+	struct coldkey k;
+	char glob[160], *key = NULL;
+	int b = -1;
+
+	if (!coldkey_series_ok(series, strlen(series)))
+		return -1;
+	snprintf(glob, sizeof(glob), "*/seriesBucket=?" "?/%s_%s_*", key_stem(e),
+	    series);
+	if (cache_find_key(e->cache, e->src, glob, &key) == SW_OK &&
+	    key != NULL && coldkey_parse(key, e->prefix, &k) == SW_OK &&
+	    strcmp(k.series, series) == 0) {
+		b = (int)k.bucket;
+		bucket_put(e, series, b);
+	}
+	free(key);
+	return b;
+}
+
+static int
+bucket_get(struct engine *e, const char *series)
+{
+	char path[128];
+	long *v = NULL;
+	size_t n = 0;
+	int b = bucket_mem(e, series);
+
+	if (b >= 0)
+		return b;
+	snprintf(path, sizeof(path), "bucket %s", series);
+	if (cache_listing_get(e->cache, e->src, path, BUCKET_FOREVER, &v, &n) ==
+	    SW_OK && n == 1 && v[0] >= 0 && v[0] <= 255) {
+		b = (int)v[0];
+		bucket_mem_put(e, series, b);
+	}
+	free(v);
+	if (b < 0)
+		b = bucket_cached(e, series);
+	return b;
+}
+
+static void
+bucket_put(struct engine *e, const char *series, int bucket)
+{
+	char path[128];
+	long v = bucket;
+
+	if (bucket < 0 || bucket > 255 || bucket_mem(e, series) >= 0)
+		return;
+	bucket_mem_put(e, series, bucket);
+	snprintf(path, sizeof(path), "bucket %s", series);
+	if (cache_listing_put(e->cache, e->src, path, &v, 1) != SW_OK)
+		log_debug("%s", sw_errmsg());
 }
 
 /* Objects of one series in a listing (exactly that id). */

@@ -35,6 +35,7 @@
 struct dstate {
 	int64_t dn;                /* days since the epoch */
 	char series[80];           /* one series' day, or "" (the whole) */
+	int agg;                   /* of the aggregates */
 	int building;
 	unsigned builds;           /* builds ended (a waiter sees its own) */
 	pthread_cond_t cv;         /* signalled when a build ends */
@@ -50,6 +51,7 @@ struct dstate {
 struct mnt {
 	const struct sw_config *cfg;
 	struct engine *e;
+	struct engine *agg;        /* the aggregates (agg/) beside raw/ */
 	pthread_mutex_t mu;        /* the leaf lock above */
 	struct dstate *tab[NBUCKETS];
 	double mounted;
@@ -72,6 +74,7 @@ enum kind { K_NONE, K_ROOT, K_YEAR, K_MONTH, K_AVRO, K_INDEX, K_SERIES_DIR };
 
 struct node {
 	enum kind kind;
+	int agg;                   /* below /agg: the aggregates */
 	struct day d;              /* year, month, day as far as known */
 	const char *series;        /* days of one series (/series/{id}/...),
 	                            * or NULL: whole days */
@@ -143,6 +146,19 @@ parse_path(const char *path, struct node *n)
 	const char *p, *e;
 
 	memset(n, 0, sizeof(*n));
+	if (strncmp(path, "/agg", 4) == 0 && (path[4] == '\0' ||
+	    path[4] == '/')) {
+		/* the same tree for the aggregates (no /agg/agg) */
+		path += 4;
+		if (*path == '\0')
+			path = "/";
+		if (strncmp(path, "/agg", 4) == 0 && (path[4] == '\0' ||
+		    path[4] == '/'))
+			return;
+		parse_path(path, n);
+		n->agg = n->kind != K_NONE;
+		return;
+	}
 	if (strncmp(path, "/series", 7) != 0 || (path[7] != '\0' &&
 	    path[7] != '/')) {
 		parse_days(path, n);
@@ -165,6 +181,9 @@ parse_path(const char *path, struct node *n)
 	n->series = n->id;
 	parse_days(e, n);
 }
+
+/* The engine of the node's dataset. */
+#define E(m, n) ((n)->agg ? (m)->agg : (m)->e)
 
 /* "" for whole days: the key of a day state. */
 static const char *
@@ -198,6 +217,7 @@ sw_err
 mnt_new(const struct sw_config *cfg, struct mnt **out)
 {
 	struct mnt *m = xcalloc(1, sizeof(*m));
+	struct engine_opts ao;
 	sw_err rc;
 
 	m->cfg = cfg;
@@ -205,7 +225,10 @@ mnt_new(const struct sw_config *cfg, struct mnt **out)
 	m->mounted = now_wall();
 	m->uid = getuid();
 	m->gid = getgid();
-	if ((rc = engine_new(cfg, NULL, &m->e)) != SW_OK) {
+	memset(&ao, 0, sizeof(ao));
+	ao.dataset = ENGINE_AGG;
+	if ((rc = engine_new(cfg, NULL, &m->e)) != SW_OK ||
+	    (rc = engine_new(cfg, &ao, &m->agg)) != SW_OK) {
 		mnt_free(m);
 		return rc;
 	}
@@ -239,14 +262,15 @@ mnt_free(struct mnt *m)
 		}
 	}
 	engine_free(m->e);
+	engine_free(m->agg);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
 
 static size_t
-dstate_hash(int64_t dn, const char *series)
+dstate_hash(int64_t dn, const char *series, int agg)
 {
-	uint64_t h = (uint64_t)dn;
+	uint64_t h = (uint64_t)dn * 2 + (uint64_t)agg;
 
 	while (*series != '\0')
 		h = h * 31 + (unsigned char)*series++;
@@ -256,29 +280,32 @@ dstate_hash(int64_t dn, const char *series)
 /* The state of the day (of a series, or "") n names, or NULL; m->mu is
  * held. */
 static struct dstate *
-dstate_find(struct mnt *m, const struct day *d, const char *series)
+dstate_find(struct mnt *m, const struct day *d, const char *series, int agg)
 {
 	int64_t dn = day_to_epoch_days(d);
 	struct dstate *ds;
 
-	for (ds = m->tab[dstate_hash(dn, series)]; ds != NULL; ds = ds->next)
-		if (ds->dn == dn && strcmp(ds->series, series) == 0)
+	for (ds = m->tab[dstate_hash(dn, series, agg)]; ds != NULL;
+	    ds = ds->next)
+		if (ds->dn == dn && ds->agg == agg &&
+		    strcmp(ds->series, series) == 0)
 			return ds;
 	return NULL;
 }
 
 /* The state of that day (created on first use); m->mu is held. */
 static struct dstate *
-dstate_get(struct mnt *m, const struct day *d, const char *series)
+dstate_get(struct mnt *m, const struct day *d, const char *series, int agg)
 {
 	int64_t dn = day_to_epoch_days(d);
-	size_t h = dstate_hash(dn, series);
+	size_t h = dstate_hash(dn, series, agg);
 	struct dstate *ds;
 
-	if ((ds = dstate_find(m, d, series)) != NULL)
+	if ((ds = dstate_find(m, d, series, agg)) != NULL)
 		return ds;
 	ds = xcalloc(1, sizeof(*ds));
 	ds->dn = dn;
+	ds->agg = agg;
 	snprintf(ds->series, sizeof(ds->series), "%s", series);
 	pthread_cond_init(&ds->cv, NULL);
 	ds->next = m->tab[h];
@@ -292,20 +319,21 @@ dstate_get(struct mnt *m, const struct day *d, const char *series)
  * cold tier, or for a series' month its days (years and months are the
  * cold tier's: knowing which hold the series would list every day). */
 static int
-level(struct mnt *m, const char *series, int year, int month, long **vals,
+level(struct mnt *m, const struct node *nd, int year, int month, long **vals,
     size_t *n)
 {
 	double ttl = (double)m->cfg->mount_dir_ttl;
+	const char *series = nd->series;
 
 	if (series != NULL && month != 0) {
-		if (engine_series_days(m->e, series, -1, year, month, ttl,
+		if (engine_series_days(E(m, nd), series, -1, year, month, ttl,
 		    vals, n) == SW_OK)
 			return 0;
 		log_error("cannot list %d/%d of series %s: %s", year, month,
 		    series, sw_errmsg());
 		return -EIO;
 	}
-	if (engine_level(m->e, year, month, ttl, vals, n) == SW_OK)
+	if (engine_level(E(m, nd), year, month, ttl, vals, n) == SW_OK)
 		return 0;
 	if (year == 0)
 		log_error("cannot list the years: %s", sw_errmsg());
@@ -339,20 +367,27 @@ exists(struct mnt *m, const struct node *n)
 	case K_NONE:
 		return -ENOENT;
 	case K_ROOT:
+		/* /agg when the cold tier holds aggregates */
+		if (!n->agg || n->series != NULL)
+			return 0;
+		r = level(m, n, 0, 0, &v, &nv);
+		if (r == 0 && nv == 0)
+			r = -ENOENT;
+		break;
 	case K_SERIES_DIR:
 		return 0;
 	case K_YEAR:
-		r = level(m, n->series, 0, 0, &v, &nv);
+		r = level(m, n, 0, 0, &v, &nv);
 		if (r == 0 && !has(v, nv, n->d.year))
 			r = -ENOENT;
 		break;
 	case K_MONTH:
-		r = level(m, n->series, n->d.year, 0, &v, &nv);
+		r = level(m, n, n->d.year, 0, &v, &nv);
 		if (r == 0 && !has(v, nv, n->d.month))
 			r = -ENOENT;
 		break;
 	default:
-		r = level(m, n->series, n->d.year, n->d.month, &v, &nv);
+		r = level(m, n, n->d.year, n->d.month, &v, &nv);
 		if (r == 0 && !has(v, nv, n->d.day))
 			r = -ENOENT;
 		break;
@@ -390,7 +425,7 @@ stat_file(struct mnt *m, const struct node *n, struct stat *st)
 	st->st_mtime = st->st_ctime = st->st_atime = (time_t)m->mounted;
 	if (n->series != NULL) {
 		/* a series' day: what the cache would serve now */
-		rc = engine_series_pin(m->e, n->series, -1, &n->d, &v);
+		rc = engine_series_pin(E(m, n), n->series, -1, &n->d, &v);
 		if (rc != SW_OK && rc != SW_ERR_NOTFOUND) {
 			log_error("%s", sw_errmsg());
 			return -EIO;
@@ -404,7 +439,7 @@ stat_file(struct mnt *m, const struct node *n, struct stat *st)
 		st->st_blocks = (st->st_size + 511) / 512;
 		return 0;
 	}
-	if (engine_day_state(m->e, &n->d, 0, &es) != SW_OK) {
+	if (engine_day_state(E(m, n), &n->d, 0, &es) != SW_OK) {
 		log_error("%s", sw_errmsg());
 		return -EIO;
 	}
@@ -432,13 +467,13 @@ exact_wait(struct mnt *m, const struct node *n)
 	double checked;
 
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_get(m, &n->d, node_series(n));
+	ds = dstate_get(m, &n->d, node_series(n), n->agg);
 	building = ds->building;
 	checked = ds->checked;
 	ds->nopen++;     /* not evicted while this stat waits */
 	pthread_mutex_unlock(&m->mu);
 	if (building || n->series != NULL ||
-	    engine_day_state(m->e, &n->d, 0, &es) != SW_OK ||
+	    engine_day_state(E(m, n), &n->d, 0, &es) != SW_OK ||
 	    !es.cached || stale(m, ds->dn, es.built, checked)) {
 		if (day_pin(m, ds, n, &v, &changed) == 0)
 			engine_view_release(&v);
@@ -485,9 +520,17 @@ mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill, void *arg)
 	fill(arg, "..", &st);
 	if (n.kind == K_SERIES_DIR)
 		return 0;
-	if (n.kind == K_ROOT && n.series == NULL)
+	if (n.kind == K_ROOT && n.series == NULL) {
+		struct node a;
+
+		if (!n.agg) {
+			parse_path("/agg", &a);
+			if (exists(m, &a) == 0)
+				fill(arg, "agg", &st);
+		}
 		fill(arg, "series", &st);
-	r = level(m, n.series, n.kind == K_ROOT ? 0 : n.d.year,
+	}
+	r = level(m, &n, n.kind == K_ROOT ? 0 : n.d.year,
 	    n.kind == K_MONTH ? n.d.month : 0, &v, &nv);
 	for (i = 0; r == 0 && i < nv; i++) {
 		if (n.kind == K_ROOT) {
@@ -552,7 +595,7 @@ day_busy(void *arg, const struct day *d)
 	int busy;
 
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_find(m, d, "");
+	ds = dstate_find(m, d, "", 0);
 	busy = ds != NULL && (ds->nopen > 0 || ds->building);
 	pthread_mutex_unlock(&m->mu);
 	return busy;
@@ -609,16 +652,16 @@ cached_view(struct mnt *m, const struct node *n, struct engine_view *v)
 	sw_err rc;
 
 	if (n->series != NULL)
-		return engine_series_pin(m->e, n->series, -1, &n->d, v);
+		return engine_series_pin(E(m, n), n->series, -1, &n->d, v);
 	memset(v, 0, sizeof(*v));
-	if ((rc = engine_day_pin(m->e, &n->d, &v->pin)) != SW_OK)
+	if ((rc = engine_day_pin(E(m, n), &n->d, &v->pin)) != SW_OK)
 		return rc;
 	v->segs = xgrowarray(NULL, &cap, 1, sizeof(*v->segs));
 	v->segs[0].off = 0;
 	v->segs[0].len = v->size = v->pin.size;
 	v->nsegs = 1;
 	v->records = v->pin.records;
-	v->src = engine_source(m->e);
+	v->src = engine_source(E(m, n));
 	return SW_OK;
 }
 
@@ -631,9 +674,9 @@ build_view(struct mnt *m, const struct node *n, struct engine_report *rep,
 	sw_err rc;
 
 	if (n->series != NULL)
-		return engine_series_build(m->e, n->series, -1, &n->d, rep, v);
+		return engine_series_build(E(m, n), n->series, -1, &n->d, rep, v);
 	memset(v, 0, sizeof(*v));
-	if ((rc = engine_day_ex(m->e, &n->d, NULL, NULL, rep, &v->pin)) !=
+	if ((rc = engine_day_ex(E(m, n), &n->d, NULL, NULL, rep, &v->pin)) !=
 	    SW_OK)
 		return rc;
 	v->segs = xgrowarray(NULL, &cap, 1, sizeof(*v->segs));
@@ -641,7 +684,7 @@ build_view(struct mnt *m, const struct node *n, struct engine_report *rep,
 	v->segs[0].len = v->size = v->pin.size;
 	v->nsegs = 1;
 	v->records = v->pin.records;
-	v->src = engine_source(m->e);
+	v->src = engine_source(E(m, n));
 	return SW_OK;
 }
 
@@ -653,9 +696,10 @@ node_name(const struct node *n, char *out, size_t len)
 
 	day_format(&n->d, dstr);
 	if (n->series != NULL)
-		snprintf(out, len, "%s of series %s", dstr, n->series);
+		snprintf(out, len, "%s%s of series %s", dstr, n->agg ?
+		    " (agg)" : "", n->series);
 	else
-		snprintf(out, len, "%s", dstr);
+		snprintf(out, len, "%s%s", dstr, n->agg ? " (agg)" : "");
 }
 
 /*
@@ -804,7 +848,7 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	f->v.pin.fd = f->v.pin.index_fd = -1;
 	f->is_index = n.kind == K_INDEX;
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_get(m, &n.d, node_series(&n));
+	ds = dstate_get(m, &n.d, node_series(&n), n.agg);
 	ds->nopen++;     /* not evicted while this open is in progress */
 	pthread_mutex_unlock(&m->mu);
 	f->ds = ds;
@@ -834,7 +878,7 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	if (!f->is_index)
 		ds->opened_gen = f->v.pin.gen;
 	pthread_mutex_unlock(&m->mu);
-	if (touch && engine_view_touch(m->e, &f->v, &n.d) != SW_OK)
+	if (touch && engine_view_touch(E(m, &n), &f->v, &n.d) != SW_OK)
 		log_debug("%s", sw_errmsg());
 	*out = f;
 	return 0;
@@ -1014,7 +1058,7 @@ xattr_load(struct mnt *m, const char *path, struct xattr_ctx *x)
 	if (n.series != NULL) {
 		/* a series' day: what an open would serve now */
 		struct engine_view v;
-		sw_err rc = engine_series_pin(m->e, n.series, -1, &n.d, &v);
+		sw_err rc = engine_series_pin(E(m, &n), n.series, -1, &n.d, &v);
 
 		if (rc != SW_OK && rc != SW_ERR_NOTFOUND) {
 			log_error("%s", sw_errmsg());
@@ -1030,7 +1074,7 @@ xattr_load(struct mnt *m, const char *path, struct xattr_ctx *x)
 			x->es.objects = UINT64_MAX;
 		}
 		engine_view_release(&v);
-	} else if (engine_day_state(m->e, &n.d, ENGINE_STATE_PROGRESS,
+	} else if (engine_day_state(E(m, &n), &n.d, ENGINE_STATE_PROGRESS,
 	    &x->es) != SW_OK) {
 		/* a build by this mount, or by another process on the same
 		 * cache */
@@ -1038,7 +1082,7 @@ xattr_load(struct mnt *m, const char *path, struct xattr_ctx *x)
 		return -EIO;
 	}
 	pthread_mutex_lock(&m->mu);
-	ds = dstate_get(m, &n.d, node_series(&n));
+	ds = dstate_get(m, &n.d, node_series(&n), n.agg);
 	x->building = ds->building || x->es.building;
 	x->failed = ds->failed;
 	x->stale = x->es.cached && stale(m, ds->dn, x->es.built, ds->checked);

@@ -132,6 +132,26 @@ with open(sys.argv[1], "rb") as f:
 EOF
 ok $? "reads at odd offsets and mmap of a cut day equal its bytes"
 
+# ---- the aggregates: the same tree under /agg ----
+ainputs() { find "$C/agg/$(part "$2" "$3" "$4")" -name "agg_$1_*.avro" | LC_ALL=C sort; }
+ls "$MP" | grep -qx agg && [ "$(ls "$MP/agg/2022/03" | grep -c '\.avro$')" = 3 ]
+ok $? "the root shows agg/, its month the three days"
+s3ctl DELETE stats >/dev/null
+cp "$MP/agg/series/$S/2022/03/01.avro" "$T/agg-own.avro"
+n=$(ainputs "$S" 2022 03 01 | wc -l)
+# shellcheck disable=SC2046
+[ "$n" -gt 0 ] && [ "$(gets GetObject)" = "$n" ] &&
+	$AT same-records "$T/agg-own.avro" -- $(ainputs "$S" 2022 03 01) >/dev/null
+ok $? "agg/series/ID/...: the series' aggregates from its $n agg objects alone ($(gets GetObject) GETs), equal to them"
+# shellcheck disable=SC2046
+cp "$MP/agg/2022/03/01.avro" "$T/agg-whole.avro" &&
+	$AT same-records "$T/agg-whole.avro" -- $(find "$C/agg/$(part 2022 03 01)" -name '*.avro') >/dev/null
+ok $? "agg/2022/03/01.avro: the day's aggregates, equal to its agg objects"
+cmp -s "$MP/agg/series/$S/2022/03/01.avro" "$T/agg-own.avro"
+ok $? "the series' aggregates cut from the whole aggregate day: the same bytes"
+! [ -e "$MP/agg/agg" ]
+ok $? "no /agg/agg"
+
 # ---- refusals ----
 ! cat "$MP/series/$S2/2022/03/02.avro" >/dev/null 2>"$T/err" && grep -q "No such file" "$T/err"
 ok $? "a day without the series: ENOENT"

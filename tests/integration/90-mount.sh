@@ -71,7 +71,7 @@ check "swrepart mount -f mounts" mount_fg -o mount.refresh_interval=2,mount.dir_
 # ---- the tree, without reading any object ----
 ! grep -q " $MP fuse.swrepart .*allow_other" /proc/mounts
 ok $? "no allow_other unless asked"
-[ "$(ls "$MP" | grep -v '^series$')" = "$(ls "$C/raw" | sed 's/startYear=//' | sort)" ] &&
+[ "$(ls "$MP" | grep -Ev '^(series|agg)$')" = "$(ls "$C/raw" | sed 's/startYear=//' | sort)" ] &&
 	[ "$(ls "$MP/$Y")" = "$(ls "$C/raw/startYear=$Y" | sed 's/startMonth=//' | xargs printf '%02d\n' | sort)" ]
 ok $? "/ lists the years, /YYYY the zero-padded months"
 ls "$MP/$Y/$M1" >"$T/ls1"
