@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "core/catalog.h"
+#include "core/coldkey.h"
 #include "store/store.h"
 
 #define META_NAME "asset_metadata/"
@@ -102,9 +104,8 @@ on_meta_key(void *arg, const struct store_entry *e)
 }
 
 /* Reading one object: the line being gathered and where it is. */
-struct reader {
-	struct store *st;
-	const char *key;
+struct catalog_parse {
+	char *name;               /* the object, for messages */
 	int64_t mtime;
 	size_t obj;
 	struct catalog *cat;
@@ -112,11 +113,11 @@ struct reader {
 	unsigned long lineno;     /* of the line being gathered, from 1 */
 };
 
-static sw_err bad_line(struct reader *r, const char *fmt, ...)
+static sw_err bad_line(struct catalog_parse *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static sw_err
-bad_line(struct reader *r, const char *fmt, ...)
+bad_line(struct catalog_parse *r, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -124,13 +125,13 @@ bad_line(struct reader *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return sw_seterr(SW_ERR_DATA, "bad asset metadata in '%s%s', line "
-	    "%lu: %s", store_url(r->st), r->key, r->lineno, msg);
+	return sw_seterr(SW_ERR_DATA, "bad asset metadata in '%s', line "
+	    "%lu: %s", r->name, r->lineno, msg);
 }
 
 /* The string (or NULL) of field name; a field of another type is bad. */
 static sw_err
-field(struct reader *r, json_t *o, const char *name, char **out)
+field(struct catalog_parse *r, json_t *o, const char *name, char **out)
 {
 	json_t *v = json_object_get(o, name);
 
@@ -143,8 +144,21 @@ field(struct reader *r, json_t *o, const char *name, char **out)
 	return SW_OK;
 }
 
+/* A seriesBucket: two lowercase hex digits. */
+static int
+bucket_ok(const char *b)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (!isxdigit((unsigned char)b[i]) ||
+		    isupper((unsigned char)b[i]))
+			return 0;
+	return b[2] == '\0';
+}
+
 static sw_err
-parse_line(struct reader *r, const char *p, size_t n)
+parse_line(struct catalog_parse *r, const char *p, size_t n)
 {
 	struct catalog_row row;
 	json_error_t jerr;
@@ -189,8 +203,16 @@ parse_line(struct reader *r, const char *p, size_t n)
 	if (rc == SW_OK)
 		rc = field(r, o, "timeSeriesBucket", &row.bucket);
 	json_decref(o);
-	if (rc == SW_OK && row.series_id != NULL && row.series_id[0] == '\0')
-		rc = bad_line(r, "%s", "'timeSeriesId' is empty");
+	/* the id names the series' objects (raw_{id}_...) and the bucket
+	 * their prefix: anything else could reach other keys */
+	if (rc == SW_OK && row.series_id != NULL &&
+	    !coldkey_series_ok(row.series_id, strlen(row.series_id)))
+		rc = bad_line(r, "'timeSeriesId' is not a time series id (a "
+		    "UUID, or two joined by '_')");
+	if (rc == SW_OK && row.series_id != NULL && row.bucket != NULL &&
+	    !bucket_ok(row.bucket))
+		rc = bad_line(r, "'timeSeriesBucket' is not two lowercase hex "
+		    "digits");
 	/* a line is an asset property; one naming no asset or property
 	 * describes a stream bound to none */
 	row.associated = row.asset_id != NULL && row.asset_id[0] != '\0' &&
@@ -206,11 +228,23 @@ parse_line(struct reader *r, const char *p, size_t n)
 	return SW_OK;
 }
 
-/* A GET's sink: cut the body into lines. */
-static sw_err
-on_body(void *arg, const void *p, size_t n)
+struct catalog_parse *
+catalog_parse_new(struct catalog *cat, const char *name, int64_t mtime)
 {
-	struct reader *r = arg;
+	struct catalog_parse *r = xcalloc(1, sizeof(*r));
+
+	r->name = xstrdup(name);
+	r->mtime = mtime;
+	r->obj = cat->objects++;
+	r->cat = cat;
+	r->lineno = 1;
+	buf_init(&r->line);
+	return r;
+}
+
+sw_err
+catalog_parse_feed(struct catalog_parse *r, const void *p, size_t n)
+{
 	const char *s = p, *nl;
 	size_t k;
 	sw_err rc;
@@ -234,25 +268,51 @@ on_body(void *arg, const void *p, size_t n)
 	return SW_OK;
 }
 
-static sw_err
-read_object(struct store *st, const struct meta_obj *m, size_t obj,
-    struct catalog *cat)
+sw_err
+catalog_parse_end(struct catalog_parse *r)
 {
-	struct reader r;
+	sw_err rc = SW_OK;
+
+	if (r == NULL)
+		return SW_OK;
+	if (r->line.len > 0)  /* a last line without '\n' */
+		rc = parse_line(r, r->line.data, r->line.len);
+	catalog_parse_free(r);
+	return rc;
+}
+
+void
+catalog_parse_free(struct catalog_parse *r)
+{
+	if (r == NULL)
+		return;
+	buf_release(&r->line);
+	free(r->name);
+	free(r);
+}
+
+/* A GET's sink: cut the body into lines. */
+static sw_err
+on_body(void *arg, const void *p, size_t n)
+{
+	return catalog_parse_feed(arg, p, n);
+}
+
+static sw_err
+read_object(struct store *st, const struct meta_obj *m, struct catalog *cat)
+{
+	struct catalog_parse *r;
+	struct buf name;
 	sw_err rc;
 
-	memset(&r, 0, sizeof(r));
-	r.st = st;
-	r.key = m->key;
-	r.mtime = m->mtime;
-	r.obj = obj;
-	r.cat = cat;
-	r.lineno = 1;
-	buf_init(&r.line);
-	rc = store_get(st, m->key, 0, 0, on_body, &r, NULL);
-	if (rc == SW_OK && r.line.len > 0)  /* a last line without '\n' */
-		rc = parse_line(&r, r.line.data, r.line.len);
-	buf_release(&r.line);
+	buf_init(&name);
+	buf_printf(&name, "%s%s", store_url(st), m->key);
+	r = catalog_parse_new(cat, name.data, m->mtime);
+	buf_release(&name);
+	rc = store_get(st, m->key, 0, 0, on_body, r, NULL);
+	if (rc == SW_OK)
+		return catalog_parse_end(r);
+	catalog_parse_free(r);
 	return rc;
 }
 
@@ -291,10 +351,8 @@ cmp_row(const void *a, const void *b)
 	return c;
 }
 
-/* Keep the first row of each series (sorted by cmp_series), then sort the
- * kept rows for reading. */
-static void
-merge_rows(struct catalog *cat)
+void
+catalog_finish(struct catalog *cat)
 {
 	size_t i, kept = 0;
 
@@ -323,14 +381,12 @@ catalog_load(struct store *st, const char *meta_prefix, struct catalog *cat)
 	memset(&l, 0, sizeof(l));
 	l.prefix = meta_prefix;
 	rc = store_list(st, meta_prefix, NULL, NULL, on_meta_key, &l);
-	for (i = 0; rc == SW_OK && i < l.n; i++) {
-		rc = read_object(st, &l.objs[i], i, cat);
-		cat->objects++;
-	}
+	for (i = 0; rc == SW_OK && i < l.n; i++)
+		rc = read_object(st, &l.objs[i], cat);
 	for (i = 0; i < l.n; i++)
 		free(l.objs[i].key);
 	free(l.objs);
 	if (rc == SW_OK)
-		merge_rows(cat);
+		catalog_finish(cat);
 	return rc;
 }

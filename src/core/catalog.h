@@ -67,6 +67,31 @@ char *catalog_meta_prefix(const char *data_prefix);
 sw_err catalog_load(struct store *st, const char *meta_prefix,
     struct catalog *cat);
 
+/*
+ * The parser catalog_load() runs on each object, for callers that have the
+ * bytes some other way (and the fuzzer): feed it an object's bytes in
+ * pieces of any size, as a GET hands them, then end it.  Each line's row
+ * is added to cat (unsorted: catalog_finish() merges and sorts).  name
+ * names the object in messages ("bad asset metadata in 'NAME', line N:
+ * ..."); mtime decides between two objects naming one series.  A
+ * timeSeriesId must be a series id (coldkey_series_ok()) and a
+ * timeSeriesBucket two lowercase hex digits: they become keys and paths.
+ * _end() parses a last line without '\n' and frees the parser, as
+ * _free() does (both accept NULL); after a failed _feed(), only _free().
+ */
+struct catalog_parse;
+struct catalog_parse *catalog_parse_new(struct catalog *cat, const char *name,
+    int64_t mtime);
+sw_err catalog_parse_feed(struct catalog_parse *p, const void *data,
+    size_t n);
+sw_err catalog_parse_end(struct catalog_parse *p);
+void catalog_parse_free(struct catalog_parse *p);
+
+/* Keep each series once, from its latest object (by modification time,
+ * then by the order the objects were parsed in), and sort the rows as
+ * catalog_load() does. */
+void catalog_finish(struct catalog *cat);
+
 /* Free every row (accepts a zeroed or NULL catalog). */
 void catalog_release(struct catalog *cat);
 
