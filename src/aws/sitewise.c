@@ -28,6 +28,9 @@
  * is a UUID or two joined by '_' (73 characters); 256 leaves room. */
 #define TOKEN_MAX 4096u
 #define SERIES_ID_MAX 256u
+/* An alias is 1..2048 characters; a data type one of a few words. */
+#define ALIAS_MAX 2048u
+#define DATA_TYPE_MAX 64u
 
 char *
 sitewise_endpoint(const struct sw_config *cfg, const char *region)
@@ -114,11 +117,39 @@ fetch_page(struct http_client *http, const char *scheme, const char *host,
 	return SW_OK;
 }
 
-/* Hand each time series id of a page to fn; *n counts those handed. */
+/* The string field name of a summary into *out (NULL when it is absent
+ * or null), at most max characters and no control character: what the
+ * API's patterns allow, and what the catalogue can show. */
 static sw_err
-page_series(json_t *list, const char *what, sitewise_fn fn, void *arg,
-    unsigned long *n)
+summary_field(json_t *item, const char *name, size_t max, const char *what,
+    const char **out)
 {
+	json_t *v = json_object_get(item, name);
+	const char *s;
+	size_t i, n;
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return SW_OK;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (s == NULL || n == 0 || n > max || strlen(s) != n)
+		return sw_seterr(SW_ERR_PROTO, "cannot %s: a summary whose %s "
+		    "is not a string of 1 to %zu characters", what, name, max);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return sw_seterr(SW_ERR_PROTO, "cannot %s: a summary "
+			    "whose %s holds a control character", what, name);
+	*out = s;
+	return SW_OK;
+}
+
+/* Hand each summary of a page to fn; *n counts those handed. */
+static sw_err
+page_series(json_t *list, const char *what, sitewise_summary_fn fn,
+    void *arg, unsigned long *n)
+{
+	struct sitewise_summary s;
 	json_t *item;
 	size_t i;
 	sw_err rc = SW_OK;
@@ -140,7 +171,22 @@ page_series(json_t *list, const char *what, sitewise_fn fn, void *arg,
 			    "time series id", what, json_string_length(jid));
 			break;
 		}
-		if ((rc = fn(arg, id)) != SW_OK)
+		memset(&s, 0, sizeof(s));
+		s.series_id = id;
+		rc = summary_field(item, "assetId", SERIES_ID_MAX, what,
+		    &s.asset_id);
+		if (rc == SW_OK)
+			rc = summary_field(item, "propertyId", SERIES_ID_MAX,
+			    what, &s.property_id);
+		if (rc == SW_OK)
+			rc = summary_field(item, "alias", ALIAS_MAX, what,
+			    &s.alias);
+		if (rc == SW_OK)
+			rc = summary_field(item, "dataType", DATA_TYPE_MAX,
+			    what, &s.data_type);
+		if (rc == SW_OK)
+			rc = fn(arg, &s);
+		if (rc != SW_OK)
 			break;
 		(*n)++;
 	}
@@ -167,8 +213,8 @@ page_token(json_t *j, const char *what, char **token)
 }
 
 sw_err
-sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
-    sitewise_fn fn, void *arg)
+sitewise_list_summaries(const struct sw_config *cfg, const char *type,
+    sitewise_summary_fn fn, void *arg)
 {
 	struct aws_session *session = NULL;
 	struct http_client *http = NULL;
@@ -227,4 +273,26 @@ out:
 	free(ep);
 	buf_release(&q);
 	return rc;
+}
+
+struct id_only {
+	sitewise_fn fn;
+	void *arg;
+};
+
+static sw_err
+on_summary_id(void *arg, const struct sitewise_summary *s)
+{
+	struct id_only *o = arg;
+
+	return o->fn(o->arg, s->series_id);
+}
+
+sw_err
+sitewise_list_timeseries(const struct sw_config *cfg, const char *type,
+    sitewise_fn fn, void *arg)
+{
+	struct id_only o = { fn, arg };
+
+	return sitewise_list_summaries(cfg, type, on_summary_id, &o);
 }

@@ -114,6 +114,13 @@ const struct opt_def opt_table[] = {
 	{ "mount.exact_size", "exact-size", OPT_BOOL, OFF(mount_exact_size),
 	    "false", NULL, 0, 0, NULL, "stat of a day not built yet waits for "
 	    "its build, for its exact size (-o exact_size)" },
+	{ "catalog.list_timeseries", "catalog-list-timeseries", OPT_ENUM,
+	    OFF(catalog_list_timeseries), "auto",
+	    "auto|off|disassociated|all", 0, 0, "WHICH", "series the "
+	    "catalogue takes from ListTimeSeries besides the asset metadata: "
+	    "auto, off, disassociated or all" },
+	INT("catalog.ttl", "catalog-ttl", catalog_ttl, "300", 0, 31 * 86400,
+	    "SECONDS", "the series catalogue is read again after this long"),
 	{ "log_level", "log-level", OPT_ENUM, OFF(log_level), "notice",
 	    "error|warn|notice|info|debug", 0, 0, "LEVEL",
 	    "verbosity: error, warn, notice, info or debug" },

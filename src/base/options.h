@@ -53,6 +53,9 @@ struct sw_config {
 	int64_t mount_refresh_interval; /* mount.refresh_interval, seconds */
 	int mount_exact_size;     /* mount.exact_size (bool): stat builds */
 	int64_t log_level;        /* verbosity (0 error .. 4 debug) */
+	char *catalog_list_timeseries; /* catalog.list_timeseries: auto, off,
+	                          * disassociated, all */
+	int64_t catalog_ttl;      /* catalog.ttl, seconds */
 };
 
 enum opt_type { OPT_STRING, OPT_BOOL, OPT_INT, OPT_SIZE, OPT_ENUM };

@@ -246,6 +246,16 @@ cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 	rc = store_open(url, &ctx->cfg, &st);
 	if (rc == SW_OK)
 		rc = catalog_load(st, prefix, &cat);
+	if (rc == SW_OK && catalog_listed_types(&ctx->cfg)[0] != NULL) {
+		struct catalog listed;
+
+		memset(&listed, 0, sizeof(listed));
+		rc = catalog_list_sitewise(&ctx->cfg,
+		    catalog_listed_types(&ctx->cfg), &listed);
+		if (rc == SW_OK)
+			catalog_merge(&cat, &listed);
+		catalog_release(&listed);
+	}
 	if (rc == SW_OK && cat.objects == 0)
 		log_notice("no asset metadata in '%s%s'", store_url(st),
 		    prefix);

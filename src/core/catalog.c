@@ -16,7 +16,9 @@
 
 #include <jansson.h>
 
+#include "aws/sitewise.h"
 #include "base/log.h"
+#include "base/options.h"
 #include "base/util.h"
 #include "core/catalog.h"
 #include "core/coldkey.h"
@@ -66,7 +68,9 @@ catalog_release(struct catalog *cat)
 	for (i = 0; i < cat->n; i++)
 		row_release(&cat->rows[i]);
 	free(cat->rows);
+	free(cat->by_id);
 	cat->rows = NULL;
+	cat->by_id = NULL;
 	cat->n = cat->cap = 0;
 }
 
@@ -351,13 +355,79 @@ cmp_row(const void *a, const void *b)
 	return c;
 }
 
+/* The index of the rows by series id (catalog_find). */
+struct id_place {
+	const char *id;
+	size_t i;
+};
+
+static int
+cmp_place(const void *a, const void *b)
+{
+	return strcmp(((const struct id_place *)a)->id,
+	    ((const struct id_place *)b)->id);
+}
+
+static void
+index_rows(struct catalog *cat)
+{
+	struct id_place *v = xcalloc(cat->n + 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; i < cat->n; i++) {
+		v[i].id = cat->rows[i].series_id;
+		v[i].i = i;
+	}
+	qsort(v, cat->n, sizeof(*v), cmp_place);
+	free(cat->by_id);
+	cat->by_id = xcalloc(cat->n + 1, sizeof(*cat->by_id));
+	for (i = 0; i < cat->n; i++)
+		cat->by_id[i] = v[i].i;
+	free(v);
+}
+
+/* The place of series_id among the first n rows (those indexed), or n. */
+static size_t
+find_index(const struct catalog *c, size_t n, const char *series_id)
+{
+	size_t lo = 0, hi = n, mid;
+	int cmp;
+
+	if (c->by_id == NULL)
+		return n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		cmp = strcmp(series_id, c->rows[c->by_id[mid]].series_id);
+		if (cmp == 0)
+			return c->by_id[mid];
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return n;
+}
+
+const struct catalog_row *
+catalog_find(const struct catalog *c, const char *series_id)
+{
+	size_t i;
+
+	if (c == NULL || series_id == NULL)
+		return NULL;
+	i = find_index(c, c->n, series_id);
+	return i < c->n ? &c->rows[i] : NULL;
+}
+
 void
 catalog_finish(struct catalog *cat)
 {
 	size_t i, kept = 0;
 
-	if (cat->n == 0)
+	if (cat->n == 0) {
+		index_rows(cat);
 		return;
+	}
 	qsort(cat->rows, cat->n, sizeof(*cat->rows), cmp_series);
 	for (i = 0; i < cat->n; i++) {
 		if (kept > 0 && strcmp(cat->rows[kept - 1].series_id,
@@ -369,6 +439,7 @@ catalog_finish(struct catalog *cat)
 	}
 	cat->n = kept;
 	qsort(cat->rows, cat->n, sizeof(*cat->rows), cmp_row);
+	index_rows(cat);
 }
 
 sw_err
@@ -389,4 +460,158 @@ catalog_load(struct store *st, const char *meta_prefix, struct catalog *cat)
 	if (rc == SW_OK)
 		catalog_finish(cat);
 	return rc;
+}
+
+struct catalog *
+catalog_new(void)
+{
+	struct catalog *c = xcalloc(1, sizeof(*c));
+
+	c->refs = 1;
+	return c;
+}
+
+struct catalog *
+catalog_ref(struct catalog *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+void
+catalog_unref(struct catalog *c)
+{
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) !=
+	    0)
+		return;
+	catalog_release(c);
+	free(c);
+}
+
+/* ---- ListTimeSeries ---- */
+
+const char *const *
+catalog_listed_types(const struct sw_config *cfg)
+{
+	static const char *const none[] = { NULL };
+	static const char *const dis[] = { "DISASSOCIATED", NULL };
+	static const char *const all[] = { "ASSOCIATED", "DISASSOCIATED",
+		NULL };
+	const char *m = cfg->catalog_list_timeseries;
+
+	if (m == NULL || strcmp(m, "auto") == 0) {
+		if (cfg->sitewise_endpoint_url != NULL)
+			return dis;
+		if (cfg->timeseries_type != NULL &&
+		    strcmp(cfg->timeseries_type, "ALL") != 0 &&
+		    cfg->cold_bucket != NULL &&
+		    strncmp(cfg->cold_bucket, "file://", 7) != 0)
+			return dis;
+		return none;
+	}
+	if (strcmp(m, "disassociated") == 0)
+		return dis;
+	if (strcmp(m, "all") == 0)
+		return all;
+	return none;
+}
+
+static char *
+dup0(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+struct listed {
+	struct catalog *cat;
+	const char *type;
+	unsigned long skipped;
+};
+
+static sw_err
+on_summary(void *arg, const struct sitewise_summary *s)
+{
+	struct listed *l = arg;
+	struct catalog_row *r;
+
+	if (!coldkey_series_ok(s->series_id, strlen(s->series_id))) {
+		/* no cold-tier object can name it */
+		if (l->skipped++ == 0)
+			log_warn("ListTimeSeries: '%s' is not a time series id "
+			    "(a UUID, or two joined by '_'): left out of the "
+			    "catalogue", s->series_id);
+		return SW_OK;
+	}
+	l->cat->rows = xgrowarray(l->cat->rows, &l->cat->cap, l->cat->n + 1,
+	    sizeof(*l->cat->rows));
+	r = &l->cat->rows[l->cat->n++];
+	memset(r, 0, sizeof(*r));
+	r->series_id = xstrdup(s->series_id);
+	r->asset_id = dup0(s->asset_id);
+	r->property_id = dup0(s->property_id);
+	r->alias = dup0(s->alias);
+	r->data_type = dup0(s->data_type);
+	r->associated = r->asset_id != NULL && r->property_id != NULL;
+	/* a series listed as both (it changed between the calls): the
+	 * later call's answer */
+	r->obj = l->cat->objects;
+	return SW_OK;
+}
+
+sw_err
+catalog_list_sitewise(const struct sw_config *cfg, const char *const *types,
+    struct catalog *cat)
+{
+	struct listed l;
+	sw_err rc = SW_OK;
+	size_t i;
+
+	memset(&l, 0, sizeof(l));
+	l.cat = cat;
+	for (i = 0; types[i] != NULL && rc == SW_OK; i++) {
+		l.type = types[i];
+		rc = sitewise_list_summaries(cfg, types[i], on_summary, &l);
+		cat->objects++;
+	}
+	if (l.skipped > 1)
+		log_warn("ListTimeSeries: %lu series ids left out of the "
+		    "catalogue", l.skipped);
+	if (rc == SW_OK)
+		catalog_finish(cat);
+	return rc;
+}
+
+void
+catalog_merge(struct catalog *cat, const struct catalog *listed)
+{
+	const struct catalog_row *l;
+	struct catalog_row *r;
+	size_t i, k, n = cat->n;
+
+	for (i = 0; i < listed->n; i++) {
+		l = &listed->rows[i];
+		if ((k = find_index(cat, n, l->series_id)) < n) {
+			r = &cat->rows[k];
+			if (r->alias == NULL)
+				r->alias = dup0(l->alias);
+			if (r->data_type == NULL)
+				r->data_type = dup0(l->data_type);
+			continue;
+		}
+		cat->rows = xgrowarray(cat->rows, &cat->cap, cat->n + 1,
+		    sizeof(*cat->rows));
+		r = &cat->rows[cat->n++];
+		memset(r, 0, sizeof(*r));
+		r->series_id = xstrdup(l->series_id);
+		r->asset_id = dup0(l->asset_id);
+		r->asset_name = dup0(l->asset_name);
+		r->property_id = dup0(l->property_id);
+		r->property_name = dup0(l->property_name);
+		r->alias = dup0(l->alias);
+		r->unit = dup0(l->unit);
+		r->data_type = dup0(l->data_type);
+		r->bucket = dup0(l->bucket);
+		r->associated = l->associated;
+	}
+	catalog_finish(cat);
 }

@@ -8,7 +8,8 @@
  * line naming no assetId or assetPropertyId is kept as a disassociated
  * series (with its alias, when it has one).  COLD_TIER.md gives no such
  * line, and the generator writes none: disassociated streams are in no
- * asset's metadata, and only ListTimeSeries knows them (not read here).
+ * asset's metadata, and only ListTimeSeries knows them
+ * (catalog_list_sitewise(), merged by catalog_merge()).
  */
 #ifndef SWREPART_CATALOG_H
 #define SWREPART_CATALOG_H
@@ -19,6 +20,7 @@
 #include "base/err.h"
 
 struct store;
+struct sw_config;
 
 /* One time series.  A field the metadata leaves null or out is NULL. */
 struct catalog_row {
@@ -40,6 +42,10 @@ struct catalog {
 	struct catalog_row *rows;
 	size_t n, cap;
 	unsigned long objects;  /* metadata objects read */
+	size_t *by_id;          /* rows' places sorted by series id
+	                         * (catalog_finish()), for catalog_find() */
+	double fetched;         /* when it was read (wall clock; 0 unknown) */
+	int refs;               /* catalog_new(): catalog_ref/_unref */
 };
 
 /* The longest metadata line accepted: a longer one is SW_ERR_DATA. */
@@ -94,5 +100,45 @@ void catalog_finish(struct catalog *cat);
 
 /* Free every row (accepts a zeroed or NULL catalog). */
 void catalog_release(struct catalog *cat);
+
+/* A catalogue on the heap with one reference.  catalog_ref() adds one,
+ * catalog_unref() drops one and frees the catalogue with the last (both
+ * thread-safe; unref accepts NULL).  A shared catalogue is immutable. */
+struct catalog *catalog_new(void);
+struct catalog *catalog_ref(struct catalog *c);
+void catalog_unref(struct catalog *c);
+
+/* The row of series_id, or NULL: a binary search over the index that
+ * catalog_finish() (and catalog_load()) built. */
+const struct catalog_row *catalog_find(const struct catalog *c,
+    const char *series_id);
+
+/*
+ * The ListTimeSeries types the catalogue merges, by the setting
+ * catalog.list_timeseries: off (none), disassociated, all (ASSOCIATED
+ * too: associated series whose asset metadata is not exported yet), or
+ * auto (the default): DISASSOCIATED when the SiteWise API is in use
+ * already, that is when aws.sitewise_endpoint_url is set, or when the
+ * cold tier is not a local directory and timeseries_type is not ALL.
+ * A NULL-terminated list of type names.
+ */
+const char *const *catalog_listed_types(const struct sw_config *cfg);
+
+/*
+ * Fill cat (zeroed) with the series ListTimeSeries lists of each type
+ * (NULL-terminated), finished: timeSeriesId, assetId, propertyId, alias
+ * and dataType; no names, unit or bucket (the API gives none).  A series
+ * id that cannot name cold-tier objects is left out, with a warning.
+ */
+sw_err catalog_list_sitewise(const struct sw_config *cfg,
+    const char *const *types, struct catalog *cat);
+
+/*
+ * Merge listed (from catalog_list_sitewise()) into cat (finished): a
+ * series cat holds keeps its row, the metadata's, gaining only the alias
+ * and data type it leaves out; any other is added as listed.  cat is
+ * finished again.
+ */
+void catalog_merge(struct catalog *cat, const struct catalog *listed);
 
 #endif

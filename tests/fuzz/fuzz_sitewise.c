@@ -2,12 +2,15 @@
  * fuzz_sitewise.c - ListTimeSeries pages as IoT SiteWise (or anything at
  * aws.sitewise_endpoint_url) could send them: the JSON page parser, the
  * nextToken loop and the error answers, through the public
- * sitewise_list_timeseries() against the harness's loopback HTTP server
+ * sitewise_list_summaries() against the harness's loopback HTTP server
  * (fuzz_common.c).  No retries: every answer is final.
  *
  * Input: up to 16 HTTP answers separated by "\n=====\n".  After the last
  * one the server answers 404, so a listing that keeps asking ends.
- * Invariants: every id handed over is a non-empty string; a listing that
+ * Invariants: every id handed over is a non-empty string, every other
+ * field of a summary none or a non-empty string without control
+ * characters (the catalogue shows them, the mount makes paths of aliases)
+ * within the API's lengths; a listing that
  * succeeds used only answers that were given; requests stay bounded and
  * carry no header line of the answers' making; no answer makes an
  * internal error.
@@ -26,12 +29,31 @@
 
 static struct sw_config cfg;
 
+static void
+check_field(const char *name, const char *v, size_t max)
+{
+	const char *p;
+
+	if (v == NULL)
+		return;
+	FUZZ_ASSERT(v[0] != '\0' && strlen(v) <= max, "%s of %zu bytes",
+	    name, strlen(v));
+	for (p = v; *p != '\0'; p++)
+		FUZZ_ASSERT((unsigned char)*p >= 0x20 && *p != 0x7f,
+		    "%s with the control character %#x", name, *p);
+}
+
 static sw_err
-on_id(void *arg, const char *id)
+on_summary(void *arg, const struct sitewise_summary *s)
 {
 	size_t *n = arg;
 
-	FUZZ_ASSERT(id != NULL && id[0] != '\0', "an empty series id");
+	FUZZ_ASSERT(s->series_id != NULL && s->series_id[0] != '\0',
+	    "an empty series id");
+	check_field("assetId", s->asset_id, 256);
+	check_field("propertyId", s->property_id, 256);
+	check_field("alias", s->alias, 2048);
+	check_field("dataType", s->data_type, 64);
 	(*n)++;
 	return SW_OK;
 }
@@ -48,8 +70,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	n = fuzz_split(data, size, SEP, p, len, 17);
 	fuzz_http_queue(p, len, n > 16 ? 16 : n, 1);
-	rc = sitewise_list_timeseries(&cfg, size % 2 ? "ASSOCIATED" :
-	    "DISASSOCIATED", on_id, &ids);
+	rc = sitewise_list_summaries(&cfg, size % 2 ? "ASSOCIATED" :
+	    "DISASSOCIATED", on_summary, &ids);
 	FUZZ_ASSERT(rc != SW_OK || fuzz_http_requests() == fuzz_http_used(),
 	    "a listing that got a 404 after %u pages succeeded",
 	    fuzz_http_used());
