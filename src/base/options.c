@@ -117,8 +117,8 @@ const struct opt_def opt_table[] = {
 	{ "catalog.list_timeseries", "catalog-list-timeseries", OPT_ENUM,
 	    OFF(catalog_list_timeseries), "auto",
 	    "auto|off|disassociated|all", 0, 0, "WHICH", "series the "
-	    "catalogue takes from ListTimeSeries besides the asset metadata: "
-	    "auto, off, disassociated or all" },
+	    "catalogue adds from ListTimeSeries: auto, off, disassociated or "
+	    "all" },
 	INT("catalog.ttl", "catalog-ttl", catalog_ttl, "300", 0, 31 * 86400,
 	    "SECONDS", "the series catalogue is read again after this long"),
 	{ "log_level", "log-level", OPT_ENUM, OFF(log_level), "notice",

@@ -1,7 +1,9 @@
 /*
  * cmd_series.c - `swrepart series`: the series catalogue, one row per time
- * series from the cold tier's asset metadata (core/catalog.c), filtered by
- * asset name, property name or alias prefix, as CSV, NDJSON or a table.
+ * series from the cold tier's asset metadata and ListTimeSeries
+ * (core/catalog.c, through engine_catalog(): kept in the cache index for
+ * catalog.ttl), filtered by asset name, property name or alias prefix, as
+ * CSV, NDJSON or a table.
  */
 #include "config.h"
 
@@ -18,9 +20,9 @@
 #include "base/util.h"
 #include "cli/cmd.h"
 #include "core/catalog.h"
-#include "store/store.h"
+#include "core/engine.h"
 
-enum { O_ASSET, O_PROPERTY, O_ALIAS, O_FORMAT };
+enum { O_ASSET, O_PROPERTY, O_ALIAS, O_FORMAT, O_REFRESH };
 
 static const struct cmd_opt series_opts[] = {
 	[O_ASSET] = { "asset", 0, "NAME", "only the series of assets named "
@@ -31,6 +33,8 @@ static const struct cmd_opt series_opts[] = {
 	    "starts with PREFIX" },
 	[O_FORMAT] = { "format", 0, "FMT", "csv, ndjson or table (default: "
 	    "table on a terminal, csv otherwise)" },
+	[O_REFRESH] = { "refresh", 0, NULL, "read the asset metadata (and "
+	    "ListTimeSeries) now, not the cached catalogue" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -205,16 +209,16 @@ static int
 cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
     int argc, char **argv)
 {
-	struct catalog cat;
+	struct catalog *cat = NULL;
+	struct engine_opts eo;
+	struct engine *e = NULL;
 	struct filter f;
-	struct store *st = NULL;
 	enum fmt fmt = FMT_DEFAULT;
-	char *url = NULL, *prefix = NULL;
+	double max_age = (double)ctx->cfg.catalog_ttl;
 	int i;
 	sw_err rc = SW_OK;
 
 	(void)argv;
-	memset(&cat, 0, sizeof(cat));
 	memset(&f, 0, sizeof(f));
 	for (i = 0; i < nargs && rc == SW_OK; i++) {
 		switch (args[i].opt) {
@@ -230,6 +234,9 @@ cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 		case O_FORMAT:
 			rc = parse_format(args[i].value, &fmt);
 			break;
+		case O_REFRESH:
+			max_age = 0;
+			break;
 		}
 	}
 	if (rc == SW_OK && argc > 0)
@@ -241,44 +248,29 @@ cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 	if (fmt == FMT_DEFAULT)
 		fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_CSV;
 
-	url = config_bucket_url(ctx->cfg.cold_bucket);
-	prefix = catalog_meta_prefix(ctx->cfg.cold_prefix);
-	rc = store_open(url, &ctx->cfg, &st);
+	memset(&eo, 0, sizeof(eo));
+	eo.catalog_only = 1;
+	rc = engine_new(&ctx->cfg, &eo, &e);
 	if (rc == SW_OK)
-		rc = catalog_load(st, prefix, &cat);
-	if (rc == SW_OK && catalog_listed_types(&ctx->cfg)[0] != NULL) {
-		struct catalog listed;
-
-		memset(&listed, 0, sizeof(listed));
-		rc = catalog_list_sitewise(&ctx->cfg,
-		    catalog_listed_types(&ctx->cfg), &listed);
-		if (rc == SW_OK)
-			catalog_merge(&cat, &listed);
-		catalog_release(&listed);
-	}
-	if (rc == SW_OK && cat.objects == 0)
-		log_notice("no asset metadata in '%s%s'", store_url(st),
-		    prefix);
+		rc = engine_catalog(e, max_age, &cat);
 	if (rc == SW_OK) {
 		if (fmt == FMT_CSV)
-			print_csv(&cat, &f);
+			print_csv(cat, &f);
 		else if (fmt == FMT_NDJSON)
-			print_ndjson(&cat, &f);
+			print_ndjson(cat, &f);
 		else
-			print_table(&cat, &f);
+			print_table(cat, &f);
 		if (fflush(stdout) != 0 || ferror(stdout))
 			rc = sw_seterr(SW_ERR_IO, "cannot write the "
 			    "catalogue to the standard output");
 	}
-	catalog_release(&cat);
-	store_free(st);
-	free(prefix);
-	free(url);
+	catalog_unref(cat);
+	engine_free(e);
 	return rc == SW_OK ? 0 : cmd_fail(rc);
 }
 
 const struct cmd_entry cmd_series_entry = {
 	"series", "[options]",
-	"list the time series the cold tier's asset metadata describes",
+	"list the time series that asset metadata and ListTimeSeries describe",
 	series_opts, cmd_series
 };

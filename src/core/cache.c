@@ -26,8 +26,9 @@
 #include "base/options.h"
 #include "base/util.h"
 #include "core/cache.h"
+#include "core/catalog.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 /*
  * Connections and locks.
@@ -117,6 +118,18 @@ static const char schema4_sql[] =
     "ALTER TABLE day_object ADD COLUMN len INTEGER NOT NULL DEFAULT -1;"
     "ALTER TABLE day_object ADD COLUMN records INTEGER NOT NULL DEFAULT -1;"
     "ALTER TABLE day ADD COLUMN md5 TEXT NOT NULL DEFAULT '';";
+
+/* Version 5: the series catalogue's parts (the asset metadata of a cold
+ * tier, a ListTimeSeries answer), each as last read. */
+static const char schema5_sql[] =
+    "CREATE TABLE IF NOT EXISTS catalog_part ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  fetched REAL NOT NULL, objects INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS catalog_row ("
+    "  part INTEGER NOT NULL, series TEXT NOT NULL, asset_id TEXT,"
+    "  asset_name TEXT, property_id TEXT, property_name TEXT, alias TEXT,"
+    "  unit TEXT, data_type TEXT, bucket TEXT,"
+    "  associated INTEGER NOT NULL, PRIMARY KEY (part, series));";
 
 static sw_err
 db_err(struct cache *c, sqlite3 *db, const char *what)
@@ -386,11 +399,14 @@ db_setup(struct cache *c, sqlite3 *db)
 	rc = exec(c, db, "BEGIN IMMEDIATE");
 	/* another process may have upgraded it meanwhile */
 	if (rc == SW_OK && (version = db_version(db)) < SCHEMA_VERSION) {
-		rc = exec(c, db, schema_sql);
-		if (rc == SW_OK)
+		if (version < 4)
+			rc = exec(c, db, schema_sql);
+		if (rc == SW_OK && version < 4)
 			rc = exec(c, db, schema4_sql);
 		if (rc == SW_OK)
-			rc = exec(c, db, "PRAGMA user_version=4");
+			rc = exec(c, db, schema5_sql);
+		if (rc == SW_OK)
+			rc = exec(c, db, "PRAGMA user_version=5");
 	}
 	if (rc == SW_OK)
 		rc = exec(c, db, "COMMIT");
@@ -1953,4 +1969,187 @@ cache_progress_format(const struct cache_progress *p, char *out, size_t len)
 		    total);
 	else
 		snprintf(out, len, "building (%s)", p->phase);
+}
+
+/* ---- the series catalogue's parts ---- */
+
+static char *
+column_dup(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	return t != NULL ? xstrdup(t) : NULL;
+}
+
+static sw_err
+db_catalog_rows(struct cache *c, sqlite3 *db, int64_t part,
+    struct catalog *cat)
+{
+	struct catalog_row *r;
+	sqlite3_stmt *st;
+	int step;
+
+	if (sqlite3_prepare_v2(db, "SELECT series, asset_id, asset_name, "
+	    "property_id, property_name, alias, unit, data_type, bucket, "
+	    "associated FROM catalog_row WHERE part = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(c, db, "read the series catalogue");
+	sqlite3_bind_int64(st, 1, part);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_text(st, 0) == NULL)
+			continue;
+		cat->rows = xgrowarray(cat->rows, &cat->cap, cat->n + 1,
+		    sizeof(*cat->rows));
+		r = &cat->rows[cat->n++];
+		memset(r, 0, sizeof(*r));
+		r->series_id = column_dup(st, 0);
+		r->asset_id = column_dup(st, 1);
+		r->asset_name = column_dup(st, 2);
+		r->property_id = column_dup(st, 3);
+		r->property_name = column_dup(st, 4);
+		r->alias = column_dup(st, 5);
+		r->unit = column_dup(st, 6);
+		r->data_type = column_dup(st, 7);
+		r->bucket = column_dup(st, 8);
+		r->associated = sqlite3_column_int(st, 9) != 0;
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return db_err(c, db, "read the series catalogue");
+	return SW_OK;
+}
+
+static sw_err
+db_catalog_get(struct cache *c, sqlite3 *db, const char *name,
+    double max_age, struct catalog *cat)
+{
+	sqlite3_stmt *st;
+	double fetched = 0, now = now_wall();
+	int64_t part = -1, objects = 0;
+	sw_err rc;
+
+	/* one snapshot: a put in another process replaces the rows */
+	if ((rc = exec(c, db, "BEGIN")) != SW_OK)
+		return rc;
+	if (sqlite3_prepare_v2(db, "SELECT id, fetched, objects FROM "
+	    "catalog_part WHERE name = ?1", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(c, db, "read the series catalogue");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		part = sqlite3_column_int64(st, 0);
+		fetched = sqlite3_column_double(st, 1);
+		objects = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	/* a time ahead of the clock (set back since) is not trusted */
+	if (part < 0 || fetched < now - max_age || fetched > now + 60) {
+		rc = SW_ERR_NOTFOUND;
+		goto out;
+	}
+	rc = db_catalog_rows(c, db, part, cat);
+out:
+	exec(c, db, rc == SW_OK || rc == SW_ERR_NOTFOUND ? "COMMIT" :
+	    "ROLLBACK");
+	if (rc != SW_OK)
+		return rc;
+	cat->fetched = fetched;
+	cat->objects = (unsigned long)objects;
+	catalog_finish(cat);
+	return SW_OK;
+}
+
+static sw_err
+db_catalog_put(struct cache *c, sqlite3 *db, const char *name,
+    const struct catalog *cat)
+{
+	const struct catalog_row *r;
+	sqlite3_stmt *st = NULL;
+	int64_t part = -1;
+	size_t i;
+	int k;
+	sw_err rc;
+
+	if ((rc = exec(c, db, "BEGIN IMMEDIATE")) != SW_OK)
+		return rc;
+	if (sqlite3_prepare_v2(db, "INSERT INTO catalog_part (name, fetched, "
+	    "objects) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET "
+	    "fetched = excluded.fetched, objects = excluded.objects "
+	    "RETURNING id", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(c, db, "store the series catalogue");
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, cat->fetched);
+	sqlite3_bind_int64(st, 3, (int64_t)cat->objects);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		part = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (part < 0) {
+		rc = db_err(c, db, "store the series catalogue");
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(db, "DELETE FROM catalog_row WHERE part = ?1",
+	    -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(c, db, "store the series catalogue");
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, part);
+	rc = step_done(c, db, st, "store the series catalogue");
+	sqlite3_finalize(st);
+	if (rc != SW_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO catalog_row (part, "
+	    "series, asset_id, asset_name, property_id, property_name, alias, "
+	    "unit, data_type, bucket, associated) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7, ?8, ?9, ?10, ?11)", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(c, db, "store the series catalogue");
+		goto fail;
+	}
+	for (i = 0; i < cat->n && rc == SW_OK; i++) {
+		const char *v[9];
+
+		r = &cat->rows[i];
+		v[0] = r->series_id;
+		v[1] = r->asset_id;
+		v[2] = r->asset_name;
+		v[3] = r->property_id;
+		v[4] = r->property_name;
+		v[5] = r->alias;
+		v[6] = r->unit;
+		v[7] = r->data_type;
+		v[8] = r->bucket;
+		sqlite3_bind_int64(st, 1, part);
+		for (k = 0; k < 9; k++) {
+			if (v[k] != NULL)
+				sqlite3_bind_text(st, k + 2, v[k], -1,
+				    SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, k + 2);
+		}
+		sqlite3_bind_int(st, 11, r->associated);
+		rc = step_done(c, db, st, "store the series catalogue");
+	}
+	sqlite3_finalize(st);
+	if (rc != SW_OK)
+		goto fail;
+	return exec(c, db, "COMMIT");
+fail:
+	exec(c, db, "ROLLBACK");
+	return rc;
+}
+
+sw_err
+cache_catalog_get(struct cache *c, const char *name, double max_age,
+    struct catalog *cat)
+{
+	ON_DB(c, db_catalog_get(c, db, name, max_age, cat));
+}
+
+sw_err
+cache_catalog_put(struct cache *c, const char *name,
+    const struct catalog *cat)
+{
+	ON_DB(c, db_catalog_put(c, db, name, cat));
 }

@@ -244,4 +244,18 @@ void cache_progress_format(const struct cache_progress *p, char *out,
 sw_err cache_source_name(struct cache *c, int64_t src, char *out,
     size_t len);
 
+/*
+ * A part of the series catalogue (core/catalog.h) as last read: name says
+ * which (the asset metadata of a cold tier, a ListTimeSeries answer).
+ * The get fills cat (zeroed) with its rows, finished, when it was read no
+ * more than max_age seconds ago (cat->fetched says when, cat->objects how
+ * many objects it came from); SW_ERR_NOTFOUND (no message) if not.  The
+ * put replaces the part with cat's rows, read at cat->fetched.
+ */
+struct catalog;
+sw_err cache_catalog_get(struct cache *c, const char *name, double max_age,
+    struct catalog *cat);
+sw_err cache_catalog_put(struct cache *c, const char *name,
+    const struct catalog *cat);
+
 #endif

@@ -24,6 +24,7 @@
 #include "base/pool.h"
 #include "base/util.h"
 #include "core/cache.h"
+#include "core/catalog.h"
 #include "core/coldtier.h"
 #include "core/engine.h"
 #include "store/store.h"
@@ -53,6 +54,13 @@ struct engine {
 	struct sbucket { char series[80]; int bucket; } *buckets;
 	size_t nbuckets, capbuckets;
 	size_t nlevels, caplevels;
+	/* the series catalogue (engine_catalog): cbuild is held while it is
+	 * read (like a day's build lock: across the cold tier and the
+	 * index), cmu is a leaf held to take or swap the pointer */
+	pthread_mutex_t cbuild, cmu;
+	struct catalog *catalog;
+	double catalog_meta_at;   /* when its parts were read (0: never) */
+	double catalog_api_at;
 };
 
 /*
@@ -244,6 +252,8 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 	e->cfg = cfg;
 	pthread_mutex_init(&e->vmu, NULL);
 	pthread_mutex_init(&e->lmu, NULL);
+	pthread_mutex_init(&e->cbuild, NULL);
+	pthread_mutex_init(&e->cmu, NULL);
 	if (o != NULL)
 		e->opts = *o;
 	if (e->opts.jobs == 0)
@@ -263,7 +273,8 @@ engine_new(const struct sw_config *cfg, const struct engine_opts *o,
 		    cfg->timeseries_type, &e->src);
 	if (rc == SW_OK)
 		rc = cache_cleanup(e->cache);
-	if (rc == SW_OK && strcmp(cfg->timeseries_type, "ALL") != 0)
+	if (rc == SW_OK && strcmp(cfg->timeseries_type, "ALL") != 0 &&
+	    !e->opts.catalog_only)
 		rc = load_selection(e);
 	if (rc == SW_OK)
 		rc = pool_new(e->opts.jobs, &e->pool);
@@ -294,6 +305,9 @@ engine_free(struct engine *e)
 	free(e->levels);
 	free(e->buckets);
 	pthread_mutex_destroy(&e->lmu);
+	catalog_unref(e->catalog);
+	pthread_mutex_destroy(&e->cbuild);
+	pthread_mutex_destroy(&e->cmu);
 	pool_free(e->pool);
 	cache_close(e->cache);
 	store_free(e->cold);
@@ -2428,4 +2442,161 @@ const char *
 engine_dataset_name(enum engine_dataset d)
 {
 	return d == ENGINE_AGG ? "agg" : "raw";
+}
+
+/* ---- the series catalogue ---- */
+
+/* Whether a part read at `at` serves a call made at `start` wanting it no
+ * older than max_age (0: read since the call began). */
+static int
+part_fresh(double at, double max_age, double start)
+{
+	if (at <= 0)
+		return 0;
+	return max_age > 0 ? now_wall() - at < max_age : at >= start;
+}
+
+/* The catalogue this process holds, if it serves the call (a reference
+ * for the caller then). */
+static struct catalog *
+catalog_held(struct engine *e, double max_age, double start, int listed)
+{
+	struct catalog *c = NULL;
+
+	pthread_mutex_lock(&e->cmu);
+	if (e->catalog != NULL &&
+	    part_fresh(e->catalog_meta_at, max_age, start) &&
+	    (!listed || part_fresh(e->catalog_api_at, max_age > 0 ?
+	    (double)e->cfg->series_cache_ttl : 0, start)))
+		c = catalog_ref(e->catalog);
+	pthread_mutex_unlock(&e->cmu);
+	return c;
+}
+
+/* The asset metadata's part: from the index when no older than max_age,
+ * else read now (and put in the index for the next process). */
+static sw_err
+catalog_meta_part(struct engine *e, double max_age, struct catalog *cat)
+{
+	char *prefix = catalog_meta_prefix(e->prefix);
+	struct buf name;
+	sw_err rc = SW_ERR_NOTFOUND;
+
+	buf_init(&name);
+	buf_printf(&name, "asset metadata %s%s", e->cold_url, prefix);
+	if (max_age > 0)
+		rc = cache_catalog_get(e->cache, name.data, max_age, cat);
+	if (rc == SW_ERR_NOTFOUND) {
+		catalog_release(cat);     /* what a failed get left */
+		cat->objects = 0;
+		cat->fetched = now_wall();
+		rc = catalog_load(e->cold, prefix, cat);
+		if (rc == SW_OK && cat->objects == 0)
+			log_notice("no asset metadata in '%s%s'",
+			    store_url(e->cold), prefix);
+		/* a busy index costs the next process a read */
+		if (rc == SW_OK && cache_catalog_put(e->cache, name.data, cat) !=
+		    SW_OK)
+			log_debug("%s", sw_errmsg());
+	}
+	buf_release(&name);
+	free(prefix);
+	return rc;
+}
+
+/* ListTimeSeries' part (types: catalog_listed_types()): from the index
+ * when no older than aws.sitewise_cache_ttl (unless max_age is 0), else
+ * listed now. */
+static sw_err
+catalog_api_part(struct engine *e, const char *const *types, double max_age,
+    struct catalog *cat)
+{
+	char *region = NULL, *ep;
+	struct buf name;
+	size_t i;
+	sw_err rc;
+
+	if ((rc = creds_region(e->cfg, &region)) != SW_OK)
+		return rc;
+	ep = sitewise_endpoint(e->cfg, region ? region : "us-east-1");
+	free(region);
+	buf_init(&name);
+	buf_printf(&name, "ListTimeSeries %s", ep);
+	for (i = 0; types[i] != NULL; i++)
+		buf_printf(&name, " %s", types[i]);
+	rc = SW_ERR_NOTFOUND;
+	if (max_age > 0 && e->cfg->series_cache_ttl > 0)
+		rc = cache_catalog_get(e->cache, name.data,
+		    (double)e->cfg->series_cache_ttl, cat);
+	if (rc == SW_ERR_NOTFOUND) {
+		catalog_release(cat);     /* what a failed get left */
+		cat->objects = 0;
+		cat->fetched = now_wall();
+		rc = catalog_list_sitewise(e->cfg, types, cat);
+		if (rc == SW_OK && cache_catalog_put(e->cache, name.data, cat) !=
+		    SW_OK)
+			log_debug("%s", sw_errmsg());
+	}
+	buf_release(&name);
+	free(ep);
+	return rc;
+}
+
+/* Read the catalogue's parts and merge them into *out (a new catalogue
+ * with one reference), noting when each part was read. */
+static sw_err
+catalog_read(struct engine *e, double max_age, struct catalog **out,
+    double *meta_at, double *api_at)
+{
+	const char *const *types = catalog_listed_types(e->cfg);
+	struct catalog *cat = catalog_new(), listed;
+	sw_err rc;
+
+	*out = NULL;
+	*api_at = 0;
+	memset(&listed, 0, sizeof(listed));
+	rc = catalog_meta_part(e, max_age, cat);
+	if (rc == SW_OK && types[0] != NULL) {
+		rc = catalog_api_part(e, types, max_age, &listed);
+		if (rc == SW_OK) {
+			catalog_merge(cat, &listed);
+			*api_at = listed.fetched;
+		}
+	}
+	catalog_release(&listed);
+	if (rc != SW_OK) {
+		catalog_unref(cat);
+		return rc;
+	}
+	*meta_at = cat->fetched;
+	*out = cat;
+	return SW_OK;
+}
+
+sw_err
+engine_catalog(struct engine *e, double max_age, struct catalog **out)
+{
+	int listed = catalog_listed_types(e->cfg)[0] != NULL;
+	double start = now_wall(), meta_at = 0, api_at = 0;
+	struct catalog *c, *old = NULL;
+	sw_err rc = SW_OK;
+
+	if ((*out = catalog_held(e, max_age, start, listed)) != NULL)
+		return SW_OK;
+	/* one reader at a time: those waiting take what it read */
+	pthread_mutex_lock(&e->cbuild);
+	if ((*out = catalog_held(e, max_age, start, listed)) == NULL)
+		rc = catalog_read(e, max_age, &c, &meta_at, &api_at);
+	if (*out == NULL && rc == SW_OK) {
+		pthread_mutex_lock(&e->cmu);
+		old = e->catalog;
+		e->catalog = c;
+		e->catalog_meta_at = meta_at;
+		e->catalog_api_at = api_at;
+		*out = catalog_ref(c);
+		pthread_mutex_unlock(&e->cmu);
+		catalog_unref(old);
+	}
+	pthread_mutex_unlock(&e->cbuild);
+	return rc;
 }

@@ -57,6 +57,10 @@ struct engine_opts {
 	void (*progress)(void *arg, const struct day *d, uint64_t done,
 	    uint64_t total);
 	void *progress_arg;
+	int catalog_only;     /* for engine_catalog() alone: the configured
+	                       * type's series are not listed (no
+	                       * ListTimeSeries call), so days of a type other
+	                       * than ALL select nothing */
 };
 
 /* What happened to one day. */
@@ -284,5 +288,15 @@ struct cache *engine_cache(struct engine *e);
 /* The engine's dataset, and its name ("raw", "agg") for messages. */
 enum engine_dataset engine_dataset(const struct engine *e);
 const char *engine_dataset_name(enum engine_dataset d);
+
+/* The series catalogue (asset metadata, plus ListTimeSeries when
+ * configured), no older than max_age seconds: kept in memory and in the
+ * cache index, for the next process; max_age 0 reads it now.  The
+ * catalogue returned is immutable and shared: release it with
+ * catalog_unref().  ListTimeSeries' part is reused for
+ * aws.sitewise_cache_ttl (unless max_age is 0).  Concurrent calls that
+ * need a read wait for one. */
+struct catalog;
+sw_err engine_catalog(struct engine *e, double max_age, struct catalog **out);
 
 #endif

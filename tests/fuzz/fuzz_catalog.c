@@ -12,7 +12,8 @@
  * a catalogue holds each series once, as a series id, with its bucket
  * two lowercase hex digits or none, associated exactly when it names an
  * asset and a property, rows sorted by asset name, asset id, property
- * name and series id, no more rows than lines.
+ * name and series id, each found by catalog_find(), no more rows than
+ * lines.
  */
 #include "config.h"
 
@@ -101,8 +102,13 @@ check_catalog(const struct catalog *cat, size_t lines)
 	int c;
 
 	FUZZ_ASSERT(cat->n <= lines, "%zu rows from %zu lines", cat->n, lines);
+	FUZZ_ASSERT(catalog_find(cat, "00000000-0000-0000-0000-00000000000g") ==
+	    NULL, "a series that cannot be is found");
 	for (i = 0; i < cat->n; i++) {
 		check_row(&cat->rows[i]);
+		FUZZ_ASSERT(catalog_find(cat, cat->rows[i].series_id) ==
+		    &cat->rows[i], "row %zu ('%s') is not found by its id", i,
+		    cat->rows[i].series_id);
 		if (i == 0)
 			continue;
 		a = &cat->rows[i - 1];

@@ -108,9 +108,11 @@ PYEOF
 
 MF=$C/asset_metadata
 MP=$P/site/asset_metadata
-F() { "$SWREPART" --cold-bucket "file://$C" series "$@"; }
+# (--catalog-ttl 0: the metadata is read at each run, as this test changes
+# it; 67-series-cache.sh tests the cached catalogue)
+F() { "$SWREPART" --cold-bucket "file://$C" --cache-dir "$T/cache" --catalog-ttl 0 series "$@"; }
 # (ListTimeSeries off: timeseries_type ASSOCIATED over S3 would ask AWS)
-S() { sw --cold-bucket cold --cold-prefix site/raw/ --catalog-list-timeseries off series "$@"; }
+S() { sw --cold-bucket cold --cold-prefix site/raw/ --cache-dir "$T/cache" --catalog-ttl 0 --catalog-list-timeseries off series "$@"; }
 
 F --format csv >"$T/f.csv"
 ok $? "series --format csv over file:// exits 0"
@@ -172,7 +174,7 @@ ok $? "--asset matches whole names only (Pump: header alone)"
 F >"$T/def.csv"
 cmp -s "$T/def.csv" "$T/f.csv"
 ok $? "the default off a terminal is csv"
-script -qec "$SWREPART --cold-bucket file://$C series" /dev/null | tr -d '\r' >"$T/tty.out"
+script -qec "$SWREPART --cold-bucket file://$C --cache-dir $T/cache series" /dev/null | tr -d '\r' >"$T/tty.out"
 head -n 1 "$T/tty.out" | grep -Eq '^SERIES +ASSET ID +ASSET +PROPERTY ID +PROPERTY +ALIAS +UNIT +TYPE +BUCKET +ASSOCIATED$'
 ok $? "the default on a terminal is a table"
 F --format table >"$T/t.out"

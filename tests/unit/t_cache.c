@@ -2,8 +2,9 @@
  * t_cache.c - the day store (core/cache.c) without the engine: sources,
  * generations committed and replaced, the objects and series of a day,
  * readers in many threads while generations are committed (each sees
- * one whole generation), day locks, listings, eviction, and the rules
- * for the cache directory (private, ours, no symbolic link).
+ * one whole generation), day locks, listings, eviction, the series
+ * catalogue's parts (and an index of version 4 gaining their tables), and
+ * the rules for the cache directory (private, ours, no symbolic link).
  */
 #include "config.h"
 
@@ -15,19 +16,156 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "base/err.h"
 #include "base/log.h"
 #include "base/options.h"
 #include "base/util.h"
 #include "core/cache.h"
+#include "core/catalog.h"
 #include "core/coldkey.h"
 #include "tap.h"
 #include "testlib.h"
 
 static struct sw_config cfg;
+
 static struct cache *c;
 static int64_t src;
 static struct day day;
+
+#define SID1 "0c000000-0000-4000-8000-000000000001"
+#define SID2 "0a000000-0000-4000-8000-000000000001_0b000000-0000-4000-8000-000000000001"
+
+/* A catalogue of two series (one without unit, one disassociated), read
+ * at `fetched`. */
+static void
+make_catalog(struct catalog *cat, double fetched, int two)
+{
+	static const char lines[] =
+	    "{\"assetId\":\"a\",\"assetName\":\"Pump, 7\","
+	    "\"assetPropertyId\":\"p\",\"assetPropertyName\":\"T\","
+	    "\"assetPropertyUnit\":null,\"assetPropertyAlias\":\"/x/t\","
+	    "\"timeSeriesId\":\"" SID2 "\",\"timeSeriesBucket\":\"3f\"}\n"
+	    "{\"assetPropertyAlias\":\"/s/9\",\"assetPropertyDataType\":"
+	    "\"INTEGER\",\"timeSeriesId\":\"" SID1 "\"}\n";
+	struct catalog_parse *p;
+
+	memset(cat, 0, sizeof(*cat));
+	p = catalog_parse_new(cat, "t_cache", 1);
+	if (catalog_parse_feed(p, lines, two ? strlen(lines) :
+	    (size_t)(strchr(lines, '\n') + 1 - lines)) != SW_OK)
+		abort();
+	catalog_parse_end(p);
+	catalog_finish(cat);
+	cat->fetched = fetched;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL &&
+	    strcmp(a, b) == 0);
+}
+
+static int
+same_catalog(const struct catalog *a, const struct catalog *b)
+{
+	size_t i;
+
+	if (a->n != b->n || a->objects != b->objects)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		const struct catalog_row *x = &a->rows[i], *y = &b->rows[i];
+
+		if (!same_str(x->series_id, y->series_id) ||
+		    !same_str(x->asset_id, y->asset_id) ||
+		    !same_str(x->asset_name, y->asset_name) ||
+		    !same_str(x->property_id, y->property_id) ||
+		    !same_str(x->property_name, y->property_name) ||
+		    !same_str(x->alias, y->alias) ||
+		    !same_str(x->unit, y->unit) ||
+		    !same_str(x->data_type, y->data_type) ||
+		    !same_str(x->bucket, y->bucket) ||
+		    x->associated != y->associated)
+			return 0;
+	}
+	return 1;
+}
+
+/* The catalogue's parts: kept whole (nulls too) by name, for max_age;
+ * replaced by the next put. */
+static void
+test_catalog(void)
+{
+	struct catalog put, got;
+	const struct catalog_row *r;
+
+	make_catalog(&put, now_wall(), 1);
+	memset(&got, 0, sizeof(got));
+	ok(cache_catalog_put(c, "asset metadata s3://b/asset_metadata/",
+	    &put) == SW_OK && cache_catalog_get(c, "asset metadata "
+	    "s3://b/asset_metadata/", 60, &got) == SW_OK &&
+	    same_catalog(&put, &got) && got.fetched == put.fetched,
+	    "a catalogue part is kept whole, nulls and all");
+	r = catalog_find(&got, SID1);
+	ok(r != NULL && !r->associated && strcmp(r->alias, "/s/9") == 0 &&
+	    r->asset_id == NULL && catalog_find(&got, SID2) != NULL &&
+	    catalog_find(&got, "0c000000-0000-4000-8000-000000000002") == NULL,
+	    "and found by series id when read back");
+	catalog_release(&got);
+	memset(&got, 0, sizeof(got));
+	ok(cache_catalog_get(c, "asset metadata s3://other/", 60, &got) ==
+	    SW_ERR_NOTFOUND && got.n == 0, "another part is not found");
+	catalog_release(&put);
+
+	make_catalog(&put, now_wall() - 100, 0);
+	ok(cache_catalog_put(c, "asset metadata s3://b/asset_metadata/",
+	    &put) == SW_OK && cache_catalog_get(c, "asset metadata "
+	    "s3://b/asset_metadata/", 50, &got) == SW_ERR_NOTFOUND,
+	    "a part read longer ago than max_age is not served");
+	ok(cache_catalog_get(c, "asset metadata s3://b/asset_metadata/", 200,
+	    &got) == SW_OK && same_catalog(&put, &got) && got.n == 1,
+	    "a put replaces the rows (%zu)", got.n);
+	catalog_release(&got);
+	catalog_release(&put);
+}
+
+/* An index of version 4 (without the catalogue's tables) is upgraded. */
+static void
+test_upgrade(const char *dir)
+{
+	struct catalog put, got;
+	char path[4200];
+	sqlite3 *db = NULL;
+	int v = 0;
+
+	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
+	ok(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db,
+	    "DROP TABLE catalog_row; DROP TABLE catalog_part; "
+	    "PRAGMA user_version=4", NULL, NULL, NULL) == SQLITE_OK,
+	    "an index made version 4 again");
+	sqlite3_close(db);
+	make_catalog(&put, now_wall(), 1);
+	memset(&got, 0, sizeof(got));
+	ok(cache_open(&cfg, &c) == SW_OK && cache_catalog_put(c, "x", &put) ==
+	    SW_OK && cache_catalog_get(c, "x", 60, &got) == SW_OK &&
+	    same_catalog(&put, &got), "opened, it gains the catalogue's "
+	    "tables");
+	cache_close(c);
+	catalog_release(&put);
+	catalog_release(&got);
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+		    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	ok(v == 5, "and is version 5 (%d)", v);
+}
 
 /* Write generation gen of the day: a file of gen * 1000 bytes. */
 static int
@@ -239,7 +377,9 @@ main(void)
 		    SW_ERR_NOTFOUND, "an unlisted level is not found");
 		free(got);
 	}
+	test_catalog();
 	cache_close(c);
+	test_upgrade(dir);
 
 	/* The directory rules. */
 	snprintf(path, sizeof(path), "%s/link", tmp);

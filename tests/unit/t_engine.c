@@ -6,11 +6,15 @@
  * day as it was; --skip-bad builds without it), merge (the day file
  * holds every record, checked by the independent Avro reader where it is
  * installed), commit (the index and the pin agree), a damaged cached day
- * rebuilt, and an object the cold tier expired kept unless pruned.
+ * rebuilt, and an object the cold tier expired kept unless pruned; the
+ * series catalogue (engine_catalog): shared while fresh, kept in the index
+ * for the next process, read again when asked, safe to hold across a
+ * refresh and from many threads.
  */
 #include "config.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,7 @@
 #include "base/log.h"
 #include "base/options.h"
 #include "base/util.h"
+#include "core/catalog.h"
 #include "core/coldkey.h"
 #include "core/engine.h"
 #include "tap.h"
@@ -73,6 +78,108 @@ first_object(char *out, size_t len)
 			out[strcspn(out, "\n")] = '\0';
 		pclose(p);
 	}
+}
+
+static void *
+catalog_thread(void *arg)
+{
+	struct engine *e = arg;
+	struct catalog *c = NULL;
+	intptr_t bad = 0;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		if (engine_catalog(e, i % 2 ? 300 : 0, &c) != SW_OK ||
+		    c->n == 0 || catalog_find(c, c->rows[0].series_id) !=
+		    &c->rows[0])
+			bad++;
+		catalog_unref(c);
+		c = NULL;
+	}
+	return (void *)bad;
+}
+
+static void
+test_catalog(void)
+{
+	static const char line[] = "{\"assetId\":null,\"assetPropertyAlias\":"
+	    "\"/t/new\",\"timeSeriesId\":"
+	    "\"0c000000-0000-4000-8000-00000000000a\"}\n";
+	struct sw_config cfg;
+	struct engine_opts o;
+	struct engine *e = NULL, *e2 = NULL;
+	struct catalog *c1 = NULL, *c2 = NULL, *c3 = NULL;
+	char path[4200];
+	pthread_t t[4];
+	size_t i, found = 0, n0;
+	void *bad;
+	int nbad = 0;
+	FILE *f;
+
+	test_config(&cfg, cold, cache);
+	free(cfg.timeseries_type);
+	cfg.timeseries_type = xstrdup("ASSOCIATED");  /* catalog_only: no
+	                                               * ListTimeSeries */
+	memset(&o, 0, sizeof(o));
+	o.catalog_only = 1;
+	ok(engine_new(&cfg, &o, &e) == SW_OK && engine_catalog(e, 300, &c1) ==
+	    SW_OK && c1->n > 0 && c1->objects > 0, "the catalogue of the "
+	    "generated asset metadata");
+	if (c1 == NULL) {
+		engine_free(e);
+		config_release(&cfg);
+		return;
+	}
+	n0 = c1->n;
+	for (i = 0; i < c1->n; i++)
+		found += catalog_find(c1, c1->rows[i].series_id) ==
+		    &c1->rows[i];
+	ok(found == c1->n && catalog_find(c1,
+	    "0c000000-0000-4000-8000-00000000000a") == NULL, "each row is "
+	    "found by its series id, no other");
+	ok(engine_catalog(e, 300, &c2) == SW_OK && c2 == c1, "fresh, it is "
+	    "shared");
+	catalog_unref(c2);
+	c2 = NULL;
+
+	snprintf(path, sizeof(path), "%s/asset_metadata/asset_new.ndjson",
+	    cold);
+	f = fopen(path, "w");
+	ok(f != NULL && fputs(line, f) >= 0 && fclose(f) == 0, "a metadata "
+	    "object is added");
+	ok(engine_new(&cfg, &o, &e2) == SW_OK && engine_catalog(e2, 300, &c2)
+	    == SW_OK && c2 != c1 && c2->n == n0 && catalog_find(c2,
+	    "0c000000-0000-4000-8000-00000000000a") == NULL, "another engine "
+	    "(process) reads the catalogue from the index, without it");
+	catalog_unref(c2);
+	c2 = NULL;
+	ok(engine_catalog(e2, 0, &c2) == SW_OK && c2->n == n0 + 1 &&
+	    catalog_find(c2, "0c000000-0000-4000-8000-00000000000a") != NULL,
+	    "max_age 0 reads it now: the new series is there");
+	ok(engine_catalog(e, 300, &c3) == SW_OK && c3 == c1, "the first "
+	    "engine still holds its own");
+	catalog_unref(c3);
+	c3 = NULL;
+	ok(engine_catalog(e, 0, &c3) == SW_OK && c3 != c1 &&
+	    c3->n == n0 + 1, "until it reads again");
+	ok(c1->n == n0 && catalog_find(c1, c1->rows[n0 - 1].series_id) ==
+	    &c1->rows[n0 - 1], "the catalogue held across the refresh is "
+	    "intact");
+	catalog_unref(c1);
+	catalog_unref(c2);
+	catalog_unref(c3);
+	engine_free(e2);
+
+	for (i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, catalog_thread, e);
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], &bad);
+		nbad += bad != NULL;
+	}
+	ok(nbad == 0, "four threads reading and holding it at once");
+	engine_free(e);
+	unlink(path);
+	config_release(&cfg);
 }
 
 int
@@ -223,6 +330,8 @@ main(void)
 	ok(rc == SW_OK && rep.pruned == 1 && rep.records < records,
 	    "prune_expired drops it (%llu pruned)",
 	    (unsigned long long)rep.pruned);
+
+	test_catalog();
 
 	test_tmpdir_remove();
 	return done_testing();
