@@ -109,7 +109,7 @@ PYEOF
 MF=$C/asset_metadata
 MP=$P/site/asset_metadata
 # (--catalog-ttl 0: the metadata is read at each run, as this test changes
-# it; 67-series-cache.sh tests the cached catalogue)
+# it; 69-series-cache.sh tests the cached catalogue)
 F() { "$SWREPART" --cold-bucket "file://$C" --cache-dir "$T/cache" --catalog-ttl 0 series "$@"; }
 # (ListTimeSeries off: timeseries_type ASSOCIATED over S3 would ask AWS)
 S() { sw --cold-bucket cold --cold-prefix site/raw/ --cache-dir "$T/cache" --catalog-ttl 0 --catalog-list-timeseries off series "$@"; }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 67-series-cache.sh - the series catalogue kept in the cache index
+# 69-series-cache.sh - the series catalogue kept in the cache index
 # (engine_catalog): a second `swrepart series` reads no metadata object
 # (the S3 test server's counters), a changed object is seen only after
 # catalog.ttl or with --refresh; ListTimeSeries' part is kept for

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 66-series-sitewise.sh - `swrepart series` with ListTimeSeries: the
+# 64-series-sitewise.sh - `swrepart series` with ListTimeSeries: the
 # disassociated series that no asset metadata names appear with their
 # aliases (and, with catalog.list_timeseries all, associated series whose
 # metadata is missing), an associated series keeps its metadata's names,
