@@ -1,8 +1,10 @@
 /*
  * catalog.h - the series catalogue: one row per time series, read from the
  * cold tier's asset metadata ({keyPrefix}/asset_metadata/asset_{id}.ndjson,
- * one JSON line per asset property; COLD_TIER.md).  Used by `swrepart
- * series`.
+ * one JSON line per asset property; COLD_TIER.md), and from IoT SiteWise's
+ * ListTimeSeries where catalog.list_timeseries says so.  Used by `swrepart
+ * series` and the mount, through engine_catalog() (core/engine.h), which
+ * keeps it in memory and in the cache index.
  *
  * A line is an asset property, so the series it names are associated; a
  * line naming no assetId or assetPropertyId is kept as a disassociated
@@ -34,8 +36,9 @@ struct catalog_row {
 	char *data_type;      /* assetPropertyDataType */
 	char *bucket;         /* timeSeriesBucket */
 	int associated;       /* assetId and assetPropertyId are set */
-	int64_t mtime;        /* of the object the row comes from */
-	size_t obj;           /* that object's place in key order */
+	int64_t mtime;        /* of the object the row comes from (only
+	                       * while merging: not kept in the index) */
+	size_t obj;           /* that object's place in key order (idem) */
 };
 
 struct catalog {
@@ -64,11 +67,13 @@ char *catalog_meta_prefix(const char *data_prefix);
  * so memory is bounded by the rows, not by an object).  A series listed by
  * several objects is kept once, from the latest object (by modification
  * time, then key).  Rows are sorted by asset name, asset id, property name
- * and series id.  A line that is not a JSON object, or whose fields are not
- * strings or null, is SW_ERR_DATA naming the store, key and line number;
- * lines without a timeSeriesId (properties that store no time series) are
- * skipped.  cat must be zeroed; release it with catalog_release(), on
- * failure too.
+ * and series id, and indexed by series id (catalog_find()).  A line that
+ * is not a JSON object, or whose fields are not strings or null, or whose
+ * timeSeriesId or timeSeriesBucket cannot name cold-tier keys (see
+ * catalog_parse_new()), is SW_ERR_DATA naming the store, key and line
+ * number; lines without a timeSeriesId (properties that store no time
+ * series) are skipped.  cat must be empty (zeroed, or from catalog_new());
+ * release it with catalog_release() (or catalog_unref()), on failure too.
  */
 sw_err catalog_load(struct store *st, const char *meta_prefix,
     struct catalog *cat);
@@ -98,7 +103,8 @@ void catalog_parse_free(struct catalog_parse *p);
  * catalog_load() does. */
 void catalog_finish(struct catalog *cat);
 
-/* Free every row (accepts a zeroed or NULL catalog). */
+/* Free every row and the index (accepts a zeroed or NULL catalog): the
+ * catalogue is empty again, its other fields (refs) left alone. */
 void catalog_release(struct catalog *cat);
 
 /* A catalogue on the heap with one reference.  catalog_ref() adds one,
