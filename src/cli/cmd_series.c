@@ -40,31 +40,8 @@ static const struct cmd_opt series_opts[] = {
 
 enum fmt { FMT_DEFAULT, FMT_CSV, FMT_NDJSON, FMT_TABLE };
 
-#define NCOLS 10
-
-/* The columns, by their names in CSV headers and NDJSON keys. */
-static const char *const col_names[NCOLS] = {
-	"timeSeriesId", "assetId", "assetName", "propertyId", "propertyName",
-	"alias", "unit", "dataType", "bucket", "associated",
-};
-
-/* Column i of row r as text, NULL when the metadata has none. */
-static const char *
-col(const struct catalog_row *r, int i)
-{
-	switch (i) {
-	case 0: return r->series_id;
-	case 1: return r->asset_id;
-	case 2: return r->asset_name;
-	case 3: return r->property_id;
-	case 4: return r->property_name;
-	case 5: return r->alias;
-	case 6: return r->unit;
-	case 7: return r->data_type;
-	case 8: return r->bucket;
-	default: return r->associated ? "true" : "false";
-	}
-}
+#define NCOLS CATALOG_NCOLS
+#define col catalog_col
 
 struct filter {
 	const char *asset, *property, *alias;
@@ -85,73 +62,27 @@ selected(const struct filter *f, const struct catalog_row *r)
 	return 1;
 }
 
-/* RFC 4180: a field holding a comma, a quote or a line break is quoted,
- * its quotes doubled. */
+/* The rows f selects, as catalog_format_*() writes them. */
 static void
-csv_field(const char *s)
+print_rows(const struct catalog *cat, const struct filter *f,
+    enum catalog_fmt fmt)
 {
-	if (s == NULL)
-		return;
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
-static void
-print_csv(const struct catalog *cat, const struct filter *f)
-{
+	struct buf b;
 	size_t i;
-	int c;
 
-	for (c = 0; c < NCOLS; c++)
-		printf("%s%s", c ? "," : "", col_names[c]);
-	putchar('\n');
+	buf_init(&b);
+	catalog_format_head(fmt, &b);
 	for (i = 0; i < cat->n; i++) {
 		if (!selected(f, &cat->rows[i]))
 			continue;
-		for (c = 0; c < NCOLS; c++) {
-			if (c > 0)
-				putchar(',');
-			csv_field(col(&cat->rows[i], c));
+		catalog_format_row(&cat->rows[i], fmt, &b);
+		if (b.len >= 65536) {
+			fwrite(b.data, 1, b.len, stdout);
+			b.len = 0;
 		}
-		putchar('\n');
 	}
-}
-
-static void
-print_ndjson(const struct catalog *cat, const struct filter *f)
-{
-	const struct catalog_row *r;
-	json_t *o;
-	char *s;
-	size_t i;
-	int c;
-
-	for (i = 0; i < cat->n; i++) {
-		r = &cat->rows[i];
-		if (!selected(f, r))
-			continue;
-		o = json_object();
-		for (c = 0; c < NCOLS - 1; c++)
-			json_object_set_new(o, col_names[c], col(r, c) ?
-			    json_string(col(r, c)) : json_null());
-		json_object_set_new(o, col_names[NCOLS - 1],
-		    json_boolean(r->associated));
-		s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
-		if (s == NULL)
-			xoom(1, 1);
-		puts(s);
-		free(s);
-		json_decref(o);
-	}
+	fwrite(b.data, 1, b.len, stdout);
+	buf_release(&b);
 }
 
 /* Aligned columns, "-" for what the metadata leaves out.  Widths count
@@ -248,6 +179,7 @@ cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 	if (fmt == FMT_DEFAULT)
 		fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_CSV;
 
+	cmd_stdout_open();     /* `series | head` ends quietly, status 0 */
 	memset(&eo, 0, sizeof(eo));
 	eo.catalog_only = 1;
 	rc = engine_new(&ctx->cfg, &eo, &e);
@@ -255,14 +187,12 @@ cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 		rc = engine_catalog(e, max_age, &cat);
 	if (rc == SW_OK) {
 		if (fmt == FMT_CSV)
-			print_csv(cat, &f);
+			print_rows(cat, &f, CATALOG_CSV);
 		else if (fmt == FMT_NDJSON)
-			print_ndjson(cat, &f);
+			print_rows(cat, &f, CATALOG_NDJSON);
 		else
 			print_table(cat, &f);
-		if (fflush(stdout) != 0 || ferror(stdout))
-			rc = sw_seterr(SW_ERR_IO, "cannot write the "
-			    "catalogue to the standard output");
+		rc = cmd_stdout_flush("the catalogue");
 	}
 	catalog_unref(cat);
 	engine_free(e);

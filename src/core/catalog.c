@@ -615,3 +615,89 @@ catalog_merge(struct catalog *cat, const struct catalog *listed)
 	}
 	catalog_finish(cat);
 }
+
+/* ---- the catalogue as text ---- */
+
+const char *const catalog_col_names[CATALOG_NCOLS] = {
+	"timeSeriesId", "assetId", "assetName", "propertyId", "propertyName",
+	"alias", "unit", "dataType", "bucket", "associated",
+};
+
+const char *
+catalog_col(const struct catalog_row *r, int i)
+{
+	switch (i) {
+	case 0: return r->series_id;
+	case 1: return r->asset_id;
+	case 2: return r->asset_name;
+	case 3: return r->property_id;
+	case 4: return r->property_name;
+	case 5: return r->alias;
+	case 6: return r->unit;
+	case 7: return r->data_type;
+	case 8: return r->bucket;
+	default: return r->associated ? "true" : "false";
+	}
+}
+
+void
+catalog_format_head(enum catalog_fmt fmt, struct buf *b)
+{
+	int c;
+
+	if (fmt != CATALOG_CSV)
+		return;
+	for (c = 0; c < CATALOG_NCOLS; c++)
+		buf_printf(b, "%s%s", c ? "," : "", catalog_col_names[c]);
+	buf_putc(b, '\n');
+}
+
+static void
+csv_field(const char *s, struct buf *b)
+{
+	if (s == NULL)
+		return;
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		buf_puts(b, s);
+		return;
+	}
+	buf_putc(b, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '"');
+}
+
+void
+catalog_format_row(const struct catalog_row *r, enum catalog_fmt fmt,
+    struct buf *b)
+{
+	json_t *o;
+	char *s;
+	int c;
+
+	if (fmt == CATALOG_CSV) {
+		for (c = 0; c < CATALOG_NCOLS; c++) {
+			if (c > 0)
+				buf_putc(b, ',');
+			csv_field(catalog_col(r, c), b);
+		}
+		buf_putc(b, '\n');
+		return;
+	}
+	o = json_object();
+	for (c = 0; c < CATALOG_NCOLS - 1; c++)
+		json_object_set_new(o, catalog_col_names[c], catalog_col(r, c) ?
+		    json_string(catalog_col(r, c)) : json_null());
+	json_object_set_new(o, catalog_col_names[CATALOG_NCOLS - 1],
+	    json_boolean(r->associated));
+	s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	if (s == NULL)
+		xoom(1, 1);
+	buf_puts(b, s);
+	buf_putc(b, '\n');
+	free(s);
+	json_decref(o);
+}

@@ -147,4 +147,25 @@ sw_err catalog_list_sitewise(const struct sw_config *cfg,
  */
 void catalog_merge(struct catalog *cat, const struct catalog *listed);
 
+/* ---- the catalogue as text (swrepart series, the mount's series.csv) ---- */
+
+/* The columns, by their names in CSV headers and NDJSON keys:
+ * timeSeriesId, assetId, assetName, propertyId, propertyName, alias, unit,
+ * dataType, bucket, associated. */
+#define CATALOG_NCOLS 10
+extern const char *const catalog_col_names[CATALOG_NCOLS];
+/* Column i of r as text ("true"/"false" for associated), NULL when the
+ * metadata has none. */
+const char *catalog_col(const struct catalog_row *r, int i);
+
+enum catalog_fmt { CATALOG_CSV, CATALOG_NDJSON };
+struct buf;
+/* What comes before the rows: CSV's header line; nothing for NDJSON. */
+void catalog_format_head(enum catalog_fmt fmt, struct buf *b);
+/* One row, a line: CSV (RFC 4180: a field holding a comma, a quote or a
+ * line break quoted, its quotes doubled; nothing for null) or a JSON
+ * object (null for what the metadata leaves out, associated a boolean). */
+void catalog_format_row(const struct catalog_row *r, enum catalog_fmt fmt,
+    struct buf *b);
+
 #endif

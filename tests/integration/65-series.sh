@@ -233,4 +233,11 @@ F --format ndjson --alias /manual/ >"$T/gone"
 [ ! -s "$T/gone" ]
 ok $? "the hand-written series leave with their object"
 
+# A reader that stops early: exit 0, quietly (not 141).
+"$SWREPART" gen --start 2022-03-01 --series 3000 --records 1 --windows 1 "$T/many" >/dev/null &&
+	"$SWREPART" --cold-bucket "file://$T/many" --cache-dir "$T/cache" series --format ndjson 2>"$T/head.err" | head -n 1 >/dev/null
+st=("${PIPESTATUS[@]}")
+[ "${st[1]}" = 0 ] && [ ! -s "$T/head.err" ]
+ok $? "series | head -1: exit ${st[1]}, nothing on stderr"
+
 done_testing
