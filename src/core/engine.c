@@ -2425,6 +2425,12 @@ engine_series_build(struct engine *e, const char *series, int bucket,
 	return SW_OK;
 }
 
+int
+engine_selects(const struct engine *e, const char *series)
+{
+	return selected(e, NULL, series);
+}
+
 sw_err
 engine_view_touch(struct engine *e, const struct engine_view *v,
     const struct day *d)

@@ -30,6 +30,7 @@
 
 #include "base/err.h"
 #include "core/cache.h"
+#include "core/catalog.h"
 #include "core/coldkey.h"
 
 struct engine;
@@ -277,6 +278,10 @@ sw_err engine_series_build(struct engine *e, const char *series, int bucket,
  * kept as engine_level() keeps levels. */
 sw_err engine_series_days(struct engine *e, const char *series, int bucket,
     int year, int month, double max_age, long **vals, size_t *n);
+
+/* Whether series is of the configured time-series type (the series the
+ * engine's days hold). */
+int engine_selects(const struct engine *e, const char *series);
 
 /* Record that the view's day was read now (least recently read first). */
 sw_err engine_view_touch(struct engine *e, const struct engine_view *v,

@@ -133,10 +133,25 @@ fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 	}
 	v->count = n;
 	for (i = 0; i < n; i++) {
+		v->buf[i].size = pc[i].len;
+		if (pc[i].mem != NULL) {
+			/* libfuse frees a memory buffer after the reply: a
+			 * copy (the catalogue's text, small) */
+			if ((v->buf[i].mem = malloc(pc[i].len + 1)) == NULL) {
+				while (i-- > 0)
+					if (!(v->buf[i].flags & FUSE_BUF_IS_FD))
+						free(v->buf[i].mem);
+				free(v);
+				if (pc != &one)
+					free(pc);
+				return -ENOMEM;
+			}
+			memcpy(v->buf[i].mem, pc[i].mem, pc[i].len);
+			continue;
+		}
 		v->buf[i].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		v->buf[i].fd = pc[i].fd;
 		v->buf[i].pos = pc[i].pos;
-		v->buf[i].size = pc[i].len;
 	}
 	if (pc != &one)
 		free(pc);

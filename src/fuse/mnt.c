@@ -27,6 +27,7 @@
 #include "base/util.h"
 #include "core/engine.h"
 #include "fuse/mnt.h"
+#include "fuse/names.h"
 
 #define NBUCKETS 1024
 
@@ -62,15 +63,27 @@ struct mnt {
 	double hits_flushed;
 	uid_t uid;
 	gid_t gid;
+	/* The series catalogue and the names of its series (/assets,
+	 * /aliases), and its text (/series.csv, .ndjson), built once per
+	 * catalogue: under cmu, a leaf lock (never held across an engine
+	 * call). */
+	pthread_mutex_t cmu;
+	struct catalog *cat;
+	struct names *names;
+	struct buf text[2];        /* CATALOG_CSV, CATALOG_NDJSON ("": not
+	                            * built yet) */
 };
 
 struct mnt_file {
 	struct engine_view v;      /* the day, or the series' part of it */
-	struct dstate *ds;
+	struct dstate *ds;         /* NULL for the catalogue */
 	int is_index;              /* the day's timeseries.txt: v.pin.index_fd */
+	char *text;                /* the catalogue (series.csv), a copy */
+	size_t ntext;
 };
 
-enum kind { K_NONE, K_ROOT, K_YEAR, K_MONTH, K_AVRO, K_INDEX, K_SERIES_DIR };
+enum kind { K_NONE, K_ROOT, K_YEAR, K_MONTH, K_AVRO, K_INDEX, K_SERIES_DIR,
+	K_NAMED, K_NAMES_DIR, K_CATALOG };
 
 struct node {
 	enum kind kind;
@@ -79,6 +92,11 @@ struct node {
 	const char *series;        /* days of one series (/series/{id}/...),
 	                            * or NULL: whole days */
 	char id[80];
+	int bucket;                /* the series' seriesBucket, or -1 */
+	const char *named;         /* K_NAMED: the path below the root
+	                            * (/assets/..., /aliases/...); K_NAMES_DIR
+	                            * too */
+	enum catalog_fmt fmt;      /* K_CATALOG */
 };
 
 
@@ -156,7 +174,23 @@ parse_path(const char *path, struct node *n)
 		    path[4] == '/'))
 			return;
 		parse_path(path, n);
+		if (n->kind == K_CATALOG)
+			n->kind = K_NONE;
 		n->agg = n->kind != K_NONE;
+		return;
+	}
+	n->bucket = -1;
+	if (strcmp(path, "/series.csv") == 0 ||
+	    strcmp(path, "/series.ndjson") == 0) {
+		n->kind = K_CATALOG;
+		n->fmt = path[8] == 'c' ? CATALOG_CSV : CATALOG_NDJSON;
+		return;
+	}
+	if ((strncmp(path, "/assets", 7) == 0 && (path[7] == '\0' ||
+	    path[7] == '/')) || (strncmp(path, "/aliases", 8) == 0 &&
+	    (path[8] == '\0' || path[8] == '/'))) {
+		n->kind = K_NAMED;      /* resolved by the names (lookup()) */
+		n->named = path;
 		return;
 	}
 	if (strncmp(path, "/series", 7) != 0 || (path[7] != '\0' &&
@@ -169,6 +203,7 @@ parse_path(const char *path, struct node *n)
 		n->kind = K_SERIES_DIR;
 		return;
 	}
+	n->bucket = -1;
 	p++;
 	e = strchr(p, '/');
 	if (e == NULL)
@@ -222,6 +257,9 @@ mnt_new(const struct sw_config *cfg, struct mnt **out)
 
 	m->cfg = cfg;
 	pthread_mutex_init(&m->mu, NULL);
+	pthread_mutex_init(&m->cmu, NULL);
+	buf_init(&m->text[0]);
+	buf_init(&m->text[1]);
 	m->mounted = now_wall();
 	m->uid = getuid();
 	m->gid = getgid();
@@ -263,6 +301,11 @@ mnt_free(struct mnt *m)
 	}
 	engine_free(m->e);
 	engine_free(m->agg);
+	catalog_unref(m->cat);
+	names_free(m->names);
+	buf_release(&m->text[0]);
+	buf_release(&m->text[1]);
+	pthread_mutex_destroy(&m->cmu);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
@@ -313,6 +356,144 @@ dstate_get(struct mnt *m, const struct day *d, const char *series, int agg)
 	return ds;
 }
 
+/* ---- the series catalogue ---- */
+
+/* Bring the catalogue (and the names of its series of the configured
+ * type) up to date: read at most every catalog.ttl seconds (the engine
+ * keeps it), the names built again only for a new catalogue.  With
+ * cached_only, only a catalogue read before is taken (none: 0, nothing
+ * done). */
+static int
+catalog_fresh(struct mnt *m, int cached_only)
+{
+	struct catalog *c = NULL, *old;
+	struct names_src *src;
+	struct names *nm, *oldnm;
+	size_t i, k = 0;
+	int same;
+
+	if (cached_only) {
+		pthread_mutex_lock(&m->cmu);
+		same = m->cat != NULL;
+		pthread_mutex_unlock(&m->cmu);
+		if (!same)
+			return 0;
+	}
+	if (engine_catalog(m->e, (double)m->cfg->catalog_ttl, &c) != SW_OK) {
+		log_error("cannot read the series catalogue: %s", sw_errmsg());
+		return -EIO;
+	}
+	pthread_mutex_lock(&m->cmu);
+	same = c == m->cat;
+	pthread_mutex_unlock(&m->cmu);
+	if (same) {
+		catalog_unref(c);
+		return 0;
+	}
+	src = xcalloc(c->n + 1, sizeof(*src));
+	for (i = 0; i < c->n; i++) {
+		const struct catalog_row *r = &c->rows[i];
+
+		if (!engine_selects(m->e, r->series_id))
+			continue;
+		src[k++] = (struct names_src){ r->series_id, r->asset_id,
+			r->asset_name, r->property_id, r->property_name,
+			r->alias };
+	}
+	nm = names_build(src, k);
+	free(src);
+	pthread_mutex_lock(&m->cmu);
+	old = m->cat;
+	oldnm = m->names;
+	m->cat = c;
+	m->names = nm;
+	m->text[0].len = m->text[1].len = 0;
+	pthread_mutex_unlock(&m->cmu);
+	catalog_unref(old);
+	names_free(oldnm);
+	return 0;
+}
+
+/* The bucket of series in the catalogue read last, or -1; m->cmu is
+ * held. */
+static int
+catalog_bucket(const struct mnt *m, const char *series)
+{
+	const struct catalog_row *r;
+
+	if (m->cat == NULL || (r = catalog_find(m->cat, series)) == NULL ||
+	    r->bucket == NULL)
+		return -1;
+	return (int)strtol(r->bucket, NULL, 16);
+}
+
+/* The catalogue as text in fmt (built once per catalogue); m->cmu is
+ * held. */
+static const struct buf *
+catalog_text(struct mnt *m, enum catalog_fmt fmt)
+{
+	struct buf *b = &m->text[fmt == CATALOG_CSV ? 0 : 1];
+	size_t i;
+
+	if (b->len > 0 || m->cat == NULL)
+		return b;
+	catalog_format_head(fmt, b);
+	for (i = 0; i < m->cat->n; i++)
+		if (engine_selects(m->e, m->cat->rows[i].series_id))
+			catalog_format_row(&m->cat->rows[i], fmt, b);
+	return b;
+}
+
+/*
+ * The node path names, resolved: a path below /assets or /aliases through
+ * the names of the catalogue's series (read if need be), and every
+ * series' bucket from it (/series/{id} takes it from a catalogue read
+ * before, without reading one).
+ */
+static int
+lookup(struct mnt *m, const char *path, struct node *n)
+{
+	const char *series, *rest;
+	int r;
+
+	parse_path(path, n);
+	if (n->kind == K_NAMED || n->kind == K_CATALOG ||
+	    n->kind == K_SERIES_DIR)
+		r = catalog_fresh(m, 0);
+	else
+		r = catalog_fresh(m, 1);
+	if (r != 0)
+		return r;
+	pthread_mutex_lock(&m->cmu);
+	if (n->kind == K_NAMED) {
+		int agg = n->agg;
+		const char *named = n->named;
+
+		r = names_resolve(m->names, named, &series, &rest);
+		if (r == 0) {
+			n->kind = K_NAMES_DIR;
+		} else if (r == 1 && strlen(series) < sizeof(n->id)) {
+			char id[80];
+
+			snprintf(id, sizeof(id), "%s", series);
+			memset(n, 0, sizeof(*n));
+			snprintf(n->id, sizeof(n->id), "%s", id);
+			n->series = n->id;
+			n->named = named;
+			n->agg = agg;
+			parse_days(rest, n);
+		} else {
+			n->kind = K_NONE;
+		}
+	}
+	if (n->series != NULL)
+		n->bucket = catalog_bucket(m, n->series);
+	pthread_mutex_unlock(&m->cmu);
+	if (n->series != NULL && !engine_selects(m->e, n->series))
+		n->kind = K_NONE;
+	return 0;
+}
+
 /* ---- directories ---- */
 
 /* A level of the partitions, listed at most every mount.dir_ttl: of the
@@ -326,7 +507,7 @@ level(struct mnt *m, const struct node *nd, int year, int month, long **vals,
 	const char *series = nd->series;
 
 	if (series != NULL && month != 0) {
-		if (engine_series_days(E(m, nd), series, -1, year, month, ttl,
+		if (engine_series_days(E(m, nd), series, nd->bucket, year, month, ttl,
 		    vals, n) == SW_OK)
 			return 0;
 		log_error("cannot list %d/%d of series %s: %s", year, month,
@@ -375,6 +556,8 @@ exists(struct mnt *m, const struct node *n)
 			r = -ENOENT;
 		break;
 	case K_SERIES_DIR:
+	case K_NAMES_DIR:
+	case K_CATALOG:
 		return 0;
 	case K_YEAR:
 		r = level(m, n, 0, 0, &v, &nv);
@@ -425,7 +608,7 @@ stat_file(struct mnt *m, const struct node *n, struct stat *st)
 	st->st_mtime = st->st_ctime = st->st_atime = (time_t)m->mounted;
 	if (n->series != NULL) {
 		/* a series' day: what the cache would serve now */
-		rc = engine_series_pin(E(m, n), n->series, -1, &n->d, &v);
+		rc = engine_series_pin(E(m, n), n->series, n->bucket, &n->d, &v);
 		if (rc != SW_OK && rc != SW_ERR_NOTFOUND) {
 			log_error("%s", sw_errmsg());
 			return -EIO;
@@ -483,19 +666,75 @@ exact_wait(struct mnt *m, const struct node *n)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* series.csv, series.ndjson: the catalogue as text, of its size, dated
+ * when it was read. */
+static int
+stat_catalog(struct mnt *m, const struct node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_uid = m->uid;
+	st->st_gid = m->gid;
+	pthread_mutex_lock(&m->cmu);
+	st->st_size = (off_t)catalog_text(m, n->fmt)->len;
+	st->st_mtime = st->st_ctime = st->st_atime = (time_t)(m->cat != NULL &&
+	    m->cat->fetched > 0 ? m->cat->fetched : m->mounted);
+	pthread_mutex_unlock(&m->cmu);
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+struct names_fill {
+	mnt_fill_fn fill;
+	void *arg;
+	const struct stat *st;
+};
+
+static int
+names_fill(void *arg, const char *name)
+{
+	struct names_fill *nf = arg;
+
+	nf->fill(nf->arg, name, nf->st);
+	return 0;
+}
+
+/* The entries of /series (the catalogue's series of the type), /assets,
+ * /aliases and what is below them, down to the series' directories (and
+ * alias parts below a series' alias). */
+static void
+fill_names(struct mnt *m, const struct node *n, mnt_fill_fn fill, void *arg,
+    const struct stat *st)
+{
+	struct names_fill nf = { fill, arg, st };
+	size_t i;
+
+	pthread_mutex_lock(&m->cmu);
+	if (n->kind == K_SERIES_DIR) {
+		for (i = 0; m->cat != NULL && i < m->cat->n; i++)
+			if (engine_selects(m->e, m->cat->rows[i].series_id))
+				fill(arg, m->cat->rows[i].series_id, st);
+	} else if (m->names != NULL && n->named != NULL) {
+		names_list(m->names, n->named, names_fill, &nf);
+	}
+	pthread_mutex_unlock(&m->cmu);
+}
+
 int
 mnt_getattr(struct mnt *m, const char *path, struct stat *st)
 {
 	struct node n;
 	int r;
 
-	parse_path(path, &n);
-	if ((r = exists(m, &n)) != 0)
+	if ((r = lookup(m, path, &n)) != 0 || (r = exists(m, &n)) != 0)
 		return r;
 	if ((n.kind == K_AVRO || n.kind == K_INDEX) && m->cfg->mount_exact_size)
 		exact_wait(m, &n);
 	if (n.kind == K_AVRO || n.kind == K_INDEX)
 		return stat_file(m, &n, st);
+	if (n.kind == K_CATALOG)
+		return stat_catalog(m, &n, st);
 	stat_dir(m, st);
 	return 0;
 }
@@ -510,26 +749,44 @@ mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill, void *arg)
 	char name[32];
 	int r;
 
-	parse_path(path, &n);
-	if (n.kind == K_AVRO || n.kind == K_INDEX)
+	if ((r = lookup(m, path, &n)) != 0)
+		return r;
+	if (n.kind == K_AVRO || n.kind == K_INDEX || n.kind == K_CATALOG)
 		return -ENOTDIR;
 	if ((r = exists(m, &n)) != 0)
 		return r;
 	stat_dir(m, &st);
 	fill(arg, ".", &st);
 	fill(arg, "..", &st);
-	if (n.kind == K_SERIES_DIR)
+	if (n.kind == K_SERIES_DIR || n.kind == K_NAMES_DIR) {
+		fill_names(m, &n, fill, arg, &st);
 		return 0;
+	}
 	if (n.kind == K_ROOT && n.series == NULL) {
 		struct node a;
+		struct stat cs;
 
 		if (!n.agg) {
 			parse_path("/agg", &a);
 			if (exists(m, &a) == 0)
 				fill(arg, "agg", &st);
 		}
+		fill(arg, "aliases", &st);
+		fill(arg, "assets", &st);
 		fill(arg, "series", &st);
+		/* sizes known once the catalogue is read (as days' once
+		 * built): a listing of the root reads no metadata */
+		if (!n.agg && catalog_fresh(m, 1) == 0) {
+			parse_path("/series.csv", &a);
+			stat_catalog(m, &a, &cs);
+			fill(arg, "series.csv", &cs);
+			parse_path("/series.ndjson", &a);
+			stat_catalog(m, &a, &cs);
+			fill(arg, "series.ndjson", &cs);
+		}
 	}
+	if (n.kind == K_ROOT && n.named != NULL)
+		fill_names(m, &n, fill, arg, &st);  /* aliases below it */
 	r = level(m, &n, n.kind == K_ROOT ? 0 : n.d.year,
 	    n.kind == K_MONTH ? n.d.month : 0, &v, &nv);
 	for (i = 0; r == 0 && i < nv; i++) {
@@ -652,7 +909,7 @@ cached_view(struct mnt *m, const struct node *n, struct engine_view *v)
 	sw_err rc;
 
 	if (n->series != NULL)
-		return engine_series_pin(E(m, n), n->series, -1, &n->d, v);
+		return engine_series_pin(E(m, n), n->series, n->bucket, &n->d, v);
 	memset(v, 0, sizeof(*v));
 	if ((rc = engine_day_pin(E(m, n), &n->d, &v->pin)) != SW_OK)
 		return rc;
@@ -674,7 +931,7 @@ build_view(struct mnt *m, const struct node *n, struct engine_report *rep,
 	sw_err rc;
 
 	if (n->series != NULL)
-		return engine_series_build(E(m, n), n->series, -1, &n->d, rep, v);
+		return engine_series_build(E(m, n), n->series, n->bucket, &n->d, rep, v);
 	memset(v, 0, sizeof(*v));
 	if ((rc = engine_day_ex(E(m, n), &n->d, NULL, NULL, rep, &v->pin)) !=
 	    SW_OK)
@@ -826,6 +1083,28 @@ day_pin(struct mnt *m, struct dstate *ds, const struct node *n,
 	return 0;
 }
 
+/* series.csv and series.ndjson: a copy of the text of the catalogue read
+ * now, which the open keeps whatever a refresh does (direct I/O: the
+ * size may change). */
+static int
+open_catalog(struct mnt *m, const struct node *n, struct mnt_file **out,
+    enum mnt_cache *mode)
+{
+	struct mnt_file *f = xcalloc(1, sizeof(*f));
+	const struct buf *b;
+
+	f->v.pin.fd = f->v.pin.index_fd = -1;
+	pthread_mutex_lock(&m->cmu);
+	b = catalog_text(m, n->fmt);
+	f->ntext = b->len;
+	f->text = xcalloc(1, b->len + 1);
+	memcpy(f->text, b->data, b->len);
+	pthread_mutex_unlock(&m->cmu);
+	*mode = MNT_DIRECT;
+	*out = f;
+	return 0;
+}
+
 int
 mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
     enum mnt_cache *mode)
@@ -837,13 +1116,14 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 
 	*out = NULL;
 	*mode = MNT_CACHE_DROP;
-	parse_path(path, &n);
-	if ((r = exists(m, &n)) != 0)
+	if ((r = lookup(m, path, &n)) != 0 || (r = exists(m, &n)) != 0)
 		return r;
-	if (n.kind != K_AVRO && n.kind != K_INDEX)
+	if (n.kind != K_AVRO && n.kind != K_INDEX && n.kind != K_CATALOG)
 		return -EISDIR;
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		return -EROFS;
+	if (n.kind == K_CATALOG)
+		return open_catalog(m, &n, out, mode);
 	f = xcalloc(1, sizeof(*f));
 	f->v.pin.fd = f->v.pin.index_fd = -1;
 	f->is_index = n.kind == K_INDEX;
@@ -894,9 +1174,20 @@ mnt_pieces(const struct mnt_file *f, off_t off, size_t size,
 	uint64_t pos = 0, o = (uint64_t)off, end = (uint64_t)off + size;
 	size_t i, k = 0;
 
+	if (f->text != NULL) {
+		if (o >= f->ntext)
+			return 0;
+		if (end > f->ntext)
+			end = f->ntext;
+		if (out != NULL && max > 0)
+			*out = (struct mnt_piece){ -1, off, (size_t)(end - o),
+				f->text + o };
+		return 1;
+	}
 	if (f->is_index) {
 		if (out != NULL && max > 0)
-			*out = (struct mnt_piece){ v->pin.index_fd, off, size };
+			*out = (struct mnt_piece){ v->pin.index_fd, off, size,
+				NULL };
 		return 1;
 	}
 	for (i = 0; i < v->nsegs && pos < end; i++) {
@@ -912,7 +1203,7 @@ mnt_pieces(const struct mnt_file *f, off_t off, size_t size,
 		if (out != NULL && k < max)
 			out[k] = (struct mnt_piece){ v->pin.fd,
 			    (off_t)(v->segs[i].off + (a - (pos -
-			    v->segs[i].len))), (size_t)(b - a) };
+			    v->segs[i].len))), (size_t)(b - a), NULL };
 		k++;
 	}
 	return k;
@@ -932,6 +1223,11 @@ mnt_read(struct mnt_file *f, char *buf, size_t size, off_t off)
 		if (n > 16)
 			n = 16;
 		for (i = 0; i < n; i++) {
+			if (pc[i].mem != NULL) {
+				memcpy(buf + done, pc[i].mem, pc[i].len);
+				done += pc[i].len;
+				continue;
+			}
 			do
 				r = pread(pc[i].fd, buf + done, pc[i].len,
 				    pc[i].pos);
@@ -952,9 +1248,12 @@ mnt_release(struct mnt *m, struct mnt_file *f)
 	if (f == NULL)
 		return;
 	engine_view_release(&f->v);
-	pthread_mutex_lock(&m->mu);
-	f->ds->nopen--;
-	pthread_mutex_unlock(&m->mu);
+	if (f->ds != NULL) {
+		pthread_mutex_lock(&m->mu);
+		f->ds->nopen--;
+		pthread_mutex_unlock(&m->mu);
+	}
+	free(f->text);
 	free(f);
 }
 
@@ -1050,15 +1349,14 @@ xattr_load(struct mnt *m, const char *path, struct xattr_ctx *x)
 	int r;
 
 	memset(x, 0, sizeof(*x));
-	parse_path(path, &n);
-	if ((r = exists(m, &n)) != 0)
+	if ((r = lookup(m, path, &n)) != 0 || (r = exists(m, &n)) != 0)
 		return r;
 	if (n.kind != K_AVRO && n.kind != K_INDEX)
 		return 0;
 	if (n.series != NULL) {
 		/* a series' day: what an open would serve now */
 		struct engine_view v;
-		sw_err rc = engine_series_pin(E(m, &n), n.series, -1, &n.d, &v);
+		sw_err rc = engine_series_pin(E(m, &n), n.series, n.bucket, &n.d, &v);
 
 		if (rc != SW_OK && rc != SW_ERR_NOTFOUND) {
 			log_error("%s", sw_errmsg());

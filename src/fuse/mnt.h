@@ -66,6 +66,7 @@ struct mnt_piece {
 	int fd;
 	off_t pos;
 	size_t len;
+	const char *mem;           /* or bytes in memory (the catalogue) */
 };
 size_t mnt_pieces(const struct mnt_file *f, off_t off, size_t size,
     struct mnt_piece *out, size_t max);
