@@ -61,6 +61,43 @@ S2=$(find "$C/raw/$(part 2022 03 01)" -name 'raw_*.avro' | sed 's|.*/raw_||; s|_
 [ -n "$S" ] && [ -n "$S2" ] && inputs "$S2" 2022 03 02 | xargs rm -f &&
 	[ -z "$(inputs "$S2" 2022 03 02)" ]
 ok $? "two series of the first day ($S, $S2); $S2 taken out of 03-02"
+# Names to make path-safe, rewritten into the generator's metadata by
+# python: two assets both called "Pump/7", a property called "..", and an
+# alias with a blank part and a part that reads like a year.  names.txt:
+# the series id, then the paths the rules of mount.swrepart(8) give it,
+# computed here independently.
+"$PY" - "$C/asset_metadata" >"$T/names.txt" <<'PYEOF'
+import glob, json, os, sys
+d = sys.argv[1]
+files = sorted(glob.glob(os.path.join(d, "asset_*.ndjson")))
+def rows(p): return [json.loads(l) for l in open(p) if l.strip()]
+def enc(s, year=False):
+    if s in (".", ".."): return "%2E" * len(s)
+    out = ""
+    for i, ch in enumerate(s.encode()):
+        if ch in b"%/" or ch < 0x20 or ch == 0x7f or (year and i == 0 and len(s) == 4 and s.isdigit()):
+            out += "%%%02X" % ch
+        else:
+            out += chr(ch)
+    return out
+picked = []
+for p in files[:2]:
+    rs = rows(p)
+    r = next(x for x in rs if x.get("timeSeriesId"))
+    for x in rs: x["assetName"] = "Pump/7"
+    if not picked:
+        r["assetPropertyName"] = ".."
+        r["assetPropertyAlias"] = "/plant 1/2022//temp"
+    with open(p, "w") as f:
+        for x in rs: f.write(json.dumps(x) + "\n")
+    picked.append(r)
+for r in picked:
+    a = "/assets/%s (%s)/%s" % (enc("Pump/7"), r["assetId"], enc(r["assetPropertyName"]))
+    print(r["timeSeriesId"], a, sep="\t")
+r = picked[0]
+print(r["timeSeriesId"], "/aliases/" + "/".join(enc(x, True) for x in r["assetPropertyAlias"].split("/") if x), sep="\t")
+PYEOF
+ok $? "two assets renamed Pump/7, a property .., an alias with a year-like part"
 check "upload the cold tier" awscli s3 sync --only-show-errors "$C" s3://cold/
 
 check "mount over S3, empty cache" mount_fg --endpoint-url "$S3_URL" --cold-bucket cold
@@ -131,6 +168,34 @@ with open(sys.argv[1], "rb") as f:
         sys.exit("mmap differs")
 EOF
 ok $? "reads at odd offsets and mmap of a cut day equal its bytes"
+
+# ---- the catalogue and the friendly paths ----
+"$SWREPART" --endpoint-url "$S3_URL" --cold-bucket cold --timeseries-type ALL \
+	--cache-dir "$T/cache-cli" --catalog-list-timeseries off series --format csv >"$T/series.csv" &&
+	cmp -s "$MP/series.csv" "$T/series.csv"
+ok $? "/series.csv is the catalogue that swrepart series prints"
+"$PY" -c '
+import csv, json, sys
+a = list(csv.DictReader(open(sys.argv[1])))
+b = [json.loads(l) for l in open(sys.argv[2])]
+assert len(a) == len(b) > 0, (len(a), len(b))
+for x, y in zip(a, b):
+    assert x["timeSeriesId"] == y["timeSeriesId"] and (x["assetName"] or None) == y["assetName"], (x, y)
+' "$MP/series.csv" "$MP/series.ndjson"
+ok $? "/series.ndjson holds the same rows (python reads both)"
+[ "$(ls "$MP/series" | wc -l)" = "$(($(wc -l <"$T/series.csv") - 1))" ]
+ok $? "/series lists every series of the catalogue ($(ls "$MP/series" | wc -l))"
+while IFS=$(printf '\t') read -r id path; do
+	d=$(ls "$MP$path/2022/03" 2>/dev/null | head -n 1)
+	[ -n "$d" ] && cmp -s "$MP$path/2022/03/$d" "$MP/series/$id/2022/03/$d"
+	ok $? "$path/2022/03/$d is series $id's day"
+done <"$T/names.txt"
+ls "$MP/assets" | grep -c '^Pump%2F7 (' | grep -qx 2
+ok $? "two assets of one name: each with its id"
+[ ! -e "$MP/assets/Pump%2F7" ] && [ ! -e "$MP/aliases/plant 1/2022" ] && [ -d "$MP/aliases/plant 1/%32022" ]
+ok $? "and no ambiguous path"
+! ls "$MP/assets/Nowhere" >/dev/null 2>&1
+ok $? "an unknown asset: ENOENT"
 
 # ---- the aggregates: the same tree under /agg ----
 ainputs() { find "$C/agg/$(part "$2" "$3" "$4")" -name "agg_$1_*.avro" | LC_ALL=C sort; }
