@@ -214,8 +214,12 @@ cp "$MP/agg/2022/03/01.avro" "$T/agg-whole.avro" &&
 ok $? "agg/2022/03/01.avro: the day's aggregates, equal to its agg objects"
 cmp -s "$MP/agg/series/$S/2022/03/01.avro" "$T/agg-own.avro"
 ok $? "the series' aggregates cut from the whole aggregate day: the same bytes"
-! [ -e "$MP/agg/agg" ]
-ok $? "no /agg/agg"
+! [ -e "$MP/agg/agg" ] && ! [ -e "$MP/agg/series.csv" ]
+ok $? "no /agg/agg, no /agg/series.csv"
+IFS=$(printf '\t') read -r id path <"$T/names.txt"
+cmp -s "$MP/agg$path/2022/03/01.avro" "$MP/agg/series/$id/2022/03/01.avro" &&
+	[ "$($AT count "$MP/agg$path/2022/03/01.avro")" -gt 0 ]
+ok $? "/agg$path/2022/03/01.avro is series $id's aggregates"
 
 # ---- refusals ----
 ! cat "$MP/series/$S2/2022/03/02.avro" >/dev/null 2>"$T/err" && grep -q "No such file" "$T/err"
