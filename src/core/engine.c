@@ -2101,8 +2101,58 @@ skip_bad_key(void *arg, const struct store_entry *se, const char *why)
 	return SW_OK;
 }
 
-/* Whether series has objects on day d: one listing of its prefix, or of
- * the whole day when its bucket is not known yet (then learned). */
+/* One bucket's prefix of the series, probed (find_bucket()). */
+struct probe {
+	struct engine *e;
+	const char *series;
+	const struct day *d;
+	unsigned bucket;
+	struct series_count sc;
+};
+
+static sw_err
+probe_job(void *arg)
+{
+	struct probe *p = arg;
+
+	return coldtier_list_series_day(p->e->cold, p->e->prefix, p->d,
+	    p->bucket, key_stem(p->e), p->series, count_series, skip_bad_key,
+	    &p->sc, NULL);
+}
+
+/* The series' bucket from its objects of day d, when no listing or
+ * catalogue gave it: the prefix of each of the 256 buckets listed at once
+ * on the request pool (each a listing of nothing or a handful of keys),
+ * rather than the whole day's thousands of keys page after page.  -1
+ * when the series has no object that day. */
+static sw_err
+find_bucket(struct engine *e, const char *series, const struct day *d,
+    int *bucket)
+{
+	struct probe *p = xcalloc(256, sizeof(*p));
+	struct batch b;
+	unsigned i;
+	sw_err rc;
+
+	*bucket = -1;
+	batch_init(&b, e->pool, 1);
+	for (i = 0; i < 256; i++) {
+		p[i] = (struct probe){ e, series, d, i, { series, -1, 0 } };
+		batch_submit(&b, probe_job, &p[i]);
+	}
+	rc = batch_wait(&b);
+	batch_release(&b);
+	for (i = 0; rc == SW_OK && i < 256 && *bucket < 0; i++)
+		if (p[i].sc.n > 0)
+			*bucket = (int)i;
+	free(p);
+	if (*bucket >= 0)
+		bucket_put(e, series, *bucket);
+	return rc;
+}
+
+/* Whether series has objects on day d: one listing of its prefix (its
+ * bucket found first when not known yet). */
 static sw_err
 series_on_day(struct engine *e, const char *series, int bucket,
     const struct day *d, int *has)
@@ -2112,13 +2162,14 @@ series_on_day(struct engine *e, const char *series, int bucket,
 
 	if (bucket < 0)
 		bucket = bucket_get(e, series);
-	if (bucket >= 0)
-		rc = coldtier_list_series_day(e->cold, e->prefix, d,
-		    (unsigned)bucket, key_stem(e), series, count_series,
-		    skip_bad_key, &sc, NULL);
-	else
-		rc = coldtier_list_day(e->cold, e->prefix, d, count_series,
-		    skip_bad_key, &sc, NULL);
+	if (bucket < 0) {
+		rc = find_bucket(e, series, d, &bucket);
+		*has = bucket >= 0;
+		return rc;
+	}
+	rc = coldtier_list_series_day(e->cold, e->prefix, d,
+	    (unsigned)bucket, key_stem(e), series, count_series,
+	    skip_bad_key, &sc, NULL);
 	if (rc == SW_OK && sc.n > 0)
 		bucket_put(e, series, sc.bucket);
 	*has = sc.n > 0;
@@ -2164,7 +2215,9 @@ list_series_month(struct engine *e, const void *arg, long **vals, size_t *n)
 	if (rc != SW_OK)
 		return rc;
 	jobs = xcalloc(nd + 1, sizeof(*jobs));
-	/* Without a bucket, the first day's whole listing finds it. */
+	/* Without a bucket, the days' bucket prefixes are probed until one
+	 * holds the series (find_bucket()); the pool's jobs below never
+	 * probe (they never wait for a batch themselves). */
 	for (i = 0; i < nd && bucket < 0; i++) {
 		struct day d = { sm->ym.year, sm->ym.month, (int)days[i] };
 
@@ -2408,6 +2461,16 @@ engine_series_build(struct engine *e, const char *series, int bucket,
 	memset(&sel, 0, sizeof(sel));
 	sel.series = series;
 	sel.bucket = bucket >= 0 ? bucket : bucket_get(e, series);
+	if (sel.bucket < 0 && (rc = find_bucket(e, series, d, &sel.bucket)) !=
+	    SW_OK)
+		return rc;
+	if (sel.bucket < 0) {
+		/* in no bucket's prefix: no record that day */
+		memset(rep, 0, sizeof(*rep));
+		rep->up_to_date = 1;
+		view_name(e, v, series);
+		return SW_OK;
+	}
 	if ((rc = sel_source(e, &sel, &v->src)) != SW_OK)
 		return rc;
 	rc = engine_day_ex(e, d, &sel, NULL, rep, &v->pin);

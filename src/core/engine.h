@@ -257,8 +257,11 @@ void engine_view_release(struct engine_view *v);
  * ranges of the series' objects, which are contiguous blocks there: no
  * copy), or the series' own entry (engine_series_build), whichever was
  * built last.  SW_ERR_NOTFOUND (no message) when neither holds the
- * series.  bucket is the series' seriesBucket, or -1 when not known
- * (then learned from listings).  A series not of the configured type is
+ * series.  bucket is the series' seriesBucket, or -1 when not known: then
+ * it comes from what this cache learned before (kept in its index), a
+ * cached day's objects, or, for a build or a listing, the 256 bucket
+ * prefixes of the day listed at once on the request pool (not the whole
+ * day's keys).  A series not of the configured type is
  * SW_ERR_NOTFOUND with a message; a malformed id SW_ERR_USAGE.
  */
 sw_err engine_series_pin(struct engine *e, const char *series, int bucket,

@@ -180,7 +180,8 @@ test_paths(struct mnt *m)
 	    "files a day (%d)", n);
 	n = 0;
 	r = mnt_readdir(m, "/", count_fill, &n);
-	ok(r == 0 && n == 4, "readdir of the root: one year and series/");
+	ok(r == 0 && n == 8, "readdir of the root: . .., one year, aliases/, "
+	    "assets/, series/, series.csv and series.ndjson (%d)", n);
 	ok(mnt_readdir(m, "/2022/01/01.avro", count_fill, &n) == -ENOTDIR,
 	    "readdir of a day: ENOTDIR");
 	ok(mnt_open(m, "/2022/01", O_RDONLY, &f, &mode) == -EISDIR,
