@@ -115,15 +115,16 @@ unique_names(struct named *v, size_t n, const char *(*id_of)(
 		for (j = i + 1; j < n && strcmp(v[j].name, v[i].name) == 0; j++)
 			several |= strcmp(v[j].id, v[i].id) != 0;
 		for (; several && i < j; i++) {
-			char tmp[NAME_MAX_BYTES * 2 + 8];
+			char tmp[NAME_MAX_BYTES * 2 + 8], id[NAME_MAX_BYTES + 1];
 			size_t l;
 
-			snprintf(tmp, sizeof(tmp), "%s (%s)", v[i].name,
-			    id_of(&v[i]));
+			if (names_encode(id_of(&v[i]), 0, id, sizeof(id)) != 0)
+				snprintf(id, sizeof(id), "%%00");
+			snprintf(tmp, sizeof(tmp), "%s (%s)", v[i].name, id);
 			if ((l = strlen(tmp)) > NAME_MAX_BYTES)
 				l = 0;   /* too long: the id alone */
 			snprintf(v[i].name, sizeof(v[i].name), "%s", l ? tmp :
-			    id_of(&v[i]));
+			    id);
 		}
 	}
 }
@@ -253,10 +254,14 @@ build_aliases(struct names *t, const struct names_src *rows, size_t n)
 			several |= strcmp(al[j].series, al[i].series) != 0;
 		for (; i < j; i++) {
 			if (several) {
-				char *p = xcalloc(1, strlen(al[i].path) +
-				    strlen(al[i].series) + 4);
+				char id[NAME_MAX_BYTES + 1], *p;
 
-				sprintf(p, "%s (%s)", al[i].path, al[i].series);
+				if (names_encode(al[i].series, 0, id,
+				    sizeof(id)) != 0)
+					continue;
+				p = xcalloc(1, strlen(al[i].path) +
+				    strlen(id) + 4);
+				sprintf(p, "%s (%s)", al[i].path, id);
 				if (strlen(strrchr(p, '/') + 1) <=
 				    NAME_MAX_BYTES)
 					add(t, p, al[i].series);

@@ -49,5 +49,5 @@ FUZZ_DIST = tests/fuzz/fuzz.mk tests/fuzz/build.mk tests/fuzz/README.md \
 	tests/fuzz/fuzz_sitewise.c tests/fuzz/fuzz_creds_ini.c \
 	tests/fuzz/fuzz_creds_http.c tests/fuzz/fuzz_config.c \
 	tests/fuzz/fuzz_coldkey.c tests/fuzz/fuzz_manifest.c \
-	tests/fuzz/fuzz_catalog.c \
+	tests/fuzz/fuzz_catalog.c tests/fuzz/fuzz_names.c \
 	tests/fuzz/corpus tests/fuzz/dict
