@@ -451,14 +451,14 @@ catalog_text(struct mnt *m, enum catalog_fmt fmt)
  * before, without reading one).
  */
 static int
-lookup(struct mnt *m, const char *path, struct node *n)
+lookup_ex(struct mnt *m, const char *path, struct node *n, int listing)
 {
 	const char *series, *rest;
 	int r;
 
 	parse_path(path, n);
 	if (n->kind == K_NAMED || n->kind == K_CATALOG ||
-	    n->kind == K_SERIES_DIR)
+	    (n->kind == K_SERIES_DIR && listing))
 		r = catalog_fresh(m, 0);
 	else
 		r = catalog_fresh(m, 1);
@@ -492,6 +492,14 @@ lookup(struct mnt *m, const char *path, struct node *n)
 	if (n->series != NULL && !engine_selects(m->e, n->series))
 		n->kind = K_NONE;
 	return 0;
+}
+
+/* lookup_ex() of a path that is not being listed: /series itself needs no
+ * catalogue, its listing does. */
+static int
+lookup(struct mnt *m, const char *path, struct node *n)
+{
+	return lookup_ex(m, path, n, 0);
 }
 
 /* ---- directories ---- */
@@ -749,7 +757,7 @@ mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill, void *arg)
 	char name[32];
 	int r;
 
-	if ((r = lookup(m, path, &n)) != 0)
+	if ((r = lookup_ex(m, path, &n, 1)) != 0)
 		return r;
 	if (n.kind == K_AVRO || n.kind == K_INDEX || n.kind == K_CATALOG)
 		return -ENOTDIR;
