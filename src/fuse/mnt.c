@@ -908,26 +908,34 @@ build_done(struct mnt *m, struct dstate *ds, sw_err rc)
 	pthread_mutex_unlock(&m->mu);
 }
 
-/* The view the cache serves now, without a build: SW_ERR_NOTFOUND (no
- * message) when it holds none. */
-static sw_err
-cached_view(struct mnt *m, const struct node *n, struct engine_view *v)
+/* The whole day pinned in v->pin, viewed whole. */
+static void
+view_pinned(struct mnt *m, const struct node *n, struct engine_view *v)
 {
 	size_t cap = 0;
-	sw_err rc;
 
-	if (n->series != NULL)
-		return engine_series_pin(E(m, n), n->series, n->bucket, &n->d, v);
-	memset(v, 0, sizeof(*v));
-	if ((rc = engine_day_pin(E(m, n), &n->d, &v->pin)) != SW_OK)
-		return rc;
 	v->segs = xgrowarray(NULL, &cap, 1, sizeof(*v->segs));
 	v->segs[0].off = 0;
 	v->segs[0].len = v->size = v->pin.size;
 	v->nsegs = 1;
 	v->records = v->pin.records;
 	v->src = engine_source(E(m, n));
-	return SW_OK;
+}
+
+/* The view the cache serves now, without a build: SW_ERR_NOTFOUND (no
+ * message) when it holds none. */
+static sw_err
+cached_view(struct mnt *m, const struct node *n, struct engine_view *v)
+{
+	sw_err rc;
+
+	if (n->series != NULL)
+		return engine_series_pin(E(m, n), n->series, n->bucket, &n->d,
+		    v);
+	memset(v, 0, sizeof(*v));
+	if ((rc = engine_day_pin(E(m, n), &n->d, &v->pin)) == SW_OK)
+		view_pinned(m, n, v);
+	return rc;
 }
 
 /* Build (or list again) the day or the series' day, and view it. */
@@ -935,22 +943,16 @@ static sw_err
 build_view(struct mnt *m, const struct node *n, struct engine_report *rep,
     struct engine_view *v)
 {
-	size_t cap = 0;
 	sw_err rc;
 
 	if (n->series != NULL)
-		return engine_series_build(E(m, n), n->series, n->bucket, &n->d, rep, v);
+		return engine_series_build(E(m, n), n->series, n->bucket,
+		    &n->d, rep, v);
 	memset(v, 0, sizeof(*v));
-	if ((rc = engine_day_ex(E(m, n), &n->d, NULL, NULL, rep, &v->pin)) !=
+	if ((rc = engine_day_ex(E(m, n), &n->d, NULL, NULL, rep, &v->pin)) ==
 	    SW_OK)
-		return rc;
-	v->segs = xgrowarray(NULL, &cap, 1, sizeof(*v->segs));
-	v->segs[0].off = 0;
-	v->segs[0].len = v->size = v->pin.size;
-	v->nsegs = 1;
-	v->records = v->pin.records;
-	v->src = engine_source(E(m, n));
-	return SW_OK;
+		view_pinned(m, n, v);
+	return rc;
 }
 
 /* "2022-03-01" or "2022-03-01 of series {id}", for log lines. */
