@@ -457,8 +457,11 @@ lookup_ex(struct mnt *m, const char *path, struct node *n, int listing)
 	int r;
 
 	parse_path(path, n);
-	if (n->kind == K_NAMED || n->kind == K_CATALOG ||
-	    (n->kind == K_SERIES_DIR && listing))
+	if (n->kind == K_NAMED && (strcmp(n->named, "/assets") == 0 ||
+	    strcmp(n->named, "/aliases") == 0))
+		n->kind = K_NAMES_DIR;   /* there with or without names */
+	if (n->kind == K_NAMED || ((n->kind == K_CATALOG ||
+	    n->kind == K_SERIES_DIR || n->kind == K_NAMES_DIR) && listing))
 		r = catalog_fresh(m, 0);
 	else
 		r = catalog_fresh(m, 1);
@@ -494,8 +497,10 @@ lookup_ex(struct mnt *m, const char *path, struct node *n, int listing)
 	return 0;
 }
 
-/* lookup_ex() of a path that is not being listed: /series itself needs no
- * catalogue, its listing does. */
+/* lookup_ex() of a path that is not being listed or opened: /series and
+ * /series.csv need no catalogue to exist (the catalogue's files show size
+ * 0 until it is read, as days do until built), their listing and open
+ * do. */
 static int
 lookup(struct mnt *m, const char *path, struct node *n)
 {
@@ -1126,7 +1131,7 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 
 	*out = NULL;
 	*mode = MNT_CACHE_DROP;
-	if ((r = lookup(m, path, &n)) != 0 || (r = exists(m, &n)) != 0)
+	if ((r = lookup_ex(m, path, &n, 1)) != 0 || (r = exists(m, &n)) != 0)
 		return r;
 	if (n.kind != K_AVRO && n.kind != K_INDEX && n.kind != K_CATALOG)
 		return -EISDIR;

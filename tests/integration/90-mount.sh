@@ -71,15 +71,15 @@ check "swrepart mount -f mounts" mount_fg -o mount.refresh_interval=2,mount.dir_
 # ---- the tree, without reading any object ----
 ! grep -q " $MP fuse.swrepart .*allow_other" /proc/mounts
 ok $? "no allow_other unless asked"
-[ "$(ls "$MP" | grep -Ev '^(series|agg)$')" = "$(ls "$C/raw" | sed 's/startYear=//' | sort)" ] &&
+[ "$(ls "$MP" | grep -E '^[0-9]{4}$')" = "$(ls "$C/raw" | sed 's/startYear=//' | sort)" ] &&
 	[ "$(ls "$MP/$Y")" = "$(ls "$C/raw/startYear=$Y" | sed 's/startMonth=//' | xargs printf '%02d\n' | sort)" ]
 ok $? "/ lists the years, /YYYY the zero-padded months"
 ls "$MP/$Y/$M1" >"$T/ls1"
 grep -qx "$DD1.avro" "$T/ls1" && grep -qx "$DD1.timeseries.txt" "$T/ls1"
 ok $? "a month lists DD.avro and DD.timeseries.txt"
-ls -lR "$MP" >/dev/null
+ls -lR "$MP/$Y" >/dev/null && ls -l "$MP" >/dev/null
 [ "$(gets GetObject)" = 0 ]
-ok $? "ls -lR reads no object ($(gets GetObject) GETs)"
+ok $? "ls -lR of the days, ls -l of the root read no object ($(gets GetObject) GETs)"
 [ "$(stat -c %s "$MP/$Y/$M1/$DD1.avro")" = 0 ] && [ "$(xattr "$MP/$Y/$M1/$DD1.avro" user.swrepart.state)" = cold ]
 ok $? "an unbuilt day shows size 0 and state cold"
 fails "a name that is no day: ENOENT" 2 "No such file" ls "$MP/$Y/$M1/32.avro"
