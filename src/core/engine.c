@@ -1821,7 +1821,8 @@ level_put(struct engine *e, const char *path, const long *vals, size_t n)
 	}
 	free(l->vals);
 	l->vals = xcalloc(n + 1, sizeof(*l->vals));
-	memcpy(l->vals, vals, n * sizeof(*vals));
+	if (n > 0)   /* (vals is NULL for an empty level) */
+		memcpy(l->vals, vals, n * sizeof(*vals));
 	l->n = n;
 	l->fetched = now_wall();
 	pthread_mutex_unlock(&e->lmu);
