@@ -81,7 +81,8 @@ print_rows(const struct catalog *cat, const struct filter *f,
 			b.len = 0;
 		}
 	}
-	fwrite(b.data, 1, b.len, stdout);
+	if (b.len > 0)   /* (data is NULL while nothing is written) */
+		fwrite(b.data, 1, b.len, stdout);
 	buf_release(&b);
 }
 

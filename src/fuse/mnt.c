@@ -1113,7 +1113,8 @@ open_catalog(struct mnt *m, const struct node *n, struct mnt_file **out,
 	b = catalog_text(m, n->fmt);
 	f->ntext = b->len;
 	f->text = xcalloc(1, b->len + 1);
-	memcpy(f->text, b->data, b->len);
+	if (b->len > 0)
+		memcpy(f->text, b->data, b->len);
 	pthread_mutex_unlock(&m->cmu);
 	*mode = MNT_DIRECT;
 	*out = f;
