@@ -38,7 +38,6 @@ static const struct cmd_opt series_opts[] = {
 	{ NULL, 0, NULL, NULL }
 };
 
-enum fmt { FMT_DEFAULT, FMT_CSV, FMT_NDJSON, FMT_TABLE };
 
 #define NCOLS CATALOG_NCOLS
 #define col catalog_col
@@ -122,21 +121,6 @@ print_table(const struct catalog *cat, const struct filter *f)
 	}
 }
 
-static sw_err
-parse_format(const char *v, enum fmt *out)
-{
-	if (strcmp(v, "csv") == 0)
-		*out = FMT_CSV;
-	else if (strcmp(v, "ndjson") == 0)
-		*out = FMT_NDJSON;
-	else if (strcmp(v, "table") == 0)
-		*out = FMT_TABLE;
-	else
-		return sw_seterr(SW_ERR_USAGE, "unknown format '%s': use csv, "
-		    "ndjson or table", v);
-	return SW_OK;
-}
-
 static int
 cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
     int argc, char **argv)
@@ -145,7 +129,7 @@ cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 	struct engine_opts eo;
 	struct engine *e = NULL;
 	struct filter f;
-	enum fmt fmt = FMT_DEFAULT;
+	enum cmd_format fmt = CMD_FMT_DEFAULT;
 	double max_age = (double)ctx->cfg.catalog_ttl;
 	int i;
 	sw_err rc = SW_OK;
@@ -164,7 +148,8 @@ cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 			f.alias = args[i].value;
 			break;
 		case O_FORMAT:
-			rc = parse_format(args[i].value, &fmt);
+			rc = cmd_format_parse(args[i].value,
+			    "csv,ndjson,table", &fmt);
 			break;
 		case O_REFRESH:
 			max_age = 0;
@@ -177,8 +162,7 @@ cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 		rc = config_need_cold(&ctx->cfg);
 	if (rc != SW_OK)
 		return cmd_fail(rc);
-	if (fmt == FMT_DEFAULT)
-		fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_CSV;
+	fmt = cmd_format_default(fmt, CMD_FMT_CSV);
 
 	cmd_stdout_open();     /* `series | head` ends quietly, status 0 */
 	memset(&eo, 0, sizeof(eo));
@@ -187,9 +171,9 @@ cmd_series(struct ctx *ctx, const struct cmd_arg *args, int nargs,
 	if (rc == SW_OK)
 		rc = engine_catalog(e, max_age, &cat);
 	if (rc == SW_OK) {
-		if (fmt == FMT_CSV)
+		if (fmt == CMD_FMT_CSV)
 			print_rows(cat, &f, CATALOG_CSV);
-		else if (fmt == FMT_NDJSON)
+		else if (fmt == CMD_FMT_JSON)
 			print_rows(cat, &f, CATALOG_NDJSON);
 		else
 			print_table(cat, &f);

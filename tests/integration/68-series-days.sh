@@ -61,6 +61,23 @@ S2=$(find "$C/raw/$(part 2022 03 01)" -name 'raw_*.avro' | sed 's|.*/raw_||; s|_
 [ -n "$S" ] && [ -n "$S2" ] && inputs "$S2" 2022 03 02 | xargs rm -f &&
 	[ -z "$(inputs "$S2" 2022 03 02)" ]
 ok $? "two series of the first day ($S, $S2); $S2 taken out of 03-02"
+# One more object of $S written by another writer (python3-avro, deflate,
+# its own sync marker), in $S's bucket: the series' day must hold it too.
+dir=$(dirname "$(inputs "$S" 2022 03 01 | head -n 1)")
+"$PY" - "$top_srcdir/tests/integration" "$dir/raw_${S}_1646110800_UNCERTAIN.avro" "$S" <<'PYEOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import avro.datafile, avro.io, avro.schema, json
+from avro_tool import RAWDATUM
+schema = avro.schema.parse(json.dumps(RAWDATUM))
+w = avro.datafile.DataFileWriter(open(sys.argv[2], "wb"), avro.io.DatumWriter(), schema, codec="deflate")
+for i in range(7):
+    w.append({"seriesId": sys.argv[3], "timeInSeconds": 1646110800 + i, "offsetInNanos": i,
+              "quality": "UNCERTAIN", "doubleValue": i / 3.0, "stringValue": None,
+              "integerValue": None, "booleanValue": None, "jsonValue": None, "recordVersion": None})
+w.close()
+PYEOF
+ok $? "python3-avro writes a deflate object of $S"
 # Names to make path-safe, rewritten into the generator's metadata by
 # python: two assets both called "Pump/7", a property called "..", and an
 # alias with a blank part and a part that reads like a year.  names.txt:
