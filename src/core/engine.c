@@ -51,7 +51,8 @@ struct engine {
 	struct level { char *path; double fetched; long *vals; size_t n; }
 	    *levels;
 	/* series' buckets learned from listings (under lmu) */
-	struct sbucket { char series[80]; int bucket; } *buckets;
+	struct sbucket { char series[80]; int bucket; double missed; }
+	    *buckets;
 	size_t nbuckets, capbuckets;
 	size_t nlevels, caplevels;
 	/* the series catalogue (engine_catalog): cbuild is held while it is
@@ -1981,32 +1982,52 @@ engine_evict(struct engine *e, int (*busy)(void *arg, const struct day *d),
 
 /* ---- one series' days ---- */
 
-/* The bucket of series this process has seen in a listing, or -1. */
+/* The bucket of series this process has seen in a listing, or -1; *missed
+ * is when it last looked for it in the index in vain (0: never). */
 static int
-bucket_mem(struct engine *e, const char *series)
+bucket_mem(struct engine *e, const char *series, double *missed)
 {
 	size_t i;
 	int b = -1;
 
+	*missed = 0;
 	pthread_mutex_lock(&e->lmu);
-	for (i = 0; i < e->nbuckets && b < 0; i++)
-		if (strcmp(e->buckets[i].series, series) == 0)
+	for (i = 0; i < e->nbuckets; i++)
+		if (strcmp(e->buckets[i].series, series) == 0) {
 			b = e->buckets[i].bucket;
+			*missed = e->buckets[i].missed;
+			break;
+		}
 	pthread_mutex_unlock(&e->lmu);
 	return b;
 }
 
+/* Record the bucket, or (bucket -1) a vain look at missed. */
 static void
-bucket_mem_put(struct engine *e, const char *series, int bucket)
+bucket_mem_put(struct engine *e, const char *series, int bucket,
+    double missed)
 {
+	struct sbucket *sb = NULL;
+	size_t i;
+
 	pthread_mutex_lock(&e->lmu);
-	e->buckets = xgrowarray(e->buckets, &e->capbuckets, e->nbuckets + 1,
-	    sizeof(*e->buckets));
-	snprintf(e->buckets[e->nbuckets].series,
-	    sizeof(e->buckets[e->nbuckets].series), "%s", series);
-	e->buckets[e->nbuckets++].bucket = bucket;
+	for (i = 0; i < e->nbuckets && sb == NULL; i++)
+		if (strcmp(e->buckets[i].series, series) == 0)
+			sb = &e->buckets[i];
+	if (sb == NULL) {
+		e->buckets = xgrowarray(e->buckets, &e->capbuckets,
+		    e->nbuckets + 1, sizeof(*e->buckets));
+		sb = &e->buckets[e->nbuckets++];
+		snprintf(sb->series, sizeof(sb->series), "%s", series);
+	}
+	sb->bucket = bucket;
+	sb->missed = missed;
 	pthread_mutex_unlock(&e->lmu);
 }
+
+/* A vain look in the index is not repeated for this long: the look scans
+ * the cached days' objects, and a mount asks on every lookup. */
+#define BUCKET_MISS_TTL 60.0
 
 /* A series' bucket never changes: once learned from a listing it is kept
  * in the cache index too (as a "listing" of one value), so that the next
@@ -2043,19 +2064,22 @@ bucket_get(struct engine *e, const char *series)
 	char path[128];
 	long *v = NULL;
 	size_t n = 0;
-	int b = bucket_mem(e, series);
+	double missed;
+	int b = bucket_mem(e, series, &missed);
 
-	if (b >= 0)
+	if (b >= 0 || (missed > 0 && now_wall() - missed < BUCKET_MISS_TTL))
 		return b;
 	snprintf(path, sizeof(path), "bucket %s", series);
 	if (cache_listing_get(e->cache, e->src, path, BUCKET_FOREVER, &v, &n) ==
 	    SW_OK && n == 1 && v[0] >= 0 && v[0] <= 255) {
 		b = (int)v[0];
-		bucket_mem_put(e, series, b);
+		bucket_mem_put(e, series, b, 0);
 	}
 	free(v);
 	if (b < 0)
 		b = bucket_cached(e, series);
+	if (b < 0)
+		bucket_mem_put(e, series, -1, now_wall());
 	return b;
 }
 
@@ -2064,10 +2088,11 @@ bucket_put(struct engine *e, const char *series, int bucket)
 {
 	char path[128];
 	long v = bucket;
+	double missed;
 
-	if (bucket < 0 || bucket > 255 || bucket_mem(e, series) >= 0)
+	if (bucket < 0 || bucket > 255 || bucket_mem(e, series, &missed) >= 0)
 		return;
-	bucket_mem_put(e, series, bucket);
+	bucket_mem_put(e, series, bucket, 0);
 	snprintf(path, sizeof(path), "bucket %s", series);
 	if (cache_listing_put(e->cache, e->src, path, &v, 1) != SW_OK)
 		log_debug("%s", sw_errmsg());

@@ -78,6 +78,10 @@ for i in range(7):
 w.close()
 PYEOF
 ok $? "python3-avro writes a deflate object of $S"
+# And a corrupt object of $S2 on 03-03.
+BADKEY=$(dirname "$(inputs "$S2" 2022 03 03 | head -n 1)")/raw_${S2}_1646290800_GOOD.avro
+echo "not an Avro file" >"$BADKEY" && BADKEY=${BADKEY#"$C"/}
+ok $? "a corrupt object of $S2 on 03-03"
 # Names to make path-safe, rewritten into the generator's metadata by
 # python: two assets both called "Pump/7", a property called "..", and an
 # alias with a blank part and a part that reads like a year.  names.txt:
@@ -240,6 +244,12 @@ cmp -s "$MP/agg$path/2022/03/01.avro" "$MP/agg/series/$id/2022/03/01.avro" &&
 ok $? "/agg$path/2022/03/01.avro is series $id's aggregates"
 
 # ---- refusals ----
+for i in 1 2; do
+	! cat "$MP/series/$S2/2022/03/03.avro" >/dev/null 2>"$T/err$i" && grep -q "Input/output error" "$T/err$i"
+	ok $? "a series' day with a corrupt object: EIO (read $i: nothing cached as complete)"
+done
+grep -q "of series $S2: cannot materialize the day: .*$BADKEY" "$T/mount.log"
+ok $? "and the log names the day, the series and the key"
 ! cat "$MP/series/$S2/2022/03/02.avro" >/dev/null 2>"$T/err" && grep -q "No such file" "$T/err"
 ok $? "a day without the series: ENOENT"
 ! ls "$MP/series/not-a-series/2022" >/dev/null 2>&1
