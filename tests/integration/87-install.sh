@@ -43,7 +43,7 @@ command -v unshare >/dev/null 2>&1 || why="unshare is not installed (Debian: uti
 command -v mount >/dev/null 2>&1 || why="mount(8) is not installed"
 [ -n "$why" ] || unshare -m true 2>/dev/null || why="cannot make a mount namespace here"
 if [ -n "$why" ]; then
-	for t in "the fstab example" "mount(8) under env -i" "the cache without HOME" "exact records" "umount"; do
+	for t in "the fstab example" "mount(8) under env -i" "the cache without HOME" "exact records" "a series' day" "umount"; do
 		ok 0 "# SKIP $t: $why"
 	done
 	"$SWREPART" help >"$T/help" 2>&1
@@ -90,6 +90,9 @@ cp "$MP/2022/05/30.avro" "$T/day.avro" && echo "read 0" >>"$T/ns.out"
 ls -ld /var/cache/swrepart >>"$T/ns.out" 2>&1
 ls /var/cache/swrepart/days/*/2022/05/30.*.avro >>"$T/ns.out" 2>&1
 cp /var/cache/swrepart/days/*/2022/05/30.*.avro "$T/cached.avro" 2>/dev/null
+id=\$(sed -n 2p "$MP/series.csv" | cut -d, -f1)
+echo "series id \$id" >>"$T/ns.out"
+cp "$MP/series/\$id/2022/05/30.avro" "$T/series.avro" && echo "series read 0" >>"$T/ns.out"
 umount "$MP" && echo "umount 0" >>"$T/ns.out"
 grep -q " $MP fuse.swrepart " /proc/mounts && umount -l "$MP"
 EOF
@@ -103,6 +106,11 @@ ok $? "without HOME the cache is /var/cache/swrepart (0700), and the day reads f
 # shellcheck disable=SC2046
 check "the day read through the mount holds exactly its records" \
 	"$PY" "$AVRO_TOOL" same-records $(find "$C/raw" -name '*.avro' | sort) -- "$T/day.avro"
+sid=$(sed -n 's/^series id //p' "$T/ns.out")
+# shellcheck disable=SC2046
+[ -n "$sid" ] && grep -q "^series read 0" "$T/ns.out" &&
+	"$PY" "$AVRO_TOOL" same-records $(find "$C/raw" -name "raw_${sid}_*.avro" | sort) -- "$T/series.avro" >"$T/same.out" 2>&1
+ok $? "a series of /series.csv, its day through /series/ID: exactly its records" || sed 's/^/# /' "$T/ns.out" "$T/same.out"
 grep -q "^umount 0" "$T/ns.out"
 ok $? "umount unmounts it"
 "$SWREPART" help >"$T/help" 2>&1
