@@ -1084,8 +1084,15 @@ input_done(struct merge *m, struct merge_stats *fs, sw_err rc)
 	}
 }
 
-sw_err
-merge_add_file(struct merge *m, int fd, const char *name,
+/* An input: a file descriptor, or bytes in memory when p is set. */
+struct input {
+	int fd;
+	const void *p;
+	size_t n;
+};
+
+static sw_err
+add_file(struct merge *m, const struct input *in, const char *name,
     struct merge_stats *st)
 {
 	struct merge_stats fs = { 0 };
@@ -1101,8 +1108,10 @@ merge_add_file(struct merge *m, int fd, const char *name,
 		goto done;
 	m->can_rollback = 0;
 	m->file_start = m->pos;
-	if ((rc = ocf_reader_open(fd, name, OCF_TO_EOF, m->schemas, &r)) !=
-	    SW_OK)
+	rc = in->p != NULL ?
+	    ocf_reader_open_mem(in->p, in->n, name, m->schemas, &r) :
+	    ocf_reader_open(in->fd, name, OCF_TO_EOF, m->schemas, &r);
+	if (rc != SW_OK)
 		goto out;
 	if (ocf_schema_equal(ocf_reader_schema(r), m->reader))
 		fs.path = ocf_reader_codec(r) == OCF_CODEC_SNAPPY ?
@@ -1203,8 +1212,30 @@ done:
 }
 
 sw_err
-merge_add_blocks(struct merge *m, int fd, uint64_t off, uint64_t len,
-    uint64_t records, int verify, const char *name, struct merge_stats *st)
+merge_add_file(struct merge *m, int fd, const char *name,
+    struct merge_stats *st)
+{
+	struct input in = { fd, NULL, 0 };
+
+	return add_file(m, &in, name, st);
+}
+
+sw_err
+merge_add_mem(struct merge *m, const void *p, size_t n, const char *name,
+    struct merge_stats *st)
+{
+	/* an empty input is still an input: refused as an empty file */
+	struct input in = { -1, p != NULL ? p : "", n };
+
+	return add_file(m, &in, name, st);
+}
+
+/* len bytes of blocks: at offset off of in->fd, or in->p's n bytes (off
+ * then only names where they were). */
+static sw_err
+add_blocks(struct merge *m, const struct input *in, uint64_t off,
+    uint64_t len, uint64_t records, int verify, const char *name,
+    struct merge_stats *st)
 {
 	struct merge_stats fs = { 0 };
 	struct ocf_reader *r = NULL;
@@ -1218,13 +1249,17 @@ merge_add_blocks(struct merge *m, int fd, uint64_t off, uint64_t len,
 		goto done;
 	m->can_rollback = 0;
 	m->file_start = m->pos;
-	if (lseek(fd, (off_t)off, SEEK_SET) < 0) {
+	if (in->p != NULL) {
+		rc = ocf_reader_open_blocks_mem(in->p, in->n, name, off,
+		    m->reader, OCF_CODEC_SNAPPY, ocf_writer_sync(m->w), &r);
+	} else if (lseek(in->fd, (off_t)off, SEEK_SET) < 0) {
 		rc = sw_seterr(SW_ERR_IO, "'%s': cannot seek to offset %llu: %s",
 		    name, (unsigned long long)off, strerror(errno));
-		goto out;
+	} else {
+		rc = ocf_reader_open_blocks(in->fd, name, off, len, m->reader,
+		    OCF_CODEC_SNAPPY, ocf_writer_sync(m->w), &r);
 	}
-	if ((rc = ocf_reader_open_blocks(fd, name, off, len, m->reader,
-	    OCF_CODEC_SNAPPY, ocf_writer_sync(m->w), &r)) != SW_OK)
+	if (rc != SW_OK)
 		goto out;
 	for (;;) {
 		if ((rc = ocf_reader_next(r, &b, &got)) != SW_OK || !got)
@@ -1264,6 +1299,24 @@ done:
 	if (st != NULL)
 		*st = fs;
 	return rc;
+}
+
+sw_err
+merge_add_blocks(struct merge *m, int fd, uint64_t off, uint64_t len,
+    uint64_t records, int verify, const char *name, struct merge_stats *st)
+{
+	struct input in = { fd, NULL, 0 };
+
+	return add_blocks(m, &in, off, len, records, verify, name, st);
+}
+
+sw_err
+merge_add_blocks_mem(struct merge *m, const void *p, size_t n,
+    uint64_t records, int verify, const char *name, struct merge_stats *st)
+{
+	struct input in = { -1, p != NULL ? p : "", n };
+
+	return add_blocks(m, &in, 0, n, records, verify, name, st);
 }
 
 struct run {

@@ -172,6 +172,12 @@ void merge_set_workers(struct merge *m, int n);
 sw_err merge_add_file(struct merge *m, int fd, const char *name,
     struct merge_stats *st);
 
+/* The same for an input of n bytes in memory (a fetched object): nothing
+ * is read or copied beyond what the merge writes; p must stay valid until
+ * the call returns. */
+sw_err merge_add_mem(struct merge *m, const void *p, size_t n,
+    const char *name, struct merge_stats *st);
+
 /*
  * Copy the blocks of one input that was merged into a day file of this
  * output's kind before: the len bytes at offset off of fd, a run of
@@ -184,6 +190,9 @@ sw_err merge_add_file(struct merge *m, int fd, const char *name,
  * first wrote them.  Failure and rollback as for merge_add_file().
  */
 sw_err merge_add_blocks(struct merge *m, int fd, uint64_t off, uint64_t len,
+    uint64_t records, int verify, const char *name, struct merge_stats *st);
+/* The same for the n bytes of such blocks in memory. */
+sw_err merge_add_blocks_mem(struct merge *m, const void *p, size_t n,
     uint64_t records, int verify, const char *name, struct merge_stats *st);
 
 /* Records per series of a RawDatum container (a day file, or any

@@ -377,6 +377,15 @@ sw_err ocf_reader_open_blocks(int fd, const char *name, uint64_t base,
     uint64_t limit, const struct ocf_schema *s, enum ocf_codec codec,
     const unsigned char *sync, struct ocf_reader **out);
 
+/* The same readers over n bytes in memory (a whole container, or a run of
+ * blocks), with the same checks: nothing is read or copied, and p must
+ * stay valid and unchanged until ocf_reader_free(). */
+sw_err ocf_reader_open_mem(const void *p, size_t n, const char *name,
+    struct ocf_schema_cache *cache, struct ocf_reader **out);
+sw_err ocf_reader_open_blocks_mem(const void *p, size_t n, const char *name,
+    uint64_t base, const struct ocf_schema *s, enum ocf_codec codec,
+    const unsigned char *sync, struct ocf_reader **out);
+
 const char *ocf_reader_name(const struct ocf_reader *r);
 const struct ocf_schema *ocf_reader_schema(const struct ocf_reader *r);
 /* The avro.schema metadata as written (NUL-terminated). */

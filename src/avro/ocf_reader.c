@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ struct ocf_reader {
 	uint64_t limit;         /* bytes of the file to read at most */
 	uint64_t nread;         /* bytes read so far */
 	int eof;                /* nothing more to read */
+	int borrowed;           /* buf is the caller's bytes (a reader of
+	                         * memory): never read into, moved or freed */
 	unsigned char *buf;
 	size_t cap;
 	size_t start, len;      /* unread bytes: buf[start, len) */
@@ -305,6 +308,55 @@ ocf_reader_open_blocks(int fd, const char *name, uint64_t base,
 	return SW_OK;
 }
 
+/* A reader of the n bytes at p, all there at once: fill() finds them
+ * available and at their end, so it never reads, moves or grows buf. */
+static struct ocf_reader *
+reader_mem(const void *p, size_t n, const char *name)
+{
+	struct ocf_reader *r = xcalloc(1, sizeof(*r));
+
+	r->fd = -1;
+	r->name = xstrdup(name ? name : "(input)");
+	r->borrowed = 1;
+	r->buf = (unsigned char *)(uintptr_t)p;   /* only ever read */
+	r->cap = r->len = n;
+	r->limit = r->nread = n;
+	r->eof = 1;
+	return r;
+}
+
+sw_err
+ocf_reader_open_mem(const void *p, size_t n, const char *name,
+    struct ocf_schema_cache *cache, struct ocf_reader **out)
+{
+	struct ocf_reader *r = reader_mem(p, n, name);
+	sw_err rc;
+
+	*out = NULL;
+	r->cache = cache;
+	if ((rc = read_header(r)) != SW_OK) {
+		ocf_reader_free(r);
+		return rc;
+	}
+	*out = r;
+	return SW_OK;
+}
+
+sw_err
+ocf_reader_open_blocks_mem(const void *p, size_t n, const char *name,
+    uint64_t base, const struct ocf_schema *s, enum ocf_codec codec,
+    const unsigned char *sync, struct ocf_reader **out)
+{
+	struct ocf_reader *r = reader_mem(p, n, name);
+
+	r->schema = ocf_schema_ref(s);
+	r->codec = codec;
+	memcpy(r->sync, sync, OCF_SYNC_SIZE);
+	r->buf_off = r->offset = base;
+	*out = r;
+	return SW_OK;
+}
+
 void
 ocf_reader_free(struct ocf_reader *r)
 {
@@ -312,7 +364,8 @@ ocf_reader_free(struct ocf_reader *r)
 		return;
 	ocf_schema_free(r->schema);
 	free(r->schema_json);
-	free(r->buf);
+	if (!r->borrowed)
+		free(r->buf);
 	free(r->name);
 	free(r);
 }

@@ -253,6 +253,31 @@ struct run {
 	size_t failed;
 };
 
+/* Inputs are given as file descriptors, or (from_mem) read into memory
+ * first and given as bytes: both must merge to the same output. */
+static int from_mem;
+
+static sw_err
+add_one(struct merge *m, const char *path, const char *name,
+    struct merge_stats *st)
+{
+	struct buf b = { 0 };
+	int fd;
+	sw_err rc;
+
+	if (from_mem) {
+		read_file(path, &b);
+		rc = merge_add_mem(m, b.data, b.len, name, st);
+		buf_release(&b);
+		return rc;
+	}
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return sw_seterr(SW_ERR_IO, "cannot open %s", path);
+	rc = merge_add_file(m, fd, name, st);
+	close(fd);
+	return rc;
+}
+
 /* Merge in[from, to) into m; count what happened. */
 static sw_err
 add_files(struct merge *m, const struct files *in, size_t from, size_t to,
@@ -260,15 +285,10 @@ add_files(struct merge *m, const struct files *in, size_t from, size_t to,
 {
 	struct merge_stats st;
 	size_t i;
-	int fd;
 	sw_err rc;
 
 	for (i = from; i < to; i++) {
-		fd = open(in->v[i], O_RDONLY);
-		if (fd < 0)
-			return sw_seterr(SW_ERR_IO, "cannot open %s", in->v[i]);
-		rc = merge_add_file(m, fd, in->v[i], &st);
-		close(fd);
+		rc = add_one(m, in->v[i], in->v[i], &st);
 		if (rc != SW_OK) {
 			run->failed++;
 			return rc;
@@ -809,6 +829,18 @@ test_merge_mixed(void)
 		    memcmp(ob.data, ob0.data, ob.len) == 0, "without the helper "
 		    "thread: the same output, byte for byte");
 		buf_release(&ob0);
+
+		/* every input given as bytes in memory: the same bytes */
+		snprintf(out0, sizeof(out0), "%s/mixed-mem.avro", tmpdir);
+		from_mem = 1;
+		rc = merge_to(&in, 0, in.n, out0, sync, &run0, 1);
+		from_mem = 0;
+		read_file(out0, &ob0);
+		ok(rc == SW_OK && ob.len == ob0.len && ob.len > 0 &&
+		    memcmp(ob.data, ob0.data, ob.len) == 0, "inputs in memory "
+		    "(merge_add_mem): the same output, byte for byte%s%s",
+		    rc ? ": " : "", rc ? sw_errmsg() : "");
+		buf_release(&ob0);
 		buf_release(&ob);
 	}
 	is_int(avro_c_count(out), (long long)in.records,
@@ -1040,30 +1072,26 @@ expect_corrupt(const char *what, const struct buf *bad, const char *want,
 	struct merge *m = NULL;
 	struct merge_stats st;
 	uint64_t cut = 0;
-	int fd, ofd, okay;
+	int ofd, okay;
 	sw_err rc, frc;
 
 	snprintf(bad_path, sizeof(bad_path), "%s/corrupt.avro", tmpdir);
 	snprintf(out, sizeof(out), "%s/corrupt-out.avro", tmpdir);
-	snprintf(name, sizeof(name), "s3://bucket/raw/%s%s.avro", what,
-	    workers == 0 ? "-no-helper" : "");
+	snprintf(name, sizeof(name), "s3://bucket/raw/%s%s%s.avro", what,
+	    workers == 0 ? "-no-helper" : "", from_mem ? "-in-memory" : "");
 	write_file(bad_path, bad->data, bad->len);
 	ofd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	rc = merge_new(ocf_sink_fd, &ofd, NULL, &m);
 	if (!rc && workers >= 0)
 		merge_set_workers(m, workers);
-	fd = open(good, O_RDONLY);
-	if (!rc) rc = merge_add_file(m, fd, good, NULL);
-	close(fd);
+	if (!rc) rc = add_one(m, good, good, NULL);
 	if (rc != SW_OK) {
 		ok(0, "%s: merging the good file first: %s", what, sw_errmsg());
 		merge_free(m);
 		close(ofd);
 		return;
 	}
-	fd = open(bad_path, O_RDONLY);
-	rc = merge_add_file(m, fd, name, &st);
-	close(fd);
+	rc = add_one(m, bad_path, name, &st);
 	okay = rc == SW_ERR_DATA && strstr(sw_errmsg(), name) != NULL &&
 	    strstr(sw_errmsg(), want) != NULL;
 	ok(okay, "%s: %s", what, sw_errmsg());
@@ -1869,6 +1897,9 @@ main(void)
 	workers = 0;         /* again, every check in the merge's thread */
 	test_corrupt();
 	workers = -1;
+	from_mem = 1;        /* again, each input given as bytes in memory */
+	test_corrupt();
+	from_mem = 0;
 	test_refused_schemas();
 	test_resolution();
 	test_aggregates();
