@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,6 +58,47 @@ const char *
 store_url(const struct store *st)
 {
 	return st->url;
+}
+
+void
+store_stats(const struct store *st, struct store_stats *out)
+{
+	int k;
+
+	for (k = 0; k < STORE_REQ_KINDS; k++)
+		out->req[k] = __atomic_load_n(&st->req[k], __ATOMIC_RELAXED);
+	out->bytes_read = __atomic_load_n(&st->bytes_read, __ATOMIC_RELAXED);
+}
+
+const char *
+store_req_name(enum store_req k)
+{
+	static const char *const names[STORE_REQ_KINDS] = {
+		"LIST", "GET", "HEAD", "PUT", "POST", "DELETE"
+	};
+
+	return (unsigned)k < STORE_REQ_KINDS ? names[k] : "?";
+}
+
+void
+store_stats_format(const struct store_stats *s, char *out, size_t outlen)
+{
+	unsigned long total = 0;
+	const char *sep = ":";
+	size_t n;
+	int k;
+
+	for (k = 0; k < STORE_REQ_KINDS; k++)
+		total += s->req[k];
+	n = (size_t)snprintf(out, outlen, "%lu request%s", total,
+	    total == 1 ? "" : "s");
+	for (k = 0; k < STORE_REQ_KINDS && n < outlen; k++) {
+		if (s->req[k] == 0)
+			continue;
+		n += (size_t)snprintf(out + n, outlen - n, "%s %lu %s", sep,
+		    s->req[k], store_req_name((enum store_req)k));
+		sep = ",";
+	}
 }
 
 int
@@ -139,6 +181,20 @@ store_get_fd(struct store *st, const char *key, int fd,
 	if ((rc = check_key(st, key)) != SW_OK)
 		return rc;
 	return st->ops->get(st, key, 0, 0, fd_sink_write, &s, info);
+}
+
+sw_err
+store_open_object(struct store *st, const char *key, int *fd,
+    struct store_info *info)
+{
+	sw_err rc;
+
+	*fd = -1;
+	if (st->ops->open_object == NULL)
+		return SW_ERR_UNSUPPORTED;
+	if ((rc = check_key(st, key)) != SW_OK)
+		return rc;
+	return st->ops->open_object(st, key, fd, info);
 }
 
 sw_err

@@ -90,6 +90,16 @@ sw_err store_get(struct store *st, const char *key, uint64_t off, uint64_t len,
 sw_err store_get_fd(struct store *st, const char *key, int fd,
     struct store_info *info);
 
+/*
+ * Open the object at key for reading as a file descriptor (read it from
+ * offset 0), when the store keeps objects as files (file://): a reader
+ * then reads the bytes where they are, with no copy.  info receives what
+ * store_get() reports, of the file opened.  SW_ERR_UNSUPPORTED (with no
+ * message set) for a store that does not (S3): use store_get().
+ */
+sw_err store_open_object(struct store *st, const char *key, int *fd,
+    struct store_info *info);
+
 /* HEAD: SW_ERR_NOTFOUND when absent. */
 sw_err store_head(struct store *st, const char *key, struct store_info *info);
 
@@ -114,6 +124,28 @@ sw_err store_delete(struct store *st, const char *key);
  * the lifecycle rule (AbortIncompleteMultipartUpload) to set instead:
  * housekeeping, which the caller may warn about and go on without. */
 sw_err store_abort_uploads(struct store *st, const char *key, unsigned *n);
+
+/*
+ * Requests a store made since it was opened, by kind: with S3 one per
+ * HTTP request (LIST one per page of up to 1,000 keys; a multipart upload
+ * counts its POSTs and each part's PUT; a retry is not counted again),
+ * with a directory one per operation.  bytes_read: object bytes received
+ * by GETs (and read through store_open_object's descriptors: not counted).
+ */
+enum store_req {
+	STORE_REQ_LIST, STORE_REQ_GET, STORE_REQ_HEAD, STORE_REQ_PUT,
+	STORE_REQ_POST, STORE_REQ_DELETE, STORE_REQ_KINDS
+};
+struct store_stats {
+	unsigned long req[STORE_REQ_KINDS];
+	uint64_t bytes_read;
+};
+void store_stats(const struct store *st, struct store_stats *out);
+/* "LIST", "GET", ... */
+const char *store_req_name(enum store_req k);
+/* "3 requests: 1 LIST, 2 GET" (kinds with none left out) into out. */
+void store_stats_format(const struct store_stats *s, char *out,
+    size_t outlen);
 
 /* Check that a key is acceptable as a relative key: not empty, no leading
  * '/', no "." or ".." segment, no NUL, no empty segment except a trailing

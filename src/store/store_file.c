@@ -32,7 +32,14 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_OPENAT2 1
+#endif
+#endif
 
 #include "base/log.h"
 #include "base/util.h"
@@ -143,15 +150,44 @@ open_parent(int rootfd, const char *key, int create, const char **name)
 	return dfd;
 }
 
+/* Open key for reading, beneath rootfd and through no symbolic link
+ * (ELOOP if one is in the way).  One openat2(2) where the kernel has it
+ * (Linux 5.6); else a walk, one directory at a time.  O_NONBLOCK: a FIFO
+ * in the tree does not block the open (it is then refused as not a
+ * regular file). */
 static int
 open_key(int rootfd, const char *key, int flags)
 {
 	const char *name;
-	int dfd = open_parent(rootfd, key, 0, &name), fd, e;
+	int dfd, fd, e;
 
-	if (dfd < 0)
+	flags |= O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+#ifdef HAVE_OPENAT2
+	{
+		static int no_openat2;
+		struct open_how how;
+
+		memset(&how, 0, sizeof(how));
+		how.flags = (uint64_t)flags;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+		    RESOLVE_NO_MAGICLINKS;
+		while (!__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+			fd = (int)syscall(SYS_openat2, rootfd, key, &how,
+			    sizeof(how));
+			if (fd >= 0)
+				return fd;
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			/* not there, or refused by a sandbox's filter */
+			if (errno != ENOSYS && errno != EPERM)
+				return -1;
+			__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
+		}
+	}
+#endif
+	if ((dfd = open_parent(rootfd, key, 0, &name)) < 0)
 		return -1;
-	fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dfd, name, flags);
 	e = errno;
 	close(dfd);
 	errno = e;
@@ -300,6 +336,7 @@ f_list(struct store *st, const char *prefix, const char *delimiter,
 	struct walk w = { st, prefix, strlen(prefix), 0, start_after, fn, arg };
 	int dfd;
 
+	store_count(st, STORE_REQ_LIST, 0);
 	if (delimiter != NULL && *delimiter != '\0') {
 		if (strcmp(delimiter, "/") != 0)
 			return sw_seterr(SW_ERR_USAGE,
@@ -326,6 +363,7 @@ f_get(struct store *st, const char *key, uint64_t off, uint64_t len,
 	int fd;
 	sw_err rc = SW_OK;
 
+	store_count(st, STORE_REQ_GET, 0);
 	if ((fd = open_key(FS(st)->rootfd, key, O_RDONLY)) < 0)
 		return errno_err(st, "read", key, errno);
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -343,7 +381,10 @@ f_get(struct store *st, const char *key, uint64_t off, uint64_t len,
 	left = (uint64_t)sb.st_size - off;
 	if (len != 0 && len < left)
 		left = len;
-	chunk = xcalloc(1, IO_CHUNK);
+	__atomic_add_fetch(&st->bytes_read, left, __ATOMIC_RELAXED);
+	/* a small object's buffer is its size (a big one's would be
+	 * mapped and unmapped per object) */
+	chunk = xrealloc(NULL, left < IO_CHUNK ? (size_t)left + 1 : IO_CHUNK);
 	while (left > 0 && rc == SW_OK) {
 		ssize_t r = pread(fd, chunk, left < IO_CHUNK ? left : IO_CHUNK,
 		    (off_t)off);
@@ -369,11 +410,32 @@ f_get(struct store *st, const char *key, uint64_t off, uint64_t len,
 }
 
 static sw_err
+f_open_object(struct store *st, const char *key, int *out,
+    struct store_info *info)
+{
+	struct stat sb;
+	int fd;
+
+	store_count(st, STORE_REQ_GET, 0);
+	if ((fd = open_key(FS(st)->rootfd, key, O_RDONLY)) < 0)
+		return errno_err(st, "read", key, errno);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return sw_seterr(SW_ERR_NOTFOUND, "cannot read '%s%s': not a "
+		    "regular file", st->url, key);
+	}
+	info_from_stat(&sb, info);
+	*out = fd;
+	return SW_OK;
+}
+
+static sw_err
 f_head(struct store *st, const char *key, struct store_info *info)
 {
 	struct stat sb;
 	int fd;
 
+	store_count(st, STORE_REQ_HEAD, 0);
 	if ((fd = open_key(FS(st)->rootfd, key, O_RDONLY)) < 0)
 		return errno_err(st, "stat", key, errno);
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -596,6 +658,7 @@ f_put_mem(struct store *st, const char *key, const void *p, size_t n,
 {
 	struct src s = { p ? p : "", -1, n };
 
+	store_count(st, STORE_REQ_PUT, 0);
 	return f_put(st, key, &s, opts, info);
 }
 
@@ -605,6 +668,7 @@ f_put_fd(struct store *st, const char *key, int fd, uint64_t size,
 {
 	struct src s = { NULL, fd, size };
 
+	store_count(st, STORE_REQ_PUT, 0);
 	return f_put(st, key, &s, opts, info);
 }
 
@@ -615,6 +679,7 @@ f_del(struct store *st, const char *key)
 	char *dir;
 	int dfd, lockfd;
 
+	store_count(st, STORE_REQ_DELETE, 0);
 	if ((dfd = open_parent(FS(st)->rootfd, key, 0, &name)) < 0)
 		return errno == ENOENT ? SW_OK : errno_err(st, "delete", key,
 		    errno);
@@ -689,8 +754,15 @@ f_free(struct store *st)
 }
 
 static const struct store_ops file_ops = {
-	f_list, f_get, f_head, f_put_mem, f_put_fd, f_del, f_abort_uploads,
-	f_free
+	.list = f_list,
+	.get = f_get,
+	.head = f_head,
+	.open_object = f_open_object,
+	.put_mem = f_put_mem,
+	.put_fd = f_put_fd,
+	.del = f_del,
+	.abort_uploads = f_abort_uploads,
+	.free = f_free
 };
 
 sw_err

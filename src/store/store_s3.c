@@ -61,6 +61,7 @@ struct s3 {
 	struct aws_session *session;   /* a reference */
 	struct http_client *http;
 	uint64_t part_size, multipart_threshold;
+	struct store *st;      /* the store this is the backend of */
 };
 
 /* One S3 request: the HTTP request less its path, which s3_perform()
@@ -107,6 +108,23 @@ url_decode(char *s)
 	*w = '\0';
 }
 
+/* What -v counts a request as: a GET with a query lists (objects,
+ * uploads, parts). */
+static enum store_req
+req_kind(const struct http_req *h)
+{
+	if (strcmp(h->method, "GET") == 0)
+		return h->query != NULL && h->query[0] != '\0' ?
+		    STORE_REQ_LIST : STORE_REQ_GET;
+	if (strcmp(h->method, "HEAD") == 0)
+		return STORE_REQ_HEAD;
+	if (strcmp(h->method, "PUT") == 0)
+		return STORE_REQ_PUT;
+	if (strcmp(h->method, "POST") == 0)
+		return STORE_REQ_POST;
+	return STORE_REQ_DELETE;
+}
+
 /* Send q to the bucket's endpoint: the key becomes the path. */
 static sw_err
 s3_perform(struct s3 *c, const struct s3_req *q, struct http_resp *resp)
@@ -129,6 +147,8 @@ s3_perform(struct s3 *c, const struct s3_req *q, struct http_resp *resp)
 	h.path = path.data;
 	h.bucket = c->bucket;
 	rc = http_perform(c->http, &h, resp);
+	store_count(c->st, req_kind(&h), strcmp(h.method, "GET") == 0 &&
+	    h.sink != NULL ? resp->delivered : 0);
 	buf_release(&path);
 	return rc;
 }
@@ -931,8 +951,14 @@ s3_free(struct store *st)
 }
 
 static const struct store_ops s3_ops = {
-	s3_list, s3_get, s3_head, s3_put_mem, s3_put_fd, s3_del,
-	s3_abort_uploads, s3_free
+	.list = s3_list,
+	.get = s3_get,
+	.head = s3_head,
+	.put_mem = s3_put_mem,
+	.put_fd = s3_put_fd,
+	.del = s3_del,
+	.abort_uploads = s3_abort_uploads,
+	.free = s3_free
 };
 
 /* Split "http://host:port/path" into scheme and authority. */
@@ -1023,6 +1049,7 @@ store_s3_open(struct store *st, const char *rest, const struct sw_config *cfg)
 	    xstrdup(rest);
 	c->root = xstrdup(slash ? slash + 1 : "");
 	st->impl = c;
+	c->st = st;
 	st->ops = &s3_ops;
 	if (c->bucket[0] == '\0') {
 		rc = sw_seterr(SW_ERR_CONFIG, "'%s' names no bucket", st->url);

@@ -289,6 +289,27 @@ main(void)
 		ok(store_put_mem(st, keys[i], keys[i], strlen(keys[i]), NULL,
 		    NULL) == SW_OK, "put '%s'", keys[i]);
 
+	{
+		struct store_stats ss;
+		char sbuf[200], rb[64];
+		ssize_t k;
+
+		ok(store_open_object(st, "a/b/c.txt", &fd, &info) == SW_OK &&
+		    fd >= 0 && info.size == 9 && info.etag[0] == '"',
+		    "store_open_object: a descriptor of the object, its "
+		    "size and ETag");
+		k = fd >= 0 ? read(fd, rb, sizeof(rb)) : -1;
+		ok(k == 9 && memcmp(rb, "a/b/c.txt", 9) == 0,
+		    "... reading it gives the object's bytes");
+		if (fd >= 0)
+			close(fd);
+		ok(store_open_object(st, "a/b/none.txt", &fd, &info) ==
+		    SW_ERR_NOTFOUND && fd < 0, "... a missing key: not found");
+		store_stats(st, &ss);
+		store_stats_format(&ss, sbuf, sizeof(sbuf));
+		is_str(sbuf, "10 requests: 2 GET, 8 PUT",
+		    "requests by kind before: the puts");
+	}
 	is_str(list(st, "", NULL, NULL),
 	    "a-z.txt a/b-c.txt a/b/c.txt a/b/d.txt b.txt "
 	    "raw/startYear=2022/startMonth=10/startDay=1/seriesBucket=0c/y "
@@ -369,7 +390,26 @@ main(void)
 	    "reading through a symlink refused");
 	is_str(list(st, "", "/", NULL), "a-z.txt P:a/ b.txt P:raw/ P:sp ace/ ",
 	    "symlinks are not listed");
+	ok(store_open_object(st, "link/escape", &fd, NULL) == SW_ERR_BADKEY &&
+	    fd < 0 && strstr(sw_errmsg(), "symbolic link") != NULL,
+	    "opening through a symlinked directory refused: %s", sw_errmsg());
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/a/b/c.txt", dir);
+	{
+		char p2[700];
+
+		snprintf(p2, sizeof(p2), "%s/a/lnk.txt", dir);
+		ok(symlink(path, p2) == 0 && store_open_object(st,
+		    "a/lnk.txt", &fd, NULL) == SW_ERR_BADKEY && fd < 0,
+		    "an object that is a symlink refused: %s", sw_errmsg());
+		unlink(p2);
+		snprintf(p2, sizeof(p2), "%s/a/fifo.txt", dir);
+		ok(mkfifo(p2, 0600) == 0 && store_open_object(st,
+		    "a/fifo.txt", &fd, NULL) == SW_ERR_NOTFOUND && fd < 0,
+		    "a FIFO is refused at once, not waited on: %s",
+		    sw_errmsg());
+		unlink(p2);
+	}
 
 	conditional_puts(st, url, dir);
 
