@@ -77,9 +77,14 @@ struct obj {
 	uint64_t size;
 	char series[80];
 	/* fetch results: kept small, a day may list 100,000 objects */
-	char *path;               /* staging file, while being merged */
+	unsigned char *mem;       /* its bytes, while in the window */
+	uint64_t got;             /* bytes received */
+	int fd;                   /* or a file: spilled, or the object's own
+	                           * (file://); -1 when none */
+	int ready;                /* fetched (rc says how): under win->mu */
 	const struct cache_obj *carry; /* read from elsewhere, not the cold
 	                           * tier (engine_sel.carry) */
+	struct window *win;
 	const struct engine_sel *sel;
 	sw_err rc;
 	char *err;                /* why it is bad, or NULL */
@@ -105,7 +110,9 @@ objs_free(struct objs *o)
 	for (i = 0; i < o->n; i++) {
 		free(o->v[i].key);
 		free(o->v[i].etag);
-		free(o->v[i].path);
+		free(o->v[i].mem);
+		if (o->v[i].fd >= 0)
+			close(o->v[i].fd);
 		free(o->v[i].err);
 	}
 	free(o->v);
@@ -370,6 +377,7 @@ add_obj(void *arg, const struct store_entry *se, const struct coldkey *k)
 	ob->key = xstrdup(se->key);
 	ob->etag = xstrdup(se->etag);
 	ob->size = se->size;
+	ob->fd = -1;
 	snprintf(ob->series, sizeof(ob->series), "%s", k->series);
 	return SW_OK;
 }
@@ -415,24 +423,130 @@ list_day(struct engine *e, const struct engine_sel *sel, const struct day *d,
 
 /* ---- fetching ---- */
 
+/*
+ * Objects stream from the cold tier into the merge through a window: the
+ * merge takes the parts in key order, and ahead of it the request pool
+ * fetches the next objects into memory, up to WINDOW_BYTES (or
+ * WINDOW_OBJS objects) fetched or in flight and not merged yet.  An
+ * object bigger than SPILL_OVER goes to a temporary file instead (and
+ * counts SPILL_OVER against the window).  Each object is checked as it
+ * arrives (size, ETag/MD5) and by the merge (Avro framing, CRCs, counts)
+ * before a byte of it is written.  A store whose objects are files
+ * (file://) hands the merge each object's descriptor instead: no copy.
+ */
+#define WINDOW_BYTES (32u << 20)
+#define WINDOW_OBJS 1024
+#define SPILL_OVER (8u << 20)
+
+struct window {
+	pthread_mutex_t mu;
+	pthread_cond_t ready;     /* an object was fetched */
+	struct batch bt;
+	int started;
+	uint64_t held;            /* bytes counted against the window */
+	size_t ahead;             /* objects submitted, not merged yet */
+	size_t next;              /* the next part to consider */
+	int stop;                 /* the build ends: fetch nothing more */
+	double t0, last;          /* start, the last fetch's end */
+};
+
+/* What o counts against the window. */
+static uint64_t
+win_cost(const struct obj *o)
+{
+	return o->size > SPILL_OVER ? SPILL_OVER : o->size;
+}
+
 struct fetch_sink {
-	int fd;
+	struct obj *o;
 	EVP_MD_CTX *md5;
-	uint64_t n;
-	const char *path;
+	const char *name;         /* for messages */
 };
 
 static sw_err
 fetch_write(void *arg, const void *p, size_t n)
 {
 	struct fetch_sink *s = arg;
+	struct obj *o = s->o;
 
-	EVP_DigestUpdate(s->md5, p, n);
-	if (write_full(s->fd, p, n) < 0)
-		return sw_seterr(SW_ERR_IO, "cannot write '%s': %s", s->path,
-		    strerror(errno));
-	s->n += n;
+	if (n > o->size - o->got)
+		return sw_seterr(SW_ERR_DATA, "'%s': more bytes than the "
+		    "listing said (%llu)", s->name,
+		    (unsigned long long)o->size);
+	if (s->md5 != NULL)
+		EVP_DigestUpdate(s->md5, p, n);
+	if (o->fd >= 0) {
+		if (write_full(o->fd, p, n) < 0)
+			return sw_seterr(SW_ERR_IO, "cannot write a temporary "
+			    "file for '%s': %s", s->name, strerror(errno));
+	} else {
+		memcpy(o->mem + o->got, p, n);
+	}
+	o->got += n;
 	return SW_OK;
+}
+
+/* A temporary file for an object too big for the window: unnamed. */
+static sw_err
+spill_open(struct obj *o)
+{
+	const char *dir = cache_dir(o->e->cache);
+
+	o->fd = open(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (o->fd < 0)
+		return sw_seterr(SW_ERR_IO, "cannot create a temporary file in "
+		    "'%s': %s", dir, strerror(errno));
+	return SW_OK;
+}
+
+/* The checks of what arrived against what the listing said. */
+static sw_err
+fetch_check(struct engine *e, const struct obj *o, const char *etag_got,
+    const unsigned char md[16])
+{
+	char hex[33], etag[40];
+
+	if (o->got != o->size)
+		return sw_seterr(SW_ERR_DATA, "'%s%s': %llu bytes read, but the "
+		    "listing said %llu", store_url(e->cold), o->key,
+		    (unsigned long long)o->got, (unsigned long long)o->size);
+	if (etag_got[0] != '\0' && o->etag[0] != '\0' &&
+	    strcmp(etag_got, o->etag) != 0)
+		return sw_seterr(SW_ERR_DATA, "'%s%s' changed while it was being "
+		    "read (ETag %s, listed %s): run again", store_url(e->cold),
+		    o->key, etag_got, o->etag);
+	if (md != NULL && etag_is_md5(o->etag)) {
+		hex_encode(md, 16, hex);
+		snprintf(etag, sizeof(etag), "\"%s\"", hex);
+		if (strcmp(etag, o->etag) != 0)
+			return sw_seterr(SW_ERR_DATA, "'%s%s': the bytes read do "
+			    "not match the ETag (MD5 %s, ETag %s)",
+			    store_url(e->cold), o->key, etag, o->etag);
+	}
+	return SW_OK;
+}
+
+/* o is fetched (rc says how): the merge may take it. */
+static void
+fetch_done(struct obj *o, sw_err rc)
+{
+	struct engine *e = o->e;
+	struct window *w = o->win;
+	uint64_t done;
+
+	o->rc = rc;
+	if (rc != SW_OK)
+		o->err = xstrdup(sw_errmsg());
+	done = __atomic_add_fetch(o->done, 1, __ATOMIC_RELAXED);
+	if (e->opts.progress != NULL)
+		e->opts.progress(e->opts.progress_arg, o->day, done, o->total);
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	o->ready = 1;
+	w->last = now_mono();
+	pthread_cond_broadcast(&w->ready);
+	pthread_mutex_unlock(&w->mu);
 }
 
 static sw_err
@@ -443,22 +557,35 @@ fetch_job(void *arg)
 	struct fetch_sink s;
 	struct store_info info;
 	unsigned char md[16];
-	char hex[33], etag[40];
-	sw_err rc;
-	uint64_t done;
+	char name[1200];
+	sw_err rc = SW_OK;
 
 	memset(&s, 0, sizeof(s));
-	s.path = o->path;
-	s.fd = open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (s.fd < 0)
-		return sw_seterr(SW_ERR_IO, "cannot create '%s': %s", o->path,
-		    strerror(errno));
+	memset(&info, 0, sizeof(info));
+	s.o = o;
+	s.name = name;
+	snprintf(name, sizeof(name), "%s%s", o->carry != NULL ?
+	    "published blocks of " : store_url(e->cold), o->key);
+	if (o->win != NULL && __atomic_load_n(&o->win->stop,
+	    __ATOMIC_RELAXED)) {
+		rc = sw_seterr(SW_ERR_INTERNAL, "'%s': not fetched, the build "
+		    "stopped", name);
+		goto done;
+	}
+	if (o->size > SPILL_OVER)
+		rc = spill_open(o);
+	else
+		o->mem = xrealloc(NULL, o->size > 0 ? (size_t)o->size : 1);
+	if (rc != SW_OK)
+		goto done;
 	if (o->carry != NULL) {
 		/* blocks of the published day: checked when merged */
-		rc = o->sel->carry_fetch(o->sel->carry_arg, o->carry, s.fd);
-		if (close(s.fd) < 0 && rc == SW_OK)
-			rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
-			    o->path, strerror(errno));
+		rc = o->sel->carry_fetch(o->sel->carry_arg, o->carry,
+		    fetch_write, &s);
+		if (rc == SW_OK && o->got != o->size)
+			rc = sw_seterr(SW_ERR_DATA, "'%s': %llu bytes read, %llu "
+			    "recorded", name, (unsigned long long)o->got,
+			    (unsigned long long)o->size);
 		goto done;
 	}
 	s.md5 = EVP_MD_CTX_new();
@@ -466,37 +593,42 @@ fetch_job(void *arg)
 	rc = store_get(e->cold, o->key, 0, 0, fetch_write, &s, &info);
 	EVP_DigestFinal_ex(s.md5, md, NULL);
 	EVP_MD_CTX_free(s.md5);
-	if (close(s.fd) < 0 && rc == SW_OK)
-		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", o->path,
-		    strerror(errno));
-	if (rc == SW_OK && s.n != o->size)
-		rc = sw_seterr(SW_ERR_DATA, "'%s%s': %llu bytes read, but the "
-		    "listing said %llu", store_url(e->cold), o->key,
-		    (unsigned long long)s.n, (unsigned long long)o->size);
-	if (rc == SW_OK && info.etag[0] != '\0' && o->etag[0] != '\0' &&
-	    strcmp(info.etag, o->etag) != 0)
-		rc = sw_seterr(SW_ERR_DATA, "'%s%s' changed while it was being "
-		    "read (ETag %s, listed %s): run again", store_url(e->cold),
-		    o->key, info.etag, o->etag);
-	if (rc == SW_OK && etag_is_md5(o->etag)) {
-		hex_encode(md, 16, hex);
-		snprintf(etag, sizeof(etag), "\"%s\"", hex);
-		if (strcmp(etag, o->etag) != 0)
-			rc = sw_seterr(SW_ERR_DATA, "'%s%s': the bytes read do "
-			    "not match the ETag (MD5 %s, ETag %s)",
-			    store_url(e->cold), o->key, etag, o->etag);
-	}
+	if (rc == SW_OK)
+		rc = fetch_check(e, o, info.etag, md);
 done:
-	o->rc = rc;
-	if (rc != SW_OK)
-		o->err = xstrdup(sw_errmsg());
-	done = __atomic_add_fetch(o->done, 1, __ATOMIC_RELAXED);
-	cache_progress_add(o->prog, 1, s.n);
-	if (e->opts.progress != NULL)
-		e->opts.progress(e->opts.progress_arg, o->day, done, o->total);
-	/* Data errors are judged by the caller (--skip-bad); others stop
-	 * the batch. */
-	return rc == SW_ERR_DATA ? SW_OK : rc;
+	cache_progress_add(o->prog, 0, o->got);
+	fetch_done(o, rc);
+	/* the merge judges every outcome (--skip-bad), in key order */
+	return SW_OK;
+}
+
+/* An object of a store whose objects are files, opened by the merge's
+ * thread: its size and ETag now must be the listing's. */
+static void
+fetch_open(struct obj *o)
+{
+	struct engine *e = o->e;
+	struct store_info info;
+	sw_err rc;
+
+	rc = store_open_object(e->cold, o->key, &o->fd, &info);
+	if (rc == SW_OK) {
+		o->got = info.size;
+		rc = fetch_check(e, o, info.etag, NULL);
+	}
+	cache_progress_add(o->prog, 0, o->got);
+	fetch_done(o, rc);
+}
+
+/* Forget o's bytes (merged, or the build ends). */
+static void
+obj_drop(struct obj *o)
+{
+	free(o->mem);
+	o->mem = NULL;
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
 }
 
 /* ---- the day ---- */
@@ -954,7 +1086,9 @@ struct build {
 	struct cache_obj *skipped;
 	char **skipped_why;
 	size_t nskipped;
-	char staging[PATH_MAX];
+	struct window win;            /* fetches ahead of the merge */
+	uint64_t fetched_n;           /* objects fetched so far */
+	int direct;                   /* the cold tier's objects are files */
 	char avro[PATH_MAX], index[PATH_MAX];
 	struct cache_progress_w *prog;  /* published for other processes */
 };
@@ -964,8 +1098,6 @@ build_release(struct build *b)
 {
 	size_t i;
 
-	if (b->staging[0] != '\0')
-		(void)rmtree(b->staging);
 	cache_objs_free(b->had, b->nhad);
 	cache_objs_free(b->bad, b->nbad);
 	for (i = 0; i < b->nbad; i++)
@@ -976,7 +1108,7 @@ build_release(struct build *b)
 	free(b->old_series);
 	free(b->parts);
 	for (i = 0; i < b->ncarried; i++) {
-		free(b->carried[i].path);
+		obj_drop(&b->carried[i]);
 		free(b->carried[i].err);
 	}
 	free(b->carried);
@@ -1234,33 +1366,22 @@ build_plan(struct build *b, int *same)
 	return SW_OK;
 }
 
-/* 4. Fetch what the new generation needs from the cold tier and the
- * published day, many at once, into a staging directory. */
-static sw_err
-build_fetch(struct build *b)
+/* 4. What the new generation needs from the cold tier and the published
+ * day: fetched as the merge goes (merge_parts). */
+static void
+build_fetch_plan(struct build *b)
 {
 	struct engine *e = b->e;
-	struct batch bt;
-	uint64_t done = 0, total = 0;
-	size_t i, n = 0;
-	double t0;
-	sw_err rc;
+	uint64_t total = 0;
+	size_t i;
 
+	b->direct = store_has_files(e->cold);
 	for (i = 0; i < b->nparts; i++)
 		total += b->parts[i].from != FROM_OLD;
-	if (total == 0)
-		return SW_OK;
-	if ((rc = cache_staging(e->cache, b->staging, sizeof(b->staging))) !=
-	    SW_OK)
-		return rc;
 	b->carried = xcalloc(total + 1, sizeof(*b->carried));
-	cache_progress_phase(b->prog, "fetching", total);
-	t0 = now_mono();
-	batch_init(&bt, e->pool, 1);
 	for (i = 0; i < b->nparts; i++) {
 		struct part *p = &b->parts[i];
 		struct obj *o;
-		struct buf pb;
 
 		if (p->from == FROM_OLD)
 			continue;
@@ -1271,25 +1392,127 @@ build_fetch(struct build *b)
 			o->size = p->ref->len;
 			o->carry = p->ref;
 			o->sel = b->sel;
+			o->fd = -1;
 			p->o = o;
 		}
 		o = p->o;
-		buf_init(&pb);
-		buf_printf(&pb, "%s/%06zu.avro", b->staging, n++);
-		free(o->path);
-		o->path = buf_detach(&pb);
 		o->e = e;
-		o->done = &done;
+		o->done = &b->fetched_n;
 		o->day = b->d;
 		o->total = total;
 		o->prog = b->prog;
-		batch_submit(&bt, fetch_job, o);
+		o->win = &b->win;
 	}
-	rc = batch_wait(&bt);
-	batch_release(&bt);
-	b->rep->fetch_seconds = now_mono() - t0;
 	b->rep->fetched = total - b->ncarried;
-	return rc;
+}
+
+/* Does part p come through the window? */
+static int
+win_part(const struct build *b, const struct part *p)
+{
+	return p->from == FROM_CARRY || (p->from == FROM_COLD && !b->direct);
+}
+
+/* Submit fetches ahead of the merge while the window has room (always
+ * one, however big). */
+static void
+win_fill(struct build *b)
+{
+	struct window *w = &b->win;
+
+	for (;;) {
+		struct part *p;
+		uint64_t cost;
+
+		pthread_mutex_lock(&w->mu);
+		while (w->next < b->nparts && !win_part(b, &b->parts[w->next]))
+			w->next++;
+		if (w->next >= b->nparts || w->stop) {
+			pthread_mutex_unlock(&w->mu);
+			return;
+		}
+		p = &b->parts[w->next];
+		cost = win_cost(p->o);
+		if (w->ahead > 0 && (w->ahead >= WINDOW_OBJS ||
+		    w->held + cost > WINDOW_BYTES)) {
+			pthread_mutex_unlock(&w->mu);
+			return;
+		}
+		w->next++;
+		w->ahead++;
+		w->held += cost;
+		pthread_mutex_unlock(&w->mu);
+		batch_submit(&w->bt, fetch_job, p->o);
+	}
+}
+
+static void
+win_start(struct build *b)
+{
+	struct window *w = &b->win;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->ready, NULL);
+	batch_init(&w->bt, b->e->pool, 0);
+	w->started = 1;
+	w->t0 = w->last = now_mono();
+	win_fill(b);
+}
+
+/* Wait for p's object: fetched through the window, or opened here. */
+static void
+win_wait(struct build *b, struct part *p)
+{
+	struct window *w = &b->win;
+
+	if (!win_part(b, p)) {
+		fetch_open(p->o);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (!p->o->ready)
+		pthread_cond_wait(&w->ready, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* p is merged (or skipped): its bytes leave the window, more come. */
+static void
+win_release(struct build *b, struct part *p)
+{
+	struct window *w = &b->win;
+
+	obj_drop(p->o);
+	if (!win_part(b, p))
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->ahead--;
+	w->held -= win_cost(p->o);
+	pthread_mutex_unlock(&w->mu);
+	win_fill(b);
+}
+
+/* The build ends: fetches still queued do nothing, running ones are
+ * waited for, every object's bytes are dropped. */
+static void
+win_end(struct build *b)
+{
+	struct window *w = &b->win;
+	size_t i;
+
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_mutex_unlock(&w->mu);
+	(void)batch_wait(&w->bt);
+	batch_release(&w->bt);
+	for (i = 0; i < b->nparts; i++)
+		if (b->parts[i].o != NULL)
+			obj_drop(b->parts[i].o);
+	b->rep->fetch_seconds = w->last - w->t0;
+	pthread_cond_destroy(&w->ready);
+	pthread_mutex_destroy(&w->mu);
+	w->started = 0;
 }
 
 /* The merge's output goes to the new file, its MD5 computed on the way
@@ -1344,35 +1567,36 @@ skip_part(struct build *b, struct part *p, struct merge *m,
 	return rc;
 }
 
-/* Merge one part into m: blocks by range, or a fetched file. */
+/* Merge one part into m: blocks by range, or a fetched object (its
+ * bytes in memory, or a file). */
 static sw_err
 merge_part(struct build *b, struct merge *m, struct part *p, int oldfd,
     struct merge_stats *ms)
 {
 	char name[PATH_MAX + 1024];
-	int fd;
-	sw_err rc;
+	struct obj *o = p->o;
 
 	if (p->from == FROM_OLD)
 		return merge_add_blocks(m, oldfd, p->ref->off, p->ref->len,
 		    p->ref->records, 0, b->old.file, ms);
-	if (p->o->rc != SW_OK)
-		return sw_seterr(p->o->rc, "%s", p->o->err);
-	if ((fd = open(p->o->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return sw_seterr(SW_ERR_IO, "cannot read '%s': %s", p->o->path,
-		    strerror(errno));
+	if (o->rc != SW_OK)
+		return sw_seterr(o->rc, "%s", o->err);
 	if (p->from == FROM_CARRY) {
 		snprintf(name, sizeof(name), "published blocks of '%s'",
 		    p->key);
-		rc = merge_add_blocks(m, fd, 0, p->ref->len, p->ref->records,
-		    1, name, ms);
-	} else {
-		snprintf(name, sizeof(name), "%s%s", store_url(b->e->cold),
-		    p->key);
-		rc = merge_add_file(m, fd, name, ms);
+		if (o->fd >= 0)
+			return merge_add_blocks(m, o->fd, 0, p->ref->len,
+			    p->ref->records, 1, name, ms);
+		return merge_add_blocks_mem(m, o->mem, (size_t)o->got,
+		    p->ref->records, 1, name, ms);
 	}
-	close(fd);
-	return rc;
+	snprintf(name, sizeof(name), "%s%s", store_url(b->e->cold), p->key);
+	if (o->fd < 0)
+		return merge_add_mem(m, o->mem, (size_t)o->got, name, ms);
+	if (lseek(o->fd, 0, SEEK_SET) < 0)
+		return sw_seterr(SW_ERR_IO, "'%s': cannot seek: %s", name,
+		    strerror(errno));
+	return merge_add_file(m, o->fd, name, ms);
 }
 
 /* A bad new version of an object (--skip-bad) that was merged before:
@@ -1384,7 +1608,7 @@ merge_prev(struct build *b, struct merge *m, struct part *p, int oldfd,
 {
 	struct part prev;
 	struct obj o;
-	int fd;
+	uint64_t done = 0;
 	sw_err rc;
 
 	memset(&prev, 0, sizeof(prev));
@@ -1393,28 +1617,25 @@ merge_prev(struct build *b, struct merge *m, struct part *p, int oldfd,
 	prev.etag = p->prev->etag;
 	prev.size = p->prev->size;
 	prev.ref = p->prev;
+	memset(&o, 0, sizeof(o));
+	o.fd = -1;
 	if (prev.from == FROM_CARRY) {
-		memset(&o, 0, sizeof(o));
-		o.path = xstrdup(b->staging);
-		o.path = xrealloc(o.path, strlen(b->staging) + 16);
-		strcat(o.path, "/prev.avro");
-		fd = open(o.path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0)
-			rc = sw_seterr(SW_ERR_IO, "cannot create '%s': %s",
-			    o.path, strerror(errno));
-		else
-			rc = b->sel->carry_fetch(b->sel->carry_arg, p->prev, fd);
-		if (fd >= 0 && close(fd) < 0 && rc == SW_OK)
-			rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s",
-			    o.path, strerror(errno));
-		o.rc = rc;
+		/* fetched here, outside the window */
+		o.key = (char *)prev.key;
+		o.etag = (char *)prev.etag;
+		o.size = p->prev->len;
+		o.carry = p->prev;
+		o.sel = b->sel;
+		o.e = b->e;
+		o.done = &done;
+		o.day = b->d;
+		o.total = 1;
+		(void)fetch_job(&o);
 		prev.o = &o;
-		if (rc == SW_OK)
-			rc = merge_part(b, m, &prev, oldfd, ms);
-		free(o.path);
-	} else {
-		rc = merge_part(b, m, &prev, oldfd, ms);
 	}
+	rc = merge_part(b, m, &prev, oldfd, ms);
+	obj_drop(&o);
+	free(o.err);
 	if (rc != SW_OK)
 		return rc;
 	log_warn("%s: '%s%s': keeping the version merged before (ETag %s)",
@@ -1461,11 +1682,16 @@ merge_parts(struct build *b, struct merge *m, int oldfd, struct md5_sink *out)
 	size_t i;
 	sw_err rc = SW_OK;
 
+	win_start(b);
 	for (i = 0; i < b->nparts && rc == SW_OK; i++) {
 		struct part *p = &b->parts[i];
 
 		cache_progress_add(b->prog, i > 0, 0);
+		if (p->from != FROM_OLD)
+			win_wait(b, p);
 		rc = merge_part(b, m, p, oldfd, &ms);
+		if (p->from != FROM_OLD)
+			win_release(b, p);
 		if (rc == SW_OK) {
 			p->out.key = (char *)p->key;
 			p->out.etag = (char *)p->etag;
@@ -1485,6 +1711,7 @@ merge_parts(struct build *b, struct merge *m, int oldfd, struct md5_sink *out)
 		if (rc == SW_OK && !p->skipped)
 			rc = merge_prev(b, m, p, oldfd, &ms);
 	}
+	win_end(b);
 	return rc;
 }
 
@@ -1744,7 +1971,7 @@ engine_day_ex(struct engine *e, const struct day *d,
 	    !b.old_ok)
 		rc = build_plan(&b, &same);
 	if (rc == SW_OK)
-		rc = build_fetch(&b);
+		build_fetch_plan(&b);
 	/* fetch errors of the cold tier's objects are judged in the merge
 	 * (--skip-bad); others end the build */
 	gen = b.old.exists ? b.old.gen + 1 : 1;

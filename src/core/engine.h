@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/sink.h"
 #include "core/cache.h"
 #include "core/catalog.h"
 #include "core/coldkey.h"
@@ -111,12 +112,13 @@ struct engine_sel {
 	/* Objects of the day known elsewhere (the published day), with
 	 * their blocks' ranges there, in key order: kept when the cold tier
 	 * no longer holds them, their bytes read with carry_fetch (len bytes
-	 * of blocks into fd, from its offset 0; they are checked: framing,
-	 * CRCs, record counts).  Keys must be cold-tier objects of the day
-	 * (the caller checks). */
+	 * of blocks, streamed to fn; they are checked: framing, CRCs, record
+	 * counts).  Keys must be cold-tier objects of the day (the caller
+	 * checks). */
 	const struct cache_obj *carry;
 	size_t ncarry;
-	sw_err (*carry_fetch)(void *arg, const struct cache_obj *o, int fd);
+	sw_err (*carry_fetch)(void *arg, const struct cache_obj *o,
+	    sw_sink_fn fn, void *fn_arg);
 	void *carry_arg;
 	/* One series only (NULL: every series of the type): its day on
 	 * demand, listed from the prefix of its bucket (bucket < 0: not

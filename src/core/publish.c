@@ -660,19 +660,13 @@ struct carry_src {
 };
 
 static sw_err
-fd_sink(void *arg, const void *p, size_t n)
-{
-	return ocf_sink_fd(arg, p, n);
-}
-
-static sw_err
-carry_fetch(void *arg, const struct cache_obj *o, int fd)
+carry_fetch(void *arg, const struct cache_obj *o, sw_sink_fn fn, void *fn_arg)
 {
 	struct carry_src *cs = arg;
 	struct store_info info;
 	sw_err rc;
 
-	rc = store_get(cs->p->target, cs->key, o->off, o->len, fd_sink, &fd,
+	rc = store_get(cs->p->target, cs->key, o->off, o->len, fn, fn_arg,
 	    &info);
 	if (rc == SW_OK && strcmp(info.etag, cs->etag) != 0)
 		rc = sw_seterr(SW_ERR_EXISTS, "'%s%s' changed while its "

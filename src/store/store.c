@@ -197,6 +197,12 @@ store_open_object(struct store *st, const char *key, int *fd,
 	return st->ops->open_object(st, key, fd, info);
 }
 
+int
+store_has_files(const struct store *st)
+{
+	return st->ops->open_object != NULL;
+}
+
 sw_err
 store_head(struct store *st, const char *key, struct store_info *info)
 {

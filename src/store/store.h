@@ -99,6 +99,8 @@ sw_err store_get_fd(struct store *st, const char *key, int fd,
  */
 sw_err store_open_object(struct store *st, const char *key, int *fd,
     struct store_info *info);
+/* Does the store keep objects as files (store_open_object works)? */
+int store_has_files(const struct store *st);
 
 /* HEAD: SW_ERR_NOTFOUND when absent. */
 sw_err store_head(struct store *st, const char *key, struct store_info *info);
