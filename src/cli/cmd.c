@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include "base/log.h"
 #include "base/util.h"
 #include "cli/cmd.h"
@@ -63,6 +65,47 @@ day_range_check(const struct day_range *r)
 	if (r->lo != NULL && r->hi != NULL && day_cmp(r->lo, r->hi) > 0)
 		return sw_seterr(SW_ERR_USAGE, "--from is after --to");
 	return SW_OK;
+}
+
+void
+cmd_report_requests(const char *what, struct store *st)
+{
+	struct store_stats ss;
+	char line[512], sz[32];
+
+	if (log_level < LOG_LVL_INFO || st == NULL)
+		return;
+	store_stats(st, &ss);
+	store_stats_format(&ss, line, sizeof(line));
+	format_size(ss.bytes_read, sz, sizeof(sz));
+	log_info("%s %s: %s; %s of objects read", what, store_url(st), line,
+	    sz);
+}
+
+void
+cmd_report_cpu(struct store *cold)
+{
+	struct store_stats ss;
+	struct rusage ru;
+	double user, sys, mib;
+
+	if (log_level < LOG_LVL_INFO || cold == NULL ||
+	    getrusage(RUSAGE_SELF, &ru) < 0)
+		return;
+	store_stats(cold, &ss);
+	user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+	sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	mib = (double)ss.bytes_read / (1024.0 * 1024.0);
+	if (ss.req[STORE_REQ_GET] == 0) {
+		log_info("CPU %.2f s (user %.2f s, sys %.2f s); no object "
+		    "read", user + sys, user, sys);
+		return;
+	}
+	log_info("CPU %.2f s (user %.2f s, sys %.2f s): %.3f ms per object "
+	    "read (%lu), %.1f ms per MiB%s; peak RSS %.1f MiB", user + sys,
+	    user, sys, (user + sys) * 1e3 / (double)ss.req[STORE_REQ_GET],
+	    ss.req[STORE_REQ_GET], mib > 0 ? (user + sys) * 1e3 / mib : 0.0,
+	    mib > 0 ? "" : " (no bytes counted)", ru.ru_maxrss / 1024.0);
 }
 
 int

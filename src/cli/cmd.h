@@ -78,6 +78,12 @@ sw_err day_range_check(const struct day_range *r);
  */
 struct store;
 int cmd_no_days(struct store *st, const char *prefix);
+/* With -v: the requests st made by kind ("cold tier: 5,001 requests: 6
+ * LIST, 4,995 GET; 47.9 MiB read"), what names it. */
+void cmd_report_requests(const char *what, struct store *st);
+/* With -v: this process's CPU time so far (user + sys), per object and
+ * per MiB of the cold tier's objects that cold read. */
+void cmd_report_cpu(struct store *cold);
 
 /*
  * Output formats of the commands that print rows (series, cat): CSV with

@@ -153,6 +153,8 @@ materialize_dataset(struct ctx *ctx, struct engine_opts eo,
 		log_warn("%llu bad object%s skipped (named above; recorded in "
 		    "the cache index)", (unsigned long long)nbad,
 		    nbad == 1 ? "" : "s");
+	cmd_report_requests("cold tier", engine_cold(e));
+	cmd_report_cpu(engine_cold(e));
 	free(days);
 	engine_free(e);
 	return nfailed > 0 ? 1 : 0;

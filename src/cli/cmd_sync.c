@@ -728,6 +728,12 @@ out:
 	free(r.slots);
 	free(days);
 	free(why);
+	if (e != NULL)
+		cmd_report_requests("cold tier", engine_cold(e));
+	if (pub != NULL)
+		cmd_report_requests("target", publisher_target(pub));
+	if (e != NULL)
+		cmd_report_cpu(engine_cold(e));
 	publisher_free(pub);
 	engine_free(e);
 	pthread_cond_destroy(&r.cv);

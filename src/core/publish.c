@@ -88,6 +88,12 @@ publisher_new(const struct sw_config *cfg, struct engine *e,
 	return SW_OK;
 }
 
+struct store *
+publisher_target(struct publisher *p)
+{
+	return p->target;
+}
+
 void
 publisher_free(struct publisher *p)
 {

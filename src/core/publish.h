@@ -91,6 +91,8 @@ struct publish_report {
 sw_err publisher_new(const struct sw_config *cfg, struct engine *e,
     const struct publish_opts *o, struct publisher **out);
 void publisher_free(struct publisher *p);
+/* The target bucket's store (for its request counts). */
+struct store *publisher_target(struct publisher *p);
 
 /* Check that the target bucket answers (credentials, endpoint, bucket)
  * before days are started. */

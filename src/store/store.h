@@ -132,7 +132,7 @@ sw_err store_abort_uploads(struct store *st, const char *key, unsigned *n);
  * HTTP request (LIST one per page of up to 1,000 keys; a multipart upload
  * counts its POSTs and each part's PUT; a retry is not counted again),
  * with a directory one per operation.  bytes_read: object bytes received
- * by GETs (and read through store_open_object's descriptors: not counted).
+ * by GETs, and the sizes of the objects store_open_object() opened.
  */
 enum store_req {
 	STORE_REQ_LIST, STORE_REQ_GET, STORE_REQ_HEAD, STORE_REQ_PUT,

@@ -424,6 +424,8 @@ f_open_object(struct store *st, const char *key, int *out,
 		return sw_seterr(SW_ERR_NOTFOUND, "cannot read '%s%s': not a "
 		    "regular file", st->url, key);
 	}
+	__atomic_add_fetch(&st->bytes_read, (uint64_t)sb.st_size,
+	    __ATOMIC_RELAXED);
 	info_from_stat(&sb, info);
 	*out = fd;
 	return SW_OK;
