@@ -427,9 +427,10 @@ list_day(struct engine *e, const struct engine_sel *sel, const struct day *d,
  * Objects stream from the cold tier into the merge through a window: the
  * merge takes the parts in key order, and ahead of it the request pool
  * fetches the next objects into memory, up to WINDOW_BYTES (or
- * WINDOW_OBJS objects) fetched or in flight and not merged yet.  An
- * object bigger than SPILL_OVER goes to a temporary file instead (and
- * counts SPILL_OVER against the window).  Each object is checked as it
+ * WINDOW_OBJS objects) fetched or in flight and not merged yet
+ * (engine_opts.window_bytes).  An object bigger than a quarter of the
+ * window, at most SPILL_OVER, goes to an unnamed temporary file instead
+ * (and counts that much against the window).  Each object is checked as it
  * arrives (size, ETag/MD5) and by the merge (Avro framing, CRCs, counts)
  * before a byte of it is written.  A store whose objects are files
  * (file://) hands the merge each object's descriptor instead: no copy.
@@ -450,11 +451,28 @@ struct window {
 	double t0, last;          /* start, the last fetch's end */
 };
 
+static uint64_t
+win_bytes(const struct engine *e)
+{
+	return e->opts.window_bytes > 0 ? e->opts.window_bytes : WINDOW_BYTES;
+}
+
+/* Objects bigger than this are spilled to a temporary file. */
+static uint64_t
+spill_over(const struct engine *e)
+{
+	uint64_t q = win_bytes(e) / 4;
+
+	return q < SPILL_OVER ? q : SPILL_OVER;
+}
+
 /* What o counts against the window. */
 static uint64_t
 win_cost(const struct obj *o)
 {
-	return o->size > SPILL_OVER ? SPILL_OVER : o->size;
+	uint64_t s = spill_over(o->e);
+
+	return o->size > s ? s : o->size;
 }
 
 struct fetch_sink {
@@ -572,7 +590,7 @@ fetch_job(void *arg)
 		    "stopped", name);
 		goto done;
 	}
-	if (o->size > SPILL_OVER)
+	if (o->size > spill_over(e))
 		rc = spill_open(o);
 	else
 		o->mem = xrealloc(NULL, o->size > 0 ? (size_t)o->size : 1);
@@ -1375,7 +1393,7 @@ build_fetch_plan(struct build *b)
 	uint64_t total = 0;
 	size_t i;
 
-	b->direct = store_has_files(e->cold);
+	b->direct = store_has_files(e->cold) && !e->opts.fetch_files;
 	for (i = 0; i < b->nparts; i++)
 		total += b->parts[i].from != FROM_OLD;
 	b->carried = xcalloc(total + 1, sizeof(*b->carried));
@@ -1434,7 +1452,7 @@ win_fill(struct build *b)
 		p = &b->parts[w->next];
 		cost = win_cost(p->o);
 		if (w->ahead > 0 && (w->ahead >= WINDOW_OBJS ||
-		    w->held + cost > WINDOW_BYTES)) {
+		    w->held + cost > win_bytes(b->e))) {
 			pthread_mutex_unlock(&w->mu);
 			return;
 		}

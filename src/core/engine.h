@@ -55,6 +55,13 @@ struct engine_opts {
 	                       * parallel already keep the CPUs busy) */
 	int prune_expired;    /* drop objects the cold tier no longer holds
 	                       * (kept by default) */
+	/* Objects stream from the cold tier into the merge through a window
+	 * of window_bytes fetched ahead (0: 32 MiB); an object bigger than
+	 * a quarter of it (at most 8 MiB) goes to a temporary file instead.
+	 * A file store's objects are read in place, unless fetch_files
+	 * (tests and benchmarks: the S3 path without S3). */
+	uint64_t window_bytes;
+	int fetch_files;
 	/* progress callback: fetched/total objects of the current day */
 	void (*progress)(void *arg, const struct day *d, uint64_t done,
 	    uint64_t total);

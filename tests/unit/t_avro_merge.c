@@ -77,22 +77,6 @@ write_file(const char *path, const void *data, size_t n)
 	return fclose(f) == 0 && okay;
 }
 
-static int
-read_file(const char *path, struct buf *b)
-{
-	char chunk[65536];
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	b->len = 0;
-	if (f == NULL)
-		return 0;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(b, chunk, n);
-	fclose(f);
-	return 1;
-}
-
 /* gen_run's emit: each data object as dir/<its file name> (names are
  * unique: they hold the series, the window start and the quality). */
 struct emit_ctx {
@@ -235,7 +219,7 @@ expected_path(const char *path)
 	enum merge_path p;
 	int canonical, snappy;
 
-	read_file(path, &b);
+	test_read_file(path, &b);
 	canonical = b.len > 0 && memmem(b.data, b.len, ocf_rawdatum_schema,
 	    strlen(ocf_rawdatum_schema)) != NULL;
 	snappy = b.len > 0 && memmem(b.data, b.len, "avro.codec\x0csnappy",
@@ -266,7 +250,7 @@ add_one(struct merge *m, const char *path, const char *name,
 	sw_err rc;
 
 	if (from_mem) {
-		read_file(path, &b);
+		test_read_file(path, &b);
 		rc = merge_add_mem(m, b.data, b.len, name, st);
 		buf_release(&b);
 		return rc;
@@ -806,7 +790,7 @@ test_merge_mixed(void)
 	ok(run.total.blocks_raw > 0 && run.total.records_resolved > 0 &&
 	    run.total.blocks_out >= run.total.blocks_raw,
 	    "block counters agree");
-	read_file(out, &ob);
+	test_read_file(out, &ob);
 	ok(run.total.out_end == ob.len && run.total.bytes_out ==
 	    ob.len - run.total.out_start &&
 	    ob.len > 16 && memcmp(ob.data + ob.len - 16, sync, 16) == 0,
@@ -823,8 +807,8 @@ test_merge_mixed(void)
 		workers = 0;
 		rc = merge_to(&in, 0, in.n, out0, sync, &run0, 1);
 		workers = -1;
-		read_file(out, &ob);
-		read_file(out0, &ob0);
+		test_read_file(out, &ob);
+		test_read_file(out0, &ob0);
 		ok(rc == SW_OK && ob.len == ob0.len && ob.len > 0 &&
 		    memcmp(ob.data, ob0.data, ob.len) == 0, "without the helper "
 		    "thread: the same output, byte for byte");
@@ -835,7 +819,7 @@ test_merge_mixed(void)
 		from_mem = 1;
 		rc = merge_to(&in, 0, in.n, out0, sync, &run0, 1);
 		from_mem = 0;
-		read_file(out0, &ob0);
+		test_read_file(out0, &ob0);
 		ok(rc == SW_OK && ob.len == ob0.len && ob.len > 0 &&
 		    memcmp(ob.data, ob0.data, ob.len) == 0, "inputs in memory "
 		    "(merge_add_mem): the same output, byte for byte%s%s",
@@ -891,7 +875,7 @@ test_append(void)
 	outs[0] = out;
 	rc = merge_to(&early, 0, early.n, out, NULL, &run, 0);
 	ok(rc == SW_OK, "first merge (windows 0-1, %zu files)", early.n);
-	read_file(out, &ob);
+	test_read_file(out, &ob);
 	size1 = ob.len;
 	memcpy(sync0, ob.data + ob.len - OCF_SYNC_SIZE, OCF_SYNC_SIZE);
 
@@ -927,7 +911,7 @@ test_append(void)
 		    "the extended day holds the records of all windows");
 
 	/* a crashed append left half a block: end= ignores it, 0 refuses */
-	read_file(out, &ob);
+	test_read_file(out, &ob);
 	size1 = ob.len;
 	fd = open(out, O_WRONLY | O_APPEND);
 	ok(write(fd, "\x02\x40garbage", 9) == 9, "half a block appended");
@@ -1047,7 +1031,7 @@ pick_inputs(const struct files *in, const char **victim, const char **good)
 	for (i = 0; i < in->n; i++) {
 		if (expected_path(in->v[i]) != MERGE_PATH_RAW)
 			continue;
-		read_file(in->v[i], &b);
+		test_read_file(in->v[i], &b);
 		if (*victim == NULL && frames(&b, fr, 64) >= 3)
 			*victim = in->v[i];
 		else if (*good == NULL)
@@ -1144,7 +1128,7 @@ test_corrupt(void)
 		return;
 	}
 	good_records = own_count(good);
-	read_file(victim, &f);
+	test_read_file(victim, &f);
 	nb = frames(&f, fr, 64);
 	k = nb / 2;   /* a block in the middle: earlier ones get written */
 	diag("victim %s: %zu bytes, %d blocks", victim, f.len, nb);
@@ -1454,7 +1438,7 @@ test_resolution(void)
 		write_container(path, nullable, "null", &rec, 2);
 		rc = merge_one(path, out, &st);
 		if (i == 0) {
-			read_file(out, &ob);
+			test_read_file(out, &ob);
 			d.len = 0;
 			/* the second record as RawDatum encodes it */
 			enc_put_string(&d, "s", 1);

@@ -270,6 +270,44 @@ main(void)
 		skip("python3-avro reads the records back", test_avro_tool_missing());
 	}
 
+	/* the same day through the fetch window (the S3 path), with room
+	 * for many objects, then for one at a time, most of them spilled to
+	 * temporary files: the same bytes as read in place */
+	{
+		static const struct { uint64_t window; const char *what; } w[] = {
+			{ 0, "the window (32 MiB)" },
+			{ 1024, "a 1 KiB window, objects over 256 bytes spilled" },
+		};
+		struct buf want, got;
+		char saved_cache[4096];
+		size_t k;
+
+		buf_init(&want);
+		test_read_file(rep.file, &want);
+		snprintf(saved_cache, sizeof(saved_cache), "%s", cache);
+		for (k = 0; k < sizeof(w) / sizeof(w[0]); k++) {
+			struct engine_opts wo = o;
+			struct engine_report wr;
+
+			snprintf(cache, sizeof(cache), "%s/cache-window%zu", tmp,
+			    k);
+			wo.fetch_files = 1;
+			wo.window_bytes = w[k].window;
+			rc = build(&wo, &wr);
+			buf_init(&got);
+			if (rc == SW_OK)
+				test_read_file(wr.file, &got);
+			ok(rc == SW_OK && wr.fetched == n1 && got.len ==
+			    want.len && want.len > 0 && memcmp(got.data,
+			    want.data, want.len) == 0, "%s: the same day file, "
+			    "byte for byte%s%s", w[k].what, rc ? ": " : "",
+			    rc ? sw_errmsg() : "");
+			buf_release(&got);
+		}
+		snprintf(cache, sizeof(cache), "%s", saved_cache);
+		buf_release(&want);
+	}
+
 	/* diff */
 	rc = build(&o, &rep);
 	ok(rc == SW_OK && rep.up_to_date && rep.fetched == 0 &&

@@ -150,3 +150,19 @@ test_config(struct sw_config *cfg, const char *cold, const char *cache)
 	free(cfg->cache_dir);
 	cfg->cache_dir = xstrdup(cache);
 }
+
+int
+test_read_file(const char *path, struct buf *b)
+{
+	char chunk[65536];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	b->len = 0;
+	if (f == NULL)
+		return 0;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(b, chunk, n);
+	fclose(f);
+	return 1;
+}

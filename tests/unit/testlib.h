@@ -51,5 +51,8 @@ const char *test_avro_tool_missing(void);
  * output replaces out's contents; without, its output and errors become
  * diagnostics unless quiet.  Its exit status, or -1. */
 int test_avro_tool(const char *args, int quiet, struct buf *out);
+/* The whole file at path into b (replacing what b held); 0 if it cannot
+ * be opened. */
+int test_read_file(const char *path, struct buf *b);
 
 #endif
