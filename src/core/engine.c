@@ -78,6 +78,7 @@ struct obj {
 	char series[80];
 	/* fetch results: kept small, a day may list 100,000 objects */
 	unsigned char *mem;       /* its bytes, while in the window */
+	size_t cap;               /* mem's size */
 	uint64_t got;             /* bytes received */
 	int fd;                   /* or a file: spilled, or the object's own
 	                           * (file://); -1 when none */
@@ -435,7 +436,7 @@ list_day(struct engine *e, const struct engine_sel *sel, const struct day *d,
  * before a byte of it is written.  A store whose objects are files
  * (file://) hands the merge each object's descriptor instead: no copy.
  */
-#define WINDOW_BYTES (32u << 20)
+#define WINDOW_BYTES (16u << 20)
 #define WINDOW_OBJS 1024
 #define SPILL_OVER (8u << 20)
 
@@ -445,11 +446,62 @@ struct window {
 	struct batch bt;
 	int started;
 	uint64_t held;            /* bytes counted against the window */
+	uint64_t peak;            /* the most held at once */
+	size_t peak_ahead;
 	size_t ahead;             /* objects submitted, not merged yet */
 	size_t next;              /* the next part to consider */
 	int stop;                 /* the build ends: fetch nothing more */
 	double t0, last;          /* start, the last fetch's end */
+	/* buffers of merged objects, for the next ones: memory is reused,
+	 * not allocated per object (and spread over the threads' arenas) */
+	struct wbuf { unsigned char *p; size_t cap; } *spare;
+	size_t nspare;
+	uint64_t spare_bytes;
 };
+
+/* A buffer of at least n bytes for a fetch: a spare one if there is. */
+static unsigned char *
+win_buf_get(struct window *w, size_t n, size_t *cap)
+{
+	struct wbuf b = { NULL, 0 };
+
+	if (w != NULL) {
+		pthread_mutex_lock(&w->mu);
+		if (w->nspare > 0) {
+			b = w->spare[--w->nspare];
+			w->spare_bytes -= b.cap;
+		}
+		pthread_mutex_unlock(&w->mu);
+	}
+	if (n == 0)
+		n = 1;
+	if (b.cap < n) {
+		b.p = xrealloc(b.p, n);
+		b.cap = n;
+	}
+	*cap = b.cap;
+	return b.p;
+}
+
+/* Give a merged object's buffer back (kept while the spares stay within
+ * the window's size). */
+static void
+win_buf_put(struct window *w, unsigned char *p, size_t cap, uint64_t limit)
+{
+	if (p == NULL)
+		return;
+	if (w != NULL) {
+		pthread_mutex_lock(&w->mu);
+		if (w->nspare < WINDOW_OBJS && w->spare_bytes + cap <= limit) {
+			w->spare[w->nspare].p = p;
+			w->spare[w->nspare++].cap = cap;
+			w->spare_bytes += cap;
+			p = NULL;
+		}
+		pthread_mutex_unlock(&w->mu);
+	}
+	free(p);
+}
 
 static uint64_t
 win_bytes(const struct engine *e)
@@ -593,7 +645,7 @@ fetch_job(void *arg)
 	if (o->size > spill_over(e))
 		rc = spill_open(o);
 	else
-		o->mem = xrealloc(NULL, o->size > 0 ? (size_t)o->size : 1);
+		o->mem = win_buf_get(o->win, (size_t)o->size, &o->cap);
 	if (rc != SW_OK)
 		goto done;
 	if (o->carry != NULL) {
@@ -642,7 +694,8 @@ fetch_open(struct obj *o)
 static void
 obj_drop(struct obj *o)
 {
-	free(o->mem);
+	win_buf_put(o->win, o->mem, o->cap, o->win != NULL && o->e != NULL ?
+	    win_bytes(o->e) / 2 : 0);
 	o->mem = NULL;
 	if (o->fd >= 0)
 		close(o->fd);
@@ -1459,6 +1512,10 @@ win_fill(struct build *b)
 		w->next++;
 		w->ahead++;
 		w->held += cost;
+		if (w->held > w->peak)
+			w->peak = w->held;
+		if (w->ahead > w->peak_ahead)
+			w->peak_ahead = w->ahead;
 		pthread_mutex_unlock(&w->mu);
 		batch_submit(&w->bt, fetch_job, p->o);
 	}
@@ -1472,6 +1529,7 @@ win_start(struct build *b)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->ready, NULL);
 	batch_init(&w->bt, b->e->pool, 0);
+	w->spare = xcalloc(WINDOW_OBJS, sizeof(*w->spare));
 	w->started = 1;
 	w->t0 = w->last = now_mono();
 	win_fill(b);
@@ -1524,10 +1582,20 @@ win_end(struct build *b)
 	pthread_mutex_unlock(&w->mu);
 	(void)batch_wait(&w->bt);
 	batch_release(&w->bt);
-	for (i = 0; i < b->nparts; i++)
-		if (b->parts[i].o != NULL)
+	for (i = 0; i < b->nparts; i++) {
+		if (b->parts[i].o != NULL) {
 			obj_drop(b->parts[i].o);
+			b->parts[i].o->win = NULL;
+		}
+	}
+	for (i = 0; i < w->nspare; i++)
+		free(w->spare[i].p);
+	free(w->spare);
+	w->spare = NULL;
+	w->nspare = 0;
 	b->rep->fetch_seconds = w->last - w->t0;
+	log_debug("%s: fetch window: at most %zu objects, %llu bytes ahead of "
+	    "the merge", b->ds, w->peak_ahead, (unsigned long long)w->peak);
 	pthread_cond_destroy(&w->ready);
 	pthread_mutex_destroy(&w->mu);
 	w->started = 0;

@@ -56,7 +56,7 @@ struct engine_opts {
 	int prune_expired;    /* drop objects the cold tier no longer holds
 	                       * (kept by default) */
 	/* Objects stream from the cold tier into the merge through a window
-	 * of window_bytes fetched ahead (0: 32 MiB); an object bigger than
+	 * of window_bytes fetched ahead (0: 16 MiB); an object bigger than
 	 * a quarter of it (at most 8 MiB) goes to a temporary file instead.
 	 * A file store's objects are read in place, unless fetch_files
 	 * (tests and benchmarks: the S3 path without S3). */

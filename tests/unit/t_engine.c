@@ -275,7 +275,7 @@ main(void)
 	 * temporary files: the same bytes as read in place */
 	{
 		static const struct { uint64_t window; const char *what; } w[] = {
-			{ 0, "the window (32 MiB)" },
+			{ 0, "the window (16 MiB)" },
 			{ 1024, "a 1 KiB window, objects over 256 bytes spilled" },
 		};
 		struct buf want, got;
