@@ -666,7 +666,7 @@ fetch_job(void *arg)
 	if (rc == SW_OK)
 		rc = fetch_check(e, o, info.etag, md);
 done:
-	cache_progress_add(o->prog, 0, o->got);
+	cache_progress_add(o->prog, 1, o->got);
 	fetch_done(o, rc);
 	/* the merge judges every outcome (--skip-bad), in key order */
 	return SW_OK;
@@ -686,7 +686,7 @@ fetch_open(struct obj *o)
 		o->got = info.size;
 		rc = fetch_check(e, o, info.etag, NULL);
 	}
-	cache_progress_add(o->prog, 0, o->got);
+	cache_progress_add(o->prog, 1, o->got);
 	fetch_done(o, rc);
 }
 
@@ -1772,7 +1772,8 @@ merge_parts(struct build *b, struct merge *m, int oldfd, struct md5_sink *out)
 	for (i = 0; i < b->nparts && rc == SW_OK; i++) {
 		struct part *p = &b->parts[i];
 
-		cache_progress_add(b->prog, i > 0, 0);
+		if (b->ncarried + b->rep->fetched == 0)
+			cache_progress_add(b->prog, i > 0, 0);
 		if (p->from != FROM_OLD)
 			win_wait(b, p);
 		rc = merge_part(b, m, p, oldfd, &ms);
@@ -1866,7 +1867,13 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 		goto out;
 	if (e->opts.merge_one_thread)
 		merge_set_workers(m, 0);
-	cache_progress_phase(b->prog, "merging", b->nparts);
+	/* other processes see objects fetched, as they are merged at once;
+	 * or parts merged when nothing is fetched */
+	if (b->ncarried + rep->fetched > 0)
+		cache_progress_phase(b->prog, "fetching", b->ncarried +
+		    rep->fetched);
+	else
+		cache_progress_phase(b->prog, "merging", b->nparts);
 	rc = merge_parts(b, m, oldfd, &out);
 	if (rc == SW_OK)
 		rc = merge_seal(b, m, &out, md5);

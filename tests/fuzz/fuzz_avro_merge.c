@@ -13,7 +13,8 @@
  *     day completes as a valid container without the input's records.
  *     The same merge with a helper thread checking blocks gives the same
  *     bytes and the same verdict (avro_merge.h: "the output is the same
- *     either way").
+ *     either way"), and so does the input given as bytes in memory
+ *     (merge_add_mem, as fetched objects are merged).
  *  2. merge_open_append_ds() with verify, of whichever dataset the header
  *     says, as a cached day file being extended (or `cache verify`) is
  *     checked: accepted means the reader agrees on the records up to the
@@ -25,7 +26,8 @@
  * published day (merge_add_blocks with verify), framed with the merge's
  * marker "fuzz-sync-marker", its last byte the records it must hold:
  * accepted, the day reads back with those records; refused, the day
- * rolls back to a valid container.
+ * rolls back to a valid container; from memory (merge_add_blocks_mem),
+ * the same verdict and bytes.
  */
 #include "config.h"
 
@@ -45,8 +47,8 @@ static const unsigned char sync_marker[OCF_SYNC_SIZE] = "fuzz-sync-marker";
  * every block decompressed and walked; -1 when the reader refuses it. */
 /* Merge the input twice into a day, in out; the first call's verdict. */
 static sw_err
-merge_twice(const struct merge_dataset *ds, int in, int workers,
-    struct buf *out)
+merge_twice(const struct merge_dataset *ds, int in, const uint8_t *mem,
+    size_t memlen, int workers, struct buf *out)
 {
 	struct merge *m = NULL;
 	struct merge_stats st, tot;
@@ -59,8 +61,13 @@ merge_twice(const struct merge_dataset *ds, int in, int workers,
 	    "merge_new: %s", sw_errmsg());
 	merge_set_workers(m, workers);
 	for (i = 0; i < 2; i++) {
-		FUZZ_ASSERT(lseek(in, 0, SEEK_SET) == 0, "lseek");
-		rc = merge_add_file(m, in, "s3://cold/fuzz.avro", &st);
+		if (mem != NULL) {
+			rc = merge_add_mem(m, mem, memlen, "s3://cold/fuzz.avro",
+			    &st);
+		} else {
+			FUZZ_ASSERT(lseek(in, 0, SEEK_SET) == 0, "lseek");
+			rc = merge_add_file(m, in, "s3://cold/fuzz.avro", &st);
+		}
 		if (i == 0)
 			first = rc;
 		if (rc == SW_OK)
@@ -92,22 +99,30 @@ merge_twice(const struct merge_dataset *ds, int in, int workers,
 }
 
 static void
-merge_both_ways(const struct merge_dataset *ds, int in)
+merge_both_ways(const struct merge_dataset *ds, int in, const uint8_t *data,
+    size_t size)
 {
-	struct buf a, b;
-	sw_err ra, rb;
+	struct buf a, b, c;
+	sw_err ra, rb, rc;
 
 	buf_init(&a);
 	buf_init(&b);
-	ra = merge_twice(ds, in, 0, &a);
-	rb = merge_twice(ds, in, 1, &b);
+	buf_init(&c);
+	ra = merge_twice(ds, in, NULL, 0, 0, &a);
+	rb = merge_twice(ds, in, NULL, 0, 1, &b);
+	rc = merge_twice(ds, -1, data, size, 1, &c);
 	FUZZ_ASSERT(ra == rb, "verdict %s alone, %s with a helper thread",
 	    sw_errname(ra), sw_errname(rb));
 	FUZZ_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0,
 	    "the day differs with a helper thread (%zu, %zu bytes)", a.len,
 	    b.len);
+	FUZZ_ASSERT(ra == rc, "verdict %s from a file, %s from memory",
+	    sw_errname(ra), sw_errname(rc));
+	FUZZ_ASSERT(a.len == c.len && memcmp(a.data, c.data, a.len) == 0,
+	    "the day differs from memory (%zu, %zu bytes)", a.len, c.len);
 	buf_release(&a);
 	buf_release(&b);
+	buf_release(&c);
 }
 
 static void
@@ -133,42 +148,62 @@ series_check(const struct merge_dataset *ds, int in)
 	merge_counts_free(c, k);
 }
 
-static void
-blocks_check(const uint8_t *data, size_t size)
+/* The blocks' verdict and day, from a file (fd >= 0) or from memory. */
+static sw_err
+blocks_merge(const uint8_t *data, size_t size, int fd, struct buf *out)
 {
 	struct merge *m = NULL;
 	struct merge_stats st;
-	struct buf out;
 	uint64_t cut, records;
 	int64_t n;
-	int fd;
 	sw_err rc;
 
-	if (size < 2)
-		return;
 	records = data[size - 1];
-	fd = fuzz_memfd(data, size - 1);
-	buf_init(&out);
-	FUZZ_ASSERT(merge_new(buf_sink, &out, sync_marker, &m) == SW_OK,
+	buf_init(out);
+	FUZZ_ASSERT(merge_new(buf_sink, out, sync_marker, &m) == SW_OK,
 	    "merge_new: %s", sw_errmsg());
 	merge_set_workers(m, 0);
-	rc = merge_add_blocks(m, fd, 0, size - 1, records, 1,
-	    "s3://target/day.avro", &st);
+	if (fd >= 0)
+		rc = merge_add_blocks(m, fd, 0, size - 1, records, 1,
+		    "s3://target/day.avro", &st);
+	else
+		rc = merge_add_blocks_mem(m, data, size - 1, records, 1,
+		    "s3://target/day.avro", &st);
 	if (rc != SW_OK) {
 		FUZZ_ASSERT(rc == SW_ERR_DATA, "merge_add_blocks: %s (%s)",
 		    sw_errname(rc), sw_errmsg());
-		FUZZ_ASSERT(merge_rollback(m, &cut) == SW_OK && cut <= out.len,
+		FUZZ_ASSERT(merge_rollback(m, &cut) == SW_OK && cut <= out->len,
 		    "rollback: %s", sw_errmsg());
-		out.len = (size_t)cut;
+		out->len = (size_t)cut;
 		records = 0;
 	}
 	FUZZ_ASSERT(merge_finish(m) == SW_OK, "finish: %s", sw_errmsg());
-	n = fuzz_ocf_records_mem(out.data, out.len);
+	n = fuzz_ocf_records_mem(out->data, out->len);
 	FUZZ_ASSERT(n >= 0 && (uint64_t)n == records, "blocks of %llu records "
 	    "%s; the day reads back %lld", (unsigned long long)records,
 	    rc == SW_OK ? "accepted" : "refused", (long long)n);
 	merge_free(m);
-	buf_release(&out);
+	return rc;
+}
+
+static void
+blocks_check(const uint8_t *data, size_t size)
+{
+	struct buf a, b;
+	sw_err ra, rb;
+	int fd;
+
+	if (size < 2)
+		return;
+	fd = fuzz_memfd(data, size - 1);
+	ra = blocks_merge(data, size, fd, &a);
+	rb = blocks_merge(data, size, -1, &b);
+	FUZZ_ASSERT(ra == rb && a.len == b.len && memcmp(a.data, b.data,
+	    a.len) == 0, "blocks from a file (%s, %zu bytes) and from memory "
+	    "(%s, %zu bytes) differ", sw_errname(ra), a.len, sw_errname(rb),
+	    b.len);
+	buf_release(&a);
+	buf_release(&b);
 	close(fd);
 }
 
@@ -209,8 +244,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	fd = fuzz_memfd(data, size);
-	merge_both_ways(&merge_raw, fd);
-	merge_both_ways(&merge_agg, fd);
+	merge_both_ways(&merge_raw, fd, data, size);
+	merge_both_ways(&merge_agg, fd, data, size);
 	append_check(fd);
 	series_check(&merge_raw, fd);
 	series_check(&merge_agg, fd);
