@@ -353,6 +353,26 @@ f_list(struct store *st, const char *prefix, const char *delimiter,
 
 /* ---- objects ---- */
 
+/* Open key's regular file for reading (one request of kind k); *sb gets
+ * its status.  verb names the operation in messages ("read", "stat"). */
+static sw_err
+open_regular(struct store *st, const char *key, enum store_req k,
+    const char *verb, int *out, struct stat *sb)
+{
+	int fd;
+
+	store_count(st, k, 0);
+	if ((fd = open_key(FS(st)->rootfd, key, O_RDONLY)) < 0)
+		return errno_err(st, verb, key, errno);
+	if (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode)) {
+		close(fd);
+		return sw_seterr(SW_ERR_NOTFOUND, "cannot %s '%s%s': not a "
+		    "regular file", verb, st->url, key);
+	}
+	*out = fd;
+	return SW_OK;
+}
+
 static sw_err
 f_get(struct store *st, const char *key, uint64_t off, uint64_t len,
     sw_sink_fn fn, void *arg, struct store_info *info)
@@ -361,16 +381,11 @@ f_get(struct store *st, const char *key, uint64_t off, uint64_t len,
 	struct stat sb;
 	uint64_t left;
 	int fd;
-	sw_err rc = SW_OK;
+	sw_err rc;
 
-	store_count(st, STORE_REQ_GET, 0);
-	if ((fd = open_key(FS(st)->rootfd, key, O_RDONLY)) < 0)
-		return errno_err(st, "read", key, errno);
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return sw_seterr(SW_ERR_NOTFOUND, "cannot read '%s%s': not a "
-		    "regular file", st->url, key);
-	}
+	if ((rc = open_regular(st, key, STORE_REQ_GET, "read", &fd, &sb)) !=
+	    SW_OK)
+		return rc;
 	info_from_stat(&sb, info);
 	if (off > (uint64_t)sb.st_size) {
 		close(fd);
@@ -415,15 +430,11 @@ f_open_object(struct store *st, const char *key, int *out,
 {
 	struct stat sb;
 	int fd;
+	sw_err rc;
 
-	store_count(st, STORE_REQ_GET, 0);
-	if ((fd = open_key(FS(st)->rootfd, key, O_RDONLY)) < 0)
-		return errno_err(st, "read", key, errno);
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return sw_seterr(SW_ERR_NOTFOUND, "cannot read '%s%s': not a "
-		    "regular file", st->url, key);
-	}
+	if ((rc = open_regular(st, key, STORE_REQ_GET, "read", &fd, &sb)) !=
+	    SW_OK)
+		return rc;
 	__atomic_add_fetch(&st->bytes_read, (uint64_t)sb.st_size,
 	    __ATOMIC_RELAXED);
 	info_from_stat(&sb, info);
@@ -436,15 +447,11 @@ f_head(struct store *st, const char *key, struct store_info *info)
 {
 	struct stat sb;
 	int fd;
+	sw_err rc;
 
-	store_count(st, STORE_REQ_HEAD, 0);
-	if ((fd = open_key(FS(st)->rootfd, key, O_RDONLY)) < 0)
-		return errno_err(st, "stat", key, errno);
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return sw_seterr(SW_ERR_NOTFOUND, "'%s%s' is not a regular "
-		    "file", st->url, key);
-	}
+	if ((rc = open_regular(st, key, STORE_REQ_HEAD, "stat", &fd, &sb)) !=
+	    SW_OK)
+		return rc;
 	close(fd);
 	info_from_stat(&sb, info);
 	return SW_OK;
