@@ -168,7 +168,7 @@ say "$(cat "$T/gen.log")"
 NOBJ=$(find "$T/cold/raw" -type f -name '*.avro' | wc -l)
 NOBJ3=$(find "$T/cold3/raw" -type f -name '*.avro' | wc -l)
 NW3=$((NOBJ - NOBJ3))
-NREC=$(sed -n 's/.*, \([0-9]*\) records).*/\1/p' "$T/gen.log")
+NREC=$(sed -n 's/.*, \([0-9]*\) records[);].*/\1/p' "$T/gen.log")
 [ -n "$NREC" ] || die "cannot read the record count from gen's output"
 # $T/w3: the fourth window alone (hard links), added to a 3-window source.
 "$PY" - "$T/cold" "$T/cold3" "$T/w3" <<'EOF' || die "cannot link the fourth window"

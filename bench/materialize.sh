@@ -199,7 +199,7 @@ say "generating the day: swrepart gen $GEN"
 read -r NOBJ NBYTES <<EOF
 $(cd "$T/cold" && U sizes "$T/list.rel")
 EOF
-NREC=$(sed -n 's/.*, \([0-9]*\) records).*/\1/p' "$T/gen.log")
+NREC=$(sed -n 's/.*, \([0-9]*\) records[);].*/\1/p' "$T/gen.log")
 [ -n "$NREC" ] || { cat "$T/gen.log" >&2; die "cannot read the record count from gen's output"; }
 # shellcheck disable=SC2086
 NASSOC=$("$SWREPART" gen $GEN --list-series "$T/x" | awk -F'\t' '$3 == "ASSOCIATED"' | wc -l)
@@ -316,7 +316,7 @@ if [ "$RSS_SCALE" -gt 1 ]; then
 			{ cat "$T/$_lab.gen" >&2; die "gen failed"; }
 		_o=$NOBJ _r=$NREC
 		NOBJ=$(find "$T/big/raw" -type f -name '*.avro' | wc -l)
-		NREC=$(sed -n 's/.*, \([0-9]*\) records).*/\1/p' "$T/$_lab.gen")
+		NREC=$(sed -n 's/.*, \([0-9]*\) records[);].*/\1/p' "$T/$_lab.gen")
 		_mib=$(find "$T/big/raw" -type f -name '*.avro' -printf '%s\n' | awk '{ s += $1 } END { printf "%.1f", s / 1048576 }')
 		materialize "$_lab" "$T/cache-big" "$T/$_lab.log" --cold-bucket "file://$T/big"
 		RSS_META+=(--meta "desc_$_lab=x$RSS_SCALE: $NOBJ objects, $_mib MiB, $NREC records (file://)")

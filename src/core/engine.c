@@ -1444,12 +1444,14 @@ build_fetch_plan(struct build *b)
 {
 	struct engine *e = b->e;
 	uint64_t total = 0;
-	size_t i;
+	size_t i, ncarry = 0;
 
 	b->direct = store_has_files(e->cold) && !e->opts.fetch_files;
-	for (i = 0; i < b->nparts; i++)
+	for (i = 0; i < b->nparts; i++) {
 		total += b->parts[i].from != FROM_OLD;
-	b->carried = xcalloc(total + 1, sizeof(*b->carried));
+		ncarry += b->parts[i].from == FROM_CARRY;
+	}
+	b->carried = xcalloc(ncarry + 1, sizeof(*b->carried));
 	for (i = 0; i < b->nparts; i++) {
 		struct part *p = &b->parts[i];
 		struct obj *o;

@@ -50,26 +50,59 @@ manifest_is_sample_key(const char *key)
 	    strcmp(p, ".avro") == 0;
 }
 
-static json_t *
-objs_json(const struct cache_obj *v, size_t n)
+/*
+ * The "merged" arrays hold an entry per object: tens of thousands in a
+ * big day.  Built as a jansson tree and dumped whole, they took several
+ * times the text's size at once; instead the tree holds a mark in their
+ * place (a string no value of ours can dump to: it starts with a control
+ * character, escaped in the text, right after a raw quote), and
+ * manifest_json() writes the entries into the text one at a time.
+ */
+#define MARK_DATA "\001merged:data\001"
+#define MARK_PENDING "\001merged:pending\001"
+
+/* One object's entry, appended to out. */
+static void
+obj_json(struct buf *out, const struct cache_obj *v)
 {
-	json_t *a = json_array(), *o;
+	json_t *o = json_object();
+	char *t;
+
+	json_object_set_new(o, "key", json_string(v->key));
+	json_object_set_new(o, "etag", json_string(v->etag));
+	json_object_set_new(o, "size", json_integer((json_int_t)v->size));
+	json_object_set_new(o, "offset", json_integer((json_int_t)v->off));
+	json_object_set_new(o, "length", json_integer((json_int_t)v->len));
+	json_object_set_new(o, "records",
+	    json_integer((json_int_t)v->records));
+	t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (t == NULL) {
+		log_error("out of memory (a manifest's text)");
+		abort();
+	}
+	buf_puts(out, t);
+	free(t);
+}
+
+/* Replace the mark (as dumped in text) by the array of v's entries. */
+static void
+objs_splice(struct buf *out, const char **text, const char *mark,
+    const struct cache_obj *v, size_t n)
+{
+	const char *at = strstr(*text, mark);
 	size_t i;
 
+	if (at == NULL)
+		return;
+	buf_append(out, *text, (size_t)(at - *text));
+	buf_putc(out, '[');
 	for (i = 0; i < n; i++) {
-		o = json_object();
-		json_object_set_new(o, "key", json_string(v[i].key));
-		json_object_set_new(o, "etag", json_string(v[i].etag));
-		json_object_set_new(o, "size", json_integer((json_int_t)v[i].size));
-		json_object_set_new(o, "offset",
-		    json_integer((json_int_t)v[i].off));
-		json_object_set_new(o, "length",
-		    json_integer((json_int_t)v[i].len));
-		json_object_set_new(o, "records",
-		    json_integer((json_int_t)v[i].records));
-		json_array_append_new(a, o);
+		buf_puts(out, i > 0 ? ",\n  " : "\n  ");
+		obj_json(out, &v[i]);
 	}
-	return a;
+	buf_puts(out, n > 0 ? "\n ]" : "]");
+	*text = at + strlen(mark);
 }
 
 static const char *
@@ -388,8 +421,7 @@ data_json(json_t *root, const struct manifest *m)
 	o = json_object();
 	json_object_set_new(o, "etag", json_string(m->index_etag));
 	json_object_set_new(root, "index", o);
-	json_object_set_new(root, "merged", objs_json(m->objs,
-	    m->nobjs));
+	json_object_set_new(root, "merged", json_string(MARK_DATA));
 }
 
 /* "pending": a day being published. */
@@ -407,8 +439,7 @@ pending_json(const struct manifest *m)
 	json_object_set_new(o, "md5", json_string(m->pending_md5));
 	json_object_set_new(o, "multipart_etag",
 	    json_string(m->pending_mpetag));
-	json_object_set_new(o, "merged", objs_json(m->pending_objs,
-	    m->npending));
+	json_object_set_new(o, "merged", json_string(MARK_PENDING));
 	return o;
 }
 
@@ -436,7 +467,8 @@ manifest_json(const struct manifest *m, const struct day *d, size_t *len)
 {
 	json_t *root = json_object(), *o;
 	char ds[11], when[DATE_ISO8601_LEN];
-	size_t n;
+	const char *rest;
+	struct buf out;
 	char *text;
 
 	day_format(d, ds);
@@ -464,12 +496,22 @@ manifest_json(const struct manifest *m, const struct day *d, size_t *len)
 		log_error("out of memory (a manifest's text)");
 		abort();
 	}
-	n = strlen(text);
-	text = xrealloc(text, n + 2);
-	text[n++] = '\n';
-	text[n] = '\0';
-	*len = n;
-	return text;
+	/* about 250 bytes an entry */
+	buf_init(&out);
+	buf_reserve(&out, strlen(text) + 2 + 256 * (m->has_data ? m->nobjs :
+	    0) + 256 * (m->has_pending ? m->npending : 0));
+	rest = text;
+	if (m->has_data)
+		objs_splice(&out, &rest, "\"" "\\u0001merged:data\\u0001" "\"",
+		    m->objs, m->nobjs);
+	if (m->has_pending)
+		objs_splice(&out, &rest, "\"" "\\u0001merged:pending\\u0001"
+		    "\"", m->pending_objs, m->npending);
+	buf_puts(&out, rest);
+	buf_putc(&out, '\n');
+	free(text);
+	*len = out.len;
+	return buf_detach(&out);
 }
 
 sw_err
