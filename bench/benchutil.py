@@ -560,7 +560,7 @@ def _bound(rs, workers, cores):
     cores), all CPUs' busy share and iowait share. The server is the bound
     when it used 80 % of the cores it can use (one per process, at most the
     machine's); the CPUs when 90 % of all of them were busy; the command
-    itself when it kept one core 90 % busy; the disk when 10 % of the CPU
+    itself when it kept one core 80 % busy; the disk when 10 % of the CPU
     time was iowait; else nothing saturated: waiting on round trips.
     """
     cli = med([(r["user_s"] + r["sys_s"]) / r["wall_s"] for r in rs])
@@ -575,7 +575,7 @@ def _bound(rs, workers, cores):
         word = "server"
     elif busy >= 0.9:
         word = "CPU (all)"
-    elif cli >= 0.9:
+    elif cli >= 0.8:
         word = "CPU (own)"
     elif iow >= 0.1:
         word = "disk"
@@ -644,7 +644,7 @@ def cmd_speed_report(argv):
         [100 * r["tree_cpu_s"] / r["wall_s"] for r in by.get("mat_s3", [])
          if "tree_cpu_s" in r],
         "%.0f%%", "(1 core=100%)", None, "mat_s3")
-    row("", "S3 server CPU per GET, materialize",
+    row("", "S3 server CPU per object, materialize",
         [1000 * r["tree_cpu_s"] / files for r in by.get("mat_s3", [])
          if "tree_cpu_s" in r],
         "%.3f ms", "", None, "mat_s3")
@@ -697,7 +697,7 @@ def cmd_speed_report(argv):
     print()
     print("each run (medians; own/server: CPU seconds / wall seconds, 100%% = "
           "one core of %d; CPUs: all cores' busy share)" % cores)
-    print("%-10s %3s %8s %8s %8s %9s  %-10s %s" % (
+    print("%-16s %3s %8s %8s %8s %9s  %-10s %s" % (
         "run", "n", "wall s", "min s", "CPU s", "peak RSS", "bound", "shares"))
     order = ["cat", "mat_file", "mat_s3", "sync_cold", "aws_cp", "sample",
              "sw_small", "rss_mat_records", "rss_sync_records",
@@ -707,7 +707,7 @@ def cmd_speed_report(argv):
         if not rs:
             continue
         word, shares = _bound(rs, workers, cores)
-        print("%-10s %3d %8.2f %8.2f %8.2f %5.1f MiB  %-10s %s" % (
+        print("%-16s %3d %8.2f %8.2f %8.2f %5.1f MiB  %-10s %s" % (
             lab, len(rs), med([r["wall_s"] for r in rs]),
             min(r["wall_s"] for r in rs), med([cpu(r) for r in rs]),
             max(r["maxrss_kib"] for r in rs) / 1024, word, shares))

@@ -106,14 +106,22 @@ MODS=${SWREPART_S3SERVER_MODULES:-$TOP/tests/s3server/node_modules}
 	die "needs node and tests/s3server/node_modules (cd tests/s3server && npm ci)"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/swrepart-speed.XXXXXX") || exit 1
-S3_PID="" RUN_PID=""
+S3_PID="" RUN_PID="" PROBE_PID=""
+# stop_server PID: stops a server started here and any worker processes it
+# forked (each by PID: their parent's PID names them).
+stop_server() {
+	_kids=$(ps -o pid= --ppid "$1" 2>/dev/null)
+	kill "$1" 2>/dev/null && wait "$1" 2>/dev/null
+	for _k in $_kids; do
+		kill -0 "$_k" 2>/dev/null && kill "$_k" 2>/dev/null
+	done
+}
 cleanup() {
 	if [ -n "$RUN_PID" ]; then
 		kill "$RUN_PID" 2>/dev/null && wait "$RUN_PID" 2>/dev/null
 	fi
-	if [ -n "$S3_PID" ]; then
-		kill "$S3_PID" 2>/dev/null && wait "$S3_PID" 2>/dev/null
-	fi
+	[ -z "$PROBE_PID" ] || stop_server "$PROBE_PID"
+	[ -z "$S3_PID" ] || stop_server "$S3_PID"
 	if [ "$KEEP" = 1 ]; then
 		say "kept $T"
 	else
@@ -200,9 +208,27 @@ WORKER_ARGS=()
 if [ "$WORKERS" -gt 1 ]; then
 	if NODE_PATH="$MODS" "$NODE_BIN" "$TOP/tests/s3server/server.js" --help 2>&1 | grep -q -- '--workers'; then
 		WORKER_ARGS=(--workers "$WORKERS")
-		SERVER_NOTE="S3 test server: $WORKERS processes (--workers $WORKERS)"
+		SERVER_NOTE="S3 test server: $WORKERS processes (--workers $WORKERS, in its --help)"
 	else
-		SERVER_NOTE="S3 test server: one process (its --help has no --workers: --server-workers $WORKERS not applied)"
+		# Not in --help: a quick start tells whether it is understood.
+		mkdir -p "$T/probe"
+		NODE_PATH="$MODS" "$NODE_BIN" "$TOP/tests/s3server/server.js" --workers "$WORKERS" \
+			--dir "$T/probe" --port 0 --ready-file "$T/probe.ready" >"$T/probe.log" 2>&1 &
+		PROBE_PID=$!
+		i=0
+		while [ ! -s "$T/probe.ready" ] && kill -0 "$PROBE_PID" 2>/dev/null && [ "$i" -lt 100 ]; do
+			i=$((i + 1))
+			sleep 0.1
+		done
+		if [ -s "$T/probe.ready" ]; then
+			WORKER_ARGS=(--workers "$WORKERS")
+			SERVER_NOTE="S3 test server: $WORKERS processes (--workers $WORKERS: a quick start took it)"
+		else
+			SERVER_NOTE="S3 test server: one process (server.js does not take --workers: --server-workers $WORKERS not applied)"
+		fi
+		stop_server "$PROBE_PID"
+		PROBE_PID=""
+		rm -rf "$T/probe"
 	fi
 else
 	SERVER_NOTE="S3 test server: one process (--server-workers 1)"
@@ -313,7 +339,7 @@ for i in $(seq 1 "$SAMPLE_REPS"); do
 	done
 	rm -rf "$T/c" "$T/sw"
 done
-kill "$S3_PID" 2>/dev/null && wait "$S3_PID" 2>/dev/null
+stop_server "$S3_PID"
 S3_PID=""
 rm -rf "$T/s3data" "$T/small"
 
