@@ -88,6 +88,8 @@ done
 [ "$REPS" -ge 1 ] && [ "$WORKERS" -ge 1 ] && [ "$SAMPLE_SERIES" -ge 1 ] ||
 	{ echo "bench/speed.sh: --reps, --server-workers and --sample-series must be at least 1" >&2; exit 2; }
 
+# --swrepart PATH relative to where the script was started.
+case $SW_ARG in '' | /*) ;; *) SW_ARG=$PWD/$SW_ARG ;; esac
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
 PY=/usr/bin/python3
