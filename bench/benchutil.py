@@ -13,6 +13,11 @@
       /proc/PID/stat, all threads) and that of its main thread alone
       (/proc/PID/task/PID/stat); with --log, what swrepart materialize
       printed there (objects, MiB, fetch and merge seconds, records).
+      With --watch-tree PID, also the CPU time of PID and all its
+      descendants (worker processes: utime + stime + cutime + cstime of
+      each, so a worker that exits during the run still counts, through
+      its parent) and the largest number of processes seen in that tree.
+      Every record also has the share of all CPUs' time spent in iowait.
       Exits with CMD's status.
 
   benchutil.py s3fixtures SRC DATADIR BUCKET
@@ -27,6 +32,15 @@
 
   benchutil.py report JSONL [--meta KEY=VALUE]...
       Prints the summary table of the runs in JSONL.
+
+  benchutil.py sample --endpoint URL --bucket B --target T --day Y-M-D
+                      --work DIR
+      The pipeline of the Python sample this project replaces (see
+      cmd_sample), pointed at an S3-compatible server, for bench/speed.sh.
+      Credentials from the environment (AWS_ACCESS_KEY_ID, ...).
+
+  benchutil.py speed-report JSONL [--meta KEY=VALUE]...
+      Prints the table of bench/speed.sh (issue 14's targets).
 """
 import hashlib
 import json
@@ -54,6 +68,46 @@ def proc_cpu(path):
     # The command name (field 2) may hold spaces: split after its ')'.
     rest = s[s.rindex(")") + 2:].split()
     return (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
+def proc_tree_cpu(root):
+    """(CPU seconds, processes) of ROOT and its descendants, None if gone.
+
+    Each process counts utime + stime + cutime + cstime: a child that has
+    exited and been reaped moves from its own line to its parent's cutime,
+    so the sum does not drop when a worker exits.
+    """
+    parent = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                s = f.read()
+        except OSError:
+            continue
+        rest = s[s.rindex(")") + 2:].split()
+        parent[int(name)] = (int(rest[1]),
+                             sum(int(x) for x in rest[11:15]) / CLK_TCK)
+    if root not in parent:
+        return None
+    kids = {}
+    for pid, (ppid, _cpu) in parent.items():
+        kids.setdefault(ppid, []).append(pid)
+    total, n, todo = 0.0, 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += parent[pid][1]
+        n += 1
+        todo.extend(kids.get(pid, []))
+    return total, n
+
+
+def machine_iowait():
+    """(iowait, total) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[4], sum(v[:8])
 
 
 def machine_cpu():
@@ -86,7 +140,7 @@ def parse_materialize(path):
 
 def cmd_run(argv):
     out = label = log = output = None
-    watch = None
+    watch = tree = None
     while argv and argv[0] != "--":
         opt = argv.pop(0)
         if opt == "--out":
@@ -95,6 +149,8 @@ def cmd_run(argv):
             label = argv.pop(0)
         elif opt == "--watch":
             watch = int(argv.pop(0))
+        elif opt == "--watch-tree":
+            tree = int(argv.pop(0))
         elif opt == "--log":
             log = argv.pop(0)
         elif opt == "--output":
@@ -109,6 +165,8 @@ def cmd_run(argv):
     if watch:
         w0 = proc_cpu("/proc/%d/stat" % watch)
         wm0 = proc_cpu("/proc/%d/task/%d/stat" % (watch, watch))
+    t0cpu = proc_tree_cpu(tree) if tree else None
+    io0 = machine_iowait()
     # ru_maxrss of a child counts the memory of the process it was forked
     # from until its exec (this wrapper's), so it is exact only above that
     # floor; below it, the child's VmHWM (its own peak, read from
@@ -152,6 +210,8 @@ def cmd_run(argv):
         time.sleep(0.002)
     th.join()
     m1 = machine_cpu()
+    io1 = machine_iowait()
+    t1cpu = proc_tree_cpu(tree) if tree else None
     floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     wall = done["t"] - t0
     status, ru = done["status"], done["ru"]
@@ -168,7 +228,11 @@ def cmd_run(argv):
         "rc": p.returncode,
         # Share of all CPUs busy during the run (this run included).
         "machine_busy": (m1[0] - m0[0]) / max(1, m1[1] - m0[1]),
+        "machine_iowait": (io1[0] - io0[0]) / max(1, io1[1] - io0[1]),
     }
+    if t0cpu and t1cpu:
+        rec["tree_cpu_s"] = t1cpu[0] - t0cpu[0]
+        rec["tree_procs"] = max(t0cpu[1], t1cpu[1])
     if watch:
         w1 = proc_cpu("/proc/%d/stat" % watch)
         wm1 = proc_cpu("/proc/%d/task/%d/stat" % (watch, watch))
@@ -374,12 +438,316 @@ def cmd_report(argv):
                                          for r in failed))
 
 
+def cmd_sample(argv):
+    """The Python sample's pipeline for one day, as it runs on this machine.
+
+    The sample (aws-samples' IoT SiteWise cold tier re-partitioning, whose
+    README is in the project's shared reference docs) runs three scripts,
+    each with the same libraries as here: botocore and s3transfer (boto3 is
+    a thin layer over them there; here they are the copies bundled with
+    Debian's awscli, as boto3 is not installed) and python3-avro:
+
+      1. list raw/startYear=Y/startMonth=M/startDay=D/ (ListObjectsV2 pages
+         chained by StartAfter), look for the target's index of the day,
+         and download each key with download_fileobj (a transfer manager
+         per object: a HEAD, then a GET) from a Pool of cpu_count() - 1
+         processes, into one directory for the day;
+      2. decode every record of every file with python3-avro and append it
+         to one snappy DataFileWriter, and join the series ids into
+         timeseries.txt;
+      3. upload_file the merged day to consolidated/... and timeseries.txt
+         to index/... (multipart above 8 MiB, as boto3's defaults).
+
+    Left out: its ListTimeSeries call to IoT SiteWise (every series is kept,
+    as swrepart's --timeseries-type ALL) and the Glue job set-up.  Prints
+    each stage's time and the records written.
+    """
+    opts = {}
+    while argv:
+        k = argv.pop(0)
+        if not k.startswith("--") or not argv:
+            sys.exit("usage: benchutil.py sample --endpoint URL --bucket B "
+                     "--target T --day Y-M-D --work DIR")
+        opts[k[2:]] = argv.pop(0)
+    import multiprocessing
+    y, m, d = (int(x) for x in opts["day"].split("-"))
+    part = "startYear=%d/startMonth=%d/startDay=%d/" % (y, m, d)
+    work = opts["work"]
+    raw_dir = os.path.join(work, "raw", opts["day"])
+    merged_dir = os.path.join(work, "merged", opts["day"])
+    os.makedirs(raw_dir)
+    os.makedirs(merged_dir)
+    client = _sample_client(opts["endpoint"])
+
+    # 1. download
+    t = time.monotonic()
+    keys, after = [], ""
+    while True:
+        page = client.list_objects_v2(Bucket=opts["bucket"], Prefix="raw/" + part,
+                                      StartAfter=after)
+        got = [o["Key"] for o in page.get("Contents", [])]
+        keys.extend(got)
+        if got:
+            after = got[-1]
+        if not page["IsTruncated"]:
+            break
+    index_key = "index/" + part + "timeseries.txt"
+    client.list_objects_v2(Bucket=opts["target"], Prefix=index_key)
+    series = []
+    for k in keys:
+        sid = k.rsplit("/", 1)[-1].split("_")[1]
+        if sid not in series:
+            series.append(sid)
+    with open(os.path.join(raw_dir, "timeseries-new.txt"), "w") as f:
+        f.write("\n".join(series))
+    with multiprocessing.Pool(max(1, os.cpu_count() - 1), _sample_worker_init,
+                              (opts["endpoint"],)) as pool:
+        pool.starmap(_sample_download,
+                     [(opts["bucket"], k, raw_dir) for k in keys])
+    print("download: %d objects in %.1f s" % (len(keys), time.monotonic() - t))
+
+    # 2. merge
+    t = time.monotonic()
+    import avro.schema
+    from avro.datafile import DataFileReader, DataFileWriter
+    from avro.io import DatumReader, DatumWriter
+    merged = os.path.join(merged_dir, "merged_series_%d.avro" % int(time.time()))
+    writer = None
+    index = ""
+    n = 0
+    for name in os.listdir(raw_dir):
+        path = os.path.join(raw_dir, name)
+        if name.endswith(".avro"):
+            reader = DataFileReader(open(path, "rb"), DatumReader())
+            if writer is None:
+                schema = avro.schema.parse(reader.get_meta("avro.schema").decode())
+                writer = DataFileWriter(open(merged, "wb"), DatumWriter(), schema,
+                                        codec="snappy")
+            records = list(reader)
+            reader.close()
+            for r in records:
+                writer.append(r)
+            n += len(records)
+        elif name.endswith(".txt"):
+            with open(path) as f:
+                text = f.read()
+            index += text if not index else "\n" + text
+    if writer is not None:
+        writer.close()
+    with open(os.path.join(merged_dir, "timeseries.txt"), "w") as f:
+        f.write(index)
+    print("merge: %d records in %.1f s" % (n, time.monotonic() - t))
+
+    # 3. upload
+    t = time.monotonic()
+    from s3transfer.manager import TransferManager
+    for src, key in ((merged, "consolidated/" + part + os.path.basename(merged)),
+                     (os.path.join(merged_dir, "timeseries.txt"), index_key)):
+        with TransferManager(client) as tm:
+            tm.upload(src, opts["target"], key).result()
+    print("upload: %.1f s" % (time.monotonic() - t))
+    shutil.rmtree(work)
+
+
+_SAMPLE = {}
+
+
+def _bound(rs, workers, cores):
+    """What bounded runs RS: the S3 server, the CPUs, the disk or none.
+
+    From the medians of the CPU shares measured over each run: the S3
+    server's (its whole process tree, in cores), the command's own (in
+    cores), all CPUs' busy share and iowait share. The server is the bound
+    when it used 80 % of the cores it can use (one per process, at most the
+    machine's); the CPUs when 90 % of all of them were busy; the command
+    itself when it kept one core 80 % busy; the disk when 10 % of the CPU
+    time was iowait; else nothing saturated: waiting on round trips.
+    """
+    cli = med([(r["user_s"] + r["sys_s"]) / r["wall_s"] for r in rs])
+    srv = med([r["tree_cpu_s"] / r["wall_s"] for r in rs if "tree_cpu_s" in r])
+    busy = med([r["machine_busy"] for r in rs])
+    iow = med([r.get("machine_iowait", 0) for r in rs])
+    shares = "own %.0f%%" % (100 * cli)
+    if srv is not None:
+        shares += ", server %.0f%%" % (100 * srv)
+    shares += ", CPUs %.0f%% busy, iowait %.0f%%" % (100 * busy, 100 * iow)
+    if srv is not None and srv >= 0.8 * min(workers, cores):
+        word = "server"
+    elif busy >= 0.9:
+        word = "CPU (all)"
+    elif cli >= 0.8:
+        word = "CPU (own)"
+    elif iow >= 0.1:
+        word = "disk"
+    else:
+        word = "latency"
+    return word, shares
+
+
+def cmd_speed_report(argv):
+    path = argv.pop(0)
+    meta = {}
+    while argv:
+        if argv.pop(0) == "--meta":
+            k, _, v = argv.pop(0).partition("=")
+            meta[k] = v
+    by = {}
+    for line in open(path):
+        if line.strip():
+            r = json.loads(line)
+            lab, _, rep = r["label"].partition("#")
+            r["rep"] = rep
+            by.setdefault(lab, []).append(r)
+    MiB = 1024 * 1024
+    files, nbytes = int(meta.get("files", 0)), int(meta.get("bytes", 0))
+    cores, workers = int(meta.get("cores", 1)), int(meta.get("workers", 1))
+    failed = [r for rs in by.values() for r in rs if r["rc"] != 0]
+
+    def cpu(r):
+        return r["user_s"] + r["sys_s"]
+
+    def paired(a, b, f):
+        """f(run of a, run of b) for each repetition holding both."""
+        rb = {r["rep"]: r for r in by.get(b, [])}
+        return [f(r, rb[r["rep"]]) for r in by.get(a, []) if r["rep"] in rb]
+
+    def fig(xs, fmt):
+        if not xs:
+            return "-", None
+        m = med(xs)
+        txt = fmt % m
+        if len(xs) > 1:
+            txt += " (" + fmt % min(xs) + ".." + fmt % max(xs) + ")"
+        return txt + " n=%d" % len(xs), m
+
+    rows = []
+
+    def row(num, what, xs, fmt, target, ok, lab):
+        txt, m = fig(xs, fmt)
+        verdict = "-" if m is None or ok is None else ("PASS" if ok(m) else "FAIL")
+        bw = _bound(by[lab], workers, cores)[0] if by.get(lab) else "-"
+        rows.append((num, what, txt, target, verdict, bw))
+
+    row("1", "materialize file:// speed vs cat FILES",
+        paired("cat", "mat_file", lambda c, m: c["wall_s"] / m["wall_s"]),
+        "%.2fx", ">= 1.0x", lambda m: m >= 1.0, "mat_file")
+    row("2", "CPU per object, materialize from S3",
+        [1000 * cpu(r) / files for r in by.get("mat_s3", [])],
+        "%.3f ms", "<= 0.4 ms", lambda m: m <= 0.4, "mat_s3")
+    row("", "CPU per MiB, materialize from S3",
+        [1000 * cpu(r) / (nbytes / MiB) for r in by.get("mat_s3", [])],
+        "%.1f ms", "", None, "mat_s3")
+    row("", "CPU per object, sync cold from S3",
+        [1000 * cpu(r) / files for r in by.get("sync_cold", [])],
+        "%.3f ms", "<= 0.4 ms", lambda m: m <= 0.4, "sync_cold")
+    row("", "S3 server CPU, materialize from S3",
+        [100 * r["tree_cpu_s"] / r["wall_s"] for r in by.get("mat_s3", [])
+         if "tree_cpu_s" in r],
+        "%.0f%%", "(1 core=100%)", None, "mat_s3")
+    row("", "S3 server CPU per object, materialize",
+        [1000 * r["tree_cpu_s"] / files for r in by.get("mat_s3", [])
+         if "tree_cpu_s" in r],
+        "%.3f ms", "", None, "mat_s3")
+    row("3", "sync cold day wall / aws s3 cp --recursive",
+        paired("sync_cold", "aws_cp", lambda s, a: s["wall_s"] / a["wall_s"]),
+        "%.2fx", "<= 1.0x", lambda m: m <= 1.0, "sync_cold")
+    row("4", "Python sample CPU / swrepart sync CPU",
+        paired("sample", "sw_small", lambda a, b: cpu(a) / cpu(b)),
+        "%.0fx", ">= 100x", lambda m: m >= 100, "sample")
+    row("", "Python sample wall / swrepart sync wall",
+        paired("sample", "sw_small", lambda a, b: a["wall_s"] / b["wall_s"]),
+        "%.0fx", ">= 40x", lambda m: m >= 40, "sw_small")
+    for lab, what in (("mat_file", "peak RSS x1, materialize file://"),
+                      ("mat_s3", "peak RSS x1, materialize S3"),
+                      ("sync_cold", "peak RSS x1, sync cold S3"),
+                      ("rss_mat_records", "peak RSS x%s records, materialize"),
+                      ("rss_sync_records", "peak RSS x%s records, sync"),
+                      ("rss_mat_series", "peak RSS x%s series, materialize"),
+                      ("rss_sync_series", "peak RSS x%s series, sync")):
+        rs = by.get(lab)
+        if not rs:
+            continue
+        peak = max(r["maxrss_kib"] for r in rs) / 1024
+        w = what % meta.get("rss_scale", "?") if "%s" in what else what
+        rows.append(("5" if lab == "mat_file" else "", w,
+                     "%.1f MiB (max) n=%d" % (peak, len(rs)), "<= 64 MiB",
+                     "PASS" if peak <= 64 else "FAIL",
+                     _bound(rs, workers, cores)[0]))
+
+    print("== swrepart issue 14, speed at the limit: %s ==" % meta.get("title", ""))
+    print("swrepart: %s" % meta.get("build", "?"))
+    print("day: %d objects, %.1f MiB, %s records (%s series x 4 windows x 500 "
+          "records); the sample's day: %s objects, %.1f MiB, %s records (%s "
+          "series)" % (files, nbytes / MiB, meta.get("records"),
+                       meta.get("series"), meta.get("sm_files"),
+                       int(meta.get("sm_bytes", 0)) / MiB,
+                       meta.get("sm_records"), meta.get("sm_series")))
+    print("machine: %s" % meta.get("machine", ""))
+    print("%s" % meta.get("server", ""))
+    print("/proc/loadavg: %s at the start, %s at the end" % (
+        meta.get("load0", "?"), meta.get("load1", "?")))
+    print("run: %s" % meta.get("date", ""))
+    print("figures: median (min..max) over n runs; ratios are taken within "
+          "each repetition, then the median; PASS/FAIL on the median")
+    print()
+    print("%-2s %-42s %-34s %-11s %-5s %s" % (
+        "#", "target", "measured", "target", "", "bound"))
+    for r in rows:
+        print("%-2s %-42s %-34s %-11s %-5s %s" % r)
+    print()
+    print("each run (medians; own/server: CPU seconds / wall seconds, 100%% = "
+          "one core of %d; CPUs: all cores' busy share)" % cores)
+    print("%-16s %3s %8s %8s %8s %9s  %-10s %s" % (
+        "run", "n", "wall s", "min s", "CPU s", "peak RSS", "bound", "shares"))
+    order = ["cat", "mat_file", "mat_s3", "sync_cold", "aws_cp", "sample",
+             "sw_small", "rss_mat_records", "rss_sync_records",
+             "rss_mat_series", "rss_sync_series"]
+    for lab in order + sorted(set(by) - set(order)):
+        rs = by.get(lab)
+        if not rs:
+            continue
+        word, shares = _bound(rs, workers, cores)
+        print("%-16s %3d %8.2f %8.2f %8.2f %5.1f MiB  %-10s %s" % (
+            lab, len(rs), med([r["wall_s"] for r in rs]),
+            min(r["wall_s"] for r in rs), med([cpu(r) for r in rs]),
+            max(r["maxrss_kib"] for r in rs) / 1024, word, shares))
+    for k in sorted(meta):
+        if k.startswith("desc_"):
+            print("%s" % meta[k])
+    if failed:
+        print()
+        print("FAILED RUNS: " + ", ".join("%s (exit %d)" % (r["label"], r["rc"])
+                                         for r in failed))
+
+
+def _sample_client(endpoint):
+    import awscli  # noqa: F401  (makes its bundled botocore importable)
+    import botocore.config
+    import botocore.session
+    return botocore.session.get_session().create_client(
+        "s3", endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        config=botocore.config.Config(s3={"addressing_style": "path"}))
+
+
+def _sample_worker_init(endpoint):
+    _SAMPLE["client"] = _sample_client(endpoint)
+
+
+def _sample_download(bucket, key, day_dir):
+    from s3transfer.manager import TransferManager
+    with open(os.path.join(day_dir, key.rsplit("/", 1)[-1]), "w+b") as f:
+        with TransferManager(_SAMPLE["client"]) as tm:
+            tm.download(bucket, key, f).result()
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     cmd, argv = sys.argv[1], sys.argv[2:]
     {"run": cmd_run, "s3fixtures": cmd_s3fixtures, "sizes": cmd_sizes,
-     "report": cmd_report}.get(cmd, lambda a: sys.exit(__doc__))(argv)
+     "report": cmd_report, "sample": cmd_sample,
+     "speed-report": cmd_speed_report}.get(cmd, lambda a: sys.exit(__doc__))(argv)
 
 
 if __name__ == "__main__":
