@@ -214,8 +214,14 @@ function xmlDoc(body) {
   return '<?xml version="1.0" encoding="UTF-8"?>\n' + body;
 }
 
-/** S3 orders keys by their UTF-8 bytes (JS string comparison is UTF-16 code units). */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * S3 orders keys by their UTF-8 bytes. JS compares UTF-16 code units, which is the same order
+ * (that of code points) unless a string holds a surrogate (a code point above U+FFFF).
+ */
 function byteCompare(a, b) {
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
@@ -374,7 +380,39 @@ async function writeFileAtomic(file, data) {
 const writeConditions = new AsyncLocalStorage();
 const pathLocks = new Map(); // object path -> the promise the next holder waits for
 
-/** Runs fn() holding the lock of path (a FIFO chain of promises; no polling). */
+let workerMode = false;
+let s3store = null; // s3rver's FilesystemStore (its path layout) // --workers N > 1: this is one of N processes serving one data dir
+
+function lockFileOf(objectPath) {
+  return `${objectPath}.lock`; // not a name listings take for an object
+}
+
+/** true once it holds its process's lock file (--workers); false if the key's directory is missing. */
+async function takeLockFile(objectPath) {
+  const file = lockFileOf(objectPath);
+  for (let wait = 1; ; wait = Math.min(wait * 2, 16)) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return false; // nothing there to guard
+      if (err.code !== 'EEXIST') throw err;
+    }
+    // The holder's process died (killed in a commit): its lock is stale.
+    try {
+      const pid = Number(fs.readFileSync(file, 'utf8'));
+      if (pid > 0) process.kill(pid, 0);
+    } catch (err) {
+      if (err.code === 'ESRCH') fs.rmSync(file, { force: true });
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+/*
+ * Runs fn() holding the lock of path: a FIFO chain of promises in this process and, with
+ * --workers, a lock file that other processes wait for (created with O_EXCL, polled).
+ */
 async function withPathLock(p, fn) {
   const prev = pathLocks.get(p) || Promise.resolve();
   let release;
@@ -382,9 +420,12 @@ async function withPathLock(p, fn) {
   const tail = prev.then(() => mine);
   pathLocks.set(p, tail);
   await prev;
+  let locked = false;
   try {
+    if (workerMode) locked = await takeLockFile(p);
     return await fn();
   } finally {
+    if (locked) fs.rmSync(lockFileOf(p), { force: true });
     release();
     if (pathLocks.get(p) === tail) pathLocks.delete(p);
   }
@@ -529,6 +570,22 @@ FilesystemStore.prototype.deleteObject = async function deleteObject(bucket, key
       fsp.unlink(this.getResourcePath(bucket, key, r)).catch((err) => {
         if (err.code !== 'ENOENT') throw err;
       }))));
+};
+
+/*
+ * CopyObject of a key onto itself (to replace its metadata) leaves the content file as it
+ * was; touch it first, so that its cached metadata (fastObject below, keyed by the file's
+ * mtime and ctime, in every worker) is read anew. S3 gives such a copy a new LastModified too.
+ */
+const s3rverCopyObject = FilesystemStore.prototype.copyObject;
+FilesystemStore.prototype.copyObject = async function copyObject(srcBucket, srcKey, destBucket, destKey, replacement) {
+  const dest = this.getResourcePath(destBucket, destKey, 'object');
+  if (this.getResourcePath(srcBucket, srcKey, 'object') === dest) {
+    const now = new Date();
+    await fsp.utimes(dest, now, now).catch(() => {});
+    mdCache.delete(dest);
+  }
+  return s3rverCopyObject.call(this, srcBucket, srcKey, destBucket, destKey, replacement);
 };
 
 /** Digests a PUT body must match: from Content-MD5 and a hex x-amz-content-sha256. */
@@ -867,10 +924,10 @@ function parseMaxKeys(value, name) {
 }
 
 /** true if some object lies under dir (stops at the first one). */
-async function hasObject(dir) {
+function hasObject(dir) {
   let entries;
   try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
+    entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     if (err.code === 'ENOENT') return false;
     throw err;
@@ -879,16 +936,17 @@ async function hasObject(dir) {
     if (e.isFile() && e.name.endsWith(OBJECT_SUFFIX)) return true;
   }
   for (const e of entries) {
-    if (e.isDirectory() && (await hasObject(path.join(dir, e.name)))) return true;
+    if (e.isDirectory() && hasObject(path.join(dir, e.name))) return true;
   }
   return false;
 }
 
 /**
  * All list items of a bucket after `after` (byte order), for prefix and delimiter:
- * [{key} | {prefix}] sorted by UTF-8 bytes.
+ * [{key} | {prefix}] sorted by UTF-8 bytes. Synchronous directory reads: from the page cache
+ * they cost a fraction of the thread pool's.
  */
-async function collectItems(bucket, prefix, delimiter, after) {
+function collectItems(bucket, prefix, delimiter, after) {
   const bucketDir = path.join(opts.dir, bucket);
   const keys = [];
   const prefixes = new Set();
@@ -904,7 +962,7 @@ async function collectItems(bucket, prefix, delimiter, after) {
     const rel = stack.pop(); // '' or 'a/b/' (relative directory, as a key prefix)
     let entries;
     try {
-      entries = await fsp.readdir(path.join(bucketDir, rel), { withFileTypes: true });
+      entries = fs.readdirSync(path.join(bucketDir, rel), { withFileTypes: true });
     } catch (err) {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') continue;
       throw err;
@@ -918,7 +976,7 @@ async function collectItems(bucket, prefix, delimiter, after) {
         const cp = rollup(sub);
         if (cp !== null) {
           // Every key below rolls up into cp: list cp once, if anything is there.
-          if (!prefixes.has(cp) && isAfter(cp) && (await hasObject(path.join(bucketDir, sub)))) prefixes.add(cp);
+          if (!prefixes.has(cp) && isAfter(cp) && hasObject(path.join(bucketDir, sub))) prefixes.add(cp);
           continue;
         }
         stack.push(sub);
@@ -934,9 +992,9 @@ async function collectItems(bucket, prefix, delimiter, after) {
       }
     }
   }
-  const items = keys.map((key) => ({ key, sort: Buffer.from(key, 'utf8') }));
-  for (const p of prefixes) items.push({ prefix: p, sort: Buffer.from(p, 'utf8') });
-  return items.sort((a, b) => Buffer.compare(a.sort, b.sort));
+  const items = keys.map((key) => ({ key, sort: key }));
+  for (const p of prefixes) items.push({ prefix: p, sort: p });
+  return items.sort((a, b) => byteCompare(a.sort, b.sort));
 }
 
 async function listObjects(ctx, info) {
@@ -960,7 +1018,7 @@ async function listObjects(ctx, info) {
     after = q.get('marker') || '';
   }
 
-  const items = maxKeys === 0 ? [] : await collectItems(info.bucket, prefix, delimiter, after);
+  const items = maxKeys === 0 ? [] : collectItems(info.bucket, prefix, delimiter, after);
   const page = items.slice(0, maxKeys);
   const truncated = items.length > page.length;
   const last = page.length ? page[page.length - 1] : null;
@@ -974,13 +1032,8 @@ async function listObjects(ctx, info) {
       commonPrefixes.push(`<CommonPrefixes>${tag('Prefix', enc(item.prefix))}</CommonPrefixes>`);
       continue;
     }
-    let md;
-    try {
-      md = await ctx.store.getMetadata(info.bucket, item.key);
-    } catch (err) {
-      if (err.code === 'ENOENT') continue; // deleted meanwhile
-      throw err;
-    }
+    const md = await listMetadata(ctx.store, info.bucket, item.key);
+    if (!md) continue; // deleted meanwhile
     const size = listSizeRe && listSizeRe.test(item.key) ? modes.list_size.size : md['content-length'];
     contents.push(
       '<Contents>' + tag('Key', enc(item.key)) +
@@ -1063,19 +1116,22 @@ objectCtrl.getObject = async function getObject(ctx) {
     }
     throw err;
   }
-  let streamed = false;
+  let body = null;
   try {
-    streamed = await answerGet(ctx, bucket, key, md, fh);
+    body = answerGet(ctx, bucket, key, md);
+    if (body) ctx.body = fs.createReadStream(null, { fd: fh, start: body.start, end: body.end });
   } finally {
-    if (fh && !streamed) await fh.close();
+    if (fh && !body) await fh.close();
   }
 };
 
 /**
- * Answers a GET or HEAD of the version whose metadata is md and whose content fh holds;
- * true when the body streams from fh (the stream then closes it).
+ * Answers a GET or HEAD of the version whose metadata is md: sets the status and headers, or
+ * throws S3's error. Returns the byte range {start, end} (inclusive) to send as the body, or
+ * null when there is none (HEAD, 304, an empty object: ctx.body is then set). Synchronous, so
+ * that the fast path (fastObject below) can run it on a minimal context.
  */
-async function answerGet(ctx, bucket, key, md, fh) {
+function answerGet(ctx, bucket, key, md) {
   const object = new S3Object(bucket, key, null, md);
   const size = object.size;
   const etag = md.etag;
@@ -1099,7 +1155,7 @@ async function answerGet(ctx, bucket, key, md, fh) {
     ctx.set('ETag', etag);
     ctx.set('Last-Modified', md['last-modified']);
     ctx.status = 304;
-    return;
+    return null;
   }
 
   const range = parseRange(ctx.get('range'), size);
@@ -1123,12 +1179,244 @@ async function answerGet(ctx, bucket, key, md, fh) {
     ctx.status = 200;
     ctx.length = size;
   }
-  if (ctx.method === 'HEAD') return; // koa sends the headers only
+  if (ctx.method === 'HEAD') return null; // koa sends the headers only
   if (ctx.length === 0) {
     ctx.body = ''; // (a null body would make koa send its status text)
+    return null;
+  }
+  return range ? { start: range.start, end: range.end } : { start: 0, end: size - 1 };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fast path: GET/HEAD Object and listing metadata without s3rver's async store reads          */
+/*                                                                                            */
+/* The metadata of an object version (its .md5 and metadata.json) is cached by object path,   */
+/* tagged with the content file's inode, size, mtime and ctime: a PUT renames a new file over  */
+/* the object (new inode), a fixture rewritten in place changes mtime and ctime, so one stat   */
+/* (or fstat of the open descriptor) validates an entry. A version whose file changed in the  */
+/* last second is not cached (a fixture may still be writing its .md5 or metadata.json), and   */
+/* CopyObject onto itself touches the object (as S3, a new LastModified).                      */
+/* Reads are synchronous: from the page cache they cost less CPU than the thread pool.         */
+/* ------------------------------------------------------------------------------------------ */
+
+const mdCache = new Map(); // object path -> {ino, size, mtimeMs, ctimeMs, md5, stored}
+const MD_CACHE_MAX = 200000;
+const SMALL_BODY = 256 * 1024; // GET bodies up to this are read at once, larger ones streamed
+
+function sameVersion(e, st) {
+  return e.ino === st.ino && e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs;
+}
+
+function metadataPathOf(objectPath) {
+  return objectPath.slice(0, -'object'.length) + 'metadata.json';
+}
+
+/** A commit (or delete) of objectPath is in progress, here or (--workers) in another process. */
+function commitBusy(objectPath) {
+  if (pathLocks.has(objectPath)) return true;
+  return workerMode && fs.existsSync(lockFileOf(objectPath));
+}
+
+/**
+ * The cached {md5, stored} of the version of objectPath whose stat is st, read if needed; null
+ * when it cannot be had consistently now (a commit in progress, no .md5 yet): the caller then
+ * takes the slow path, which waits for the key's lock.
+ */
+function versionOf(objectPath, st) {
+  let e = mdCache.get(objectPath);
+  if (e && sameVersion(e, st)) return e;
+  // A seqlock: no commit before nor after the reads, and the path still names the same file.
+  if (commitBusy(objectPath)) return null;
+  let md5;
+  try {
+    md5 = fs.readFileSync(`${objectPath}.md5`, 'latin1');
+  } catch (err) {
+    if (err.code === 'ENOENT') return null; // s3rver computes and writes it (slow path)
+    throw err;
+  }
+  let stored;
+  try {
+    stored = JSON.parse(fs.readFileSync(metadataPathOf(objectPath), 'utf8'));
+  } catch (err) {
+    if (err.code !== 'ENOENT') return null; // let the slow path answer as it always did
+  }
+  if (commitBusy(objectPath) || !sameVersion(st, fs.statSync(objectPath))) return null;
+  e = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, md5, stored };
+  if (Date.now() - st.ctimeMs > 1000) {
+    if (mdCache.size >= MD_CACHE_MAX) mdCache.clear();
+    mdCache.set(objectPath, e);
+  }
+  return e;
+}
+
+/** s3rver's getMetadata() result for a version. */
+function metadataOf(e, st) {
+  return { ...e.stored, etag: JSON.stringify(e.md5), 'last-modified': st.mtime.toUTCString(), 'content-length': st.size };
+}
+
+/** Listing: metadata of the object at objectPath, or null if it is gone. */
+async function listMetadata(store, bucket, key) {
+  const objectPath = store.getResourcePath(bucket, key, 'object');
+  let st;
+  try {
+    st = fs.statSync(objectPath);
+  } catch (err) {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+    throw err;
+  }
+  const e = versionOf(objectPath, st);
+  if (e) return metadataOf(e, st);
+  try {
+    return await store.getMetadata(bucket, key);
+  } catch (err) {
+    if (err.code === 'ENOENT') return null; // deleted meanwhile
+    throw err;
+  }
+}
+
+const signingKeys = new Map(); // secret, date, region, service -> key
+const s3rverSigningKey = v4.getSigningKey;
+v4.getSigningKey = function getSigningKey(secretKey, date, region, service) {
+  const id = `${secretKey}\n${date}\n${region}\n${service}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    if (signingKeys.size > 64) signingKeys.clear();
+    key = s3rverSigningKey(secretKey, date, region, service);
+    signingKeys.set(id, key);
+  }
+  return key;
+};
+
+/**
+ * true if req carries a valid SigV4 Authorization header for this server: the same checks as
+ * s3rver's authentication middleware with the corrected string to sign (getStringToSign
+ * above). Anything else (presigned, malformed, skewed, wrong key or signature) is false, and
+ * the request takes the slow path, whose middleware gives the exact error.
+ */
+function signedForFastPath(req) {
+  const h = req.headers;
+  const auth = h.authorization;
+  if (!auth || !auth.startsWith('AWS4-HMAC-SHA256 ')) return false;
+  const sha = h['x-amz-content-sha256'];
+  if (!sha || !/^(UNSIGNED-PAYLOAD|STREAMING-AWS4-HMAC-SHA256-PAYLOAD|[0-9A-Fa-f]{64})$/.test(sha)) return false;
+  const time = h['x-amz-date'];
+  if (!time || !/^\d{8}T\d{6}Z$/.test(time)) return false;
+  const t = Date.UTC(+time.slice(0, 4), +time.slice(4, 6) - 1, +time.slice(6, 8), +time.slice(9, 11), +time.slice(11, 13), +time.slice(13, 15));
+  if (!(Math.abs(Date.now() - t) <= 900000)) return false;
+  const parts = new Map(auth.split(' ').slice(1).join('').split(',').map((c) => {
+    const [k, ...v] = c.split('=');
+    return [k, v.join('=')];
+  }));
+  if (parts.size !== 3 || !parts.has('Credential') || !parts.has('SignedHeaders') || !parts.has('Signature')) return false;
+  const [accessKeyId, date, region, service, termination] = parts.get('Credential').split('/');
+  if (accessKeyId !== opts.accessKey) return false;
+  const credential = { date, region, service, termination };
+  let stringToSign;
+  try {
+    stringToSign = v4.getStringToSign(
+      { method: req.method, headers: h, timestamp: time, uri: req.url },
+      { credential, signedHeaders: parts.get('SignedHeaders').split(';') });
+  } catch (err) {
+    return false; // a wrong credential scope: the slow path says which
+  }
+  const key = v4.getSigningKey(opts.secretKey, date, region, service);
+  return crypto.createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex') === parts.get('Signature');
+}
+
+const bucketPlain = new Map(); // bucket -> {mtimeMs, plain}: exists, no website / CORS config
+
+/** The bucket exists and has neither a website nor a CORS configuration (s3rver's extras). */
+function plainBucket(bucket) {
+  const dir = path.join(opts.dir, bucket);
+  let st;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
     return false;
   }
-  ctx.body = fs.createReadStream(null, { fd: fh, start: range ? range.start : 0, end: range ? range.end : Infinity });
+  const e = bucketPlain.get(bucket);
+  if (e && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs) return e.plain;
+  const plain = st.isDirectory() && !fs.existsSync(path.join(dir, '._S3rver_website')) &&
+    !fs.existsSync(path.join(dir, '._S3rver_cors'));
+  bucketPlain.set(bucket, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, plain });
+  return plain;
+}
+
+/**
+ * GET/HEAD Object answered without Koa: for a plain request (no query, a header signature,
+ * a key s3rver would route) whose signature holds, of an object whose version can be had at
+ * once. answerGet() runs on a minimal context; its S3 errors (412, 416) and every request
+ * that does not qualify go the slow path. Returns true if the request was answered.
+ */
+function fastObject(req, res, info) {
+  if ((info.op !== 'GetObject' && info.op !== 'HeadObject') || req.url.indexOf('?') >= 0) return false;
+  if (!info.key || !info.bucket || info.key.split('/').some((s) => s === '.' || s === '..')) return false;
+  if (!signedForFastPath(req) || !plainBucket(info.bucket)) return false;
+  const objectPath = s3store.getResourcePath(info.bucket, info.key, 'object');
+  const head = req.method === 'HEAD';
+  let fd = null;
+  let st;
+  let e;
+  try {
+    if (head) {
+      st = fs.statSync(objectPath);
+    } else {
+      fd = fs.openSync(objectPath, 'r');
+      st = fs.fstatSync(fd);
+    }
+    e = st.isFile() && st.size > 0 ? versionOf(objectPath, st) : null;
+  } catch (err) {
+    e = null;
+  }
+  if (!e) {
+    if (fd !== null) fs.closeSync(fd);
+    return false;
+  }
+  const headers = [];
+  const ctx = {
+    method: req.method,
+    status: 200,
+    length: undefined,
+    body: undefined,
+    get: (name) => req.headers[name.toLowerCase()] || '',
+    set: (name, value) => { headers.push([name, String(value)]); },
+  };
+  let body;
+  try {
+    body = answerGet(ctx, info.bucket, info.key, metadataOf(e, st));
+  } catch (err) {
+    if (fd !== null) fs.closeSync(fd); // an S3 error (412, 416): the slow path answers it
+    return false;
+  }
+  const out = {};
+  for (const [k, v] of headers) out[k] = v;
+  if (ctx.status !== 304) out['Content-Length'] = String(ctx.length);
+  res.writeHead(ctx.status, out);
+  if (!body) {
+    if (fd !== null) fs.closeSync(fd);
+    res.end();
+    return true;
+  }
+  const { start, end } = body;
+  if (end - start + 1 <= SMALL_BODY) {
+    const buf = Buffer.allocUnsafe(end - start + 1);
+    let n = 0;
+    try {
+      while (n < buf.length) {
+        const r = fs.readSync(fd, buf, n, buf.length - n, start + n);
+        if (r === 0) break;
+        n += r;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    res.end(n === buf.length ? buf : buf.subarray(0, n));
+    return true;
+  }
+  const stream = fs.createReadStream(null, { fd, start, end });
+  stream.on('error', () => res.destroy());
+  res.once('close', () => stream.destroy());
+  stream.pipe(res);
   return true;
 }
 
@@ -1514,6 +1802,7 @@ async function main() {
   // Insert the wrapper's middleware just before s3rver's router (its last middleware).
   s3rver.middleware.splice(s3rver.middleware.length - 1, 0, wrapperMiddleware);
   const koaHandler = s3rver.callback();
+  s3store = s3rver.store;
 
   const handle = (req, res, expectContinue) => {
     const started = Date.now();
@@ -1542,6 +1831,7 @@ async function main() {
       if (!inFlightNow) return;
       inFlightNow = false;
       inFlight[info.op]--;
+      req.socket.removeListener('close', landed); // (keep-alive: one socket, many requests)
     };
     res.once('close', landed);
     res.once('finish', landed);
@@ -1564,11 +1854,18 @@ async function main() {
       bump(stats.byStatus, String(statusCode));
       return writeHead.call(this, statusCode, ...rest);
     };
-    res.on('close', () => log(`${req.method} ${req.url} ${info.op} -> ${res.writableFinished ? res.statusCode : 'closed'} ${Date.now() - started}ms${rule ? ` [fault ${rule.action}]` : ''}`));
+    if (opts.verbose) res.on('close', () => log(`${req.method} ${req.url} ${info.op} -> ${res.writableFinished ? res.statusCode : 'closed'} ${Date.now() - started}ms${rule ? ` [fault ${rule.action}]` : ''}`));
 
     const proceed = () => {
       if (expectContinue) res.writeContinue();
-      koaHandler(req, res);
+      let answered = false;
+      try {
+        answered = fastObject(req, res, info);
+      } catch (err) {
+        answered = res.headersSent;
+        if (answered) res.destroy();
+      }
+      if (!answered) koaHandler(req, res);
     };
     const act = () => {
       if (!rule) {
