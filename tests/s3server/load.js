@@ -9,7 +9,8 @@
  *        [--rounds 2] [--lists 20] [--parallel 32] [--server PATH]
  *
  * Each GET round reads every object once (round 1: the server has not seen them yet; later
- * rounds: the same objects again). Loopback only; bounded in count; stops the server at the end.
+ * rounds: the same objects again). S3LOAD_NODE_FLAGS adds node flags to the server's command
+ * (e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile it). Loopback only; bounded in count; stops the server at the end.
  */
 'use strict';
 
@@ -20,7 +21,7 @@ const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
 
-const args = { workers: 1, objects: 5000, size: 10240, gets: 5000, rounds: 2, lists: 20, parallel: 32,
+const args = { workers: 1, warmup: 200, objects: 5000, size: 10240, gets: 5000, rounds: 2, lists: 20, parallel: 32,
   server: path.join(__dirname, 'server.js') };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, '');
@@ -112,7 +113,8 @@ async function main() {
     keys.push(key);
   }
   const env = { ...process.env };
-  const child = spawn(process.execPath, [args.server, '--dir', data, '--ready-file', ready, '--bucket', BUCKET,
+  const nodeFlags = (process.env.S3LOAD_NODE_FLAGS || '').split(' ').filter(Boolean); // e.g. --cpu-prof
+  const child = spawn(process.execPath, [...nodeFlags, args.server, '--dir', data, '--ready-file', ready, '--bucket', BUCKET,
     '--access-key', ACCESS, '--secret-key', SECRET].concat(args.workers !== 1 ? ['--workers', String(args.workers)] : []),
   { stdio: ['ignore', 'inherit', 'inherit'], env });
   let stopped = false;
@@ -123,7 +125,7 @@ async function main() {
   const agent = new http.Agent({ keepAlive: true, maxSockets: args.parallel });
   await new Promise((r) => setTimeout(r, 300)); // let start-up CPU settle
   // Warm-up: JIT and connections (not measured).
-  await runAll(Math.min(200, keys.length), args.parallel, (i) => request(agent, port, 'GET', `/${BUCKET}/${keys[i]}`, []));
+  await runAll(Math.min(args.warmup, keys.length), args.parallel, (i) => request(agent, port, 'GET', `/${BUCKET}/${keys[i]}`, []));
 
   const gets = Math.min(args.gets, keys.length);
   for (let round = 1; round <= args.rounds; round++) {

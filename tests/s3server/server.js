@@ -1131,8 +1131,7 @@ objectCtrl.getObject = async function getObject(ctx) {
  * null when there is none (HEAD, 304, an empty object: ctx.body is then set). Synchronous, so
  * that the fast path (fastObject below) can run it on a minimal context.
  */
-function answerGet(ctx, bucket, key, md) {
-  const object = new S3Object(bucket, key, null, md);
+function answerGet(ctx, bucket, key, md, object = new S3Object(bucket, key, null, md)) {
   const size = object.size;
   const etag = md.etag;
   const mtime = object.lastModifiedDate.getTime(); // whole seconds, as Last-Modified
@@ -1241,7 +1240,7 @@ function versionOf(objectPath, st) {
     if (err.code !== 'ENOENT') return null; // let the slow path answer as it always did
   }
   if (commitBusy(objectPath) || !sameVersion(st, fs.statSync(objectPath))) return null;
-  e = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, md5, stored };
+  e = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, md5, stored, md: null, object: null };
   if (Date.now() - st.ctimeMs > 1000) {
     if (mdCache.size >= MD_CACHE_MAX) mdCache.clear();
     mdCache.set(objectPath, e);
@@ -1249,9 +1248,10 @@ function versionOf(objectPath, st) {
   return e;
 }
 
-/** s3rver's getMetadata() result for a version. */
+/** s3rver's getMetadata() result for a version (computed once per cache entry). */
 function metadataOf(e, st) {
-  return { ...e.stored, etag: JSON.stringify(e.md5), 'last-modified': st.mtime.toUTCString(), 'content-length': st.size };
+  if (!e.md) e.md = { ...e.stored, etag: JSON.stringify(e.md5), 'last-modified': st.mtime.toUTCString(), 'content-length': st.size };
+  return e.md;
 }
 
 /** Listing: metadata of the object at objectPath, or null if it is gone. */
@@ -1383,7 +1383,9 @@ function fastObject(req, res, info) {
   };
   let body;
   try {
-    body = answerGet(ctx, info.bucket, info.key, metadataOf(e, st));
+    const md = metadataOf(e, st);
+    if (!e.object) e.object = new S3Object(info.bucket, info.key, null, md);
+    body = answerGet(ctx, info.bucket, info.key, md, e.object);
   } catch (err) {
     if (fd !== null) fs.closeSync(fd); // an S3 error (412, 416): the slow path answers it
     return false;
@@ -1631,6 +1633,15 @@ function publicRule(r) {
   return { method: r.method, path_regex: r.path_regex, action: r.action, count: r.count, every: r.every, delay_ms: r.delay_ms, bytes: r.bytes };
 }
 
+// Request ids: 16 upper-case hex digits, a random prefix per process and a counter (unique
+// within a run, no random draw per request).
+const REQUEST_ID_PREFIX = crypto.randomBytes(4).toString('hex').toUpperCase();
+let requestCounter = 0;
+function requestId() {
+  requestCounter = (requestCounter + 1) % 0x100000000;
+  return REQUEST_ID_PREFIX + requestCounter.toString(16).toUpperCase().padStart(8, '0');
+}
+
 function sendS3Error(req, res, status, code, message, detail) {
   const extra = Object.entries(detail || {}).map(([k, v]) => tag(k, v)).join('');
   const body = xmlDoc(`<Error>${tag('Code', code)}${tag('Message', message)}${extra}${tag('RequestId', crypto.randomBytes(8).toString('hex').toUpperCase())}</Error>`);
@@ -1813,7 +1824,7 @@ async function main() {
       return;
     }
     const info = classify(req.method, req.url, req.headers);
-    res.setHeader('x-amz-request-id', crypto.randomBytes(8).toString('hex').toUpperCase());
+    res.setHeader('x-amz-request-id', requestId());
     req[REQ_INFO] = info;
     // For the canonical request (see getStringToSign). Not enumerable: s3rver copies headers
     // with lodash, which would trip over an enumerable symbol key.
