@@ -34,6 +34,7 @@
 'use strict';
 
 const { AsyncLocalStorage } = require('async_hooks');
+const cluster = require('cluster');
 const crypto = require('crypto');
 const fs = require('fs');
 const fsp = fs.promises;
@@ -65,7 +66,7 @@ const REQ_INFO = Symbol('swrepart.reqInfo'); // classify() result, stashed on re
 
 const USAGE = `usage: node server.js --dir DATADIR --ready-file FILE [--port 0] [--host 127.0.0.1]
        [--access-key K --secret-key S] [--bucket NAME]... [--region us-east-1]
-       [--min-part-size BYTES] [--verbose]`;
+       [--min-part-size BYTES] [--workers N] [--verbose]`;
 
 function parseArgs(argv) {
   const opts = {
@@ -79,6 +80,7 @@ function parseArgs(argv) {
     region: 'us-east-1',
     minPartSize: 5 * 1024 * 1024, // S3's EntityTooSmall limit for all parts but the last
     verbose: false,
+    workers: 1, // processes serving the port (Node's cluster); 1: this process alone
   };
   let sawAccess = false;
   let sawSecret = false;
@@ -110,6 +112,7 @@ function parseArgs(argv) {
       case '--region': opts.region = next(); break;
       case '--min-part-size': opts.minPartSize = Number(next()); break;
       case '--verbose': opts.verbose = true; break;
+      case '--workers': opts.workers = Number(next()); break;
       case '-h': case '--help':
         process.stdout.write(USAGE + '\n');
         process.exit(0);
@@ -123,6 +126,7 @@ function parseArgs(argv) {
   if (!opts.accessKey || !opts.secretKey) fail('empty access key or secret key');
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) fail('bad --port');
   if (!Number.isInteger(opts.minPartSize) || opts.minPartSize < 0) fail('bad --min-part-size');
+  if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 64) fail('bad --workers');
   return opts;
 }
 
@@ -1711,50 +1715,107 @@ function sendJson(res, status, value) {
   res.end(body);
 }
 
+function readJsonBody(req) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => { text += d; if (text.length > 65536) reject(new Error('body too large')); });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  }).then((text) => {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new Error(`bad JSON: ${err.message}`);
+    }
+  });
+}
+
+/* The control routes that read or change the server's shared state (one server, whatever
+ * the number of processes: with --workers, the primary answers them, see the cluster below). */
+const SHARED_ROUTES = new Set([
+  'POST /__control/fault', 'GET /__control/fault', 'DELETE /__control/fault',
+  'GET /__control/stats', 'DELETE /__control/stats',
+  'POST /__control/mode', 'GET /__control/mode', 'DELETE /__control/mode',
+  'POST /__control/release', 'GET /__control/inflight',
+]);
+
+function localRelease() {
+  const n = delayed.size;
+  for (const fire of [...delayed]) fire();
+  return { released: n };
+}
+
+function localInflight() {
+  const total = Object.values(inFlight).reduce((a, b) => a + b, 0);
+  return { total, delayed: delayed.size, byOperation: inFlight };
+}
+
+/** The answer to a shared control route (spec: its JSON body), here or, with --workers, in the primary. */
+async function sharedControl(route, spec) {
+  switch (route) {
+    case 'POST /__control/fault': {
+      let added;
+      try {
+        added = (Array.isArray(spec) ? spec : [spec]).map(addFaultRule).map(publicRule);
+      } finally {
+        await syncFaults();
+      }
+      return { added, pending: faultRules.map(publicRule) };
+    }
+    case 'GET /__control/fault':
+      return { pending: faultRules.map(publicRule) };
+    case 'DELETE /__control/fault':
+      faultRules = [];
+      await syncFaults();
+      return { pending: [] };
+    case 'GET /__control/stats':
+      return primaryOfWorkers ? mergeStats(await askWorkers({ t: 'stats' })) : stats;
+    case 'DELETE /__control/stats':
+      if (!primaryOfWorkers) {
+        stats = emptyStats();
+        return stats;
+      }
+      await askWorkers({ t: 'stats-reset' });
+      return mergeStats([]);
+    case 'POST /__control/mode':
+      setModes(spec);
+      await syncModes();
+      return modes;
+    case 'GET /__control/mode':
+      return modes;
+    case 'DELETE /__control/mode':
+      setModes(defaultModes());
+      await syncModes();
+      return modes;
+    case 'POST /__control/release':
+      if (!primaryOfWorkers) return localRelease();
+      return { released: (await askWorkers({ t: 'release' })).reduce((n, r) => n + r.released, 0) };
+    case 'GET /__control/inflight': {
+      if (!primaryOfWorkers) return localInflight();
+      const sum = { total: 0, delayed: 0, byOperation: {} };
+      for (const r of await askWorkers({ t: 'inflight' })) {
+        sum.total += r.total;
+        sum.delayed += r.delayed;
+        addCounts(sum.byOperation, r.byOperation);
+      }
+      return sum;
+    }
+    default:
+      throw new Error(`no shared control route ${route}`);
+  }
+}
+
 async function handleControl(req, res, rawPath, rawQuery) {
   const route = `${req.method} ${rawPath.replace(/\/+$/, '')}`;
   const q = queryMap(parseQuery(rawQuery));
   try {
+    if (SHARED_ROUTES.has(route)) {
+      const spec = req.method === 'POST' ? await readJsonBody(req) : undefined;
+      const value = workerMode ? await askPrimary({ t: 'control', route, spec }) : await sharedControl(route, spec);
+      return sendJson(res, 200, value);
+    }
     switch (route) {
-      case 'POST /__control/fault': {
-        const text = await new Promise((resolve, reject) => {
-          let s = '';
-          req.setEncoding('utf8');
-          req.on('data', (d) => { s += d; if (s.length > 65536) reject(new Error('body too large')); });
-          req.on('end', () => resolve(s));
-          req.on('error', reject);
-        });
-        let spec;
-        try { spec = JSON.parse(text); } catch (err) { throw new Error(`bad JSON: ${err.message}`); }
-        const added = (Array.isArray(spec) ? spec : [spec]).map(addFaultRule).map(publicRule);
-        return sendJson(res, 200, { added, pending: faultRules.map(publicRule) });
-      }
-      case 'GET /__control/fault':
-        return sendJson(res, 200, { pending: faultRules.map(publicRule) });
-      case 'DELETE /__control/fault':
-        faultRules = [];
-        return sendJson(res, 200, { pending: [] });
-      case 'GET /__control/stats':
-        return sendJson(res, 200, stats);
-      case 'DELETE /__control/stats':
-        stats = emptyStats();
-        return sendJson(res, 200, stats);
-      case 'POST /__control/mode': {
-        const text = await new Promise((resolve, reject) => {
-          let s = '';
-          req.setEncoding('utf8');
-          req.on('data', (d) => { s += d; if (s.length > 65536) reject(new Error('body too large')); });
-          req.on('end', () => resolve(s));
-          req.on('error', reject);
-        });
-        let spec;
-        try { spec = JSON.parse(text); } catch (err) { throw new Error(`bad JSON: ${err.message}`); }
-        return sendJson(res, 200, setModes(spec));
-      }
-      case 'GET /__control/mode':
-        return sendJson(res, 200, modes);
-      case 'DELETE /__control/mode':
-        return sendJson(res, 200, setModes(defaultModes()));
       case 'GET /__control/uploads': {
         const buckets = q.has('bucket')
           ? [q.get('bucket')]
@@ -1767,23 +1828,206 @@ async function handleControl(req, res, rawPath, rawQuery) {
         }
         return sendJson(res, 200, { uploads });
       }
-      case 'POST /__control/release': {
-        const n = delayed.size;
-        for (const fire of [...delayed]) fire();
-        return sendJson(res, 200, { released: n });
-      }
-      case 'GET /__control/inflight': {
-        const total = Object.values(inFlight).reduce((a, b) => a + b, 0);
-        return sendJson(res, 200, { total, delayed: delayed.size, byOperation: inFlight });
-      }
       case 'GET /__control/health':
-        return sendJson(res, 200, { ok: true, pid: process.pid, node: process.version, region: opts.region });
+        return sendJson(res, 200, {
+          ok: true, pid: workerMode ? process.ppid : process.pid, worker: process.pid, workers: opts.workers,
+          node: process.version, region: opts.region,
+        });
       default:
         return sendJson(res, 404, { error: `no control endpoint ${route}` });
     }
   } catch (err) {
     return sendJson(res, 400, { error: err.message });
   }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* --workers N: N processes (Node's cluster) on one port, behaving as one server               */
+/*                                                                                            */
+/* The primary forks the workers, which share the listening socket, and holds the shared      */
+/* state: fault rules (a worker asks it for each request that a pending rule may match, so     */
+/* that count and every hold across processes), modes (broadcast to every worker before the   */
+/* control request is answered) and the answers to stats, inflight and release (gathered from */
+/* every worker). Per-key commit locks are lock files (withPathLock above).                    */
+/* ------------------------------------------------------------------------------------------ */
+
+let primaryOfWorkers = false; // this process is the primary of --workers N > 1
+let faultMirror = []; // in a worker: [{method, regex}] of the primary's pending rules
+let sseAt = {}; // in a worker: path -> monotonic time of stats.sse[path] (the latest wins)
+const workers = [];
+let ipcSeq = 0;
+const ipcWaiting = new Map(); // id -> {resolve, reject}
+
+function addCounts(into, from) {
+  for (const [k, v] of Object.entries(from || {})) into[k] = (into[k] || 0) + v;
+}
+
+/** Stats of the whole server from the workers' own: sums; sse the latest; maxInFlight null. */
+function mergeStats(list) {
+  const out = emptyStats();
+  out.maxInFlight = null; // the peak of a sum of counters in several processes is not known
+  const at = {};
+  for (const s of list) {
+    out.requests += s.requests;
+    addCounts(out.byMethod, s.byMethod);
+    addCounts(out.byOperation, s.byOperation);
+    addCounts(out.byStatus, s.byStatus);
+    out.faults.total += s.faults.total;
+    addCounts(out.faults.byAction, s.faults.byAction);
+    for (const [p, v] of Object.entries(s.sse)) {
+      if (!(p in at) || s.sseAt[p] > at[p]) {
+        out.sse[p] = v;
+        at[p] = s.sseAt[p];
+      }
+    }
+  }
+  return out;
+}
+
+/** Worker: sends msg to the primary, resolves with its answer (rejects with its error). */
+function askPrimary(msg) {
+  return new Promise((resolve, reject) => {
+    const id = ++ipcSeq;
+    ipcWaiting.set(id, { resolve, reject });
+    process.send({ ...msg, id });
+  });
+}
+
+/** Primary: sends msg to every worker, resolves with their answers. */
+function askWorkers(msg) {
+  return Promise.all(workers.map((w) => new Promise((resolve, reject) => {
+    const id = ++ipcSeq;
+    ipcWaiting.set(id, { resolve, reject });
+    w.send({ ...msg, id });
+  })));
+}
+
+function settleIpc(m) {
+  const waiter = ipcWaiting.get(m.id);
+  if (!waiter) return;
+  ipcWaiting.delete(m.id);
+  if (m.error !== undefined) waiter.reject(new Error(m.error));
+  else waiter.resolve(m.value);
+}
+
+function mirrorOf(rules) {
+  return rules.map((r) => ({ method: r.method, path_regex: r.path_regex }));
+}
+
+async function syncFaults() {
+  if (primaryOfWorkers) await askWorkers({ t: 'faults', rules: mirrorOf(faultRules) });
+}
+
+async function syncModes() {
+  if (primaryOfWorkers) await askWorkers({ t: 'modes', modes });
+}
+
+/** Worker: might a pending rule (as last broadcast) match this request? */
+function mayFault(req) {
+  return faultMirror.some((r) => (!r.method || r.method === req.method) && (!r.regex || r.regex.test(req.url)));
+}
+
+/** Primary: a worker's request. */
+async function onWorkerMessage(worker, m) {
+  if (m.t === 'reply') return settleIpc(m);
+  let value;
+  try {
+    if (m.t === 'take') {
+      const before = faultRules.length;
+      const rule = takeFault({ method: m.method, url: m.url });
+      if (faultRules.length !== before) syncFaults().catch(() => {}); // a rule used up
+      value = rule && { action: rule.action, delay_ms: rule.delay_ms, bytes: rule.bytes };
+    } else if (m.t === 'control') {
+      value = await sharedControl(m.route, m.spec);
+    } else {
+      throw new Error(`unknown message ${m.t}`);
+    }
+  } catch (err) {
+    if (worker.isConnected()) worker.send({ t: 'reply', id: m.id, error: err.message });
+    return undefined;
+  }
+  if (worker.isConnected()) worker.send({ t: 'reply', id: m.id, value: value === undefined ? null : value });
+  return undefined;
+}
+
+/** Worker: the primary's message. */
+function onPrimaryMessage(m) {
+  if (m.t === 'reply') return settleIpc(m);
+  let value = null;
+  switch (m.t) {
+    case 'faults':
+      faultMirror = m.rules.map((r) => ({ method: r.method, regex: r.path_regex ? new RegExp(r.path_regex) : null }));
+      break;
+    case 'modes':
+      setModes(m.modes);
+      break;
+    case 'stats':
+      value = { ...stats, sseAt };
+      break;
+    case 'stats-reset':
+      stats = emptyStats();
+      sseAt = {};
+      break;
+    case 'release':
+      value = localRelease();
+      break;
+    case 'inflight':
+      value = localInflight();
+      break;
+    default:
+      return undefined;
+  }
+  process.send({ t: 'reply', id: m.id, value });
+  return undefined;
+}
+
+async function primaryMain() {
+  primaryOfWorkers = true;
+  await fsp.mkdir(opts.dir, { recursive: true });
+  opts.dir = path.resolve(opts.dir);
+  const s3rver = new S3rver({
+    directory: opts.dir, silent: true, vhostBuckets: false, configureBuckets: opts.buckets.map((name) => ({ name })),
+  });
+  await s3rver.configureBuckets(); // once, before the workers start
+  let stopping = false;
+  let port = null;
+  const listening = [];
+  for (let i = 0; i < opts.workers; i++) {
+    const w = cluster.fork();
+    w.on('message', (m) => onWorkerMessage(w, m));
+    listening.push(new Promise((resolve, reject) => {
+      w.once('listening', (address) => { port = address.port; resolve(); });
+      w.once('exit', () => reject(new Error('a worker exited before it listened')));
+    }));
+    workers.push(w);
+  }
+  const readyFile = path.resolve(opts.readyFile);
+  const stop = (signal, code) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping ${workers.length} workers`);
+    try { fs.unlinkSync(readyFile); } catch (err) { /* not written or already gone */ }
+    let left = workers.filter((w) => !w.isDead()).length;
+    if (left === 0) process.exit(code);
+    cluster.on('exit', () => { if (--left === 0) process.exit(code); });
+    for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM');
+    setTimeout(() => {
+      for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
+      process.exit(code);
+    }, 3000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
+  cluster.on('exit', (w, code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`server.js: worker ${w.process.pid} exited (${signal || code}); stopping\n`);
+    stop('worker exit', 1);
+  });
+  await Promise.all(listening);
+  const tmp = `${readyFile}.tmp-${process.pid}`;
+  await fsp.writeFile(tmp, JSON.stringify({ port, pid: process.pid }) + '\n');
+  await fsp.rename(tmp, readyFile);
+  log(`${opts.workers} workers listening on ${opts.host}:${port}, data in ${opts.dir}`);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1797,6 +2041,14 @@ function log(line) {
 async function main() {
   await fsp.mkdir(opts.dir, { recursive: true });
   opts.dir = path.resolve(opts.dir);
+  if (cluster.isWorker) {
+    // One of --workers N: the primary made the buckets, writes the ready file, holds the
+    // shared state; this process goes when the primary does.
+    workerMode = true;
+    opts.buckets = [];
+    process.on('message', onPrimaryMessage);
+    process.on('disconnect', () => process.exit(0));
+  }
 
   // The given key pair is the only one accepted (s3rver always knows S3RVER/S3RVER).
   const account = AWSAccount.DUMMY_ACCOUNT;
@@ -1851,8 +2103,11 @@ async function main() {
       const sse = req.headers['x-amz-server-side-encryption'];
       const kms = req.headers['x-amz-server-side-encryption-aws-kms-key-id'];
       stats.sse[rawPath] = sse ? (kms ? `${sse} ${kms}` : sse) : 'none';
+      if (workerMode) sseAt[rawPath] = Number(process.hrtime.bigint());
     }
-    const rule = takeFault(req);
+
+    // The rest, once the fault rule (or none) for this request is known.
+    const decide = (rule) => {
     if (rule) {
       stats.faults.total++;
       bump(stats.faults.byAction, rule.action);
@@ -1928,6 +2183,12 @@ async function main() {
       const timer = setTimeout(fire, rule.delay_ms);
       delayed.add(fire);
     } else act();
+    };
+
+    if (!workerMode) return decide(takeFault(req));
+    if (!mayFault(req)) return decide(null);
+    // A pending rule may match: the primary, which counts the rules' uses, decides.
+    return askPrimary({ t: 'take', method: req.method, url: req.url }).then(decide, () => decide(null));
   };
 
   const server = http.createServer((req, res) => handle(req, res, false));
@@ -1941,19 +2202,21 @@ async function main() {
   });
   const { port } = server.address();
 
-  // Ready file, written atomically.
+  // Ready file, written atomically (with --workers, by the primary once all listen).
   const readyFile = path.resolve(opts.readyFile);
-  const tmp = `${readyFile}.tmp-${process.pid}`;
-  await fsp.writeFile(tmp, JSON.stringify({ port, pid: process.pid }) + '\n');
-  await fsp.rename(tmp, readyFile);
-  log(`listening on ${opts.host}:${port}, data in ${opts.dir}`);
+  if (!workerMode) {
+    const tmp = `${readyFile}.tmp-${process.pid}`;
+    await fsp.writeFile(tmp, JSON.stringify({ port, pid: process.pid }) + '\n');
+    await fsp.rename(tmp, readyFile);
+    log(`listening on ${opts.host}:${port}, data in ${opts.dir}`);
+  }
 
   let stopping = false;
   const stop = (signal) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
-    try { fs.unlinkSync(readyFile); } catch (err) { /* already gone */ }
+    if (!workerMode) try { fs.unlinkSync(readyFile); } catch (err) { /* already gone */ }
     server.close(() => process.exit(0));
     if (typeof server.closeAllConnections === 'function') server.closeAllConnections();
     setTimeout(() => process.exit(0), 2000).unref();
@@ -1962,7 +2225,7 @@ async function main() {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((err) => {
+(cluster.isPrimary && opts.workers > 1 ? primaryMain() : main()).catch((err) => {
   process.stderr.write(`server.js: ${err.stack || err}\n`);
   process.exit(1);
 });
