@@ -1811,7 +1811,7 @@ async function handleControl(req, res, rawPath, rawQuery) {
   const q = queryMap(parseQuery(rawQuery));
   try {
     if (SHARED_ROUTES.has(route)) {
-      const spec = req.method === 'POST' ? await readJsonBody(req) : undefined;
+      const spec = route === 'POST /__control/fault' || route === 'POST /__control/mode' ? await readJsonBody(req) : undefined;
       const value = workerMode ? await askPrimary({ t: 'control', route, spec }) : await sharedControl(route, spec);
       return sendJson(res, 200, value);
     }
