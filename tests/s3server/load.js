@@ -6,11 +6,12 @@
  * (utime + stime of the server and its worker processes, from /proc) per request.
  *
  *   node tests/s3server/load.js [--workers N] [--objects 5000] [--size 10240] [--gets 5000]
- *        [--rounds 2] [--lists 20] [--parallel 32] [--server PATH]
+ *        [--warmup 200] [--rounds 2] [--lists 20] [--parallel 32] [--server PATH]
  *
- * Each GET round reads every object once (round 1: the server has not seen them yet; later
- * rounds: the same objects again). S3LOAD_NODE_FLAGS adds node flags to the server's command
- * (e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile it). Loopback only; bounded in count; stops the server at the end.
+ * WARMUP other objects are read first (not measured). Each GET round then reads every object
+ * once (round 1: the server has not read them yet; later rounds: the same objects again).
+ * S3LOAD_NODE_FLAGS adds node flags to the server's command (e.g. "--cpu-prof
+ * --cpu-prof-dir=DIR" to profile it). Loopback only; bounded in count; stops the server.
  */
 'use strict';
 
@@ -102,15 +103,16 @@ async function main() {
   const keys = [];
   const body = crypto.randomBytes(args.size);
   const md5 = crypto.createHash('md5').update(body).digest('hex');
-  for (let i = 0; i < args.objects; i++) {
+  const warm = [];
+  for (let i = 0; i < args.objects + args.warmup; i++) {
     const day = String(i % 5).padStart(2, '0');
-    const key = `raw/day=${day}/part-${String(i).padStart(6, '0')}.avro`;
+    const key = i < args.objects ? `raw/day=${day}/part-${String(i).padStart(6, '0')}.avro` : `warm/${i}`;
     const file = path.join(data, BUCKET, `${key}._S3rver_object`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, body);
     fs.writeFileSync(`${file}.md5`, md5);
     fs.writeFileSync(path.join(data, BUCKET, `${key}._S3rver_metadata.json`), '{\n  "content-type": "application/octet-stream"\n}');
-    keys.push(key);
+    (i < args.objects ? keys : warm).push(key);
   }
   const env = { ...process.env };
   const nodeFlags = (process.env.S3LOAD_NODE_FLAGS || '').split(' ').filter(Boolean); // e.g. --cpu-prof
@@ -124,8 +126,8 @@ async function main() {
   const { port, pid } = JSON.parse(fs.readFileSync(ready, 'utf8'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: args.parallel });
   await new Promise((r) => setTimeout(r, 300)); // let start-up CPU settle
-  // Warm-up: JIT and connections (not measured).
-  await runAll(Math.min(args.warmup, keys.length), args.parallel, (i) => request(agent, port, 'GET', `/${BUCKET}/${keys[i]}`, []));
+  // Warm-up on other objects: JIT and connections (not measured).
+  await runAll(warm.length, args.parallel, (i) => request(agent, port, 'GET', `/${BUCKET}/${warm[i]}`, []));
 
   const gets = Math.min(args.gets, keys.length);
   for (let round = 1; round <= args.rounds; round++) {

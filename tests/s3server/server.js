@@ -1040,9 +1040,7 @@ async function listObjects(ctx, info) {
     if (!md) continue; // deleted meanwhile
     const size = listSizeRe && listSizeRe.test(item.key) ? modes.list_size.size : md['content-length'];
     contents.push(
-      '<Contents>' + tag('Key', enc(item.key)) +
-        tag('LastModified', new Date(md['last-modified']).toISOString()) +
-        tag('ETag', md.etag) + tag('Size', size) +
+      '<Contents>' + tag('Key', enc(item.key)) + listXmlOf(md) + tag('Size', size) +
         (fetchOwner ? ownerXml('Owner') : '') +
         tag('StorageClass', md['x-amz-storage-class'] || 'STANDARD') + '</Contents>');
   }
@@ -1258,16 +1256,20 @@ function metadataOf(e, st) {
   return e.md;
 }
 
-/** Listing: metadata of the object at objectPath, or null if it is gone. */
+/**
+ * Listing: metadata of the object of a listed key, or null if it is gone. (Listed keys come
+ * from the directory walk: no '.', '..' or empty segments, so the object path is a plain join.)
+ */
 async function listMetadata(store, bucket, key) {
-  const objectPath = store.getResourcePath(bucket, key, 'object');
+  const objectPath = `${opts.dir}/${bucket}/${key}${OBJECT_SUFFIX}`;
   let st;
   try {
-    st = fs.statSync(objectPath);
+    st = fs.statSync(objectPath, { throwIfNoEntry: false });
   } catch (err) {
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+    if (err.code === 'ENOTDIR') return null;
     throw err;
   }
+  if (!st) return null;
   const e = versionOf(objectPath, st);
   if (e) return metadataOf(e, st);
   try {
@@ -1276,6 +1278,18 @@ async function listMetadata(store, bucket, key) {
     if (err.code === 'ENOENT') return null; // deleted meanwhile
     throw err;
   }
+}
+
+const LIST_XML = Symbol('swrepart.listXml');
+
+/** <LastModified> and <ETag> of a listed version, made once per (cached) metadata. */
+function listXmlOf(md) {
+  let xml = md[LIST_XML];
+  if (xml === undefined) {
+    xml = tag('LastModified', new Date(md['last-modified']).toISOString()) + tag('ETag', md.etag);
+    Object.defineProperty(md, LIST_XML, { value: xml });
+  }
+  return xml;
 }
 
 const signingKeys = new Map(); // secret, date, region, service -> key
