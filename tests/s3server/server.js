@@ -1204,6 +1204,40 @@ const mdCache = new Map(); // object path -> {ino, size, mtimeMs, ctimeMs, md5, 
 const MD_CACHE_MAX = 200000;
 const SMALL_BODY = 256 * 1024; // GET bodies up to this are read at once, larger ones streamed
 
+// Reads here do not update atime (O_NOATIME, where the kernel allows it: the files' owner or
+// root): a first read of a freshly written file would otherwise cost a metadata write each.
+let noAtime = fs.constants.O_NOATIME || 0;
+
+function openNoAtime(file) {
+  if (noAtime) {
+    try {
+      return fs.openSync(file, fs.constants.O_RDONLY | noAtime);
+    } catch (err) {
+      if (err.code !== 'EPERM') throw err;
+      noAtime = 0; // not the owner: plain opens from now on
+    }
+  }
+  return fs.openSync(file, 'r');
+}
+
+const smallBuf = Buffer.allocUnsafe(64 * 1024);
+
+/** A small file's text (latin1 or utf8), one open + read + close. */
+function readSmall(file, encoding) {
+  const fd = openNoAtime(file);
+  try {
+    let n = 0;
+    for (;;) {
+      const r = fs.readSync(fd, smallBuf, n, smallBuf.length - n, n);
+      if (r === 0) return smallBuf.toString(encoding, 0, n);
+      n += r;
+      if (n === smallBuf.length) return fs.readFileSync(file, encoding); // not small
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function sameVersion(e, st) {
   return e.ino === st.ino && e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs;
 }
@@ -1230,14 +1264,14 @@ function versionOf(objectPath, st) {
   if (commitBusy(objectPath)) return null;
   let md5;
   try {
-    md5 = fs.readFileSync(`${objectPath}.md5`, 'latin1');
+    md5 = readSmall(`${objectPath}.md5`, 'latin1');
   } catch (err) {
     if (err.code === 'ENOENT') return null; // s3rver computes and writes it (slow path)
     throw err;
   }
   let stored;
   try {
-    stored = JSON.parse(fs.readFileSync(metadataPathOf(objectPath), 'utf8'));
+    stored = JSON.parse(readSmall(metadataPathOf(objectPath), 'utf8'));
   } catch (err) {
     if (err.code !== 'ENOENT') return null; // let the slow path answer as it always did
   }
@@ -1379,7 +1413,7 @@ function fastObject(req, res, info) {
     if (head) {
       st = fs.statSync(objectPath);
     } else {
-      fd = fs.openSync(objectPath, 'r');
+      fd = openNoAtime(objectPath);
       st = fs.fstatSync(fd);
     }
     e = st.isFile() && st.size > 0 ? versionOf(objectPath, st) : null;
