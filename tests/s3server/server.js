@@ -28,6 +28,10 @@
  *   - /__control/ endpoints (no signature) inject faults, count requests, list uploads, and
  *     switch modes that mimic other servers (no conditional writes, no multipart listing, a
  *     listing whose continuation token repeats, listed sizes out of range).
+ *   - Speed (a test server must not be the bottleneck of benchmarks): GET/HEAD Object is
+ *     answered before Koa when it can be (fastObject: same signature check, same answerGet),
+ *     object metadata is cached per file version, listings read synchronously; --workers N
+ *     runs N processes on one port that behave as one server (locks, faults, modes, stats).
  *
  * Only Node APIs available in Node 18 (Debian 12's nodejs) are used. See README.md.
  */
@@ -1275,7 +1279,8 @@ function versionOf(objectPath, st) {
   } catch (err) {
     if (err.code !== 'ENOENT') return null; // let the slow path answer as it always did
   }
-  if (commitBusy(objectPath) || !sameVersion(st, fs.statSync(objectPath))) return null;
+  // (In one process no commit can run between these synchronous reads: checked before is enough.)
+  if (workerMode && (commitBusy(objectPath) || !sameVersion(st, fs.statSync(objectPath)))) return null;
   e = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, md5, stored, md: null, object: null };
   if (Date.now() - st.ctimeMs > 1000) {
     if (mdCache.size >= MD_CACHE_MAX) mdCache.clear();
