@@ -1407,7 +1407,11 @@ function plainBucket(bucket) {
  */
 function fastObject(req, res, info) {
   if ((info.op !== 'GetObject' && info.op !== 'HeadObject') || req.url.indexOf('?') >= 0) return false;
-  if (!info.key || !info.bucket || info.key.split('/').some((s) => s === '.' || s === '..')) return false;
+  // A bucket name as S3 allows, a key without '.' / '..' segments or '//' (the slow path
+  // answers those as it always did).
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(info.bucket) || info.bucket.includes('..')) return false;
+  if (!info.key || info.key.startsWith('/') || info.key.includes('//') ||
+      info.key.split('/').some((s) => s === '.' || s === '..')) return false;
   if (!signedForFastPath(req) || !plainBucket(info.bucket)) return false;
   const objectPath = s3store.getResourcePath(info.bucket, info.key, 'object');
   const head = req.method === 'HEAD';
