@@ -509,6 +509,30 @@ is "stats count requests by method and status" \
   "6 3 1 1 1 5 1"
 is "DELETE /__control/stats resets" "$(control DELETE stats | json 'v.requests')" 0
 
+# ---------------------------------------------------------------------------- fast path
+# GET/HEAD Object are answered before Koa with cached metadata (README: "Fast path").
+fixture test fast/fx "version one"
+sleep 1.2  # older than a second: its metadata is cached at the next read
+is "fast path: GET of a fixture" "$(scurl GET /test/fast/fx)" "version one"
+fixture test fast/fx "version two"  # rewritten in place, same length
+is "... rewritten in place with the same length: the new bytes and ETag at once" \
+  "$(scurl GET /test/fast/fx -D "$TMP/fxh") $(sed -n 's/^ETag: "\(.*\)"\r$/\1/Ip' "$TMP/fxh")" \
+  "version two $(printf 'version two' | md5sum | cut -c1-32)"
+printf 'copy me' >"$TMP/cp"
+aws_ s3api put-object --bucket test --key fast/cp --body "$TMP/cp" --content-type text/plain >/dev/null 2>&1
+sleep 1.2
+scurl GET /test/fast/cp -o /dev/null
+aws_ s3api copy-object --bucket test --key fast/cp --copy-source test/fast/cp --metadata-directive REPLACE \
+  --content-type application/x-swrepart >/dev/null 2>&1
+like "... CopyObject onto itself with new metadata: the next HEAD has it" "$(scurl HEAD /test/fast/cp)" "Content-Type: application/x-swrepart"
+# The same request by the fast path (signed in the header) and by the slow one (presigned).
+url=$("$AWS" --endpoint-url "$BASE" s3 presign s3://test/fast/fx 2>/dev/null)
+for r in '' 'bytes=2-5' 'bytes=-3'; do
+  slow=$(curl -sS -D - ${r:+-H "Range: $r"} "$url" | grep -viE '^(date|x-amz-request-id):' | tr -d '\r')
+  fast=$(scurl GET /test/fast/fx -D - ${r:+-H "Range: $r"} | grep -viE '^(date|x-amz-request-id):' | tr -d '\r')
+  is "fast and slow paths give the same answer (headers and body) to a GET${r:+ with Range: $r}" "$fast" "$slow"
+done
+
 # ---------------------------------------------------------------------------- shutdown
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"; rc=$?
