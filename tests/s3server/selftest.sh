@@ -509,10 +509,121 @@ is "stats count requests by method and status" \
   "6 3 1 1 1 5 1"
 is "DELETE /__control/stats resets" "$(control DELETE stats | json 'v.requests')" 0
 
+# ---------------------------------------------------------------------------- fast path
+# GET/HEAD Object are answered before Koa with cached metadata (README: "Fast path").
+fixture test fast/fx "version one"
+sleep 1.2  # older than a second: its metadata is cached at the next read
+is "fast path: GET of a fixture" "$(scurl GET /test/fast/fx)" "version one"
+fixture test fast/fx "version two"  # rewritten in place, same length
+is "... rewritten in place with the same length: the new bytes and ETag at once" \
+  "$(scurl GET /test/fast/fx -D "$TMP/fxh") $(sed -n 's/^ETag: "\(.*\)"\r$/\1/Ip' "$TMP/fxh")" \
+  "version two $(printf 'version two' | md5sum | cut -c1-32)"
+printf 'copy me' >"$TMP/cp"
+aws_ s3api put-object --bucket test --key fast/cp --body "$TMP/cp" --content-type text/plain >/dev/null 2>&1
+sleep 1.2
+scurl GET /test/fast/cp -o /dev/null
+aws_ s3api copy-object --bucket test --key fast/cp --copy-source test/fast/cp --metadata-directive REPLACE \
+  --content-type application/x-swrepart >/dev/null 2>&1
+like "... CopyObject onto itself with new metadata: the next HEAD has it" "$(scurl HEAD /test/fast/cp)" "Content-Type: application/x-swrepart"
+# The same request by the fast path (signed in the header) and by the slow one (presigned).
+url=$("$AWS" --endpoint-url "$BASE" s3 presign s3://test/fast/fx 2>/dev/null)
+for r in '' 'bytes=2-5' 'bytes=-3'; do
+  slow=$(curl -sS -D - ${r:+-H "Range: $r"} "$url" | grep -viE '^(date|x-amz-request-id):' | tr -d '\r')
+  fast=$(scurl GET /test/fast/fx -D - ${r:+-H "Range: $r"} | grep -viE '^(date|x-amz-request-id):' | tr -d '\r')
+  is "fast and slow paths give the same answer (headers and body) to a GET${r:+ with Range: $r}" "$fast" "$slow"
+done
+
 # ---------------------------------------------------------------------------- shutdown
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"; rc=$?
 is "SIGTERM: the server exits 0 and removes its ready file" "$rc $([ -e "$READY" ] && echo present || echo gone)" "0 gone"
+SERVER_PID=
+
+# ---------------------------------------------------------------------------- --workers 2
+# Two processes on one port, over the same data directory: each curl is a new connection, and
+# the primary hands connections to the workers in turn, so concurrent requests meet in both.
+READY=$TMP/ready2.json
+"$NODE" "$HERE/server.js" --dir "$DATA" --ready-file "$READY" --workers 2 \
+  --access-key "$ACCESS" --secret-key "$SECRET" --bucket test ${VERBOSE:+--verbose} 2>>"$TMP/server.log" &
+SERVER_PID=$!
+for _ in $(seq 1 200); do [ -s "$READY" ] && break; kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+like "--workers 2: the ready file names the primary, once both workers listen" "$(cat "$READY" 2>&1)" "^\{\"port\":[0-9]+,\"pid\":$SERVER_PID\}$"
+BASE=http://127.0.0.1:$(json v.port <"$READY")
+workers_seen=$(for _ in 1 2 3 4 5 6; do control GET health | json 'v.pid + " " + v.worker'; done | sort -u)
+is "--workers 2: health from 6 connections: one primary, two worker processes" \
+  "$(printf '%s\n' "$workers_seen" | cut -d' ' -f1 | sort -u) $(printf '%s\n' "$workers_seen" | wc -l)" "$SERVER_PID 2"
+is "--workers 2: GetObject of an object the first server wrote" "$(scurl GET /test/cond/a | md5sum | cut -c1-32)" "$(md5sum <"$TMP/part" | cut -c1-32)"
+control DELETE stats >/dev/null
+for i in $(seq 1 20); do printf 'racer %02d' "$i" >"$TMP/w$i"; presign PUT /test/workers/new "$TMP/w$i" "$TMP/h$i"; done
+pids=()
+for i in $(seq 1 20); do curl -sS -o /dev/null -w '%{http_code}\n' -H @"$TMP/h$i" -H 'If-None-Match: *' -T "$TMP/w$i" "$BASE/test/workers/new" >"$TMP/ws$i" & pids+=($!); done
+wait "${pids[@]}"
+is "--workers 2: 20 concurrent PUTs of a new key with If-None-Match: *: one 200, nineteen 412" "$(cat "$TMP"/ws* | sort | uniq -c | words)" "1 200 19 412"
+like "... the object is one writer's whole body" "$(scurl GET /test/workers/new)" '^racer (0[1-9]|1[0-9]|20)$'
+et=$(etag_of /test/workers/new)
+# (other bodies than the winner's: a PUT of the same bytes keeps the ETag, and a second If-Match wins)
+for i in $(seq 1 20); do printf 'matcher %02d' "$i" >"$TMP/w$i"; presign PUT /test/workers/new "$TMP/w$i" "$TMP/h$i"; done
+pids=()
+for i in $(seq 1 20); do curl -sS -o /dev/null -w '%{http_code}\n' -H @"$TMP/h$i" -H "If-Match: \"$et\"" -T "$TMP/w$i" "$BASE/test/workers/new" >"$TMP/ws$i" & pids+=($!); done
+wait "${pids[@]}"
+is "--workers 2: 20 concurrent PUTs with the same If-Match: one 200, nineteen 412" "$(cat "$TMP"/ws* | sort | uniq -c | words)" "1 200 19 412"
+ls "$DATA"/test/workers/ >"$TMP/lsw"
+is "... no lock file is left behind" "$(grep -c '\.lock$' "$TMP/lsw")" 0
+status PUT /test/atomic/x -T "$TMP/v0" >/dev/null
+for i in $(seq 1 16); do presign PUT /test/atomic/x "$TMP/v$((i % 2))" "$TMP/ph$i"; presign GET /test/atomic/x "" "$TMP/gh$i"; done
+rm -f "$TMP"/gb* "$TMP"/gd*
+pids=()
+for i in $(seq 1 16); do
+  curl -sS -o /dev/null -H @"$TMP/ph$i" -T "$TMP/v$((i % 2))" "$BASE/test/atomic/x" & pids+=($!)
+  for j in 1 2 3; do curl -sS -D "$TMP/gd$i.$j" -o "$TMP/gb$i.$j" -H @"$TMP/gh$i" "$BASE/test/atomic/x" & pids+=($!); done
+done
+wait "${pids[@]}"
+torn=0
+for f in "$TMP"/gb*; do
+  d=${f/gb/gd}
+  len=$(sed -n 's/^Content-Length: \([0-9]*\)\r$/\1/Ip' "$d")
+  et=$(sed -n 's/^ETag: "\(.*\)"\r$/\1/Ip' "$d")
+  [ "$(stat -c %s "$f")" = "$len" ] && [ "$(md5sum <"$f" | cut -c1-32)" = "$et" ] || torn=$((torn + 1))
+done
+is "--workers 2: 48 GETs during 16 PUTs of one key: each returns one whole version" "$torn" 0
+control DELETE stats >/dev/null
+presign GET /test/range.bin "" "$TMP/gh"
+pids=()
+for i in $(seq 1 12); do curl -sS -o /dev/null -w '%{http_code}\n' -H @"$TMP/gh" "$BASE/test/range.bin" >"$TMP/ws$i" & pids+=($!); done
+wait "${pids[@]}"
+is "--workers 2: stats count every request of both workers" \
+  "$(control GET stats | json '[v.requests, v.byOperation.GetObject, v.byStatus["200"], v.maxInFlight].join(" ")')" "12 12 12 "
+fault '{"method":"GET","path_regex":"^/test/range\\.bin","action":"503","count":3}'
+rm -f "$TMP"/ws*
+pids=()
+for i in $(seq 1 12); do curl -sS -o /dev/null -w '%{http_code}\n' -H @"$TMP/gh" "$BASE/test/range.bin" >"$TMP/ws$i" & pids+=($!); done
+wait "${pids[@]}"
+is "--workers 2: a fault rule with count=3 hits 3 of 12 concurrent GETs, whichever worker serves them" \
+  "$(cat "$TMP"/ws* | sort | uniq -c | words)" "9 200 3 503"
+fault '{"method":"GET","path_regex":"^/test/range\\.bin","action":"500","count":100,"every":3}'
+is "... every=3: one GET in three, across workers" \
+  "$(for _ in $(seq 1 9); do curl -sS -o /dev/null -w '%{http_code}\n' -H @"$TMP/gh" "$BASE/test/range.bin"; done | sort | uniq -c | words)" "6 200 3 500"
+control DELETE fault >/dev/null
+is "... stats count the faults of both workers" "$(control GET stats | json '[v.requests, v.faults.total].join(" ")')" "33 6"
+control POST mode -d '{"no_conditional_writes":true}' >/dev/null
+for i in 1 2 3 4; do presign PUT /test/workers/mode "$TMP/w$i" "$TMP/h$i"; done
+is "--workers 2: a mode set through one connection holds in both workers" \
+  "$(for i in 1 2 3 4; do curl -sS -o /dev/null -w '%{http_code}\n' -H @"$TMP/h$i" -H 'If-None-Match: *' -T "$TMP/w$i" "$BASE/test/workers/mode"; done | words)" "501 501 501 501"
+control DELETE mode >/dev/null
+fault '{"method":"GET","path_regex":"^/test/range\\.bin","action":"delay","delay_ms":60000,"count":4}'
+pids=()
+for i in 1 2 3 4; do curl -sS -o /dev/null -w '%{http_code}\n' -H @"$TMP/gh" "$BASE/test/range.bin" >"$TMP/ws$i" & pids+=($!); done
+for _ in $(seq 1 100); do [ "$(control GET inflight | json v.delayed)" = 4 ] && break; sleep 0.1; done
+is "--workers 2: inflight counts the delayed requests of both workers" "$(control GET inflight | json '[v.total, v.delayed].join(" ")')" "4 4"
+is "... release lets all of them go" "$(control POST release | json v.released)" 4
+wait "${pids[@]}"
+is "... and they are answered" "$(cat "$TMP"/ws[1-4] | words)" "200 200 200 200"
+worker_pids=$(printf '%s\n' "$workers_seen" | cut -d' ' -f2 | words)
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID"; rc=$?
+alive=0; for p in $worker_pids; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+is "--workers 2: SIGTERM to the primary: it exits 0, its workers are gone, the ready file too" \
+  "$rc $alive $([ -e "$READY" ] && echo present || echo gone)" "0 0 gone"
 SERVER_PID=
 
 echo "1..$N"

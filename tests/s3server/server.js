@@ -28,12 +28,17 @@
  *   - /__control/ endpoints (no signature) inject faults, count requests, list uploads, and
  *     switch modes that mimic other servers (no conditional writes, no multipart listing, a
  *     listing whose continuation token repeats, listed sizes out of range).
+ *   - Speed (a test server must not be the bottleneck of benchmarks): GET/HEAD Object is
+ *     answered before Koa when it can be (fastObject: same signature check, same answerGet),
+ *     object metadata is cached per file version, listings read synchronously; --workers N
+ *     runs N processes on one port that behave as one server (locks, faults, modes, stats).
  *
  * Only Node APIs available in Node 18 (Debian 12's nodejs) are used. See README.md.
  */
 'use strict';
 
 const { AsyncLocalStorage } = require('async_hooks');
+const cluster = require('cluster');
 const crypto = require('crypto');
 const fs = require('fs');
 const fsp = fs.promises;
@@ -65,7 +70,7 @@ const REQ_INFO = Symbol('swrepart.reqInfo'); // classify() result, stashed on re
 
 const USAGE = `usage: node server.js --dir DATADIR --ready-file FILE [--port 0] [--host 127.0.0.1]
        [--access-key K --secret-key S] [--bucket NAME]... [--region us-east-1]
-       [--min-part-size BYTES] [--verbose]`;
+       [--min-part-size BYTES] [--workers N] [--verbose]`;
 
 function parseArgs(argv) {
   const opts = {
@@ -79,6 +84,7 @@ function parseArgs(argv) {
     region: 'us-east-1',
     minPartSize: 5 * 1024 * 1024, // S3's EntityTooSmall limit for all parts but the last
     verbose: false,
+    workers: 1, // processes serving the port (Node's cluster); 1: this process alone
   };
   let sawAccess = false;
   let sawSecret = false;
@@ -110,6 +116,7 @@ function parseArgs(argv) {
       case '--region': opts.region = next(); break;
       case '--min-part-size': opts.minPartSize = Number(next()); break;
       case '--verbose': opts.verbose = true; break;
+      case '--workers': opts.workers = Number(next()); break;
       case '-h': case '--help':
         process.stdout.write(USAGE + '\n');
         process.exit(0);
@@ -123,6 +130,7 @@ function parseArgs(argv) {
   if (!opts.accessKey || !opts.secretKey) fail('empty access key or secret key');
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) fail('bad --port');
   if (!Number.isInteger(opts.minPartSize) || opts.minPartSize < 0) fail('bad --min-part-size');
+  if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 64) fail('bad --workers');
   return opts;
 }
 
@@ -214,8 +222,14 @@ function xmlDoc(body) {
   return '<?xml version="1.0" encoding="UTF-8"?>\n' + body;
 }
 
-/** S3 orders keys by their UTF-8 bytes (JS string comparison is UTF-16 code units). */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * S3 orders keys by their UTF-8 bytes. JS compares UTF-16 code units, which is the same order
+ * (that of code points) unless a string holds a surrogate (a code point above U+FFFF).
+ */
 function byteCompare(a, b) {
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
@@ -374,7 +388,39 @@ async function writeFileAtomic(file, data) {
 const writeConditions = new AsyncLocalStorage();
 const pathLocks = new Map(); // object path -> the promise the next holder waits for
 
-/** Runs fn() holding the lock of path (a FIFO chain of promises; no polling). */
+let workerMode = false;
+let s3store = null; // s3rver's FilesystemStore (its path layout) // --workers N > 1: this is one of N processes serving one data dir
+
+function lockFileOf(objectPath) {
+  return `${objectPath}.lock`; // not a name listings take for an object
+}
+
+/** true once it holds its process's lock file (--workers); false if the key's directory is missing. */
+async function takeLockFile(objectPath) {
+  const file = lockFileOf(objectPath);
+  for (let wait = 1; ; wait = Math.min(wait * 2, 16)) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return false; // nothing there to guard
+      if (err.code !== 'EEXIST') throw err;
+    }
+    // The holder's process died (killed in a commit): its lock is stale.
+    try {
+      const pid = Number(fs.readFileSync(file, 'utf8'));
+      if (pid > 0) process.kill(pid, 0);
+    } catch (err) {
+      if (err.code === 'ESRCH') fs.rmSync(file, { force: true });
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+/*
+ * Runs fn() holding the lock of path: a FIFO chain of promises in this process and, with
+ * --workers, a lock file that other processes wait for (created with O_EXCL, polled).
+ */
 async function withPathLock(p, fn) {
   const prev = pathLocks.get(p) || Promise.resolve();
   let release;
@@ -382,9 +428,12 @@ async function withPathLock(p, fn) {
   const tail = prev.then(() => mine);
   pathLocks.set(p, tail);
   await prev;
+  let locked = false;
   try {
+    if (workerMode) locked = await takeLockFile(p);
     return await fn();
   } finally {
+    if (locked) fs.rmSync(lockFileOf(p), { force: true });
     release();
     if (pathLocks.get(p) === tail) pathLocks.delete(p);
   }
@@ -529,6 +578,22 @@ FilesystemStore.prototype.deleteObject = async function deleteObject(bucket, key
       fsp.unlink(this.getResourcePath(bucket, key, r)).catch((err) => {
         if (err.code !== 'ENOENT') throw err;
       }))));
+};
+
+/*
+ * CopyObject of a key onto itself (to replace its metadata) leaves the content file as it
+ * was; touch it first, so that its cached metadata (fastObject below, keyed by the file's
+ * mtime and ctime, in every worker) is read anew. S3 gives such a copy a new LastModified too.
+ */
+const s3rverCopyObject = FilesystemStore.prototype.copyObject;
+FilesystemStore.prototype.copyObject = async function copyObject(srcBucket, srcKey, destBucket, destKey, replacement) {
+  const dest = this.getResourcePath(destBucket, destKey, 'object');
+  if (this.getResourcePath(srcBucket, srcKey, 'object') === dest) {
+    const now = new Date();
+    await fsp.utimes(dest, now, now).catch(() => {});
+    mdCache.delete(dest);
+  }
+  return s3rverCopyObject.call(this, srcBucket, srcKey, destBucket, destKey, replacement);
 };
 
 /** Digests a PUT body must match: from Content-MD5 and a hex x-amz-content-sha256. */
@@ -867,10 +932,10 @@ function parseMaxKeys(value, name) {
 }
 
 /** true if some object lies under dir (stops at the first one). */
-async function hasObject(dir) {
+function hasObject(dir) {
   let entries;
   try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
+    entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     if (err.code === 'ENOENT') return false;
     throw err;
@@ -879,16 +944,17 @@ async function hasObject(dir) {
     if (e.isFile() && e.name.endsWith(OBJECT_SUFFIX)) return true;
   }
   for (const e of entries) {
-    if (e.isDirectory() && (await hasObject(path.join(dir, e.name)))) return true;
+    if (e.isDirectory() && hasObject(path.join(dir, e.name))) return true;
   }
   return false;
 }
 
 /**
  * All list items of a bucket after `after` (byte order), for prefix and delimiter:
- * [{key} | {prefix}] sorted by UTF-8 bytes.
+ * [{key} | {prefix}] sorted by UTF-8 bytes. Synchronous directory reads: from the page cache
+ * they cost a fraction of the thread pool's.
  */
-async function collectItems(bucket, prefix, delimiter, after) {
+function collectItems(bucket, prefix, delimiter, after) {
   const bucketDir = path.join(opts.dir, bucket);
   const keys = [];
   const prefixes = new Set();
@@ -904,7 +970,7 @@ async function collectItems(bucket, prefix, delimiter, after) {
     const rel = stack.pop(); // '' or 'a/b/' (relative directory, as a key prefix)
     let entries;
     try {
-      entries = await fsp.readdir(path.join(bucketDir, rel), { withFileTypes: true });
+      entries = fs.readdirSync(path.join(bucketDir, rel), { withFileTypes: true });
     } catch (err) {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') continue;
       throw err;
@@ -918,7 +984,7 @@ async function collectItems(bucket, prefix, delimiter, after) {
         const cp = rollup(sub);
         if (cp !== null) {
           // Every key below rolls up into cp: list cp once, if anything is there.
-          if (!prefixes.has(cp) && isAfter(cp) && (await hasObject(path.join(bucketDir, sub)))) prefixes.add(cp);
+          if (!prefixes.has(cp) && isAfter(cp) && hasObject(path.join(bucketDir, sub))) prefixes.add(cp);
           continue;
         }
         stack.push(sub);
@@ -934,9 +1000,9 @@ async function collectItems(bucket, prefix, delimiter, after) {
       }
     }
   }
-  const items = keys.map((key) => ({ key, sort: Buffer.from(key, 'utf8') }));
-  for (const p of prefixes) items.push({ prefix: p, sort: Buffer.from(p, 'utf8') });
-  return items.sort((a, b) => Buffer.compare(a.sort, b.sort));
+  const items = keys.map((key) => ({ key, sort: key }));
+  for (const p of prefixes) items.push({ prefix: p, sort: p });
+  return items.sort((a, b) => byteCompare(a.sort, b.sort));
 }
 
 async function listObjects(ctx, info) {
@@ -960,7 +1026,7 @@ async function listObjects(ctx, info) {
     after = q.get('marker') || '';
   }
 
-  const items = maxKeys === 0 ? [] : await collectItems(info.bucket, prefix, delimiter, after);
+  const items = maxKeys === 0 ? [] : collectItems(info.bucket, prefix, delimiter, after);
   const page = items.slice(0, maxKeys);
   const truncated = items.length > page.length;
   const last = page.length ? page[page.length - 1] : null;
@@ -974,18 +1040,11 @@ async function listObjects(ctx, info) {
       commonPrefixes.push(`<CommonPrefixes>${tag('Prefix', enc(item.prefix))}</CommonPrefixes>`);
       continue;
     }
-    let md;
-    try {
-      md = await ctx.store.getMetadata(info.bucket, item.key);
-    } catch (err) {
-      if (err.code === 'ENOENT') continue; // deleted meanwhile
-      throw err;
-    }
+    const md = await listMetadata(ctx.store, info.bucket, item.key);
+    if (!md) continue; // deleted meanwhile
     const size = listSizeRe && listSizeRe.test(item.key) ? modes.list_size.size : md['content-length'];
     contents.push(
-      '<Contents>' + tag('Key', enc(item.key)) +
-        tag('LastModified', new Date(md['last-modified']).toISOString()) +
-        tag('ETag', md.etag) + tag('Size', size) +
+      '<Contents>' + tag('Key', enc(item.key)) + listXmlOf(md) + tag('Size', size) +
         (fetchOwner ? ownerXml('Owner') : '') +
         tag('StorageClass', md['x-amz-storage-class'] || 'STANDARD') + '</Contents>');
   }
@@ -1063,20 +1122,22 @@ objectCtrl.getObject = async function getObject(ctx) {
     }
     throw err;
   }
-  let streamed = false;
+  let body = null;
   try {
-    streamed = await answerGet(ctx, bucket, key, md, fh);
+    body = answerGet(ctx, bucket, key, md);
+    if (body) ctx.body = fs.createReadStream(null, { fd: fh, start: body.start, end: body.end });
   } finally {
-    if (fh && !streamed) await fh.close();
+    if (fh && !body) await fh.close();
   }
 };
 
 /**
- * Answers a GET or HEAD of the version whose metadata is md and whose content fh holds;
- * true when the body streams from fh (the stream then closes it).
+ * Answers a GET or HEAD of the version whose metadata is md: sets the status and headers, or
+ * throws S3's error. Returns the byte range {start, end} (inclusive) to send as the body, or
+ * null when there is none (HEAD, 304, an empty object: ctx.body is then set). Synchronous, so
+ * that the fast path (fastObject below) can run it on a minimal context.
  */
-async function answerGet(ctx, bucket, key, md, fh) {
-  const object = new S3Object(bucket, key, null, md);
+function answerGet(ctx, bucket, key, md, object = new S3Object(bucket, key, null, md)) {
   const size = object.size;
   const etag = md.etag;
   const mtime = object.lastModifiedDate.getTime(); // whole seconds, as Last-Modified
@@ -1099,7 +1160,7 @@ async function answerGet(ctx, bucket, key, md, fh) {
     ctx.set('ETag', etag);
     ctx.set('Last-Modified', md['last-modified']);
     ctx.status = 304;
-    return;
+    return null;
   }
 
   const range = parseRange(ctx.get('range'), size);
@@ -1123,12 +1184,302 @@ async function answerGet(ctx, bucket, key, md, fh) {
     ctx.status = 200;
     ctx.length = size;
   }
-  if (ctx.method === 'HEAD') return; // koa sends the headers only
+  if (ctx.method === 'HEAD') return null; // koa sends the headers only
   if (ctx.length === 0) {
     ctx.body = ''; // (a null body would make koa send its status text)
+    return null;
+  }
+  return range ? { start: range.start, end: range.end } : { start: 0, end: size - 1 };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fast path: GET/HEAD Object and listing metadata without s3rver's async store reads          */
+/*                                                                                            */
+/* The metadata of an object version (its .md5 and metadata.json) is cached by object path,   */
+/* tagged with the content file's inode, size, mtime and ctime: a PUT renames a new file over  */
+/* the object (new inode), a fixture rewritten in place changes mtime and ctime, so one stat   */
+/* (or fstat of the open descriptor) validates an entry. A version whose file changed in the  */
+/* last second is not cached (a fixture may still be writing its .md5 or metadata.json), and   */
+/* CopyObject onto itself touches the object (as S3, a new LastModified).                      */
+/* Reads are synchronous: from the page cache they cost less CPU than the thread pool.         */
+/* ------------------------------------------------------------------------------------------ */
+
+const mdCache = new Map(); // object path -> {ino, size, mtimeMs, ctimeMs, md5, stored}
+const MD_CACHE_MAX = 200000;
+const SMALL_BODY = 256 * 1024; // GET bodies up to this are read at once, larger ones streamed
+
+// Reads here do not update atime (O_NOATIME, where the kernel allows it: the files' owner or
+// root): a first read of a freshly written file would otherwise cost a metadata write each.
+let noAtime = fs.constants.O_NOATIME || 0;
+
+function openNoAtime(file) {
+  if (noAtime) {
+    try {
+      return fs.openSync(file, fs.constants.O_RDONLY | noAtime);
+    } catch (err) {
+      if (err.code !== 'EPERM') throw err;
+      noAtime = 0; // not the owner: plain opens from now on
+    }
+  }
+  return fs.openSync(file, 'r');
+}
+
+const smallBuf = Buffer.allocUnsafe(64 * 1024);
+
+/** A small file's text (latin1 or utf8), one open + read + close. */
+function readSmall(file, encoding) {
+  const fd = openNoAtime(file);
+  try {
+    let n = 0;
+    for (;;) {
+      const r = fs.readSync(fd, smallBuf, n, smallBuf.length - n, n);
+      if (r === 0) return smallBuf.toString(encoding, 0, n);
+      n += r;
+      if (n === smallBuf.length) return fs.readFileSync(file, encoding); // not small
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function sameVersion(e, st) {
+  return e.ino === st.ino && e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs;
+}
+
+function metadataPathOf(objectPath) {
+  return objectPath.slice(0, -'object'.length) + 'metadata.json';
+}
+
+/** A commit (or delete) of objectPath is in progress, here or (--workers) in another process. */
+function commitBusy(objectPath) {
+  if (pathLocks.has(objectPath)) return true;
+  return workerMode && fs.existsSync(lockFileOf(objectPath));
+}
+
+/**
+ * The cached {md5, stored} of the version of objectPath whose stat is st, read if needed; null
+ * when it cannot be had consistently now (a commit in progress, no .md5 yet): the caller then
+ * takes the slow path, which waits for the key's lock.
+ */
+function versionOf(objectPath, st) {
+  let e = mdCache.get(objectPath);
+  if (e && sameVersion(e, st)) return e;
+  // A seqlock: no commit before nor after the reads, and the path still names the same file.
+  if (commitBusy(objectPath)) return null;
+  let md5;
+  try {
+    md5 = readSmall(`${objectPath}.md5`, 'latin1');
+  } catch (err) {
+    if (err.code === 'ENOENT') return null; // s3rver computes and writes it (slow path)
+    throw err;
+  }
+  let stored;
+  try {
+    stored = JSON.parse(readSmall(metadataPathOf(objectPath), 'utf8'));
+  } catch (err) {
+    if (err.code !== 'ENOENT') return null; // let the slow path answer as it always did
+  }
+  // (In one process no commit can run between these synchronous reads: checked before is enough.)
+  if (workerMode && (commitBusy(objectPath) || !sameVersion(st, fs.statSync(objectPath)))) return null;
+  e = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, md5, stored, md: null, object: null };
+  if (Date.now() - st.ctimeMs > 1000) {
+    if (mdCache.size >= MD_CACHE_MAX) mdCache.clear();
+    mdCache.set(objectPath, e);
+  }
+  return e;
+}
+
+/** s3rver's getMetadata() result for a version (computed once per cache entry). */
+function metadataOf(e, st) {
+  if (!e.md) e.md = { ...e.stored, etag: JSON.stringify(e.md5), 'last-modified': st.mtime.toUTCString(), 'content-length': st.size };
+  return e.md;
+}
+
+/**
+ * Listing: metadata of the object of a listed key, or null if it is gone. (Listed keys come
+ * from the directory walk: no '.', '..' or empty segments, so the object path is a plain join.)
+ */
+async function listMetadata(store, bucket, key) {
+  const objectPath = `${opts.dir}/${bucket}/${key}${OBJECT_SUFFIX}`;
+  let st;
+  try {
+    st = fs.statSync(objectPath, { throwIfNoEntry: false });
+  } catch (err) {
+    if (err.code === 'ENOTDIR') return null;
+    throw err;
+  }
+  if (!st) return null;
+  const e = versionOf(objectPath, st);
+  if (e) return metadataOf(e, st);
+  try {
+    return await store.getMetadata(bucket, key);
+  } catch (err) {
+    if (err.code === 'ENOENT') return null; // deleted meanwhile
+    throw err;
+  }
+}
+
+const LIST_XML = Symbol('swrepart.listXml');
+
+/** <LastModified> and <ETag> of a listed version, made once per (cached) metadata. */
+function listXmlOf(md) {
+  let xml = md[LIST_XML];
+  if (xml === undefined) {
+    xml = tag('LastModified', new Date(md['last-modified']).toISOString()) + tag('ETag', md.etag);
+    Object.defineProperty(md, LIST_XML, { value: xml });
+  }
+  return xml;
+}
+
+const signingKeys = new Map(); // secret, date, region, service -> key
+const s3rverSigningKey = v4.getSigningKey;
+v4.getSigningKey = function getSigningKey(secretKey, date, region, service) {
+  const id = `${secretKey}\n${date}\n${region}\n${service}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    if (signingKeys.size > 64) signingKeys.clear();
+    key = s3rverSigningKey(secretKey, date, region, service);
+    signingKeys.set(id, key);
+  }
+  return key;
+};
+
+/**
+ * true if req carries a valid SigV4 Authorization header for this server: the same checks as
+ * s3rver's authentication middleware with the corrected string to sign (getStringToSign
+ * above). Anything else (presigned, malformed, skewed, wrong key or signature) is false, and
+ * the request takes the slow path, whose middleware gives the exact error.
+ */
+function signedForFastPath(req) {
+  const h = req.headers;
+  const auth = h.authorization;
+  if (!auth || !auth.startsWith('AWS4-HMAC-SHA256 ')) return false;
+  const sha = h['x-amz-content-sha256'];
+  if (!sha || !/^(UNSIGNED-PAYLOAD|STREAMING-AWS4-HMAC-SHA256-PAYLOAD|[0-9A-Fa-f]{64})$/.test(sha)) return false;
+  const time = h['x-amz-date'];
+  if (!time || !/^\d{8}T\d{6}Z$/.test(time)) return false;
+  const t = Date.UTC(+time.slice(0, 4), +time.slice(4, 6) - 1, +time.slice(6, 8), +time.slice(9, 11), +time.slice(11, 13), +time.slice(13, 15));
+  if (!(Math.abs(Date.now() - t) <= 900000)) return false;
+  const parts = new Map(auth.split(' ').slice(1).join('').split(',').map((c) => {
+    const [k, ...v] = c.split('=');
+    return [k, v.join('=')];
+  }));
+  if (parts.size !== 3 || !parts.has('Credential') || !parts.has('SignedHeaders') || !parts.has('Signature')) return false;
+  const [accessKeyId, date, region, service, termination] = parts.get('Credential').split('/');
+  if (accessKeyId !== opts.accessKey) return false;
+  const credential = { date, region, service, termination };
+  let stringToSign;
+  try {
+    stringToSign = v4.getStringToSign(
+      { method: req.method, headers: h, timestamp: time, uri: req.url },
+      { credential, signedHeaders: parts.get('SignedHeaders').split(';') });
+  } catch (err) {
+    return false; // a wrong credential scope: the slow path says which
+  }
+  const key = v4.getSigningKey(opts.secretKey, date, region, service);
+  return crypto.createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex') === parts.get('Signature');
+}
+
+const bucketPlain = new Map(); // bucket -> {mtimeMs, plain}: exists, no website / CORS config
+
+/** The bucket exists and has neither a website nor a CORS configuration (s3rver's extras). */
+function plainBucket(bucket) {
+  const dir = path.join(opts.dir, bucket);
+  let st;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
     return false;
   }
-  ctx.body = fs.createReadStream(null, { fd: fh, start: range ? range.start : 0, end: range ? range.end : Infinity });
+  const e = bucketPlain.get(bucket);
+  if (e && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs) return e.plain;
+  const plain = st.isDirectory() && !fs.existsSync(path.join(dir, '._S3rver_website')) &&
+    !fs.existsSync(path.join(dir, '._S3rver_cors'));
+  bucketPlain.set(bucket, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, plain });
+  return plain;
+}
+
+/**
+ * GET/HEAD Object answered without Koa: for a plain request (no query, a header signature,
+ * a key s3rver would route) whose signature holds, of an object whose version can be had at
+ * once. answerGet() runs on a minimal context; its S3 errors (412, 416) and every request
+ * that does not qualify go the slow path. Returns true if the request was answered.
+ */
+function fastObject(req, res, info) {
+  if ((info.op !== 'GetObject' && info.op !== 'HeadObject') || req.url.indexOf('?') >= 0) return false;
+  // A bucket name as S3 allows, a key without '.' / '..' segments or '//' (the slow path
+  // answers those as it always did).
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(info.bucket) || info.bucket.includes('..')) return false;
+  if (!info.key || info.key.startsWith('/') || info.key.includes('//') ||
+      info.key.split('/').some((s) => s === '.' || s === '..')) return false;
+  if (!signedForFastPath(req) || !plainBucket(info.bucket)) return false;
+  const objectPath = s3store.getResourcePath(info.bucket, info.key, 'object');
+  const head = req.method === 'HEAD';
+  let fd = null;
+  let st;
+  let e;
+  try {
+    if (head) {
+      st = fs.statSync(objectPath);
+    } else {
+      fd = openNoAtime(objectPath);
+      st = fs.fstatSync(fd);
+    }
+    e = st.isFile() && st.size > 0 ? versionOf(objectPath, st) : null;
+  } catch (err) {
+    e = null;
+  }
+  if (!e) {
+    if (fd !== null) fs.closeSync(fd);
+    return false;
+  }
+  const headers = [];
+  const ctx = {
+    method: req.method,
+    status: 200,
+    length: undefined,
+    body: undefined,
+    get: (name) => req.headers[name.toLowerCase()] || '',
+    set: (name, value) => { headers.push([name, String(value)]); },
+  };
+  let body;
+  try {
+    const md = metadataOf(e, st);
+    if (!e.object) e.object = new S3Object(info.bucket, info.key, null, md);
+    body = answerGet(ctx, info.bucket, info.key, md, e.object);
+  } catch (err) {
+    if (fd !== null) fs.closeSync(fd); // an S3 error (412, 416): the slow path answers it
+    return false;
+  }
+  const out = {};
+  for (const [k, v] of headers) out[k] = v;
+  if (ctx.status !== 304) out['Content-Length'] = String(ctx.length);
+  res.writeHead(ctx.status, out);
+  if (!body) {
+    if (fd !== null) fs.closeSync(fd);
+    res.end();
+    return true;
+  }
+  const { start, end } = body;
+  if (end - start + 1 <= SMALL_BODY) {
+    const buf = Buffer.allocUnsafe(end - start + 1);
+    let n = 0;
+    try {
+      while (n < buf.length) {
+        const r = fs.readSync(fd, buf, n, buf.length - n, start + n);
+        if (r === 0) break;
+        n += r;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    res.end(n === buf.length ? buf : buf.subarray(0, n));
+    return true;
+  }
+  const stream = fs.createReadStream(null, { fd, start, end });
+  stream.on('error', () => res.destroy());
+  res.once('close', () => stream.destroy());
+  stream.pipe(res);
   return true;
 }
 
@@ -1343,6 +1694,15 @@ function publicRule(r) {
   return { method: r.method, path_regex: r.path_regex, action: r.action, count: r.count, every: r.every, delay_ms: r.delay_ms, bytes: r.bytes };
 }
 
+// Request ids: 16 upper-case hex digits, a random prefix per process and a counter (unique
+// within a run, no random draw per request).
+const REQUEST_ID_PREFIX = crypto.randomBytes(4).toString('hex').toUpperCase();
+let requestCounter = 0;
+function requestId() {
+  requestCounter = (requestCounter + 1) % 0x100000000;
+  return REQUEST_ID_PREFIX + requestCounter.toString(16).toUpperCase().padStart(8, '0');
+}
+
 function sendS3Error(req, res, status, code, message, detail) {
   const extra = Object.entries(detail || {}).map(([k, v]) => tag(k, v)).join('');
   const body = xmlDoc(`<Error>${tag('Code', code)}${tag('Message', message)}${extra}${tag('RequestId', crypto.randomBytes(8).toString('hex').toUpperCase())}</Error>`);
@@ -1412,50 +1772,107 @@ function sendJson(res, status, value) {
   res.end(body);
 }
 
+function readJsonBody(req) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => { text += d; if (text.length > 65536) reject(new Error('body too large')); });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  }).then((text) => {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new Error(`bad JSON: ${err.message}`);
+    }
+  });
+}
+
+/* The control routes that read or change the server's shared state (one server, whatever
+ * the number of processes: with --workers, the primary answers them, see the cluster below). */
+const SHARED_ROUTES = new Set([
+  'POST /__control/fault', 'GET /__control/fault', 'DELETE /__control/fault',
+  'GET /__control/stats', 'DELETE /__control/stats',
+  'POST /__control/mode', 'GET /__control/mode', 'DELETE /__control/mode',
+  'POST /__control/release', 'GET /__control/inflight',
+]);
+
+function localRelease() {
+  const n = delayed.size;
+  for (const fire of [...delayed]) fire();
+  return { released: n };
+}
+
+function localInflight() {
+  const total = Object.values(inFlight).reduce((a, b) => a + b, 0);
+  return { total, delayed: delayed.size, byOperation: inFlight };
+}
+
+/** The answer to a shared control route (spec: its JSON body), here or, with --workers, in the primary. */
+async function sharedControl(route, spec) {
+  switch (route) {
+    case 'POST /__control/fault': {
+      let added;
+      try {
+        added = (Array.isArray(spec) ? spec : [spec]).map(addFaultRule).map(publicRule);
+      } finally {
+        await syncFaults();
+      }
+      return { added, pending: faultRules.map(publicRule) };
+    }
+    case 'GET /__control/fault':
+      return { pending: faultRules.map(publicRule) };
+    case 'DELETE /__control/fault':
+      faultRules = [];
+      await syncFaults();
+      return { pending: [] };
+    case 'GET /__control/stats':
+      return primaryOfWorkers ? mergeStats(await askWorkers({ t: 'stats' })) : stats;
+    case 'DELETE /__control/stats':
+      if (!primaryOfWorkers) {
+        stats = emptyStats();
+        return stats;
+      }
+      await askWorkers({ t: 'stats-reset' });
+      return mergeStats([]);
+    case 'POST /__control/mode':
+      setModes(spec);
+      await syncModes();
+      return modes;
+    case 'GET /__control/mode':
+      return modes;
+    case 'DELETE /__control/mode':
+      setModes(defaultModes());
+      await syncModes();
+      return modes;
+    case 'POST /__control/release':
+      if (!primaryOfWorkers) return localRelease();
+      return { released: (await askWorkers({ t: 'release' })).reduce((n, r) => n + r.released, 0) };
+    case 'GET /__control/inflight': {
+      if (!primaryOfWorkers) return localInflight();
+      const sum = { total: 0, delayed: 0, byOperation: {} };
+      for (const r of await askWorkers({ t: 'inflight' })) {
+        sum.total += r.total;
+        sum.delayed += r.delayed;
+        addCounts(sum.byOperation, r.byOperation);
+      }
+      return sum;
+    }
+    default:
+      throw new Error(`no shared control route ${route}`);
+  }
+}
+
 async function handleControl(req, res, rawPath, rawQuery) {
   const route = `${req.method} ${rawPath.replace(/\/+$/, '')}`;
   const q = queryMap(parseQuery(rawQuery));
   try {
+    if (SHARED_ROUTES.has(route)) {
+      const spec = route === 'POST /__control/fault' || route === 'POST /__control/mode' ? await readJsonBody(req) : undefined;
+      const value = workerMode ? await askPrimary({ t: 'control', route, spec }) : await sharedControl(route, spec);
+      return sendJson(res, 200, value);
+    }
     switch (route) {
-      case 'POST /__control/fault': {
-        const text = await new Promise((resolve, reject) => {
-          let s = '';
-          req.setEncoding('utf8');
-          req.on('data', (d) => { s += d; if (s.length > 65536) reject(new Error('body too large')); });
-          req.on('end', () => resolve(s));
-          req.on('error', reject);
-        });
-        let spec;
-        try { spec = JSON.parse(text); } catch (err) { throw new Error(`bad JSON: ${err.message}`); }
-        const added = (Array.isArray(spec) ? spec : [spec]).map(addFaultRule).map(publicRule);
-        return sendJson(res, 200, { added, pending: faultRules.map(publicRule) });
-      }
-      case 'GET /__control/fault':
-        return sendJson(res, 200, { pending: faultRules.map(publicRule) });
-      case 'DELETE /__control/fault':
-        faultRules = [];
-        return sendJson(res, 200, { pending: [] });
-      case 'GET /__control/stats':
-        return sendJson(res, 200, stats);
-      case 'DELETE /__control/stats':
-        stats = emptyStats();
-        return sendJson(res, 200, stats);
-      case 'POST /__control/mode': {
-        const text = await new Promise((resolve, reject) => {
-          let s = '';
-          req.setEncoding('utf8');
-          req.on('data', (d) => { s += d; if (s.length > 65536) reject(new Error('body too large')); });
-          req.on('end', () => resolve(s));
-          req.on('error', reject);
-        });
-        let spec;
-        try { spec = JSON.parse(text); } catch (err) { throw new Error(`bad JSON: ${err.message}`); }
-        return sendJson(res, 200, setModes(spec));
-      }
-      case 'GET /__control/mode':
-        return sendJson(res, 200, modes);
-      case 'DELETE /__control/mode':
-        return sendJson(res, 200, setModes(defaultModes()));
       case 'GET /__control/uploads': {
         const buckets = q.has('bucket')
           ? [q.get('bucket')]
@@ -1468,23 +1885,206 @@ async function handleControl(req, res, rawPath, rawQuery) {
         }
         return sendJson(res, 200, { uploads });
       }
-      case 'POST /__control/release': {
-        const n = delayed.size;
-        for (const fire of [...delayed]) fire();
-        return sendJson(res, 200, { released: n });
-      }
-      case 'GET /__control/inflight': {
-        const total = Object.values(inFlight).reduce((a, b) => a + b, 0);
-        return sendJson(res, 200, { total, delayed: delayed.size, byOperation: inFlight });
-      }
       case 'GET /__control/health':
-        return sendJson(res, 200, { ok: true, pid: process.pid, node: process.version, region: opts.region });
+        return sendJson(res, 200, {
+          ok: true, pid: workerMode ? process.ppid : process.pid, worker: process.pid, workers: opts.workers,
+          node: process.version, region: opts.region,
+        });
       default:
         return sendJson(res, 404, { error: `no control endpoint ${route}` });
     }
   } catch (err) {
     return sendJson(res, 400, { error: err.message });
   }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* --workers N: N processes (Node's cluster) on one port, behaving as one server               */
+/*                                                                                            */
+/* The primary forks the workers, which share the listening socket, and holds the shared      */
+/* state: fault rules (a worker asks it for each request that a pending rule may match, so     */
+/* that count and every hold across processes), modes (broadcast to every worker before the   */
+/* control request is answered) and the answers to stats, inflight and release (gathered from */
+/* every worker). Per-key commit locks are lock files (withPathLock above).                    */
+/* ------------------------------------------------------------------------------------------ */
+
+let primaryOfWorkers = false; // this process is the primary of --workers N > 1
+let faultMirror = []; // in a worker: [{method, regex}] of the primary's pending rules
+let sseAt = {}; // in a worker: path -> monotonic time of stats.sse[path] (the latest wins)
+const workers = [];
+let ipcSeq = 0;
+const ipcWaiting = new Map(); // id -> {resolve, reject}
+
+function addCounts(into, from) {
+  for (const [k, v] of Object.entries(from || {})) into[k] = (into[k] || 0) + v;
+}
+
+/** Stats of the whole server from the workers' own: sums; sse the latest; maxInFlight null. */
+function mergeStats(list) {
+  const out = emptyStats();
+  out.maxInFlight = null; // the peak of a sum of counters in several processes is not known
+  const at = {};
+  for (const s of list) {
+    out.requests += s.requests;
+    addCounts(out.byMethod, s.byMethod);
+    addCounts(out.byOperation, s.byOperation);
+    addCounts(out.byStatus, s.byStatus);
+    out.faults.total += s.faults.total;
+    addCounts(out.faults.byAction, s.faults.byAction);
+    for (const [p, v] of Object.entries(s.sse)) {
+      if (!(p in at) || s.sseAt[p] > at[p]) {
+        out.sse[p] = v;
+        at[p] = s.sseAt[p];
+      }
+    }
+  }
+  return out;
+}
+
+/** Worker: sends msg to the primary, resolves with its answer (rejects with its error). */
+function askPrimary(msg) {
+  return new Promise((resolve, reject) => {
+    const id = ++ipcSeq;
+    ipcWaiting.set(id, { resolve, reject });
+    process.send({ ...msg, id });
+  });
+}
+
+/** Primary: sends msg to every worker, resolves with their answers. */
+function askWorkers(msg) {
+  return Promise.all(workers.map((w) => new Promise((resolve, reject) => {
+    const id = ++ipcSeq;
+    ipcWaiting.set(id, { resolve, reject });
+    w.send({ ...msg, id });
+  })));
+}
+
+function settleIpc(m) {
+  const waiter = ipcWaiting.get(m.id);
+  if (!waiter) return;
+  ipcWaiting.delete(m.id);
+  if (m.error !== undefined) waiter.reject(new Error(m.error));
+  else waiter.resolve(m.value);
+}
+
+function mirrorOf(rules) {
+  return rules.map((r) => ({ method: r.method, path_regex: r.path_regex }));
+}
+
+async function syncFaults() {
+  if (primaryOfWorkers) await askWorkers({ t: 'faults', rules: mirrorOf(faultRules) });
+}
+
+async function syncModes() {
+  if (primaryOfWorkers) await askWorkers({ t: 'modes', modes });
+}
+
+/** Worker: might a pending rule (as last broadcast) match this request? */
+function mayFault(req) {
+  return faultMirror.some((r) => (!r.method || r.method === req.method) && (!r.regex || r.regex.test(req.url)));
+}
+
+/** Primary: a worker's request. */
+async function onWorkerMessage(worker, m) {
+  if (m.t === 'reply') return settleIpc(m);
+  let value;
+  try {
+    if (m.t === 'take') {
+      const before = faultRules.length;
+      const rule = takeFault({ method: m.method, url: m.url });
+      if (faultRules.length !== before) syncFaults().catch(() => {}); // a rule used up
+      value = rule && { action: rule.action, delay_ms: rule.delay_ms, bytes: rule.bytes };
+    } else if (m.t === 'control') {
+      value = await sharedControl(m.route, m.spec);
+    } else {
+      throw new Error(`unknown message ${m.t}`);
+    }
+  } catch (err) {
+    if (worker.isConnected()) worker.send({ t: 'reply', id: m.id, error: err.message });
+    return undefined;
+  }
+  if (worker.isConnected()) worker.send({ t: 'reply', id: m.id, value: value === undefined ? null : value });
+  return undefined;
+}
+
+/** Worker: the primary's message. */
+function onPrimaryMessage(m) {
+  if (m.t === 'reply') return settleIpc(m);
+  let value = null;
+  switch (m.t) {
+    case 'faults':
+      faultMirror = m.rules.map((r) => ({ method: r.method, regex: r.path_regex ? new RegExp(r.path_regex) : null }));
+      break;
+    case 'modes':
+      setModes(m.modes);
+      break;
+    case 'stats':
+      value = { ...stats, sseAt };
+      break;
+    case 'stats-reset':
+      stats = emptyStats();
+      sseAt = {};
+      break;
+    case 'release':
+      value = localRelease();
+      break;
+    case 'inflight':
+      value = localInflight();
+      break;
+    default:
+      return undefined;
+  }
+  process.send({ t: 'reply', id: m.id, value });
+  return undefined;
+}
+
+async function primaryMain() {
+  primaryOfWorkers = true;
+  await fsp.mkdir(opts.dir, { recursive: true });
+  opts.dir = path.resolve(opts.dir);
+  const s3rver = new S3rver({
+    directory: opts.dir, silent: true, vhostBuckets: false, configureBuckets: opts.buckets.map((name) => ({ name })),
+  });
+  await s3rver.configureBuckets(); // once, before the workers start
+  let stopping = false;
+  let port = null;
+  const listening = [];
+  for (let i = 0; i < opts.workers; i++) {
+    const w = cluster.fork();
+    w.on('message', (m) => onWorkerMessage(w, m));
+    listening.push(new Promise((resolve, reject) => {
+      w.once('listening', (address) => { port = address.port; resolve(); });
+      w.once('exit', () => reject(new Error('a worker exited before it listened')));
+    }));
+    workers.push(w);
+  }
+  const readyFile = path.resolve(opts.readyFile);
+  const stop = (signal, code) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping ${workers.length} workers`);
+    try { fs.unlinkSync(readyFile); } catch (err) { /* not written or already gone */ }
+    let left = workers.filter((w) => !w.isDead()).length;
+    if (left === 0) process.exit(code);
+    cluster.on('exit', () => { if (--left === 0) process.exit(code); });
+    for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM');
+    setTimeout(() => {
+      for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
+      process.exit(code);
+    }, 3000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
+  cluster.on('exit', (w, code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`server.js: worker ${w.process.pid} exited (${signal || code}); stopping\n`);
+    stop('worker exit', 1);
+  });
+  await Promise.all(listening);
+  const tmp = `${readyFile}.tmp-${process.pid}`;
+  await fsp.writeFile(tmp, JSON.stringify({ port, pid: process.pid }) + '\n');
+  await fsp.rename(tmp, readyFile);
+  log(`${opts.workers} workers listening on ${opts.host}:${port}, data in ${opts.dir}`);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1498,6 +2098,14 @@ function log(line) {
 async function main() {
   await fsp.mkdir(opts.dir, { recursive: true });
   opts.dir = path.resolve(opts.dir);
+  if (cluster.isWorker) {
+    // One of --workers N: the primary made the buckets, writes the ready file, holds the
+    // shared state; this process goes when the primary does.
+    workerMode = true;
+    opts.buckets = [];
+    process.on('message', onPrimaryMessage);
+    process.on('disconnect', () => process.exit(0));
+  }
 
   // The given key pair is the only one accepted (s3rver always knows S3RVER/S3RVER).
   const account = AWSAccount.DUMMY_ACCOUNT;
@@ -1514,6 +2122,7 @@ async function main() {
   // Insert the wrapper's middleware just before s3rver's router (its last middleware).
   s3rver.middleware.splice(s3rver.middleware.length - 1, 0, wrapperMiddleware);
   const koaHandler = s3rver.callback();
+  s3store = s3rver.store;
 
   const handle = (req, res, expectContinue) => {
     const started = Date.now();
@@ -1524,7 +2133,7 @@ async function main() {
       return;
     }
     const info = classify(req.method, req.url, req.headers);
-    res.setHeader('x-amz-request-id', crypto.randomBytes(8).toString('hex').toUpperCase());
+    res.setHeader('x-amz-request-id', requestId());
     req[REQ_INFO] = info;
     // For the canonical request (see getStringToSign). Not enumerable: s3rver copies headers
     // with lodash, which would trip over an enumerable symbol key.
@@ -1542,6 +2151,7 @@ async function main() {
       if (!inFlightNow) return;
       inFlightNow = false;
       inFlight[info.op]--;
+      req.socket.removeListener('close', landed); // (keep-alive: one socket, many requests)
     };
     res.once('close', landed);
     res.once('finish', landed);
@@ -1550,8 +2160,11 @@ async function main() {
       const sse = req.headers['x-amz-server-side-encryption'];
       const kms = req.headers['x-amz-server-side-encryption-aws-kms-key-id'];
       stats.sse[rawPath] = sse ? (kms ? `${sse} ${kms}` : sse) : 'none';
+      if (workerMode) sseAt[rawPath] = Number(process.hrtime.bigint());
     }
-    const rule = takeFault(req);
+
+    // The rest, once the fault rule (or none) for this request is known.
+    const decide = (rule) => {
     if (rule) {
       stats.faults.total++;
       bump(stats.faults.byAction, rule.action);
@@ -1564,11 +2177,18 @@ async function main() {
       bump(stats.byStatus, String(statusCode));
       return writeHead.call(this, statusCode, ...rest);
     };
-    res.on('close', () => log(`${req.method} ${req.url} ${info.op} -> ${res.writableFinished ? res.statusCode : 'closed'} ${Date.now() - started}ms${rule ? ` [fault ${rule.action}]` : ''}`));
+    if (opts.verbose) res.on('close', () => log(`${req.method} ${req.url} ${info.op} -> ${res.writableFinished ? res.statusCode : 'closed'} ${Date.now() - started}ms${rule ? ` [fault ${rule.action}]` : ''}`));
 
     const proceed = () => {
       if (expectContinue) res.writeContinue();
-      koaHandler(req, res);
+      let answered = false;
+      try {
+        answered = fastObject(req, res, info);
+      } catch (err) {
+        answered = res.headersSent;
+        if (answered) res.destroy();
+      }
+      if (!answered) koaHandler(req, res);
     };
     const act = () => {
       if (!rule) {
@@ -1620,6 +2240,12 @@ async function main() {
       const timer = setTimeout(fire, rule.delay_ms);
       delayed.add(fire);
     } else act();
+    };
+
+    if (!workerMode) return decide(takeFault(req));
+    if (!mayFault(req)) return decide(null);
+    // A pending rule may match: the primary, which counts the rules' uses, decides.
+    return askPrimary({ t: 'take', method: req.method, url: req.url }).then(decide, () => decide(null));
   };
 
   const server = http.createServer((req, res) => handle(req, res, false));
@@ -1633,19 +2259,21 @@ async function main() {
   });
   const { port } = server.address();
 
-  // Ready file, written atomically.
+  // Ready file, written atomically (with --workers, by the primary once all listen).
   const readyFile = path.resolve(opts.readyFile);
-  const tmp = `${readyFile}.tmp-${process.pid}`;
-  await fsp.writeFile(tmp, JSON.stringify({ port, pid: process.pid }) + '\n');
-  await fsp.rename(tmp, readyFile);
-  log(`listening on ${opts.host}:${port}, data in ${opts.dir}`);
+  if (!workerMode) {
+    const tmp = `${readyFile}.tmp-${process.pid}`;
+    await fsp.writeFile(tmp, JSON.stringify({ port, pid: process.pid }) + '\n');
+    await fsp.rename(tmp, readyFile);
+    log(`listening on ${opts.host}:${port}, data in ${opts.dir}`);
+  }
 
   let stopping = false;
   const stop = (signal) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
-    try { fs.unlinkSync(readyFile); } catch (err) { /* already gone */ }
+    if (!workerMode) try { fs.unlinkSync(readyFile); } catch (err) { /* already gone */ }
     server.close(() => process.exit(0));
     if (typeof server.closeAllConnections === 'function') server.closeAllConnections();
     setTimeout(() => process.exit(0), 2000).unref();
@@ -1654,7 +2282,7 @@ async function main() {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((err) => {
+(cluster.isPrimary && opts.workers > 1 ? primaryMain() : main()).catch((err) => {
   process.stderr.write(`server.js: ${err.stack || err}\n`);
   process.exit(1);
 });
