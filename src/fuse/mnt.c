@@ -1258,6 +1258,24 @@ mnt_read(struct mnt_file *f, char *buf, size_t size, off_t off)
 	return (ssize_t)done;
 }
 
+int
+mnt_file_fd(const struct mnt_file *f)
+{
+	const struct engine_view *v = &f->v;
+	struct stat st;
+
+	if (f->text != NULL)
+		return -1;
+	if (f->is_index)
+		return v->pin.index_fd;
+	/* one range from 0 to the file's end: a whole day, not a series'
+	 * ranges of it (nor a file that grew past the pinned view) */
+	if (v->pin.fd < 0 || v->nsegs != 1 || v->segs[0].off != 0 ||
+	    fstat(v->pin.fd, &st) != 0 || (uint64_t)st.st_size != v->segs[0].len)
+		return -1;
+	return v->pin.fd;
+}
+
 void
 mnt_release(struct mnt *m, struct mnt_file *f)
 {
