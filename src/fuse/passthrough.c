@@ -126,16 +126,21 @@ pt_fix_init(struct iovec *iov, int count)
 	struct pt_init_out *o;
 
 	pt_init_done = 1;
-	if (!pt_offered || count != 2 || h->error != 0 ||
-	    iov[1].iov_len < sizeof(*o))
+	if (count != 2 || h->error != 0 || iov[1].iov_len < sizeof(*o) ||
+	    ((struct pt_init_out *)iov[1].iov_base)->major != 7)
 		return;
+	if (!pt_offered) {
+		log_info("the kernel offers no FUSE passthrough: the daemon "
+		    "answers the reads");
+		return;
+	}
 	o = iov[1].iov_base;
-	if (o->major != 7)
-		return;
 	o->flags |= PT_INIT_EXT;
 	o->flags2 |= PT_PASSTHROUGH2;
 	o->max_stack_depth = PT_STACK_DEPTH;
 	pt_on = 1;
+	log_info("passthrough: the kernel reads settled cached days from "
+	    "their cache files");
 }
 
 /* The OPEN reply this thread was told of: its backing id. */
