@@ -103,17 +103,19 @@ fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
  * itself: its pages are that file's, so they can be neither stale nor a
  * second copy, and no read reaches the daemon.  The kernel binds one
  * backing file to a path while it is open so, and allows no other kind of
- * open of it meanwhile: an open of another generation (built since, or a
- * day that may change, read in direct I/O mode) waits for those opens to
- * end, and fails with EBUSY if they last.  Without passthrough the kernel
- * caches the path's pages, kept while the generation is the same
- * (mnt_open decides). */
+ * open of it meanwhile: an open of another generation (built since, or
+ * one the kernel must not cache, read in direct I/O mode) joins those
+ * opens if its bytes are the same, else waits for them to end, and fails
+ * with EBUSY if they last.  Without passthrough the kernel caches the
+ * path's pages, kept while the generation is the same (mnt_open
+ * decides). */
 static int
 fs_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_file *ff;
 	struct mnt_file *f;
 	enum mnt_cache mode;
+	const char *md5;
 	int r = mnt_open(M(), path, fi->flags, &f, &mode), fd;
 
 	if (r != 0)
@@ -122,10 +124,10 @@ fs_open(const char *path, struct fuse_file_info *fi)
 	ff->f = f;
 	fi->fh = (uint64_t)(uintptr_t)ff;
 	fi->keep_cache = fi->direct_io = 0;
-	if (pt_enabled() && (fd = mnt_file_fd(f)) >= 0) {
-		if (mode == MNT_DIRECT)
-			r = pt_idle(path);
-		else if ((r = pt_open(path, fd, fi->fh, &ff->pt)) == 0)
+	if (pt_enabled() && (fd = mnt_file_fd(f, &md5)) >= 0) {
+		r = pt_open(path, fd, md5, mode == MNT_DIRECT, fi->fh,
+		    &ff->pt);
+		if (r == 0)
 			return 0;
 		if (r == -EBUSY) {
 			log_warn("cannot open '%s': an older version of it is "

@@ -1259,11 +1259,12 @@ mnt_read(struct mnt_file *f, char *buf, size_t size, off_t off)
 }
 
 int
-mnt_file_fd(const struct mnt_file *f)
+mnt_file_fd(const struct mnt_file *f, const char **md5)
 {
 	const struct engine_view *v = &f->v;
 	struct stat st;
 
+	*md5 = NULL;
 	if (f->text != NULL)
 		return -1;
 	if (f->is_index)
@@ -1273,6 +1274,8 @@ mnt_file_fd(const struct mnt_file *f)
 	if (v->pin.fd < 0 || v->nsegs != 1 || v->segs[0].off != 0 ||
 	    fstat(v->pin.fd, &st) != 0 || (uint64_t)st.st_size != v->segs[0].len)
 		return -1;
+	if (v->pin.md5[0] != '\0')
+		*md5 = v->pin.md5;
 	return v->pin.fd;
 }
 

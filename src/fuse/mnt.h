@@ -72,8 +72,9 @@ size_t mnt_pieces(const struct mnt_file *f, off_t off, size_t size,
     struct mnt_piece *out, size_t max);
 /* The descriptor whose whole file is exactly the open file's bytes (a
  * day, a day's timeseries.txt), or -1 (a series' day, the catalogue):
- * what the kernel may read by itself (passthrough). */
-int mnt_file_fd(const struct mnt_file *f);
+ * what the kernel may read by itself (passthrough).  *md5 is the MD5 of
+ * those bytes when known (a day), else NULL. */
+int mnt_file_fd(const struct mnt_file *f, const char **md5);
 void mnt_release(struct mnt *m, struct mnt_file *f);
 
 /* Extended attributes of days: user.swrepart.state (cold, cached, stale,

@@ -12,6 +12,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -82,6 +83,7 @@ struct pt_ref {
 	char *path;
 	dev_t dev;
 	ino_t ino;
+	char md5[33];             /* of its bytes, or "": not known */
 	int32_t id;
 	unsigned nopen;
 };
@@ -225,12 +227,22 @@ pt_find(const char *path)
 	return NULL;
 }
 
+/* Whether r's backing file serves the bytes of (dev, ino), whose MD5 is
+ * md5 ("" or NULL: not known): the same file, or the same bytes (another
+ * generation built alike). */
+static int
+pt_same(const struct pt_ref *r, dev_t dev, ino_t ino, const char *md5)
+{
+	return (r->dev == dev && r->ino == ino) || (md5 != NULL &&
+	    md5[0] != '\0' && strcmp(r->md5, md5) == 0);
+}
+
 /* Under pt_mu: wait until path is not open in passthrough mode with
- * another file than (dev, ino) (with none at all when dev and ino are 0),
- * for PT_WAIT_S seconds at most: its entry then, or NULL; -EBUSY in *err
- * when the wait was vain. */
+ * other bytes than those of (dev, ino, md5), for PT_WAIT_S seconds at
+ * most: its entry then (NULL when none is open), or NULL and -EBUSY in
+ * *err when the wait was vain. */
 static struct pt_ref *
-pt_wait(const char *path, dev_t dev, ino_t ino, int *err)
+pt_wait(const char *path, dev_t dev, ino_t ino, const char *md5, int *err)
 {
 	struct timespec until;
 	struct pt_ref *r;
@@ -238,19 +250,21 @@ pt_wait(const char *path, dev_t dev, ino_t ino, int *err)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += PT_WAIT_S;
 	*err = 0;
-	while ((r = pt_find(path)) != NULL &&
-	    (r->dev != dev || r->ino != ino))
+	while ((r = pt_find(path)) != NULL && !pt_same(r, dev, ino, md5))
 		if (pthread_cond_timedwait(&pt_cv, &pt_mu, &until) != 0) {
 			r = pt_find(path);
-			if (r != NULL && (r->dev != dev || r->ino != ino))
+			if (r != NULL && !pt_same(r, dev, ino, md5)) {
 				*err = -EBUSY;
+				r = NULL;
+			}
 			break;
 		}
-	return *err == 0 ? r : NULL;
+	return r;
 }
 
 int
-pt_open(const char *path, int fd, uint64_t fh, struct pt_ref **out)
+pt_open(const char *path, int fd, const char *md5, int join_only,
+    uint64_t fh, struct pt_ref **out)
 {
 	struct pt_backing_map map;
 	struct pt_ref *r;
@@ -264,9 +278,13 @@ pt_open(const char *path, int fd, uint64_t fh, struct pt_ref **out)
 	if (fstat(fd, &st) != 0)
 		return -errno;
 	pthread_mutex_lock(&pt_mu);
-	r = pt_wait(path, st.st_dev, st.st_ino, &err);
+	r = pt_wait(path, st.st_dev, st.st_ino, md5, &err);
 	if (err != 0)
-		goto out;     /* open with another generation */
+		goto out;     /* open with other bytes */
+	if (r == NULL && join_only) {
+		err = -EAGAIN;
+		goto out;
+	}
 	if (r == NULL) {
 		memset(&map, 0, sizeof(map));
 		map.fd = fd;
@@ -285,6 +303,7 @@ pt_open(const char *path, int fd, uint64_t fh, struct pt_ref **out)
 		r->path = xstrdup(path);
 		r->dev = st.st_dev;
 		r->ino = st.st_ino;
+		snprintf(r->md5, sizeof(r->md5), "%s", md5 != NULL ? md5 : "");
 		r->id = id;
 		r->next = pt_refs;
 		pt_refs = r;
@@ -294,19 +313,6 @@ pt_open(const char *path, int fd, uint64_t fh, struct pt_ref **out)
 	pt_pending_id = r->id;
 	*out = r;
 out:
-	pthread_mutex_unlock(&pt_mu);
-	return err;
-}
-
-int
-pt_idle(const char *path)
-{
-	int err = 0;
-
-	if (!pt_on)
-		return 0;
-	pthread_mutex_lock(&pt_mu);
-	pt_wait(path, 0, 0, &err);
 	pthread_mutex_unlock(&pt_mu);
 	return err;
 }

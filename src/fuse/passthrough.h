@@ -15,8 +15,9 @@
  * open of it lasts, and fails any other open of it meanwhile (page-cached,
  * direct I/O, or with another backing file): so every open of a path
  * shares one backing id (pt_open), an open of another generation of the
- * day waits for the older one's opens to end (pt_open, pt_idle), and once
- * passthrough is on, a path that can use it is never opened page-cached.
+ * day joins them if its bytes are the same (a day built again alike) or
+ * waits for them to end, and once passthrough is on, a path that can use
+ * it is never opened page-cached.
  */
 #ifndef SWREPART_PASSTHROUGH_H
 #define SWREPART_PASSTHROUGH_H
@@ -34,15 +35,17 @@ int pt_setup(struct fuse_session *se);
 int pt_enabled(void);
 
 /* Open path's reply (sent next by this thread, for file handle fh) with
- * fd's file as the backing file.  0 and *out (for pt_release), or a
- * negative errno: -EBUSY when path stayed open with another backing file
- * for seconds, -EPERM when the daemon may not open backing files (then
- * passthrough is off for the rest of the mount, if nothing uses it). */
-int pt_open(const char *path, int fd, uint64_t fh, struct pt_ref **out);
-
-/* Before opening path without passthrough (direct I/O): wait for its
- * passthrough opens to end.  0, or -EBUSY when they lasted seconds. */
-int pt_idle(const char *path);
+ * fd's file as the backing file, whose bytes have MD5 md5 (NULL or "":
+ * not known).  While path is open in passthrough mode with other bytes
+ * (another generation), wait for those opens to end; a file of the same
+ * bytes joins them.  With join_only, only join: -EAGAIN when path is not
+ * open so (the caller reads in direct I/O mode).  0 and *out (for
+ * pt_release), or a negative errno: -EBUSY when path stayed open with
+ * other bytes for seconds, -EPERM when the daemon may not open backing
+ * files (then passthrough is off for the rest of the mount, if nothing
+ * uses it). */
+int pt_open(const char *path, int fd, const char *md5, int join_only,
+    uint64_t fh, struct pt_ref **out);
 
 /* The open ended (FUSE release): the backing id goes with its last open.
  * Accepts NULL. */

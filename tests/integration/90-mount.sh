@@ -279,6 +279,22 @@ exec 7<"$F1"
 diff <(series_of "$Y" "$M1" "$DD1") "$MP/$Y/$M1/$DD1.timeseries.txt" >/dev/null &&
 	cmp -s - "$T/mmap.avro" <"$F1" && cmp -s - "$T/mmap.avro" <&7
 ok $? "while a settled day is open, its index and a second open read right"
+# Evicted and built again while open: the kernel holds the old cache file
+# for the path; the new one has the same bytes, so a new open joins it.
+if [ $passthrough = yes ]; then
+	exec 8<"$F1"
+	"$SWREPART" --endpoint-url "$S3_URL" --cold-bucket cold --timeseries-type ALL --cache-dir "$CACHE" \
+		cache prune --max-size 1 >"$T/prune.out" 2>&1
+	st1=$? st2=$(xattr "$F1" user.swrepart.state)
+	cmp -s "$F1" "$T/mmap.avro"; st3=$?
+	cmp -s - "$T/mmap.avro" <&8; st4=$?
+	exec 8<&-
+	[ "$st1$st2$st3$st4" = 0cold00 ]
+	ok $? "a day evicted and built again alike while open: a new open reads (the same bytes)" ||
+		{ echo "# prune $st1, state $st2, cmp new $st3, cmp old $st4"; sed 's/^/# /' "$T/prune.out"; tail -n 3 "$T/mount.log" | sed 's/^/# /'; }
+else
+	ok 0 "# SKIP a day built again while open: no passthrough"
+fi
 exec 7<&-
 unmount_fg
 : >"$T/mount.log"
