@@ -104,9 +104,11 @@ fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
  * second copy, and no read reaches the daemon.  The kernel binds one
  * backing file to a path while it is open so, and allows no other kind of
  * open of it meanwhile: an open of another generation (built since, or
- * one the kernel must not cache, read in direct I/O mode) joins those
- * opens if its bytes are the same, else waits for them to end, and fails
- * with EBUSY if they last.  Without passthrough the kernel caches the
+ * of a day that may change, read in direct I/O mode) joins those opens if
+ * its bytes are the same, else waits for them to end, and fails with
+ * EBUSY if they last.  The open that built a day binds the path to the
+ * new file at once (its own reads in direct I/O mode, as the kernel has
+ * no size for it yet), so the opens that waited for the build join it.  Without passthrough the kernel caches the
  * path's pages, kept while the generation is the same (mnt_open
  * decides). */
 static int
@@ -127,8 +129,14 @@ fs_open(const char *path, struct fuse_file_info *fi)
 	if (pt_enabled() && (fd = mnt_file_fd(f, &md5)) >= 0) {
 		r = pt_open(path, fd, md5, mode == MNT_DIRECT, fi->fh,
 		    &ff->pt);
-		if (r == 0)
+		if (r == 0) {
+			/* the open that built it: its reads through the
+			 * daemon (the kernel's size was 0), its binding the
+			 * new generation's file, which the opens that
+			 * waited for the build join */
+			fi->direct_io = mode == MNT_DIRECT_BUILT;
 			return 0;
+		}
 		if (r == -EBUSY) {
 			log_warn("cannot open '%s': an older version of it is "
 			    "still open (close it, then open again)", path);
@@ -141,7 +149,7 @@ fs_open(const char *path, struct fuse_file_info *fi)
 			mode = MNT_DIRECT;
 	}
 	fi->keep_cache = mode == MNT_CACHE_KEEP;
-	fi->direct_io = mode == MNT_DIRECT;
+	fi->direct_io = mode == MNT_DIRECT || mode == MNT_DIRECT_BUILT;
 	return 0;
 }
 

@@ -1166,8 +1166,10 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	 * while a later open sees a newer one.  So is the open that builds a
 	 * day (a stat before it showed size 0).  A settled day is cached by
 	 * the kernel, and kept while its generation is the same. */
-	if (changed || mutable_day(m, ds->dn, f->v.pin.built))
+	if (mutable_day(m, ds->dn, f->v.pin.built))
 		*mode = MNT_DIRECT;
+	else if (changed)
+		*mode = MNT_DIRECT_BUILT;
 	else if (!f->is_index && ds->opened_gen == f->v.pin.gen &&
 	    n.series == NULL)
 		*mode = MNT_CACHE_KEEP;

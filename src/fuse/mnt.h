@@ -50,7 +50,9 @@ int mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill,
 enum mnt_cache {
 	MNT_CACHE_DROP,    /* drop what it has (another generation) */
 	MNT_CACHE_KEEP,    /* keep them: the same generation as before */
-	MNT_DIRECT         /* no page cache: the size shown changed */
+	MNT_DIRECT,        /* no page cache: the day may change */
+	MNT_DIRECT_BUILT   /* no page cache: the size shown changed (the
+	                    * open that built it); it will not change */
 };
 
 /* Open for reading (a write gets -EROFS): builds the day if need be. */
