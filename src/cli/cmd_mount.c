@@ -145,6 +145,7 @@ cmd_mount(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 
 	memset(&fo, 0, sizeof(fo));
 	fo.progname = ctx->progname;
+	fo.passthrough = 1;
 	for (i = 0; i < nargs && rc == SW_OK; i++) {
 		switch (args[i].opt) {
 		case O_FOREGROUND:
@@ -185,6 +186,8 @@ cmd_mount(struct ctx *ctx, const struct cmd_arg *args, int nargs, int argc,
 			nonempty = 1;
 		else if (strcmp(w, "exact_size") == 0)
 			ctx->cfg.mount_exact_size = 1;
+		else if (strcmp(w, "nopassthrough") == 0)
+			fo.passthrough = 0;
 		else if (!dropped_word(w))
 			rc = sw_seterr(SW_ERR_USAGE, "unknown mount option '%s' "
 			    "(give settings as -o KEY=VALUE, see swrepart.conf(5))",

@@ -132,9 +132,10 @@ usage_cmd(FILE *f, const struct cmd_entry *c)
 		    "  -o OPTIONS  comma-separated: KEY=VALUE for any setting, "
 		    "config=FILE,\n"
 		    "              foreground, debug, allow_other, nonempty, "
-		    "exact_size, and\n"
-		    "              mount(8)'s words (_netdev, nofail, auto, "
-		    "x-systemd.*, ...)\n\n"
+		    "exact_size,\n"
+		    "              nopassthrough, and mount(8)'s words (_netdev, "
+		    "nofail, auto,\n"
+		    "              x-systemd.*, ...)\n\n"
 		    "Settings: swrepart help; every option: mount.swrepart(8)"
 		    ".\n", c->summary);
 		return;

@@ -24,6 +24,7 @@
 #include "base/util.h"
 #include "fuse/fs.h"
 #include "fuse/mnt.h"
+#include "fuse/passthrough.h"
 
 /* The one mount this process serves (made after daemonizing). */
 static struct mnt *the_mnt;
@@ -32,6 +33,19 @@ static struct mnt *
 M(void)
 {
 	return the_mnt;
+}
+
+/* An open file: the mount's, and its backing file when the kernel reads
+ * it by itself (passthrough). */
+struct fs_file {
+	struct mnt_file *f;
+	struct pt_ref *pt;
+};
+
+static struct mnt_file *
+F(const struct fuse_file_info *fi)
+{
+	return ((struct fs_file *)(uintptr_t)fi->fh)->f;
 }
 
 static void *
@@ -84,18 +98,58 @@ fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 	return mnt_readdir(M(), path, fill_one, &f);
 }
 
+/* How the kernel reads an open file.  With passthrough, a day that will
+ * not change is read from the generation's cache file by the kernel
+ * itself: its pages are that file's, so they can be neither stale nor a
+ * second copy, and no read reaches the daemon.  The kernel binds one
+ * backing file to a path while it is open so, and allows no other kind of
+ * open of it meanwhile: an open of another generation (built since, or
+ * of a day that may change, read in direct I/O mode) joins those opens if
+ * its bytes are the same, else waits for them to end, and fails with
+ * EBUSY if they last.  The open that built a day binds the path to the
+ * new file at once (its own reads in direct I/O mode, as the kernel has
+ * no size for it yet), so the opens that waited for the build join it.  Without passthrough the kernel caches the
+ * path's pages, kept while the generation is the same (mnt_open
+ * decides). */
 static int
 fs_open(const char *path, struct fuse_file_info *fi)
 {
+	struct fs_file *ff;
 	struct mnt_file *f;
 	enum mnt_cache mode;
-	int r = mnt_open(M(), path, fi->flags, &f, &mode);
+	const char *md5;
+	int r = mnt_open(M(), path, fi->flags, &f, &mode), fd;
 
 	if (r != 0)
 		return r;
-	fi->fh = (uint64_t)(uintptr_t)f;
+	ff = xcalloc(1, sizeof(*ff));
+	ff->f = f;
+	fi->fh = (uint64_t)(uintptr_t)ff;
+	fi->keep_cache = fi->direct_io = 0;
+	if (pt_enabled() && (fd = mnt_file_fd(f, &md5)) >= 0) {
+		r = pt_open(path, fd, md5, mode == MNT_DIRECT, fi->fh,
+		    &ff->pt);
+		if (r == 0) {
+			/* the open that built it: its reads through the
+			 * daemon (the kernel's size was 0), its binding the
+			 * new generation's file, which the opens that
+			 * waited for the build join */
+			fi->direct_io = mode == MNT_DIRECT_BUILT;
+			return 0;
+		}
+		if (r == -EBUSY) {
+			log_warn("cannot open '%s': an older version of it is "
+			    "still open (close it, then open again)", path);
+			mnt_release(M(), f);
+			free(ff);
+			return r;
+		}
+		/* direct I/O, which a later passthrough open allows */
+		if (pt_enabled())
+			mode = MNT_DIRECT;
+	}
 	fi->keep_cache = mode == MNT_CACHE_KEEP;
-	fi->direct_io = mode == MNT_DIRECT;
+	fi->direct_io = mode == MNT_DIRECT || mode == MNT_DIRECT_BUILT;
 	return 0;
 }
 
@@ -104,8 +158,7 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	(void)path;
-	return (int)mnt_read((struct mnt_file *)(uintptr_t)fi->fh, buf, size,
-	    off);
+	return (int)mnt_read(F(fi), buf, size, off);
 }
 
 /* Reads are spliced from the pinned cache file, without a copy through
@@ -115,7 +168,7 @@ static int
 fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
     off_t off, struct fuse_file_info *fi)
 {
-	const struct mnt_file *f = (struct mnt_file *)(uintptr_t)fi->fh;
+	const struct mnt_file *f = F(fi);
 	struct mnt_piece one, *pc = &one;
 	struct fuse_bufvec *v;
 	size_t n, i;
@@ -162,8 +215,12 @@ fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 static int
 fs_release(const char *path, struct fuse_file_info *fi)
 {
+	struct fs_file *ff = (struct fs_file *)(uintptr_t)fi->fh;
+
 	(void)path;
-	mnt_release(M(), (struct mnt_file *)(uintptr_t)fi->fh);
+	pt_release(ff->pt);
+	mnt_release(M(), ff->f);
+	free(ff);
 	return 0;
 }
 
@@ -348,7 +405,7 @@ fs_run(const struct sw_config *cfg, const struct fs_opts *o)
 	int status = 1, mounted = 0, journal = -1, r;
 
 	buf_init(&mo);
-	buf_printf(&mo, "ro,default_permissions,fsname=%s,subtype=swrepart",
+	buf_printf(&mo, "ro,fsname=%s,subtype=swrepart",
 	    o->fsname);
 	if (o->allow_other)
 		buf_puts(&mo, ",allow_other");
@@ -373,6 +430,9 @@ fs_run(const struct sw_config *cfg, const struct fs_opts *o)
 		goto out;
 	}
 	mounted = 1;
+	if (o->passthrough && geteuid() == 0 &&
+	    pt_setup(fuse_get_session(f)) != 0)
+		log_notice("passthrough is off: libfuse refused the I/O layer");
 	if (!o->foreground && stderr_is_journal())
 		journal = dup(STDERR_FILENO);
 	if (fuse_daemonize(o->foreground) != 0) {

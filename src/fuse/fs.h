@@ -15,6 +15,7 @@ struct fs_opts {
 	int foreground;           /* stay in the foreground, log to stderr */
 	int debug;                /* libfuse's request trace */
 	int allow_other;          /* let other users in */
+	int passthrough;          /* the kernel reads cached days itself */
 };
 
 /* Check what can be checked before mounting (the cold tier answers, the

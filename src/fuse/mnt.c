@@ -1166,8 +1166,10 @@ mnt_open(struct mnt *m, const char *path, int flags, struct mnt_file **out,
 	 * while a later open sees a newer one.  So is the open that builds a
 	 * day (a stat before it showed size 0).  A settled day is cached by
 	 * the kernel, and kept while its generation is the same. */
-	if (changed || mutable_day(m, ds->dn, f->v.pin.built))
+	if (mutable_day(m, ds->dn, f->v.pin.built))
 		*mode = MNT_DIRECT;
+	else if (changed)
+		*mode = MNT_DIRECT_BUILT;
 	else if (!f->is_index && ds->opened_gen == f->v.pin.gen &&
 	    n.series == NULL)
 		*mode = MNT_CACHE_KEEP;
@@ -1256,6 +1258,27 @@ mnt_read(struct mnt_file *f, char *buf, size_t size, off_t off)
 		}
 	}
 	return (ssize_t)done;
+}
+
+int
+mnt_file_fd(const struct mnt_file *f, const char **md5)
+{
+	const struct engine_view *v = &f->v;
+	struct stat st;
+
+	*md5 = NULL;
+	if (f->text != NULL)
+		return -1;
+	if (f->is_index)
+		return v->pin.index_fd;
+	/* one range from 0 to the file's end: a whole day, not a series'
+	 * ranges of it (nor a file that grew past the pinned view) */
+	if (v->pin.fd < 0 || v->nsegs != 1 || v->segs[0].off != 0 ||
+	    fstat(v->pin.fd, &st) != 0 || (uint64_t)st.st_size != v->segs[0].len)
+		return -1;
+	if (v->pin.md5[0] != '\0')
+		*md5 = v->pin.md5;
+	return v->pin.fd;
 }
 
 void

@@ -50,7 +50,9 @@ int mnt_readdir(struct mnt *m, const char *path, mnt_fill_fn fill,
 enum mnt_cache {
 	MNT_CACHE_DROP,    /* drop what it has (another generation) */
 	MNT_CACHE_KEEP,    /* keep them: the same generation as before */
-	MNT_DIRECT         /* no page cache: the size shown changed */
+	MNT_DIRECT,        /* no page cache: the day may change */
+	MNT_DIRECT_BUILT   /* no page cache: the size shown changed (the
+	                    * open that built it); it will not change */
 };
 
 /* Open for reading (a write gets -EROFS): builds the day if need be. */
@@ -70,6 +72,11 @@ struct mnt_piece {
 };
 size_t mnt_pieces(const struct mnt_file *f, off_t off, size_t size,
     struct mnt_piece *out, size_t max);
+/* The descriptor whose whole file is exactly the open file's bytes (a
+ * day, a day's timeseries.txt), or -1 (a series' day, the catalogue):
+ * what the kernel may read by itself (passthrough).  *md5 is the MD5 of
+ * those bytes when known (a day), else NULL. */
+int mnt_file_fd(const struct mnt_file *f, const char **md5);
 void mnt_release(struct mnt *m, struct mnt_file *f);
 
 /* Extended attributes of days: user.swrepart.state (cold, cached, stale,

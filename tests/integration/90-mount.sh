@@ -249,11 +249,60 @@ ok $? "the damaged day is built anew, with exactly its records, and the log says
 unmount_fg
 # A settled day (settle time 0: yesterday has ended) is cached by the
 # kernel, and mmap works.
-check "remount with days settled" mount_fg -o mount.settle_time=0,mount.refresh_interval=3600
+# As root on a kernel with FUSE passthrough, the kernel reads it from the
+# cache file itself; -o nopassthrough (or no passthrough) through the
+# daemon: the same bytes either way.
+: >"$T/mount.log"
+check "remount with days settled" mount_fg -v -o mount.settle_time=0,mount.refresh_interval=3600
 cat "$F1" >/dev/null
 "$PY" -c 'import mmap,sys; f=open(sys.argv[1],"rb"); m=mmap.mmap(f.fileno(),0,access=mmap.ACCESS_READ); open(sys.argv[2],"wb").write(m[:])' "$F1" "$T/mmap.avro"
 cmp -s "$T/mmap.avro" "$(cachefile "$Y" "$M1" "$DD1")" && cp "$F1" "$T/cp2.avro" && cmp -s "$T/cp2.avro" "$T/mmap.avro"
 ok $? "mmap and cp of a settled day give the cache file's bytes"
+passthrough=no
+grep -q "passthrough: the kernel reads settled cached days" "$T/mount.log" && passthrough=yes
+if [ "$(id -u)" = 0 ]; then
+	[ $passthrough = yes ] || grep -q "the kernel offers no FUSE passthrough" "$T/mount.log"
+	ok $? "as root, the log says whether the kernel reads cached days itself (passthrough: $passthrough)"
+else
+	[ $passthrough = no ]
+	ok $? "not root: no passthrough (the daemon may not give the kernel backing files)"
+fi
+rpids=""
+for i in 1 2 3 4 5 6 7 8; do cat "$F1" >"$T/p$i.avro" & rpids="$rpids $!"; done
+# shellcheck disable=SC2086
+wait $rpids
+st=0
+for i in 1 2 3 4 5 6 7 8; do cmp -s "$T/p$i.avro" "$T/mmap.avro" || st=1; done
+[ "$st" = 0 ]
+ok $? "8 readers of the settled day at once each get its bytes (passthrough: $passthrough)"
+exec 7<"$F1"
+diff <(series_of "$Y" "$M1" "$DD1") "$MP/$Y/$M1/$DD1.timeseries.txt" >/dev/null &&
+	cmp -s - "$T/mmap.avro" <"$F1" && cmp -s - "$T/mmap.avro" <&7
+ok $? "while a settled day is open, its index and a second open read right"
+# Evicted and built again while open: the kernel holds the old cache file
+# for the path; the new one has the same bytes, so a new open joins it.
+if [ $passthrough = yes ]; then
+	exec 8<"$F1"
+	"$SWREPART" --endpoint-url "$S3_URL" --cold-bucket cold --timeseries-type ALL --cache-dir "$CACHE" \
+		cache prune --max-size 1 >"$T/prune.out" 2>&1
+	st1=$? st2=$(xattr "$F1" user.swrepart.state)
+	cmp -s "$F1" "$T/mmap.avro"; st3=$?
+	cmp -s - "$T/mmap.avro" <&8; st4=$?
+	exec 8<&-
+	[ "$st1$st2$st3$st4" = 0cold00 ]
+	ok $? "a day evicted and built again alike while open: a new open reads (the same bytes)" ||
+		{ echo "# prune $st1, state $st2, cmp new $st3, cmp old $st4"; sed 's/^/# /' "$T/prune.out"; tail -n 3 "$T/mount.log" | sed 's/^/# /'; }
+else
+	ok 0 "# SKIP a day built again while open: no passthrough"
+fi
+exec 7<&-
+unmount_fg
+: >"$T/mount.log"
+check "remount with -o nopassthrough" mount_fg -v -o nopassthrough,mount.settle_time=0,mount.refresh_interval=3600
+cat "$F1" >/dev/null
+cmp -s "$F1" "$T/mmap.avro" && cmp -s "$F1" "$T/mmap.avro" &&
+	! grep -q "passthrough: the kernel reads" "$T/mount.log"
+ok $? "-o nopassthrough: the daemon answers the reads, the same bytes (read twice: the kernel's pages)"
 
 # ---- SIGTERM unmounts cleanly ----
 kill -TERM "$MPID"

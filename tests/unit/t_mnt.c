@@ -207,8 +207,8 @@ test_open(struct mnt *m)
 	ok(strcmp(xattr(m, "/2022/01/02.avro", "user.swrepart.state", buf,
 	    sizeof(buf)), "cold") == 0, "an unbuilt day's state: cold");
 	r = mnt_open(m, "/2022/01/02.avro", O_RDONLY, &f, &mode);
-	ok(r == 0 && mode == MNT_DIRECT, "the open that builds a day reads "
-	    "in direct I/O mode (its size changed)");
+	ok(r == 0 && mode == MNT_DIRECT_BUILT, "the open that builds a day "
+	    "reads in direct I/O mode (its size changed)");
 	if (r != 0)
 		return;
 	r = mnt_getattr(m, "/2022/01/02.avro", &st);
@@ -222,13 +222,26 @@ test_open(struct mnt *m)
 	r = mnt_open(m, "/2022/01/02.avro", O_RDONLY, &g, &mode);
 	ok(r == 0 && mode == MNT_CACHE_KEEP, "a settled day opened again, same "
 	    "generation: the kernel keeps its pages");
-	if (r == 0)
+	if (r == 0) {
+		struct stat fs;
+		const char *md5;
+		int fd = mnt_file_fd(g, &md5);
+
+		ok(fd >= 0 && fstat(fd, &fs) == 0 && fs.st_size == st.st_size &&
+		    md5 != NULL && strlen(md5) == 32, "a day's bytes are the "
+		    "whole of one file, of a known MD5 (passthrough)");
 		mnt_release(m, g);
+	}
 	r = mnt_open(m, "/2022/01/02.timeseries.txt", O_RDONLY, &g, &mode);
 	ok(r == 0 && mnt_read(g, buf, 8, 0) > 0, "its series index opens "
 	    "from the same build");
-	if (r == 0)
+	if (r == 0) {
+		const char *md5;
+
+		ok(mnt_file_fd(g, &md5) >= 0, "and is the whole of one file "
+		    "too");
 		mnt_release(m, g);
+	}
 	mnt_release(m, f);
 	ok(strcmp(xattr(m, "/2022/01/02.avro", "user.swrepart.state", buf,
 	    sizeof(buf)), "cached") == 0, "then its state: cached");
@@ -428,6 +441,10 @@ test_series(struct mnt *m)
 	    "the series' day is now pieces of the whole day (%zu)",
 	    r == 0 ? mnt_pieces(f, 0, size, NULL, 0) : 0);
 	if (r == 0) {
+		const char *md5;
+
+		ok(mnt_file_fd(f, &md5) == -1, "pieces are no one file: no "
+		    "passthrough");
 		cut = read_all(f, size, 333, &same);
 		ok(same && memcmp(cut, own, size) == 0, "the same bytes as its "
 		    "own entry, read in chunks across the pieces");
