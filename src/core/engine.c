@@ -75,8 +75,11 @@ struct obj {
 	char *key;
 	char *etag;
 	uint64_t size;
-	char series[80];
-	/* fetch results: kept small, a day may list 100,000 objects */
+	/* the series id: key[series_off, + series_len) (kept small: a day
+	 * may list 100,000 objects) */
+	uint16_t series_off;
+	uint8_t series_len;
+	/* fetch results */
 	unsigned char *mem;       /* its bytes, while in the window */
 	size_t cap;               /* mem's size */
 	uint64_t got;             /* bytes received */
@@ -379,8 +382,34 @@ add_obj(void *arg, const struct store_entry *se, const struct coldkey *k)
 	ob->etag = xstrdup(se->etag);
 	ob->size = se->size;
 	ob->fd = -1;
-	snprintf(ob->series, sizeof(ob->series), "%s", k->series);
+	/* the file name (raw_{series}_{start}_{quality}.avro) holds the id
+	 * the key was parsed into */
+	{
+		const char *name = strrchr(ob->key, '/');
+		const char *at = strstr(name != NULL ? name : ob->key,
+		    k->series);
+		size_t len = strlen(k->series);
+
+		if (at == NULL || len > UINT8_MAX ||
+		    (size_t)(at - ob->key) > UINT16_MAX)
+			return sw_seterr(SW_ERR_BADKEY, "'%s': the series id "
+			    "'%s' is not in its name", se->key, k->series);
+		ob->series_off = (uint16_t)(at - ob->key);
+		ob->series_len = (uint8_t)len;
+	}
 	return SW_OK;
+}
+
+/* Whether o's series is selected (see selected()). */
+static int
+obj_selected(const struct engine *e, const struct engine_sel *sel,
+    const struct obj *o)
+{
+	char series[UINT8_MAX + 1];
+
+	memcpy(series, o->key + o->series_off, o->series_len);
+	series[o->series_len] = '\0';
+	return selected(e, sel, series);
 }
 
 static sw_err
@@ -973,7 +1002,7 @@ engine_day_list(struct engine *e, const struct day *d,
 	for (i = 0; i < listed.n; i++) {
 		struct obj *o = &listed.v[i];
 
-		if (!selected(e, sel, o->series) ||
+		if (!obj_selected(e, sel, o) ||
 		    known_bad(bad, nbad, o->key, o->etag))
 			continue;
 		v[k].key = xstrdup(o->key);
@@ -1216,7 +1245,7 @@ build_list(struct build *b, struct engine_listing *given)
 		log_warn("%s: skipping '%s%s': %s", b->ds, store_url(e->cold),
 		    b->listed.badv[i].key, b->listed.badv[i].err);
 	for (i = 0, j = 0; i < b->listed.n; i++) {
-		if (selected(e, b->sel, b->listed.v[i].series)) {
+		if (obj_selected(e, b->sel, &b->listed.v[i])) {
 			b->listed.v[j++] = b->listed.v[i];
 			continue;
 		}

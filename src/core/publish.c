@@ -1114,6 +1114,11 @@ step_build(struct attempt *a)
 		a->sel.carry_arg = &a->cs;
 	}
 	a->listing = NULL;      /* the engine takes it */
+	/* the plan's copy of the listing is done with: a big day's objects
+	 * are not held twice while the day is built */
+	cache_objs_free(a->listed, a->nlisted);
+	a->listed = NULL;
+	a->nlisted = 0;
 	if ((rc = engine_day_ex(a->p->e, a->d, &a->sel, listing, &r->build,
 	    &a->pin)) != SW_OK)
 		return rc;
