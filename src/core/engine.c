@@ -1215,6 +1215,16 @@ build_release(struct build *b)
 	free(b->skipped);
 	free(b->skipped_why);
 	objs_free(&b->listed);
+	/* again later is harmless (a built day releases before it is
+	 * pinned) */
+	b->had = b->bad = b->skipped = NULL;
+	b->nhad = b->nbad = b->nskipped = 0;
+	b->bad_reasons = b->old_series = b->skipped_why = NULL;
+	b->nold_series = 0;
+	b->parts = NULL;
+	b->nparts = 0;
+	b->carried = NULL;
+	b->ncarried = 0;
 }
 
 /* 1. The cold tier's objects of the day and the selection. */
@@ -2107,6 +2117,9 @@ engine_day_ex(struct engine *e, const struct day *d,
 		goto out;
 	rep->rebuilt = b.old.exists && !b.old_ok;
 	snprintf(rep->file, sizeof(rep->file), "%s", b.avro);
+	/* the build's lists go before the pin reads the day's objects: a
+	 * big day's keys are not held twice */
+	build_release(&b);
 	if (pin != NULL)
 		rc = pin_day(e, b.src, d, pin, 1);
 	goto out;

@@ -1224,13 +1224,15 @@ step_commit(struct attempt *a)
 	m->bytes = a->bytes;
 	m->kept = a->r->build.kept;
 	snprintf(m->digest, sizeof(m->digest), "%s", a->digest);
-	cache_objs_free(m->objs, m->nobjs);
-	m->objs = objs_dup(a->pin.objs, a->pin.nobjs);
-	m->nobjs = a->pin.nobjs;
+	/* the pending record goes first: a big day's objects are not held
+	 * three times at once */
 	m->has_pending = 0;
 	cache_objs_free(m->pending_objs, m->npending);
 	m->pending_objs = NULL;
 	m->npending = 0;
+	cache_objs_free(m->objs, m->nobjs);
+	m->objs = objs_dup(a->pin.objs, a->pin.nobjs);
+	m->nobjs = a->pin.nobjs;
 	if ((rc = manifest_put(a->p, a->td, a->d)) != SW_OK)
 		return rc;
 	a->r->state = PUB_PUBLISHED;
