@@ -585,13 +585,21 @@ fetch_write(void *arg, const void *p, size_t n)
 	return SW_OK;
 }
 
-/* A temporary file for an object too big for the window: unnamed. */
+/* A temporary file for an object too big for the window: unnamed
+ * (O_TMPFILE; where the file system lacks it, created and unlinked at
+ * once), in the cache directory, private as the rest of it. */
 static sw_err
 spill_open(struct obj *o)
 {
 	const char *dir = cache_dir(o->e->cache);
+	char path[PATH_MAX];
 
 	o->fd = open(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (o->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
+	    errno == EINVAL) && (size_t)snprintf(path, sizeof(path),
+	    "%s/.spill-XXXXXX", dir) < sizeof(path) &&
+	    (o->fd = mkostemp(path, O_CLOEXEC)) >= 0)
+		(void)unlink(path);
 	if (o->fd < 0)
 		return sw_seterr(SW_ERR_IO, "cannot create a temporary file in "
 		    "'%s': %s", dir, strerror(errno));

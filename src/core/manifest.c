@@ -93,8 +93,13 @@ objs_splice(struct buf *out, const char **text, const char *mark,
 	const char *at = strstr(*text, mark);
 	size_t i;
 
-	if (at == NULL)
-		return;
+	if (at == NULL) {
+		/* never a manifest without its objects: a sync trusting it
+		 * would take the day for empty */
+		log_error("internal error: a manifest's objects have no place "
+		    "in its text");
+		abort();
+	}
 	buf_append(out, *text, (size_t)(at - *text));
 	buf_putc(out, '[');
 	for (i = 0; i < n; i++) {
