@@ -20,6 +20,7 @@
 #include "aws/creds.h"
 #include "aws/sitewise.h"
 #include "base/log.h"
+#include "base/asink.h"
 #include "base/options.h"
 #include "base/pool.h"
 #include "base/util.h"
@@ -1650,21 +1651,43 @@ win_end(struct build *b)
 	w->started = 0;
 }
 
-/* The merge's output goes to the new file, its MD5 computed on the way
- * (a rollback of a bad object's blocks invalidates it: recomputed). */
+/*
+ * The merge's output goes to the new file, its MD5 computed on the way
+ * (a rollback of a bad object's blocks invalidates it: recomputed).  Both
+ * run on the asink's thread, beside the merge.  Every WRITEBACK bytes the
+ * kernel is asked to start writing them out, so that the fsync that seals
+ * the day finds little left to write.
+ */
+#define OUT_CHUNK (1024 * 1024)
+#define WRITEBACK (8 * 1024 * 1024)
+
 struct md5_sink {
 	int fd;
 	EVP_MD_CTX *md5;
 	int stale;
+	uint64_t pos, started;     /* bytes written; writeback asked up to */
+	struct asink *front;       /* the merge writes here */
 };
 
 static sw_err
 md5_sink_write(void *arg, const void *p, size_t n)
 {
 	struct md5_sink *s = arg;
+	sw_err rc;
 
 	EVP_DigestUpdate(s->md5, p, n);
-	return ocf_sink_fd(&s->fd, p, n);
+	if ((rc = ocf_sink_fd(&s->fd, p, n)) != SW_OK)
+		return rc;
+	s->pos += n;
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (s->pos - s->started >= WRITEBACK) {
+		/* a hint: the fsync is what makes the day durable */
+		(void)sync_file_range(s->fd, (off_t)s->started,
+		    (off_t)(s->pos - s->started), SYNC_FILE_RANGE_WRITE);
+		s->started = s->pos;
+	}
+#endif
+	return SW_OK;
 }
 
 /* A bad input (--skip-bad): record it, cut its blocks off, go on. */
@@ -1683,6 +1706,12 @@ skip_part(struct build *b, struct part *p, struct merge *m,
 	    p->key, p->o->err);
 	/* nothing of a failed fetch reached the merge */
 	rc = p->o->rc != SW_OK ? SW_OK : merge_rollback(m, &cut);
+	if (rc == SW_OK && p->o->rc == SW_OK)
+		rc = asink_drain(out->front);
+	if (rc == SW_OK && p->o->rc == SW_OK) {
+		out->pos = cut;
+		out->started = out->started < cut ? out->started : cut;
+	}
 	if (rc == SW_OK && p->o->rc == SW_OK && (ftruncate(out->fd, (off_t)cut) < 0 ||
 	    lseek(out->fd, (off_t)cut, SEEK_SET) < 0))
 		rc = sw_seterr(SW_ERR_IO, "cannot cut '%s' back: %s", b->avro,
@@ -1867,6 +1896,8 @@ merge_seal(struct build *b, struct merge *m, struct md5_sink *out,
 		merge_stats(m, &ms);
 		rep->records = ms.records;
 	}
+	if (rc == SW_OK)
+		rc = asink_drain(out->front);
 	if (rc == SW_OK && (fsync(out->fd) < 0 || fstat(out->fd, &sb) < 0))
 		rc = sw_seterr(SW_ERR_IO, "cannot write '%s': %s", b->avro,
 		    strerror(errno));
@@ -1886,7 +1917,7 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 {
 	struct engine *e = b->e;
 	struct engine_report *rep = b->rep;
-	struct md5_sink out = { -1, NULL, 0 };
+	struct md5_sink out = { .fd = -1 };
 	unsigned char marker[OCF_SYNC_SIZE];
 	struct merge *m = NULL;
 	int oldfd = -1;
@@ -1911,7 +1942,8 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 	out.md5 = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
 	day_marker(e, b->sel, b->d, marker);
-	if ((rc = merge_new_ds(e->ds, md5_sink_write, &out, marker, &m)) !=
+	out.front = asink_new(md5_sink_write, &out, OUT_CHUNK);
+	if ((rc = merge_new_ds(e->ds, asink_write, out.front, marker, &m)) !=
 	    SW_OK)
 		goto out;
 	if (e->opts.merge_one_thread)
@@ -1928,6 +1960,7 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 		rc = merge_seal(b, m, &out, md5);
 out:
 	merge_free(m);
+	asink_free(out.front);
 	EVP_MD_CTX_free(out.md5);
 	if (out.fd >= 0)
 		close(out.fd);
