@@ -197,11 +197,29 @@ objs_digest(const struct cache_obj *v, size_t n, char out[65],
 	hex_encode(md, sizeof(md), out);
 }
 
+/* A file's MD5s as file_digests() read it: the whole file's, and each
+ * part's of part_size bytes (the Content-MD5s of its upload). */
+struct file_md5s {
+	unsigned char md5[16];
+	unsigned char (*part)[16];
+	size_t nparts, cap;
+	uint64_t part_size;
+};
+
+static void
+file_md5s_release(struct file_md5s *f)
+{
+	free(f->part);
+	memset(f, 0, sizeof(*f));
+}
+
 struct digests {
 	EVP_MD_CTX *all, *part, *parts;
 	uint64_t size, off, part_size;
 	unsigned nparts;
+	struct file_md5s *out;
 };
+
 
 /* Chunks never cross a part's end (fd_stream's boundary): a part ends
  * where a chunk does. */
@@ -218,6 +236,9 @@ digests_sink(void *arg, const void *p, size_t n)
 	    g->off == g->size) {
 		EVP_DigestFinal_ex(g->part, md, NULL);
 		EVP_DigestUpdate(g->parts, md, sizeof(md));
+		g->out->part = xgrowarray(g->out->part, &g->out->cap,
+		    g->out->nparts + 1, sizeof(*g->out->part));
+		memcpy(g->out->part[g->out->nparts++], md, sizeof(md));
 		EVP_DigestInit_ex(g->part, EVP_md5(), NULL);
 		g->nparts++;
 	}
@@ -226,14 +247,15 @@ digests_sink(void *arg, const void *p, size_t n)
 
 /*
  * The MD5 of a file and the ETag S3 gives it when uploaded in parts of
- * part_size ("\"<md5 of the parts' MD5s>-N\""), in one read.
+ * part_size ("\"<md5 of the parts' MD5s>-N\""), in one read; *out gets
+ * the MD5s themselves (file_md5s_release() frees them).
  */
 static sw_err
 file_digests(int fd, uint64_t size, uint64_t part_size, const char *name,
-    char md5hex[33], char *mpetag, size_t mplen)
+    char md5hex[33], char *mpetag, size_t mplen, struct file_md5s *out)
 {
 	struct digests g = { EVP_MD_CTX_new(), EVP_MD_CTX_new(),
-	    EVP_MD_CTX_new(), size, 0, part_size, 0 };
+	    EVP_MD_CTX_new(), size, 0, part_size, 0, out };
 	unsigned char md[16];
 	char hex[33];
 	sw_err rc;
@@ -241,8 +263,11 @@ file_digests(int fd, uint64_t size, uint64_t part_size, const char *name,
 	EVP_DigestInit_ex(g.all, EVP_md5(), NULL);
 	EVP_DigestInit_ex(g.part, EVP_md5(), NULL);
 	EVP_DigestInit_ex(g.parts, EVP_md5(), NULL);
+	memset(out, 0, sizeof(*out));
+	out->part_size = part_size;
 	rc = fd_stream(fd, size, part_size, name, digests_sink, &g);
 	EVP_DigestFinal_ex(g.all, md, NULL);
+	memcpy(out->md5, md, sizeof(md));
 	hex_encode(md, sizeof(md), md5hex);
 	EVP_DigestFinal_ex(g.parts, md, NULL);
 	hex_encode(md, sizeof(md), hex);
@@ -409,13 +434,21 @@ manifest_ctx(struct publisher *p, const struct day *d, char *dp, char *ip,
  */
 static sw_err
 put_cond(struct publisher *p, struct target_day *td, const char *key,
-    const void *mem, size_t n, int fd, uint64_t size, const char *ctype,
-    int cond, const char *if_match, struct store_info *info)
+    const void *mem, size_t n, int fd, uint64_t size,
+    const struct file_md5s *fm, const char *ctype, int cond,
+    const char *if_match, struct store_info *info)
 {
 	struct store_put_opts po = p->put;
 	sw_err rc;
 
 	po.content_type = ctype;
+	if (fm != NULL) {
+		/* the server checks the bytes it gets against our read */
+		po.md5 = fm->md5;
+		po.part_md5 = (const unsigned char (*)[16])fm->part;
+		po.nparts = fm->nparts;
+		po.part_size = fm->part_size;
+	}
 	if (cond && !__atomic_load_n(&p->no_cond, __ATOMIC_RELAXED)) {
 		po.if_match = if_match;
 		po.if_none_match = if_match == NULL;
@@ -449,7 +482,7 @@ manifest_put(struct publisher *p, struct target_day *td, const struct day *d)
 	char *text = manifest_json(&td->m, d, &n);
 	sw_err rc;
 
-	rc = put_cond(p, td, td->mkey, text, n, -1, 0, "application/json", 1,
+	rc = put_cond(p, td, td->mkey, text, n, -1, 0, NULL, "application/json", 1,
 	    td->m_exists ? td->m_etag : NULL, &info);
 	free(text);
 	if (rc == SW_OK) {
@@ -769,22 +802,21 @@ check_nothing_lost(struct publisher *p, struct target_day *td,
 }
 
 /* 4. The data object, replaced in one conditional PUT unless it is
- * there already; the manifest records it as pending first. */
+ * there already; the manifest records it as pending first.  fm: the
+ * MD5s of the day file as read for md5 and mpetag, which the upload's
+ * Content-MD5s carry. */
 static sw_err
-upload_data(struct publisher *p, const struct day *d, struct target_day *td,
-    const struct engine_pin *pin, const char *name, char md5[33],
+upload_digested(struct publisher *p, const struct day *d,
+    struct target_day *td, const struct engine_pin *pin, const char *name,
+    const char *md5, const char *mpetag, const struct file_md5s *fm,
     struct store_info *info, struct publish_report *r)
 {
 	struct manifest *m = &td->m;
-	char mpetag[80], want[40];
+	char want[40];
 	int kms = p->put.sse != NULL && strcmp(p->put.sse, "aws:kms") == 0;
 	double t0;
 	sw_err rc;
 
-	rc = file_digests(pin->fd, pin->size, p->cfg->part_size, name, md5,
-	    mpetag, sizeof(mpetag));
-	if (rc != SW_OK)
-		return rc;
 	if (pin->md5[0] != '\0' && strcmp(md5, pin->md5) != 0)
 		return sw_seterr(SW_ERR_DATA, "cache: '%s' changed while it was "
 		    "being published (MD5 %s, recorded %s): run again", name,
@@ -819,7 +851,7 @@ upload_data(struct publisher *p, const struct day *d, struct target_day *td,
 	if (rc != SW_OK)
 		return rc;
 	t0 = now_mono();
-	rc = put_cond(p, td, td->dkey, NULL, 0, pin->fd, pin->size,
+	rc = put_cond(p, td, td->dkey, NULL, 0, pin->fd, pin->size, fm,
 	    "application/octet-stream", 1, td->data == DATA_ABSENT ? NULL :
 	    td->data_info.etag, info);
 	r->upload_seconds = now_mono() - t0;
@@ -851,6 +883,24 @@ upload_data(struct publisher *p, const struct day *d, struct target_day *td,
 		*info = got;
 	}
 	return SW_OK;
+}
+
+static sw_err
+upload_data(struct publisher *p, const struct day *d, struct target_day *td,
+    const struct engine_pin *pin, const char *name, char md5[33],
+    struct store_info *info, struct publish_report *r)
+{
+	struct file_md5s fm;
+	char mpetag[80];
+	sw_err rc;
+
+	rc = file_digests(pin->fd, pin->size, p->cfg->part_size, name, md5,
+	    mpetag, sizeof(mpetag), &fm);
+	if (rc == SW_OK)
+		rc = upload_digested(p, d, td, pin, name, md5, mpetag, &fm,
+		    info, r);
+	file_md5s_release(&fm);
+	return rc;
 }
 
 /* Records per series of one of the sample's objects, read whole into

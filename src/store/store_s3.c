@@ -381,19 +381,22 @@ s3_head(struct store *st, const char *key, struct store_info *info)
 	return rc;
 }
 
-/* SHA-256 (hex) and MD5 (base64) of a body in one pass. */
+/* SHA-256 (hex) and MD5 (base64) of a body in one pass; the MD5 only
+ * when the caller did not give it (given: 16 bytes, or NULL). */
 static sw_err
 hash_body(const char *mem, int fd, uint64_t off, uint64_t len,
-    char sha_hex[65], char md5_b64[25])
+    const unsigned char *given, char sha_hex[65], char md5_b64[25])
 {
-	EVP_MD_CTX *sha = EVP_MD_CTX_new(), *md5 = EVP_MD_CTX_new();
+	EVP_MD_CTX *sha = EVP_MD_CTX_new();
+	EVP_MD_CTX *md5 = given == NULL ? EVP_MD_CTX_new() : NULL;
 	unsigned char d[32];
 	char *chunk = mem ? NULL : xcalloc(1, 1 << 18);
 	uint64_t done = 0;
 	sw_err rc = SW_OK;
 
 	EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
-	EVP_DigestInit_ex(md5, EVP_md5(), NULL);
+	if (md5 != NULL)
+		EVP_DigestInit_ex(md5, EVP_md5(), NULL);
 	while (done < len) {
 		size_t want = len - done < (1 << 18) ? (size_t)(len - done) :
 		    (1 << 18);
@@ -416,13 +419,15 @@ hash_body(const char *mem, int fd, uint64_t off, uint64_t len,
 			p = chunk;
 		}
 		EVP_DigestUpdate(sha, p, want);
-		EVP_DigestUpdate(md5, p, want);
+		if (md5 != NULL)
+			EVP_DigestUpdate(md5, p, want);
 		done += want;
 	}
 	EVP_DigestFinal_ex(sha, d, NULL);
 	hex_encode(d, 32, sha_hex);
-	EVP_DigestFinal_ex(md5, d, NULL);
-	base64(d, 16, md5_b64);
+	if (md5 != NULL)
+		EVP_DigestFinal_ex(md5, d, NULL);
+	base64(md5 != NULL ? d : given, 16, md5_b64);
 	EVP_MD_CTX_free(sha);
 	EVP_MD_CTX_free(md5);
 	free(chunk);
@@ -511,18 +516,20 @@ cond_result(sw_err rc, const struct http_resp *r,
 	return rc;
 }
 
-/* One PUT (object or part) of a memory or file body. */
+/* One PUT (object or part) of a memory or file body; given: its MD5 as
+ * the caller took it, or NULL. */
 static sw_err
 put_once(struct s3 *c, const char *fk, const char *query, const char *mem,
-    int fd, uint64_t off, uint64_t len, const struct store_put_opts *o,
-    int with_meta, const char *what, struct http_resp *resp)
+    int fd, uint64_t off, uint64_t len, const unsigned char *given,
+    const struct store_put_opts *o, int with_meta, const char *what,
+    struct http_resp *resp)
 {
 	struct sigv4_header hs[8];
 	struct s3_req req;
 	char sha[65], md5[25];
 	sw_err rc;
 
-	if ((rc = hash_body(mem, fd, off, len, sha, md5)) != SW_OK)
+	if ((rc = hash_body(mem, fd, off, len, given, sha, md5)) != SW_OK)
 		return sw_adderr(rc, "cannot %s", what);
 	memset(&req, 0, sizeof(req));
 	req.h.method = "PUT";
@@ -555,7 +562,8 @@ put_whole(struct store *st, const char *key, const char *mem, int fd,
 	sw_err rc;
 
 	snprintf(what, sizeof(what), "upload '%s%s'", st->url, key);
-	rc = put_once(c, fk, NULL, mem, fd, 0, n, opts, 1, what, &resp);
+	rc = put_once(c, fk, NULL, mem, fd, 0, n, opts != NULL ? opts->md5 :
+	    NULL, opts, 1, what, &resp);
 	rc = cond_result(rc, &resp, opts, st->url, key);
 	if (rc == SW_OK) {
 		fill_info(&resp, info);
@@ -586,7 +594,7 @@ post_xml(struct s3 *c, const char *fk, const char *query, const char *body,
 	struct s3_req req;
 	char sha[65], md5[25];
 
-	hash_body(body, -1, 0, strlen(body), sha, md5);
+	hash_body(body, -1, 0, strlen(body), NULL, sha, md5);
 	memset(&req, 0, sizeof(req));
 	req.h.method = "POST";
 	req.key = fk;
@@ -653,6 +661,7 @@ struct part_job {
 	const char *fk, *upload_id, *what;
 	int fd;
 	uint64_t off, len;
+	const unsigned char *md5;  /* the caller's, or NULL */
 	unsigned num, nparts;
 	char etag[128];        /* the server's answer */
 };
@@ -672,8 +681,8 @@ put_part(void *arg)
 	http_query_add(&q, "uploadId", j->upload_id);
 	snprintf(what, sizeof(what), "%s (part %u of %u)", j->what, j->num,
 	    j->nparts);
-	rc = put_once(j->c, j->fk, q.data, NULL, j->fd, j->off, j->len, NULL,
-	    0, what, &resp);
+	rc = put_once(j->c, j->fk, q.data, NULL, j->fd, j->off, j->len,
+	    j->md5, NULL, 0, what, &resp);
 	if (rc == SW_OK)
 		snprintf(j->etag, sizeof(j->etag), "%s", resp.etag);
 	buf_release(&resp.body);
@@ -688,7 +697,7 @@ put_part(void *arg)
  * describe them in order in done, the body of CompleteMultipartUpload.
  */
 static sw_err
-put_parts(struct s3 *c, struct pool *pool, const char *fk,
+put_parts(struct s3 *c, const struct store_put_opts *o, const char *fk,
     const char *upload_id, int fd, uint64_t size, const char *what,
     struct buf *done)
 {
@@ -697,9 +706,12 @@ put_parts(struct s3 *c, struct pool *pool, const char *fk,
 	struct batch b;
 	uint64_t k;
 	sw_err rc;
+	/* the caller's MD5s, when its parts are ours */
+	int given = o != NULL && o->part_md5 != NULL &&
+	    o->part_size == c->part_size && o->nparts == nparts;
 
 	jobs = xcalloc((size_t)nparts, sizeof(*jobs));
-	batch_init(&b, pool, 1);
+	batch_init(&b, o != NULL ? o->pool : NULL, 1);
 	for (k = 0; k < nparts; k++) {
 		struct part_job *j = &jobs[k];
 
@@ -711,6 +723,7 @@ put_parts(struct s3 *c, struct pool *pool, const char *fk,
 		j->off = k * c->part_size;
 		j->len = size - j->off < c->part_size ? size - j->off :
 		    c->part_size;
+		j->md5 = given ? o->part_md5[k] : NULL;
 		j->num = (unsigned)k + 1;
 		j->nparts = (unsigned)nparts;
 		batch_submit(&b, put_part, j);
@@ -761,8 +774,7 @@ s3_put_multipart(struct store *st, const char *key, int fd, uint64_t size,
 		    "answer to CreateMultipartUpload", what);
 		goto out;
 	}
-	rc = put_parts(c, opts != NULL ? opts->pool : NULL, fk, upload_id,
-	    fd, size, what, &done);
+	rc = put_parts(c, opts, fk, upload_id, fd, size, what, &done);
 	if (rc == SW_OK) {
 		http_query_add(&q, "uploadId", upload_id);
 		rc = post_xml(c, fk, q.data, done.data, NULL, opts ? opts :

@@ -414,6 +414,73 @@ main(void)
 	ok(rc == SW_OK && strcmp(sha, sha2) == 0, "read back: same SHA-256");
 	ok(store_delete(st, "big/parallel") == SW_OK, "deleted");
 
+	/* The caller's part MD5s go as the parts' Content-MD5s: right,
+	 * the upload takes them (the ETag is S3's MD5 of the MD5s, or, from
+	 * this server, the body's MD5); one wrong, the server refuses that
+	 * part and nothing appears. */
+	{
+		unsigned char parts[7][16], all[16];
+		char hex[33], want[48], whole[48];
+		EVP_MD_CTX *w = EVP_MD_CTX_new();
+		struct store_put_opts po = { .part_md5 =
+		    (const unsigned char (*)[16])parts, .nparts = 7,
+		    .part_size = 8u << 20 };
+		EVP_MD_CTX *x = EVP_MD_CTX_new();
+		char *chunk = xcalloc(1, 8u << 20);
+		unsigned k;
+
+		for (k = 0; k < 7; k++) {
+			size_t len = k < 6 ? 8u << 20 : (50u << 20) - 6 * (8u << 20);
+
+			ok(pread(fd, chunk, len, (off_t)k * (8u << 20)) ==
+			    (ssize_t)len, "part %u read", k + 1);
+			EVP_Digest(chunk, len, parts[k], NULL, EVP_md5(), NULL);
+			if (k == 0)
+				EVP_DigestInit_ex(w, EVP_md5(), NULL);
+			EVP_DigestUpdate(w, chunk, len);
+		}
+		EVP_DigestFinal_ex(w, all, NULL);
+		EVP_MD_CTX_free(w);
+		hex_encode(all, 16, hex);
+		snprintf(whole, sizeof(whole), "\"%s\"", hex);
+		EVP_DigestInit_ex(x, EVP_md5(), NULL);
+		EVP_DigestUpdate(x, parts, sizeof(parts));
+		EVP_DigestFinal_ex(x, all, NULL);
+		EVP_MD_CTX_free(x);
+		hex_encode(all, 16, hex);
+		snprintf(want, sizeof(want), "\"%s-7\"", hex);
+		rc = store_put_fd(st, "big/given", fd, 50u << 20, &po, &info);
+		ok(rc == SW_OK && (strcmp(info.etag, want) == 0 ||
+		    strcmp(info.etag, whole) == 0), "the caller's "
+		    "part MD5s are taken: ETag %s (%s)", info.etag,
+		    sw_errmsg());
+		ok(store_delete(st, "big/given") == SW_OK, "deleted");
+		parts[3][0] ^= 1;
+		reset_stats();
+		rc = store_put_fd(st0, "big/given", fd, 50u << 20, &po, &info);
+		ok(rc != SW_OK && strstr(sw_errmsg(), "part 4 of 7") &&
+		    strstr(sw_errmsg(), "BadDigest"), "a part whose bytes are "
+		    "not the caller's MD5 is refused by the server: %s",
+		    sw_errmsg());
+		is_int(op_count("AbortMultipartUpload"), 1, "the upload is "
+		    "aborted");
+		ok(store_head(st, "big/given", &info) == SW_ERR_NOTFOUND,
+		    "no object appeared");
+
+		/* One PUT: the whole body's MD5. */
+		memcpy(chunk, "0123456789", 10);
+		EVP_Digest(chunk, 10, all, NULL, EVP_md5(), NULL);
+		po = (struct store_put_opts){ .md5 = all };
+		ok(store_put_mem(st, "small/given", chunk, 10, &po, &info) ==
+		    SW_OK, "one PUT with the caller's MD5");
+		all[0] ^= 1;
+		rc = store_put_mem(st0, "small/given2", chunk, 10, &po, &info);
+		ok(rc != SW_OK && strstr(sw_errmsg(), "BadDigest"),
+		    "one PUT with a wrong MD5 is refused: %s", sw_errmsg());
+		ok(store_delete(st, "small/given") == SW_OK, "deleted");
+		free(chunk);
+	}
+
 	/* A part that keeps failing fails the upload, which is aborted. */
 	reset_stats();
 	fault("PUT", "partNumber=5([^0-9]|$)", "500", 10);
