@@ -637,6 +637,8 @@ sync_dataset(const struct sync_args *a)
 	}
 
 	eo.merge_one_thread = jobs > 1;
+	/* the data object's upload takes its parts' MD5s from the build */
+	eo.part_size = a->cfg->part_size;
 	eo.progress = progress;
 	eo.progress_arg = &r;
 	rc = engine_new(a->cfg, &eo, &e);

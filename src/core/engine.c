@@ -826,6 +826,7 @@ engine_pin_release(struct engine_pin *p)
 	for (i = 0; i < p->nseries; i++)
 		free(p->series[i]);
 	free(p->series);
+	free(p->part_md5);
 	memset(p, 0, sizeof(*p));
 	p->fd = p->index_fd = -1;
 }
@@ -1198,6 +1199,8 @@ struct build {
 	struct window win;            /* fetches ahead of the merge */
 	uint64_t fetched_n;           /* objects fetched so far */
 	int direct;                   /* the cold tier's objects are files */
+	unsigned char (*part_md5)[16]; /* the new file's pieces' MD5s */
+	size_t npart_md5;
 	char avro[PATH_MAX], index[PATH_MAX];
 	struct cache_progress_w *prog;  /* published for other processes */
 };
@@ -1209,6 +1212,9 @@ build_release(struct build *b)
 
 	cache_objs_free(b->had, b->nhad);
 	cache_objs_free(b->bad, b->nbad);
+	free(b->part_md5);
+	b->part_md5 = NULL;
+	b->npart_md5 = 0;
 	for (i = 0; i < b->nbad; i++)
 		free(b->bad_reasons[i]);
 	free(b->bad_reasons);
@@ -1667,7 +1673,39 @@ struct md5_sink {
 	int stale;
 	uint64_t pos, started;     /* bytes written; writeback asked up to */
 	struct asink *front;       /* the merge writes here */
+	/* the pieces' MD5s (engine_opts.part_size), when asked */
+	EVP_MD_CTX *part;
+	uint64_t part_size;
+	unsigned char (*parts)[16];
+	size_t nparts, cap;
 };
+
+/* Close the current piece's MD5. */
+static void
+md5_sink_part_end(struct md5_sink *s)
+{
+	s->parts = xgrowarray(s->parts, &s->cap, s->nparts + 1,
+	    sizeof(*s->parts));
+	EVP_DigestFinal_ex(s->part, s->parts[s->nparts++], NULL);
+	EVP_DigestInit_ex(s->part, EVP_md5(), NULL);
+}
+
+/* The pieces' MD5s of what was written, n bytes at pos. */
+static void
+md5_sink_parts(struct md5_sink *s, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		uint64_t left = s->part_size - s->pos % s->part_size;
+		size_t take = left < n ? (size_t)left : n;
+
+		EVP_DigestUpdate(s->part, p, take);
+		s->pos += take;
+		p += take;
+		n -= take;
+		if (s->pos % s->part_size == 0)
+			md5_sink_part_end(s);
+	}
+}
 
 static sw_err
 md5_sink_write(void *arg, const void *p, size_t n)
@@ -1678,7 +1716,10 @@ md5_sink_write(void *arg, const void *p, size_t n)
 	EVP_DigestUpdate(s->md5, p, n);
 	if ((rc = ocf_sink_fd(&s->fd, p, n)) != SW_OK)
 		return rc;
-	s->pos += n;
+	if (s->part != NULL && !s->stale)
+		md5_sink_parts(s, p, n);
+	else
+		s->pos += n;
 #ifdef SYNC_FILE_RANGE_WRITE
 	if (s->pos - s->started >= WRITEBACK) {
 		/* a hint: the fsync is what makes the day durable */
@@ -1908,6 +1949,14 @@ merge_seal(struct build *b, struct merge *m, struct md5_sink *out,
 		if (out->stale)
 			rc = fd_md5_hex(out->fd, rep->size, b->avro, md5);
 	}
+	if (rc == SW_OK && out->part != NULL && !out->stale) {
+		/* the last piece, if it is not whole */
+		if (out->pos % out->part_size != 0)
+			md5_sink_part_end(out);
+		b->part_md5 = out->parts;
+		b->npart_md5 = out->nparts;
+		out->parts = NULL;
+	}
 	return rc;
 }
 
@@ -1941,6 +1990,10 @@ build_merge(struct build *b, int64_t gen, char md5[33])
 	}
 	out.md5 = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(out.md5, EVP_md5(), NULL);
+	if ((out.part_size = e->opts.part_size) > 0) {
+		out.part = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(out.part, EVP_md5(), NULL);
+	}
 	day_marker(e, b->sel, b->d, marker);
 	out.front = asink_new(md5_sink_write, &out, OUT_CHUNK);
 	if ((rc = merge_new_ds(e->ds, asink_write, out.front, marker, &m)) !=
@@ -1962,6 +2015,8 @@ out:
 	merge_free(m);
 	asink_free(out.front);
 	EVP_MD_CTX_free(out.md5);
+	EVP_MD_CTX_free(out.part);
+	free(out.parts);
 	if (out.fd >= 0)
 		close(out.fd);
 	if (oldfd >= 0)
@@ -2110,6 +2165,8 @@ engine_day_ex(struct engine *e, const struct day *d,
 	struct build b;
 	int lockfd = -1, same = 0;
 	char md5[33];
+	unsigned char (*part_md5)[16];
+	size_t nparts;
 	int64_t gen;
 	sw_err rc;
 
@@ -2160,9 +2217,19 @@ engine_day_ex(struct engine *e, const struct day *d,
 	snprintf(rep->file, sizeof(rep->file), "%s", b.avro);
 	/* the build's lists go before the pin reads the day's objects: a
 	 * big day's keys are not held twice */
+	part_md5 = b.part_md5;
+	nparts = b.npart_md5;
+	b.part_md5 = NULL;
 	build_release(&b);
 	if (pin != NULL)
 		rc = pin_day(e, b.src, d, pin, 1);
+	if (rc == SW_OK && pin != NULL && part_md5 != NULL) {
+		pin->part_md5 = part_md5;
+		pin->nparts = nparts;
+		pin->part_size = e->opts.part_size;
+		part_md5 = NULL;
+	}
+	free(part_md5);
 	goto out;
 up_to_date:
 	report_up_to_date(&b);

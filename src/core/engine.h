@@ -62,6 +62,10 @@ struct engine_opts {
 	 * (tests and benchmarks: the S3 path without S3). */
 	uint64_t window_bytes;
 	int fetch_files;
+	/* When set, a day built now also gets the MD5 of each part_size
+	 * piece of its file, taken as it is written (engine_pin.part_md5):
+	 * an upload in parts of that size need not read the file again. */
+	uint64_t part_size;
 	/* progress callback: fetched/total objects of the current day */
 	void (*progress)(void *arg, const struct day *d, uint64_t done,
 	    uint64_t total);
@@ -153,6 +157,11 @@ struct engine_pin {
 	size_t nobjs;
 	char **series;            /* the day's series, sorted */
 	size_t nseries;
+	/* The MD5s of the file's pieces of part_size bytes, when this
+	 * process built it now (engine_opts.part_size); else NULL. */
+	unsigned char (*part_md5)[16];
+	size_t nparts;
+	uint64_t part_size;
 };
 void engine_pin_release(struct engine_pin *p);
 

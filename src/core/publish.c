@@ -885,6 +885,38 @@ upload_digested(struct publisher *p, const struct day *d,
 	return SW_OK;
 }
 
+/*
+ * The digests file_digests() would take, from the pin when the engine
+ * took them as it wrote the day now (engine_opts.part_size): the MD5
+ * recorded, and the pieces' MD5s.  Whether it could.
+ */
+static int
+pin_digests(const struct publisher *p, const struct engine_pin *pin,
+    char md5[33], char *mpetag, size_t mplen, struct file_md5s *out)
+{
+	unsigned char md[16];
+	char hex[33];
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (pin->part_md5 == NULL || pin->nparts == 0 ||
+	    pin->part_size != p->cfg->part_size || strlen(pin->md5) != 32)
+		return 0;
+	for (i = 0; i < 16; i++)
+		if (sscanf(pin->md5 + 2 * i, "%2hhx", &out->md5[i]) != 1)
+			return 0;
+	out->part = xcalloc(pin->nparts, sizeof(*out->part));
+	memcpy(out->part, pin->part_md5, pin->nparts * sizeof(*out->part));
+	out->nparts = out->cap = pin->nparts;
+	out->part_size = pin->part_size;
+	EVP_Digest(out->part, out->nparts * sizeof(*out->part), md, NULL,
+	    EVP_md5(), NULL);
+	hex_encode(md, sizeof(md), hex);
+	snprintf(mpetag, mplen, "\"%s-%zu\"", hex, out->nparts);
+	snprintf(md5, 33, "%s", pin->md5);
+	return 1;
+}
+
 static sw_err
 upload_data(struct publisher *p, const struct day *d, struct target_day *td,
     const struct engine_pin *pin, const char *name, char md5[33],
@@ -892,10 +924,13 @@ upload_data(struct publisher *p, const struct day *d, struct target_day *td,
 {
 	struct file_md5s fm;
 	char mpetag[80];
-	sw_err rc;
+	sw_err rc = SW_OK;
 
-	rc = file_digests(pin->fd, pin->size, p->cfg->part_size, name, md5,
-	    mpetag, sizeof(mpetag), &fm);
+	/* Taken as the day was written, or else read now: the upload's
+	 * Content-MD5s check the bytes sent against them either way. */
+	if (!pin_digests(p, pin, md5, mpetag, sizeof(mpetag), &fm))
+		rc = file_digests(pin->fd, pin->size, p->cfg->part_size, name,
+		    md5, mpetag, sizeof(mpetag), &fm);
 	if (rc == SW_OK)
 		rc = upload_digested(p, d, td, pin, name, md5, mpetag, &fm,
 		    info, r);

@@ -56,13 +56,13 @@ struct store_put_opts {
 	 * of a multipart upload run as its jobs.  NULL: one part at a time.
 	 * The store starts no threads of its own. */
 	struct pool *pool;
-	/* The MD5s of the body, taken by the caller as it read it (NULL:
-	 * none).  A store that has the server check what it receives (S3's
-	 * Content-MD5) sends these instead of hashing the body again, so
-	 * the bytes that arrive are checked against the caller's read of
-	 * them.  md5 is the whole body's (one PUT); part_md5[i] is that of
-	 * bytes [i * part_size, (i + 1) * part_size) of a multipart upload.
-	 * Parts of another size than the store's are hashed by the store. */
+	/* The MD5s of the body, taken by the caller before (NULL: none).
+	 * The bytes stored are checked against them: S3 checks the
+	 * Content-MD5s sent (these, instead of hashing the body again), a
+	 * directory checks md5 as it copies (SW_ERR_DATA when they differ).
+	 * md5 is the whole body's (one PUT); part_md5[i] is that of bytes
+	 * [i * part_size, (i + 1) * part_size) of a multipart upload.  Parts
+	 * of another size than the store's are hashed by the store. */
 	const unsigned char *md5;
 	const unsigned char (*part_md5)[16];
 	size_t nparts;

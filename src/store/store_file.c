@@ -41,6 +41,8 @@
 #endif
 #endif
 
+#include <openssl/evp.h>
+
 #include "base/log.h"
 #include "base/util.h"
 #include "store/store_impl.h"
@@ -585,10 +587,18 @@ f_put(struct store *st, const char *key, const struct src *src,
 	uint64_t off = 0;
 	struct stat sb, cur;
 	int dfd, fd = -1, lockfd = -1, exists;
+	/* the caller's MD5 of the body is checked, as S3 checks Content-MD5 */
+	EVP_MD_CTX *md5 = opts != NULL && opts->md5 != NULL ?
+	    EVP_MD_CTX_new() : NULL;
+	unsigned char md[16];
 	sw_err rc = SW_OK;
 
-	if ((dfd = open_parent(FS(st)->rootfd, key, 1, &name)) < 0)
+	if (md5 != NULL)
+		EVP_DigestInit_ex(md5, EVP_md5(), NULL);
+	if ((dfd = open_parent(FS(st)->rootfd, key, 1, &name)) < 0) {
+		EVP_MD_CTX_free(md5);
 		return errno_err(st, "write", key, errno);
+	}
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%02x%02x%02x%02x%02x%02x",
@@ -627,7 +637,22 @@ f_put(struct store *st, const char *key, const struct src *src,
 			rc = errno_err(st, "write", key, errno);
 			break;
 		}
+		if (md5 != NULL)
+			EVP_DigestUpdate(md5, p, (size_t)r);
 		off += (uint64_t)r;
+	}
+	if (rc == SW_OK && md5 != NULL) {
+		EVP_DigestFinal_ex(md5, md, NULL);
+		if (memcmp(md, opts->md5, sizeof(md)) != 0) {
+			char got[33], want[33];
+
+			hex_encode(md, sizeof(md), got);
+			hex_encode(opts->md5, sizeof(md), want);
+			rc = sw_seterr(SW_ERR_DATA, "cannot upload '%s%s': its "
+			    "bytes have the MD5 %s, not the %s taken of them "
+			    "before (the source changed meanwhile)", st->url,
+			    key, got, want);
+		}
 	}
 	if (rc == SW_OK && fsync(fd) < 0)
 		rc = errno_err(st, "write", key, errno);
@@ -657,6 +682,7 @@ out:
 			unlinkat(dfd, tmp, 0);
 	}
 	free(chunk);
+	EVP_MD_CTX_free(md5);
 	close(dfd);
 	return rc;
 }

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include <openssl/evp.h>
+
 #include "base/log.h"
 #include "base/options.h"
 #include "base/util.h"
@@ -61,6 +63,53 @@ static sw_err
 build(const struct engine_opts *o, struct engine_report *rep)
 {
 	return build_ex(o, rep, 0);
+}
+
+/*
+ * Build and hold the day with part_size set: whether the pin's pieces'
+ * MD5s are those of the file's pieces of part_size bytes (1), or there
+ * are none (0; -1: wrong or the build failed).
+ */
+static int
+built_parts(struct engine_opts o, uint64_t part_size,
+    struct engine_report *rep)
+{
+	struct engine_pin pin;
+	struct sw_config cfg;
+	struct engine *e = NULL;
+	unsigned char md[16];
+	struct buf f;
+	size_t i, n;
+	int ret = -1;
+
+	o.part_size = part_size;
+	test_config(&cfg, cold, cache);
+	if (engine_new(&cfg, &o, &e) == SW_OK &&
+	    engine_day_ex(e, &day, NULL, NULL, rep, &pin) == SW_OK) {
+		buf_init(&f);
+		test_read_file(rep->file, &f);
+		n = (f.len + part_size - 1) / part_size;
+		if (pin.part_md5 == NULL) {
+			ret = 0;
+		} else if (pin.nparts == n && pin.part_size == part_size &&
+		    f.len == pin.size) {
+			ret = 1;
+			for (i = 0; i < n; i++) {
+				size_t len = f.len - i * part_size < part_size ?
+				    f.len - i * part_size : part_size;
+
+				EVP_Digest(f.data + i * part_size, len, md, NULL,
+				    EVP_md5(), NULL);
+				if (memcmp(md, pin.part_md5[i], 16) != 0)
+					ret = -1;
+			}
+		}
+		buf_release(&f);
+		engine_pin_release(&pin);
+	}
+	engine_free(e);
+	config_release(&cfg);
+	return ret;
 }
 
 /* The first raw object's path (key order), or "". */
@@ -190,6 +239,7 @@ main(void)
 	struct engine_report rep;
 	char victim[4096], saved[4096], cmd[8400];
 	uint64_t n1, n2, records;
+	int parts;
 	sw_err rc;
 
 	log_set_level(LOG_LVL_ERROR);
@@ -319,6 +369,23 @@ main(void)
 	    "objects are fetched", (unsigned long long)n2);
 	records = rep.records;
 
+	/* the pieces' MD5s, taken as the file is written: a day built now
+	 * has them, a day pinned as it was does not */
+	{
+		char saved_cache[4096];
+
+		snprintf(saved_cache, sizeof(saved_cache), "%s", cache);
+		snprintf(cache, sizeof(cache), "%s/cache-parts", tmp);
+		parts = built_parts(o, 4096, &rep);
+		ok(parts == 1 && !rep.up_to_date,
+		    "a day built with part_size 4096: each piece's MD5 is the "
+		    "file's (%llu bytes)", (unsigned long long)rep.size);
+		parts = built_parts(o, 4096, &rep);
+		ok(parts == 0 && rep.up_to_date,
+		    "the day up to date, pinned as it was: none");
+		snprintf(cache, sizeof(cache), "%s", saved_cache);
+	}
+
 	/* a corrupt object: the day fails by name, the cache keeps the
 	 * last good day */
 	first_object(victim, sizeof(victim));
@@ -335,10 +402,11 @@ main(void)
 	ok(rc == SW_ERR_DATA && strstr(sw_errmsg(), strrchr(victim, '/') + 1)
 	    != NULL, "the build fails, naming it: %s", sw_errmsg());
 	o.skip_bad = 1;
-	rc = build(&o, &rep);
-	ok(rc == SW_OK && rep.bad == 1 && rep.records == records, "with "
-	    "skip_bad it builds, the object's previous version kept (%llu "
-	    "bad, %llu records)", (unsigned long long)rep.bad,
+	parts = built_parts(o, 4096, &rep);
+	ok(parts == 0 && rep.bad == 1 &&
+	    rep.records == records, "with skip_bad it builds, the object's "
+	    "previous version kept (%llu bad, %llu records); cut back, the "
+	    "file has no pieces' MD5s", (unsigned long long)rep.bad,
 	    (unsigned long long)rep.records);
 	o.skip_bad = 0;
 	snprintf(cmd, sizeof(cmd), "mv '%s' '%s'", saved, victim);

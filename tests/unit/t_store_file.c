@@ -1,6 +1,8 @@
 /* t_store_file.c - the file:// store: S3 listing semantics, objects,
  * keys that try to escape the directory, and conditional puts (If-Match,
  * If-None-Match) that hold between threads and between processes. */
+#include <openssl/evp.h>
+
 #include "config.h"
 
 #include <fcntl.h>
@@ -169,6 +171,29 @@ conditional_puts(struct store *st, const char *url, const char *dir)
 	ok(store_put_fd(st, "cond/m", fd, 7, &create, NULL) == SW_ERR_EXISTS,
 	    "and If-None-Match");
 	close(fd);
+
+	/* The caller's MD5 of the body is checked as it is copied. */
+	{
+		unsigned char md[16];
+		struct store_put_opts given = { .md5 = md };
+		struct store_info gi;
+
+		EVP_Digest("fd body", 7, md, NULL, EVP_md5(), NULL);
+		fd = open(path, O_RDONLY);
+		ok(store_put_fd(st, "cond/md5", fd, 7, &given, &gi) == SW_OK &&
+		    strcmp(content(st, "cond/md5"), "fd body") == 0,
+		    "a put with the body's MD5 given is stored");
+		md[5] ^= 1;
+		rc = store_put_fd(st, "cond/md5", fd, 7, &given, NULL);
+		ok(rc == SW_ERR_DATA && strstr(sw_errmsg(), "cond/md5") &&
+		    strstr(sw_errmsg(), "changed meanwhile"), "one whose bytes "
+		    "are not that MD5 is refused: %s", sw_errmsg());
+		ok(store_head(st, "cond/md5", &i1) == SW_OK &&
+		    strcmp(i1.etag, gi.etag) == 0, "and the object is "
+		    "unchanged");
+		close(fd);
+		ok(store_delete(st, "cond/md5") == SW_OK, "deleted");
+	}
 	unlink(path);
 
 	ok(store_delete(st, "cond/m") == SW_OK, "delete it");
