@@ -1757,7 +1757,8 @@ skip_part(struct build *b, struct part *p, struct merge *m,
 	    lseek(out->fd, (off_t)cut, SEEK_SET) < 0))
 		rc = sw_seterr(SW_ERR_IO, "cannot cut '%s' back: %s", b->avro,
 		    strerror(errno));
-	out->stale |= p->o->rc == SW_OK;
+	if (rc == SW_OK && p->o->rc == SW_OK)
+		out->stale = 1;   /* drained above: the writer is idle */
 	if (rc == SW_OK && p->prev != NULL) {
 		/* the caller merges the previous version; the bad one is
 		 * counted as when it was known bad before (build_plan) */

@@ -900,7 +900,8 @@ pin_digests(const struct publisher *p, const struct engine_pin *pin,
 
 	memset(out, 0, sizeof(*out));
 	if (pin->part_md5 == NULL || pin->nparts == 0 ||
-	    pin->part_size != p->cfg->part_size || strlen(pin->md5) != 32)
+	    pin->part_size != p->cfg->part_size || strlen(pin->md5) != 32 ||
+	    pin->nparts != (pin->size + pin->part_size - 1) / pin->part_size)
 		return 0;
 	for (i = 0; i < 16; i++)
 		if (sscanf(pin->md5 + 2 * i, "%2hhx", &out->md5[i]) != 1)

@@ -1,9 +1,9 @@
 /* t_store_file.c - the file:// store: S3 listing semantics, objects,
  * keys that try to escape the directory, and conditional puts (If-Match,
  * If-None-Match) that hold between threads and between processes. */
-#include <openssl/evp.h>
-
 #include "config.h"
+
+#include <openssl/evp.h>
 
 #include <fcntl.h>
 #include <stdio.h>
