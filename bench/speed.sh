@@ -32,6 +32,9 @@
 #   3. sync of a cold day <= 1.0x the wall time of aws s3 cp of its objects
 #   4. against the Python sample: >= 100x less CPU, >= 40x less wall time
 #   5. peak RSS <= 64 MiB at 1x and at --rss-scale times the day
+# Before each timed run, sync(1) writes back what earlier steps left dirty
+# (aws s3 cp's 10,000 files, a deleted cache), so that no run pays for the
+# writeback of the one before it (as hyperfine --prepare 'sync').
 # Ratios are taken within each repetition (runs next to each other), then
 # the median and the range are printed. Each row says what bounded it, from
 # the CPU shares measured over the run: the S3 server, the CPUs, the disk
@@ -156,6 +159,7 @@ FAILED=0
 run() {
 	_label=$1
 	shift
+	sync
 	"$PY" "$TOP/bench/benchutil.py" run --out "$RUNS" --label "$_label" "$@" &
 	RUN_PID=$!
 	wait "$RUN_PID"
