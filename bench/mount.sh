@@ -14,7 +14,8 @@
 #  1. time to first byte of the uncached realistic day through the mount
 #     (`head -c 1`: the open merges the day) against `swrepart
 #     materialize` of the same day, each from an empty cache, from the S3
-#     server and from file:// (target: at most 1.2 times materialize);
+#     server and from file:// (target: at most 1.1 times materialize, issue
+#     14; issue 5 asked 1.2);
 #  2. sequential read of the cached day through the mount against reading
 #     the cache file directly (issue 14), by 1 reader and by 8 concurrent
 #     readers (threads of one process, each its own open), both after
@@ -233,7 +234,7 @@ if t.get("ttfb_file"):
     print("%-48s %9s %12s" % ("measure", "median s", "ratio"))
     for src in ("s3", "file"):
         print("%-48s %9.2f" % ("materialize of the day (%s)" % src, med("materialize_" + src)))
-        print("%-48s %9.2f %10.2fx  (target <= 1.2x materialize)" % (
+        print("%-48s %9.2f %10.2fx  (target <= 1.1x materialize)" % (
             "first byte through the mount, uncached (%s)" % src, med("ttfb_" + src), ratio("ttfb_" + src, "materialize_" + src)))
     print("%-48s %9.3f" % ("ls -lR of a month, first (listings from S3)", med("lsR_first")))
     print("%-48s %9.3f" % ("ls -lR of a month, again (from the index)", med("lsR_again")))
