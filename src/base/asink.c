@@ -28,7 +28,6 @@ struct asink {
 	struct buf bufs[NBUF];
 	unsigned fill;             /* the producer's buffer */
 	unsigned head, queued;     /* the oldest queued buffer; how many */
-	int busy;                  /* the thread holds bufs[head] */
 	int stop;
 	sw_err rc;                 /* the first failure, sticky */
 	char msg[1024];
@@ -48,7 +47,6 @@ asink_main(void *arg)
 		if (a->queued == 0)
 			break;
 		b = &a->bufs[a->head];
-		a->busy = 1;
 		pthread_mutex_unlock(&a->mu);
 		/* after a failure the rest is dropped: it can only be
 		 * returned as that failure */
@@ -61,7 +59,6 @@ asink_main(void *arg)
 		b->len = 0;
 		a->head = (a->head + 1) % NBUF;
 		a->queued--;
-		a->busy = 0;
 		pthread_cond_broadcast(&a->cv);
 	}
 	pthread_mutex_unlock(&a->mu);
@@ -92,15 +89,18 @@ failed(struct asink *a)
 	return sw_seterr(a->rc, "%s", a->msg);
 }
 
-/* Queue the producer's buffer and take the next one, waiting while the
- * thread has them all.  Under the lock. */
+/* Queue the producer's buffer (unless it is empty or a write failed) and
+ * take the next one, then wait until at most upto buffers are queued:
+ * NBUF - 1 to write on, 0 to drain.  Under the lock. */
 static void
-queue_fill(struct asink *a)
+queue_fill(struct asink *a, unsigned upto)
 {
-	a->queued++;
-	a->fill = (a->fill + 1) % NBUF;
-	pthread_cond_broadcast(&a->cv);
-	while (a->queued == NBUF)
+	if (a->bufs[a->fill].len > 0 && a->rc == SW_OK) {
+		a->queued++;
+		a->fill = (a->fill + 1) % NBUF;
+		pthread_cond_broadcast(&a->cv);
+	}
+	while (a->queued > upto)
 		pthread_cond_wait(&a->cv, &a->mu);
 }
 
@@ -126,7 +126,7 @@ asink_write(void *arg, const void *p, size_t n)
 		s += take;
 		n -= take;
 		if (b->len == a->chunk)
-			queue_fill(a);
+			queue_fill(a, NBUF - 1);
 	}
 	if (a->rc != SW_OK)
 		rc = failed(a);
@@ -142,13 +142,7 @@ asink_drain(struct asink *a)
 	if (!a->threaded)
 		return SW_OK;
 	pthread_mutex_lock(&a->mu);
-	if (a->bufs[a->fill].len > 0 && a->rc == SW_OK) {
-		a->queued++;
-		a->fill = (a->fill + 1) % NBUF;
-		pthread_cond_broadcast(&a->cv);
-	}
-	while (a->queued > 0)
-		pthread_cond_wait(&a->cv, &a->mu);
+	queue_fill(a, 0);
 	if (a->rc != SW_OK)
 		rc = failed(a);
 	pthread_mutex_unlock(&a->mu);
