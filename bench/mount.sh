@@ -41,7 +41,7 @@
 # temporary directory are removed on exit.
 set -u
 
-QUICK=0 REPS=3 KEEP=0 BIN= READS_ONLY=0
+QUICK=0 REPS=3 KEEP=0 BIN='' READS_ONLY=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 REPS=1 ;;
@@ -101,7 +101,7 @@ if [ "$READS_ONLY" = 0 ]; then
 		--ready-file "$T/s3.ready" --access-key swrepart-bench --secret-key swrepart-bench-secret \
 		--bucket cold >"$T/s3.log" 2>&1 &
 	S3_PID=$!
-	for i in $(seq 1 300); do [ -s "$T/s3.ready" ] && break; sleep 0.1; done
+	for _ in $(seq 1 300); do [ -s "$T/s3.ready" ] && break; sleep 0.1; done
 	[ -s "$T/s3.ready" ] || die "the S3 server did not start"
 	URL="http://127.0.0.1:$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$T/s3.ready")"
 	export AWS_ACCESS_KEY_ID=swrepart-bench AWS_SECRET_ACCESS_KEY=swrepart-bench-secret

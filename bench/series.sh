@@ -47,7 +47,7 @@
 # the directory).
 set -u
 
-QUICK=0 REPS=1 KEEP=0 BIN= DAYS=2 SERIES=13340
+QUICK=0 REPS=1 KEEP=0 BIN='' DAYS=2 SERIES=13340
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -122,10 +122,10 @@ for d in $DAYLIST; do
 	recs=$("$PY" -c '
 import sys, avro.datafile, avro.io
 n = 0
-for p in sys.argv[1:]:
+for p in open(sys.argv[1]).read().splitlines():
     with open(p, "rb") as f:
         n += sum(1 for _ in avro.datafile.DataFileReader(f, avro.io.DatumReader()))
-print(n)' $(cat "$T/ser-$d.list")) || die "python3-avro cannot read the series' objects"
+print(n)' "$T/ser-$d.list") || die "python3-avro cannot read the series' objects"
 	rec info "serrec_$d" "$recs"
 done
 # Warm the page cache with the server's files, so that both reads start alike.
@@ -135,7 +135,7 @@ NODE_PATH="$MODS" "$NODE_BIN" "$TOP/tests/s3server/server.js" --dir "$T/s3data" 
 	--ready-file "$T/s3.ready" --access-key swrepart-bench --secret-key swrepart-bench-secret \
 	--bucket cold >"$T/s3.log" 2>&1 &
 S3_PID=$!
-for i in $(seq 1 300); do [ -s "$T/s3.ready" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$T/s3.ready" ] && break; sleep 0.1; done
 [ -s "$T/s3.ready" ] || die "the S3 server did not start"
 URL="http://127.0.0.1:$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$T/s3.ready")"
 export AWS_ACCESS_KEY_ID=swrepart-bench AWS_SECRET_ACCESS_KEY=swrepart-bench-secret
